@@ -1,0 +1,180 @@
+// Package ecs holds the typed Elastic Common Schema document that every
+// parser fills and that is encoded once, as nested JSON, for all sinks.
+//
+// A Document is a flat list of dotted field names with typed values. It avoids
+// map[string]any on the hot path: fields are appended into a slice that a
+// worker reuses from event to event, and the encoder sorts them and writes the
+// nested JSON objects directly into a byte buffer.
+package ecs
+
+import (
+	"time"
+)
+
+// Version is the ECS version every document claims in ecs.version.
+const Version = "9.4.0"
+
+// Kind tells which member of a Field holds its value.
+type Kind uint8
+
+// The kinds of value a field may hold.
+const (
+	KindString  Kind = iota + 1 // Str
+	KindInt                     // Int
+	KindFloat                   // Float
+	KindBool                    // Bool
+	KindStrings                 // Strs, encoded as a JSON array
+	KindTime                    // Time, encoded as RFC 3339 UTC with the fraction kept
+	KindRaw                     // Raw, an already-encoded JSON value (objects of flattened fields)
+)
+
+// Field is one dotted ECS field and its value.
+type Field struct {
+	Key   string
+	Kind  Kind
+	Str   string
+	Int   int64
+	Float float64
+	Bool  bool
+	Strs  []string
+	Time  time.Time
+	Raw   []byte
+}
+
+// Document is one event's fields. The zero value is empty and ready to use.
+// Setting a key that is already present replaces its value.
+type Document struct {
+	fields []Field
+}
+
+// Reset empties the document but keeps its storage for the next event.
+func (d *Document) Reset() {
+	for i := range d.fields {
+		f := &d.fields[i]
+		f.Str, f.Raw, f.Strs = "", nil, f.Strs[:0]
+	}
+	d.fields = d.fields[:0]
+}
+
+// Len is the number of fields.
+func (d *Document) Len() int { return len(d.fields) }
+
+// Fields returns the fields in the order they were set. The slice is the
+// document's own storage: read it, don't keep it.
+func (d *Document) Fields() []Field { return d.fields }
+
+// slot returns the field for key, creating it (with its old storage reused) when absent.
+func (d *Document) slot(key string, kind Kind) *Field {
+	for i := range d.fields {
+		if d.fields[i].Key == key {
+			f := &d.fields[i]
+			f.Kind = kind
+			f.Strs = f.Strs[:0]
+			return f
+		}
+	}
+	if len(d.fields) < cap(d.fields) {
+		d.fields = d.fields[:len(d.fields)+1]
+	} else {
+		d.fields = append(d.fields, Field{})
+	}
+	f := &d.fields[len(d.fields)-1]
+	f.Key, f.Kind = key, kind
+	f.Strs = f.Strs[:0]
+	return f
+}
+
+// Get returns the field named key.
+func (d *Document) Get(key string) (*Field, bool) {
+	for i := range d.fields {
+		if d.fields[i].Key == key {
+			return &d.fields[i], true
+		}
+	}
+	return nil, false
+}
+
+// GetString returns the value of a string field, or "" when it is absent or not a string.
+func (d *Document) GetString(key string) string {
+	if f, ok := d.Get(key); ok && f.Kind == KindString {
+		return f.Str
+	}
+	return ""
+}
+
+// Has reports whether key is set.
+func (d *Document) Has(key string) bool {
+	_, ok := d.Get(key)
+	return ok
+}
+
+// Delete removes key if present.
+func (d *Document) Delete(key string) {
+	for i := range d.fields {
+		if d.fields[i].Key == key {
+			last := len(d.fields) - 1
+			d.fields[i], d.fields[last] = d.fields[last], d.fields[i]
+			d.fields = d.fields[:last]
+			return
+		}
+	}
+}
+
+// SetString sets a keyword or text field. An empty value is still set; use
+// SetStringNonEmpty for optional values.
+func (d *Document) SetString(key, v string) { d.slot(key, KindString).Str = v }
+
+// SetStringNonEmpty sets key only when v is not empty.
+func (d *Document) SetStringNonEmpty(key, v string) {
+	if v != "" {
+		d.SetString(key, v)
+	}
+}
+
+// SetInt sets a long field.
+func (d *Document) SetInt(key string, v int64) { d.slot(key, KindInt).Int = v }
+
+// SetFloat sets a float field.
+func (d *Document) SetFloat(key string, v float64) { d.slot(key, KindFloat).Float = v }
+
+// SetBool sets a boolean field.
+func (d *Document) SetBool(key string, v bool) { d.slot(key, KindBool).Bool = v }
+
+// SetTime sets a date field.
+func (d *Document) SetTime(key string, v time.Time) { d.slot(key, KindTime).Time = v }
+
+// SetRaw sets a field to an already-encoded JSON value. The bytes are kept, not copied.
+func (d *Document) SetRaw(key string, v []byte) { d.slot(key, KindRaw).Raw = v }
+
+// SetStrings sets an array field to exactly vs.
+func (d *Document) SetStrings(key string, vs ...string) {
+	f := d.slot(key, KindStrings)
+	f.Strs = append(f.Strs, vs...)
+}
+
+// AppendString adds v to an array field, creating it when absent.
+func (d *Document) AppendString(key, v string) {
+	if f, ok := d.Get(key); ok && f.Kind == KindStrings {
+		f.Strs = append(f.Strs, v)
+		return
+	}
+	d.SetStrings(key, v)
+}
+
+// AppendUnique adds v to an array field unless it is empty or already there
+// (for related.ip and related.user).
+func (d *Document) AppendUnique(key, v string) {
+	if v == "" {
+		return
+	}
+	if f, ok := d.Get(key); ok && f.Kind == KindStrings {
+		for _, s := range f.Strs {
+			if s == v {
+				return
+			}
+		}
+		f.Strs = append(f.Strs, v)
+		return
+	}
+	d.SetStrings(key, v)
+}

@@ -1,0 +1,180 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"siemfwd/pipeline/ecs"
+)
+
+// Format tells the worker how to read an event's Raw bytes.
+type Format uint8
+
+const (
+	// FormatSyslog is a syslog message (RFC 5424 or RFC 3164, detected per message).
+	FormatSyslog Format = iota
+	// FormatLine is one line of a log file as the device wrote it (e.g. a Kerio log line
+	// with its bracketed time), with no syslog header.
+	FormatLine
+)
+
+// Origin describes where a group of events came from: a listener, a
+// connection or a file. Sources create it once and share the pointer; it is
+// never modified after the first event that carries it.
+type Origin struct {
+	Source    string         // configured source name, e.g. "syslog_udp"
+	Transport string         // "udp", "tcp", "tls", "file", "kafka"
+	Format    Format         // how to read Raw
+	Location  *time.Location // zone for times that carry none (RFC 3164, Kerio brackets); never nil
+	Product   string         // "kerio_connect", "kerio_control" or "" (detect)
+	Log       string         // log name hint ("security", "mail", …) or "" (from APP-NAME or the text)
+	FilePath  string         // log.file.path for file sources
+}
+
+// Flags mark what happened to an event before parsing.
+type Flags uint8
+
+const (
+	// FlagTruncated: the frame was longer than the maximum message size and was cut.
+	FlagTruncated Flags = 1 << iota
+	// FlagSplit: a file line longer than the maximum was split; this is one piece.
+	FlagSplit
+)
+
+// Event is one log record. Sources fill Raw, Received, Origin, Peer and
+// Flags; a worker fills Doc-derived routing keys and JSON. After fan-out an
+// Event is read-only and shared by every sink.
+type Event struct {
+	Raw      []byte         // bytes after framing; becomes event.original
+	Received time.Time      // when the source read it
+	Origin   *Origin        // shared, read-only
+	Peer     netip.AddrPort // sender address for network sources; zero otherwise
+	Offset   int64          // log.offset for file sources (byte offset of the line), or a Kafka offset
+	Flags    Flags
+
+	// Set by the worker.
+	JSON   []byte // the ECS document, encoded once and shared by every sink
+	ID     string // deterministic document id: a hash of Raw, source and receive time
+	Routes Routes // the fields routes and templates match on
+}
+
+// Routes holds the few document fields that routing and sink templates read,
+// copied out of the document so the worker can reuse its scratch document.
+type Routes struct {
+	Dataset    string
+	Kind       string
+	Categories []string
+	Hostname   string // log.syslog.hostname
+	SourceIP   string
+	Module     string
+	Namespace  string
+}
+
+// Batch is the unit of acknowledgement. Ack runs exactly once: with nil when
+// every sink accepted every event, otherwise with the first error (ErrDropped
+// when a when_full policy dropped some). A nil Ack means nobody waits.
+type Batch struct {
+	Events []*Event
+	Ack    func(error)
+}
+
+// Done calls Ack if set.
+func (b Batch) Done(err error) {
+	if b.Ack != nil {
+		b.Ack(err)
+	}
+}
+
+// Source produces batches. Run sends to out until ctx ends, blocking while
+// out is full (or dropping and counting, when the transport cannot push
+// back). It returns after its in-flight batches are acked or the drain
+// deadline passes. Run is called once.
+type Source interface {
+	Name() string
+	Run(ctx context.Context, out chan<- Batch) error
+}
+
+// Sink delivers events. Write is called by one goroutine at a time and
+// returns nil only when the destination durably accepted every event. An
+// error that a retry cannot fix is wrapped with Permanent; a partial failure
+// is reported as ItemErrors. Close flushes and releases; it is called once,
+// after the last Write.
+type Sink interface {
+	Write(ctx context.Context, events []*Event) error
+	Close(ctx context.Context) error
+}
+
+// ErrDropped is what a batch's Ack receives when a when_full policy dropped
+// some of its events. Sources count it; file and Kafka sources still move
+// their offsets past such events, because the operator chose to drop.
+var ErrDropped = errors.New("dropped by when_full policy")
+
+// permanentError marks an error that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (p permanentError) Error() string { return "permanent: " + p.err.Error() }
+func (p permanentError) Unwrap() error { return p.err }
+
+// Permanent wraps err so the sink loop dead-letters instead of retrying.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err, or any error it wraps, was made by Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
+// ItemError is the failure of one event of a Write call.
+type ItemError struct {
+	Index int   // index into the events passed to Write
+	Err   error // Permanent(...) when retrying cannot fix it
+}
+
+// ItemErrors reports that some events of a Write failed; the others were
+// accepted. The sink loop retries the transient ones and dead-letters the
+// permanent ones.
+type ItemErrors []ItemError
+
+func (e ItemErrors) Error() string {
+	if len(e) == 0 {
+		return "no item errors"
+	}
+	return e[0].Err.Error() + " (and other items)"
+}
+
+// countdown acks a batch once n parties are done, with the first error seen.
+type countdown struct {
+	left  atomic.Int32
+	first atomic.Pointer[error]
+	ack   func(error)
+}
+
+func newCountdown(n int, ack func(error)) *countdown {
+	c := &countdown{ack: ack}
+	c.left.Store(int32(n))
+	return c
+}
+
+func (c *countdown) done(err error) {
+	if err != nil {
+		c.first.CompareAndSwap(nil, &err)
+	}
+	if c.left.Add(-1) == 0 && c.ack != nil {
+		if p := c.first.Load(); p != nil {
+			c.ack(*p)
+			return
+		}
+		c.ack(nil)
+	}
+}
+
+// Ensure the ecs package stays the leaf the pipeline builds on.
+var _ = ecs.Version
