@@ -1,0 +1,127 @@
+package ecs
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestEncoderNestsDottedKeys(t *testing.T) {
+	var d Document
+	d.SetString("log.syslog.hostname", "mail01")
+	d.SetInt("log.syslog.priority", 22)
+	d.SetString("@timestamp", "x")
+	d.SetStrings("event.category", "email", "network")
+	d.SetString("log.level", "warning")
+	d.SetFloat("kerio.spam.score", 9.74)
+	d.SetBool("tls.established", true)
+	d.SetString("user_agent.original", "curl")
+	d.SetString("user.name", "a@b")
+	d.SetRaw("log.syslog.structured_data", []byte(`{"meta":{"a":"1"}}`))
+	d.SetTime("event.created", time.Date(2026, 3, 14, 10, 15, 2, 481_000_000, time.FixedZone("x", 3600)))
+
+	var e Encoder
+	got := e.Append(nil, &d)
+	require.JSONEq(t, `{
+		"@timestamp":"x",
+		"event":{"category":["email","network"],"created":"2026-03-14T09:15:02.481Z"},
+		"kerio":{"spam":{"score":9.74}},
+		"log":{"level":"warning","syslog":{"hostname":"mail01","priority":22,"structured_data":{"meta":{"a":"1"}}}},
+		"tls":{"established":true},
+		"user":{"name":"a@b"},
+		"user_agent":{"original":"curl"}
+	}`, string(got))
+}
+
+func TestEncoderIsDeterministicAndReusable(t *testing.T) {
+	var d Document
+	var e Encoder
+	d.SetString("b.x", "1")
+	d.SetString("a", "2")
+	first := string(e.Append(nil, &d))
+	d.Reset()
+	d.SetString("a", "2")
+	d.SetString("b.x", "1")
+	require.Equal(t, first, string(e.Append(nil, &d)))
+	require.Equal(t, `{"a":"2","b":{"x":"1"}}`, first)
+}
+
+func TestSetReplacesAndDeleteRemoves(t *testing.T) {
+	var d Document
+	d.SetString("a", "1")
+	d.SetString("a", "2")
+	d.AppendUnique("related.ip", "1.2.3.4")
+	d.AppendUnique("related.ip", "1.2.3.4")
+	d.AppendUnique("related.ip", "::1")
+	d.Delete("missing")
+	require.Equal(t, 2, d.Len())
+	require.Equal(t, "2", d.GetString("a"))
+	f, ok := d.Get("related.ip")
+	require.True(t, ok)
+	require.Equal(t, []string{"1.2.3.4", "::1"}, f.Strs)
+	d.Delete("a")
+	require.False(t, d.Has("a"))
+}
+
+func TestAppendStringEscapesAndReadsLatin1(t *testing.T) {
+	cases := map[string]string{
+		"plain":         "plain",
+		"q\"b\\s\n\t\r": "q\"b\\s\n\t\r",
+		"\x00\x1f":      "\x00\x1f",
+		"Привет":        "Привет",
+		"caf\xe9":       "café", // Latin-1 é
+		"\xff\xfe tail": "ÿþ tail",
+		"\xe2\x82":      "â\u0082", // truncated UTF-8 sequence, byte by byte
+	}
+	for in, want := range cases {
+		out := AppendString(nil, in)
+		var got string
+		require.NoError(t, json.Unmarshal(out, &got), "input %q gave %s", in, out)
+		require.Equal(t, want, got, "input %q", in)
+	}
+}
+
+func TestNonFiniteFloatsEncodeAsNull(t *testing.T) {
+	var d Document
+	var zero float64
+	d.SetFloat("x", 1/zero)
+	require.Equal(t, `{"x":null}`, string(new(Encoder).Append(nil, &d)))
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "a", "\xff", "Привет", "\"\\", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := AppendString(nil, s)
+		var got string
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("invalid JSON %q for %q: %v", out, s, err)
+		}
+	})
+}
+
+func BenchmarkEncode(b *testing.B) {
+	var d Document
+	d.SetString("@timestamp", "2026-03-14T09:15:02.481Z")
+	for _, k := range []string{"event.action", "event.dataset", "event.module", "event.kind", "event.outcome",
+		"log.syslog.hostname", "log.syslog.appname", "log.syslog.severity.name", "log.syslog.facility.name",
+		"source.ip", "user.name", "user.domain", "kerio.service", "network.protocol", "message", "event.original",
+		"observer.vendor", "observer.product", "observer.type", "agent.type", "agent.version", "ecs.version",
+		"data_stream.type", "data_stream.dataset", "data_stream.namespace"} {
+		d.SetString(k, "some value of a typical length here")
+	}
+	d.SetStrings("event.category", "authentication")
+	d.SetStrings("event.type", "start")
+	d.SetInt("log.syslog.priority", 20)
+	d.SetTime("event.created", time.Now())
+	var e Encoder
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = e.Append(buf[:0], &d)
+	}
+	b.SetBytes(int64(len(buf)))
+}
