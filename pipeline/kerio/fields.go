@@ -1,0 +1,516 @@
+package kerio
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// product is a Kerio product; its values index the name tables below.
+type product uint8
+
+const (
+	prodUnknown product = iota
+	prodConnect
+	prodControl
+	numProducts
+)
+
+// logID is a Kerio log; its values index the name tables below.
+type logID uint8
+
+const (
+	logUnknown logID = iota
+	logSecurity
+	logAudit
+	logMail
+	logSpam
+	logOperations
+	logWarning
+	logError
+	logDebug
+	logConfig
+	logFilter
+	logHTTP
+	logConnection
+	logAlert
+	logDial
+	logHost
+	logSslvpn
+	logWeb
+	numLogs
+)
+
+// logNames are the dataset suffixes; an unknown log becomes "generic".
+var logNames = [numLogs]string{
+	"generic", "security", "audit", "mail", "spam", "operations", "warning", "error", "debug",
+	"config", "filter", "http", "connection", "alert", "dial", "host", "sslvpn", "web",
+}
+
+// moduleNames are the event.module values; "kerio" when the product is unknown.
+var moduleNames = [numProducts]string{"kerio", "kerio_connect", "kerio_control"}
+
+var (
+	observerProducts = [numProducts]string{"", "Kerio Connect", "Kerio Control"}
+	observerTypes    = [numProducts]string{"", "mail-server", "firewall"}
+)
+
+// datasets holds every "<module>.<log>" string once, so that setting
+// event.dataset never concatenates.
+var datasets = func() (t [numProducts][numLogs]string) {
+	for p := range numProducts {
+		for l := range numLogs {
+			t[p][l] = moduleNames[p] + "." + logNames[l]
+		}
+	}
+	return t
+}()
+
+// logLevel is log.level per log: only the warning, error and debug logs have one.
+var logLevel = [numLogs]string{logWarning: "warning", logError: "error", logDebug: "debug"}
+
+// onlyProduct names the product of logs that exist in one product only.
+var onlyProduct = [numLogs]product{
+	logAudit: prodConnect, logMail: prodConnect, logSpam: prodConnect, logOperations: prodConnect,
+	logFilter: prodControl, logHTTP: prodControl, logConnection: prodControl, logAlert: prodControl,
+	logDial: prodControl, logHost: prodControl, logSslvpn: prodControl, logWeb: prodControl,
+}
+
+// productOf maps Hint.Product.
+func productOf(s string) product {
+	switch s {
+	case "kerio_connect", "connect":
+		return prodConnect
+	case "kerio_control", "control":
+		return prodControl
+	}
+	return prodUnknown
+}
+
+// logAliases maps log names and Kerio's syslog APP-NAMEs (FORMATS §3.3) to logs.
+var logAliases = [...]struct {
+	name string
+	log  logID
+}{
+	{"security", logSecurity}, {"audit", logAudit}, {"mail", logMail}, {"spam", logSpam},
+	{"operations", logOperations}, {"warn", logWarning}, {"warning", logWarning},
+	{"error", logError}, {"debug", logDebug}, {"config", logConfig}, {"filter", logFilter},
+	{"http", logHTTP}, {"connection", logConnection}, {"alert", logAlert}, {"dial", logDial},
+	{"host", logHost}, {"sslvpn", logSslvpn}, {"web", logWeb},
+}
+
+// logOf maps a log name or APP-NAME, in any case, to a log.
+func logOf(s string) logID {
+	if s == "" || len(s) > 10 {
+		return logUnknown
+	}
+	for _, a := range logAliases {
+		if len(a.name) == len(s) && strings.EqualFold(a.name, s) {
+			return a.log
+		}
+	}
+	return logUnknown
+}
+
+// Categorisation values (FORMATS §5, §6). They are shared, read-only slices;
+// SetStrings copies them into the document.
+var (
+	catAuth        = []string{"authentication"}
+	catAuthSession = []string{"authentication", "session"}
+	catConfig      = []string{"configuration"}
+	catEmail       = []string{"email"}
+	catEmailFile   = []string{"email", "file"}
+	catEmailMal    = []string{"email", "malware"}
+	catEmailNet    = []string{"email", "network"}
+	catFile        = []string{"file"}
+	catHost        = []string{"host"}
+	catIDSNet      = []string{"intrusion_detection", "network"}
+	catNetwork     = []string{"network"}
+	catNetworkWeb  = []string{"network", "web"}
+	catSession     = []string{"session"}
+	catWeb         = []string{"web"}
+
+	typAccess        = []string{"access"}
+	typAllowedAccess = []string{"allowed", "access"}
+	typAllowedConn   = []string{"allowed", "connection"}
+	typChange        = []string{"change"}
+	typConnEnd       = []string{"connection", "end"}
+	typConnStart     = []string{"connection", "start"}
+	typCreation      = []string{"creation"}
+	typDeletion      = []string{"deletion"}
+	typDenied        = []string{"denied"}
+	typDeniedAccess  = []string{"denied", "access"}
+	typDeniedConn    = []string{"denied", "connection"}
+	typEnd           = []string{"end"}
+	typInfo          = []string{"info"}
+	typInfoChange    = []string{"info", "change"}
+	typInfoDeletion  = []string{"info", "deletion"}
+	typInfoDenied    = []string{"info", "denied"}
+	typStart         = []string{"start"}
+)
+
+// Outcomes and kinds.
+const (
+	success = "success"
+	failure = "failure"
+	unknown = "unknown"
+	kEvent  = "event"
+	kAlert  = "alert"
+)
+
+// event sets the categorisation fields; an empty outcome is left unset.
+func (c *ctx) event(kind string, cat, typ []string, outcome, action string) {
+	d := c.doc
+	d.SetString("event.kind", kind)
+	d.SetStrings("event.category", cat...)
+	d.SetStrings("event.type", typ...)
+	if outcome != "" {
+		d.SetString("event.outcome", outcome)
+	}
+	d.SetString("event.action", action)
+}
+
+// str sets key to v unless v is empty.
+func (c *ctx) str(key, v string) {
+	if v != "" {
+		c.doc.SetString(key, v)
+	}
+}
+
+// num sets key to the decimal number in s, if it is one.
+func (c *ctx) num(key, s string) {
+	if n, ok := atoi(s); ok {
+		c.doc.SetInt(key, n)
+	}
+}
+
+// endpoint names the fields of source or destination.
+type endpoint struct{ ip, domain, address, port, mac, user string }
+
+var (
+	src = endpoint{"source.ip", "source.domain", "source.address", "source.port", "source.mac", "source.user.name"}
+	dst = endpoint{"destination.ip", "destination.domain", "destination.address", "destination.port", "destination.mac", "destination.user.name"}
+)
+
+// addr files s as an IP literal (ip + related.ip), a host name (domain) or
+// anything else (address).
+func (c *ctx) addr(e endpoint, s string) {
+	switch {
+	case s == "" || s == "-":
+	case isIP(s):
+		c.doc.SetString(e.ip, s)
+		c.doc.AppendUnique("related.ip", s)
+	case isHostname(s):
+		c.doc.SetString(e.domain, s)
+	default:
+		c.doc.SetString(e.address, s)
+	}
+}
+
+// hostPort files "ip", "ip:port", "[v6]:port" or "name:port".
+func (c *ctx) hostPort(e endpoint, s string) {
+	if isIP(s) {
+		c.addr(e, s)
+		return
+	}
+	h, p := splitHostPort(s)
+	c.addr(e, h)
+	if p != "" {
+		c.num(e.port, p)
+	}
+}
+
+// splitHostPort splits "host:port" or "[v6]:port"; port is "" when there is
+// no numeric port.
+func splitHostPort(s string) (host, port string) {
+	if len(s) > 0 && s[0] == '[' {
+		if i := strings.Index(s, "]:"); i > 0 && isDigits(s[i+2:]) {
+			return s[1:i], s[i+2:]
+		}
+		return strings.Trim(s, "[]"), ""
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || !isDigits(s[i+1:]) {
+		return s, ""
+	}
+	return s[:i], s[i+1:]
+}
+
+// user sets user.name (the login exactly as logged), user.domain and related.user.
+func (c *ctx) user(u string) {
+	if u == "" || u == "-" {
+		return
+	}
+	c.doc.SetString("user.name", u)
+	if i := strings.LastIndexByte(u, '@'); i >= 0 && i < len(u)-1 {
+		c.doc.SetString("user.domain", u[i+1:])
+	}
+	c.doc.AppendUnique("related.user", u)
+}
+
+// from sets the sender; the null reverse path <> leaves it absent.
+func (c *ctx) from(a string) {
+	if a != "" {
+		c.doc.SetString("email.from.address", a)
+	}
+}
+
+// to adds a recipient; email.to.address is always an array.
+func (c *ctx) to(a string) {
+	if a != "" {
+		c.doc.AppendString("email.to.address", a)
+	}
+}
+
+// service sets kerio.service and, when known, network.protocol.
+func (c *ctx) service(svc string) {
+	c.str("kerio.service", svc)
+	c.str("network.protocol", protocolOf(svc))
+}
+
+// protocolOf maps a Kerio service string to a lower-case network.protocol,
+// or "" when it names no protocol.
+func protocolOf(svc string) string {
+	if i := strings.IndexByte(svc, '/'); i > 0 {
+		svc = svc[:i] // HTTP/WebMail, HTTP/KOFF, HTTP/ActiveSync
+	}
+	switch {
+	case strings.EqualFold(svc, "IMAP"), strings.EqualFold(svc, "IMAPS"):
+		return "imap"
+	case strings.EqualFold(svc, "POP3"), strings.EqualFold(svc, "POP3S"):
+		return "pop3"
+	case strings.EqualFold(svc, "SMTP"), strings.EqualFold(svc, "SMTPS"):
+		return "smtp"
+	case strings.EqualFold(svc, "HTTP"), svc == "Web Administration", svc == "WebAdmin",
+		svc == "WebInterface", svc == "HTTP Proxy", svc == "Proxy", svc == "WebDAV",
+		svc == "Kerio Connect Client", svc == "WebMail":
+		return "http"
+	case strings.EqualFold(svc, "HTTPS"), svc == "WebAdmin SSL":
+		return "https"
+	case strings.EqualFold(svc, "LDAP"), strings.EqualFold(svc, "LDAPS"):
+		return "ldap"
+	case strings.EqualFold(svc, "NNTP"):
+		return "nntp"
+	case strings.EqualFold(svc, "XMPP"):
+		return "xmpp"
+	case strings.EqualFold(svc, "FTP"):
+		return "ftp"
+	case strings.EqualFold(svc, "DNS"):
+		return "dns"
+	}
+	return ""
+}
+
+// transportOf lower-cases a protocol name from a packet or connection line.
+func transportOf(p string) string {
+	switch p {
+	case "TCP", "tcp":
+		return "tcp"
+	case "UDP", "udp":
+		return "udp"
+	case "ICMP", "icmp":
+		return "icmp"
+	case "ICMPv6", "IPV6-ICMP", "ipv6-icmp":
+		return "ipv6-icmp"
+	case "GRE", "gre":
+		return "gre"
+	case "ESP", "esp":
+		return "esp"
+	case "AH", "ah":
+		return "ah"
+	}
+	return lowerToken(p)
+}
+
+// lowerToken lower-cases a short ASCII token; it allocates only when the
+// token has upper-case letters, and returns "" for anything else.
+func lowerToken(s string) string {
+	if s == "" || len(s) > 32 {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
+			return ""
+		}
+	}
+	return strings.ToLower(s)
+}
+
+// isIP reports whether s is an IPv4 or IPv6 literal without a zone.
+func isIP(s string) bool {
+	if len(s) < 2 || len(s) > 45 {
+		return false
+	}
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Zone() == ""
+}
+
+// isHostname reports whether s looks like a DNS name (letters, digits, '-', '_', '.').
+func isHostname(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// digits parses a short run of decimal digits as an int.
+func digits(s string) (int, bool) {
+	n, ok := atoi(s)
+	return int(n), ok
+}
+
+// atoi parses an unsigned decimal number of at most 18 digits without
+// allocating (strconv allocates its error on failure).
+func atoi(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b < '0' || b > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(b-'0')
+	}
+	return n, true
+}
+
+// decimal parses "-12.34" style numbers (spam scores) without strconv's error allocation.
+func decimal(s string) (float64, bool) {
+	neg := false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	ip, fp, _ := strings.Cut(s, ".")
+	if ip == "" && fp == "" || len(fp) > 9 {
+		return 0, false
+	}
+	var i, f int64
+	var ok bool
+	if ip != "" {
+		if i, ok = atoi(ip); !ok {
+			return 0, false
+		}
+	}
+	scale := 1.0
+	if fp != "" {
+		if f, ok = atoi(fp); !ok {
+			return 0, false
+		}
+		for range len(fp) {
+			scale *= 10
+		}
+	}
+	v := float64(i) + float64(f)/scale
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// ipRun splits a leading IP-literal-looking run ([0-9A-Fa-f:.]) off s. A
+// trailing full stop belongs to the sentence, not to the address.
+func ipRun(s string) (ip, rest string) {
+	i := 0
+	for i < len(s) {
+		b := s[i]
+		if b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' || b == ':' || b == '.' {
+			i++
+			continue
+		}
+		break
+	}
+	if i > 0 && s[i-1] == '.' {
+		i--
+	}
+	return s[:i], s[i:]
+}
+
+// word splits s at the first blank.
+func word(s string) (w, rest string) {
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+// angle reads "<addr>" at the start of s (blanks before it allowed) and returns
+// addr and what follows the '>'.
+func angle(s string) (addr, rest string, ok bool) {
+	s = trimLeftBlanks(s)
+	if len(s) < 2 || s[0] != '<' {
+		return "", s, false
+	}
+	i := strings.IndexByte(s, '>')
+	if i < 0 || strings.IndexByte(s[1:i], '<') >= 0 {
+		return "", s, false
+	}
+	return s[1:i], s[i+1:], true
+}
+
+// lit consumes the literal w at the start of s, allowing blanks before it
+// (the 6.7 manual drops some blanks, FORMATS §5.1.2).
+func lit(s, w string) (string, bool) {
+	s = trimLeftBlanks(s)
+	if strings.HasPrefix(s, w) {
+		return s[len(w):], true
+	}
+	return s, false
+}
+
+// comma consumes a comma and the blanks around it.
+func comma(s string) (string, bool) {
+	s = trimLeftBlanks(s)
+	if len(s) == 0 || s[0] != ',' {
+		return s, false
+	}
+	return trimLeftBlanks(s[1:]), true
+}
+
+func trimLeftBlanks(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
+}
+
+func trimRightBlanks(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// trimDot drops one sentence-final full stop.
+func trimDot(s string) string {
+	if len(s) > 0 && s[len(s)-1] == '.' {
+		return s[:len(s)-1]
+	}
+	return s
+}
+
+// seconds turns a count of seconds into an event.duration in nanoseconds.
+func seconds(n int64) int64 { return n * int64(time.Second) }

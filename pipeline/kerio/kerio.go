@@ -1,0 +1,412 @@
+// Package kerio recognises the log lines of Kerio Connect (mail server) and
+// Kerio Control (firewall) and maps them onto ECS fields.
+//
+// Every layout is matched by hand: a switch on the first bytes picks the few
+// candidate layouts, and strings.Index / strings.Cut take substrings of the
+// message. No regular expression runs on the hot path, and the fields set on
+// the document are substrings of the message, so a typical line costs a few
+// hundred nanoseconds and no allocation. Unknown text never fails: it gets
+// the kerio_generic or kerio_unmatched fallback, so nothing is dropped.
+package kerio
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"siemfwd/pipeline/ecs"
+)
+
+// Parser recognises Kerio log lines. It is owned by one worker goroutine and
+// is not safe for concurrent use; it keeps no state between events except
+// scratch space, so one Parser per worker is all that is needed.
+type Parser struct {
+	buf []byte // scratch for the rare lines that must be rewritten (Latin-1, doubled blanks)
+}
+
+// NewParser returns a Parser ready for use.
+func NewParser() *Parser { return &Parser{} }
+
+// Hint tells the parser what the source knows about a line. Every member may
+// be empty; the text is then recognised on its own.
+type Hint struct {
+	// Product is "kerio_connect", "kerio_control", or "" when unknown (Connect's
+	// layouts are tried first, then Control's).
+	Product string
+	// Log is the configured log name ("security", "mail", "filter", …) or "".
+	// It wins over AppName.
+	Log string
+	// AppName is the syslog APP-NAME or RFC 3164 tag, or "". Kerio's own names
+	// (audit, security, warn, mail, …) select a log; any other name (such as a
+	// configured "kerio") means the log is recognised from the text.
+	AppName string
+}
+
+// Result reports what Parse recognised and the times the worker needs to
+// choose @timestamp (FORMATS §2.2).
+type Result struct {
+	// Matched is true when a Kerio envelope or layout was recognised; false
+	// means the kerio_unmatched fallback was applied.
+	Matched bool
+	// Bracket is the envelope's bracket time as wall clock in the given
+	// location, or zero when the line had no envelope.
+	Bracket time.Time
+	// Zoned is a time inside the message that carries its own zone (Kerio
+	// Control Http log, Apache or Squid format), or zero.
+	Zoned time.Time
+}
+
+// Parse recognises msg (the text after any syslog header, or a whole file
+// line) and fills doc. loc interprets zone-less times (the bracket time and
+// the Operations log's Delivered time); nil means UTC. Parse never fails:
+// unknown text gets the FORMATS §7 fallback. Fields set on doc may alias msg.
+func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Location) Result {
+	if loc == nil {
+		loc = time.UTC
+	}
+	msg = trimLine(msg)
+	if !utf8.ValidString(msg) {
+		msg = p.latin1(msg)
+	}
+
+	prod := productOf(hint.Product)
+	lg := logOf(hint.Log)
+	fromApp := false
+	if lg == logUnknown {
+		lg = logOf(hint.AppName)
+		fromApp = lg != logUnknown
+	}
+	if prod == prodUnknown {
+		prod = onlyProduct[lg] // a log name that exists in one product only names it
+	}
+
+	var res Result
+	c := ctx{doc: doc, loc: loc, res: &res}
+	kts, body, bracket, env := envelope(msg, loc)
+	if !env {
+		body = msg
+	}
+
+	mp, ml, ok := c.match(body, prod, lg)
+	if !ok && strings.Contains(body, "  ") {
+		// Doubled blanks: retry once on a collapsed copy; message keeps the original text.
+		mp, ml, ok = c.match(p.collapse(body), prod, lg)
+	}
+
+	switch {
+	case ok:
+		res.Matched = true
+		prod, lg = mp, ml
+	case env || (fromApp && lg != logUnknown):
+		// A Kerio line whose wording we do not know: keep it, tagged.
+		res.Matched = true
+		doc.SetString("event.kind", "event")
+		doc.AppendString("tags", "kerio_generic")
+	default:
+		doc.SetString("event.kind", "event")
+		doc.SetString("message", msg)
+		doc.AppendString("tags", "kerio_unmatched")
+		c.common(prod, lg)
+		return res
+	}
+	if env {
+		res.Bracket = bracket
+		doc.SetString("kerio.timestamp", kts)
+	}
+	if c.hasMessage {
+		body = c.message
+	}
+	doc.SetString("message", body)
+	c.common(prod, lg)
+	if lvl := logLevel[lg]; lvl != "" {
+		doc.SetString("log.level", lvl)
+	}
+	return res
+}
+
+// common sets the module, dataset and observer fields every event carries.
+func (c *ctx) common(prod product, lg logID) {
+	d := c.doc
+	d.SetString("event.module", moduleNames[prod])
+	d.SetString("event.dataset", datasets[prod][lg])
+	if prod != prodUnknown {
+		d.SetString("observer.vendor", "Kerio")
+		d.SetString("observer.product", observerProducts[prod])
+		d.SetString("observer.type", observerTypes[prod])
+	}
+}
+
+// match tries the layouts of the given product and log on body. With an
+// unknown log every layout of the product is tried in FORMATS §5/§6 order;
+// with an unknown product Connect's layouts go before Control's.
+func (c *ctx) match(body string, prod product, lg logID) (product, logID, bool) {
+	if body == "" {
+		return prod, lg, false
+	}
+	if lg != logUnknown {
+		if prod != prodControl && c.connectLog(lg, body, true) {
+			return prodConnect, lg, true
+		}
+		if prod != prodConnect && c.controlLog(lg, body, true) {
+			return prodControl, lg, true
+		}
+		return prod, lg, false
+	}
+	if prod != prodControl {
+		if l := c.recognizeConnect(body); l != logUnknown {
+			return prodConnect, l, true
+		}
+	}
+	if prod != prodConnect {
+		if l := c.recognizeControl(body); l != logUnknown {
+			return prodControl, l, true
+		}
+	}
+	// The config log's catch-all ("user - anything") goes last, and only for
+	// a plain login, so foreign "a - b" text is not taken for it.
+	if c.configOther(body, true) {
+		if prod == prodUnknown {
+			prod = prodConnect
+		}
+		return prod, logConfig, true
+	}
+	return prod, lg, false
+}
+
+// connectLog runs the layouts of one Kerio Connect log.
+func (c *ctx) connectLog(lg logID, m string, other bool) bool {
+	switch lg {
+	case logSecurity:
+		return c.connectSecurity(m)
+	case logAudit:
+		return c.audit(m)
+	case logMail:
+		return c.mail(m)
+	case logSpam:
+		return c.spam(m)
+	case logOperations:
+		return c.operations(m)
+	case logWarning:
+		return c.warning(m)
+	case logDebug:
+		return c.debug(m)
+	case logConfig:
+		return c.config(m) || (other && c.configOther(m, false))
+	}
+	return false
+}
+
+// controlLog runs the layouts of one Kerio Control log.
+func (c *ctx) controlLog(lg logID, m string, other bool) bool {
+	switch lg {
+	case logFilter:
+		return c.filter(m)
+	case logHTTP:
+		return c.http(m)
+	case logSecurity:
+		return c.controlSecurity(m)
+	case logConnection:
+		return c.connection(m)
+	case logDial:
+		return c.dial(m)
+	case logHost:
+		return c.host(m)
+	case logConfig:
+		return c.config(m) || (other && c.configOther(m, false))
+	}
+	return false
+}
+
+// recognizeConnect tries every Kerio Connect layout and returns the log it
+// belongs to, or logUnknown.
+func (c *ctx) recognizeConnect(m string) logID {
+	switch {
+	case c.connectSecurity(m):
+		return logSecurity
+	case c.audit(m):
+		return logAudit
+	case c.mail(m):
+		return logMail
+	case c.spam(m):
+		return logSpam
+	case c.operations(m):
+		return logOperations
+	case c.warning(m):
+		return logWarning
+	case c.debug(m):
+		return logDebug
+	case c.config(m):
+		return logConfig
+	}
+	return logUnknown
+}
+
+// recognizeControl tries every Kerio Control layout and returns the log it
+// belongs to, or logUnknown.
+func (c *ctx) recognizeControl(m string) logID {
+	switch {
+	case c.filter(m):
+		return logFilter
+	case c.http(m):
+		return logHTTP
+	case c.controlSecurity(m):
+		return logSecurity
+	case c.connection(m):
+		return logConnection
+	case c.dial(m):
+		return logDial
+	case c.host(m):
+		return logHost
+	case c.config(m):
+		return logConfig
+	}
+	return logUnknown
+}
+
+// ctx carries what the layout functions write to.
+type ctx struct {
+	doc        *ecs.Document
+	loc        *time.Location
+	res        *Result
+	message    string // replaces the message text when hasMessage is set
+	hasMessage bool
+}
+
+// trimLine drops a leading UTF-8 BOM and trailing CR/LF.
+func trimLine(s string) string {
+	s = strings.TrimPrefix(s, "\uFEFF")
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// latin1 rewrites the bytes of s that are not valid UTF-8 as Latin-1
+// characters, so a line from a legacy code page is kept rather than dropped.
+func (p *Parser) latin1(s string) string {
+	b := p.buf[:0]
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n <= 1 {
+			b = utf8.AppendRune(b, rune(s[i]))
+			i++
+			continue
+		}
+		b = append(b, s[i:i+n]...)
+		i += n
+	}
+	p.buf = b
+	return string(b)
+}
+
+// collapse returns s with every run of blanks shrunk to one blank.
+func (p *Parser) collapse(s string) string {
+	b := p.buf[:0]
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' && i > 0 && s[i-1] == ' ' {
+			continue
+		}
+		b = append(b, s[i])
+	}
+	p.buf = b
+	return string(b)
+}
+
+// envelope reads the bracketed Kerio time "[D/Mon/YYYY HH:MM:SS] " at the
+// start of s (FORMATS §2.1; one- or two-digit day).
+func envelope(s string, loc *time.Location) (kts, body string, t time.Time, ok bool) {
+	if len(s) < 21 || s[0] != '[' {
+		return
+	}
+	i := 1
+	day := 0
+	for i < 3 && isDigit(s[i]) {
+		day = day*10 + int(s[i]-'0')
+		i++
+	}
+	if i == 1 || len(s) < i+20 || s[i] != '/' || s[i+4] != '/' {
+		return
+	}
+	mon := monthOf(s[i+1 : i+4])
+	if mon == 0 {
+		return
+	}
+	j := i + 5 // year
+	year, ok1 := digits(s[j : j+4])
+	if !ok1 || s[j+4] != ' ' {
+		return
+	}
+	hh, mm, ss, ok2 := clock(s[j+5 : j+13])
+	if !ok2 || s[j+13] != ']' || day < 1 || day > 31 {
+		return
+	}
+	kts = s[1 : j+13]
+	body = trimLeftBlanks(s[j+14:])
+	t = time.Date(year, mon, day, hh, mm, ss, 0, loc)
+	return kts, body, t, true
+}
+
+// kerioTime parses "D/Mon/YYYY HH:MM:SS" (the Operations log's Delivered time).
+func kerioTime(s string, loc *time.Location) (time.Time, bool) {
+	i := 0
+	day := 0
+	for i < 2 && i < len(s) && isDigit(s[i]) {
+		day = day*10 + int(s[i]-'0')
+		i++
+	}
+	if i == 0 || len(s) != i+19 || s[i] != '/' || s[i+4] != '/' || s[i+9] != ' ' {
+		return time.Time{}, false
+	}
+	mon := monthOf(s[i+1 : i+4])
+	year, ok := digits(s[i+5 : i+9])
+	hh, mm, ss, ok2 := clock(s[i+10:])
+	if mon == 0 || !ok || !ok2 || day < 1 || day > 31 {
+		return time.Time{}, false
+	}
+	return time.Date(year, mon, day, hh, mm, ss, 0, loc), true
+}
+
+// clock parses "HH:MM:SS".
+func clock(s string) (h, m, sec int, ok bool) {
+	if len(s) != 8 || s[2] != ':' || s[5] != ':' {
+		return
+	}
+	h, ok1 := digits(s[0:2])
+	m, ok2 := digits(s[3:5])
+	sec, ok3 := digits(s[6:8])
+	if !ok1 || !ok2 || !ok3 || h > 23 || m > 59 || sec > 60 {
+		return 0, 0, 0, false
+	}
+	return h, m, sec, true
+}
+
+// monthOf maps an English three-letter month to its number, 0 when unknown.
+func monthOf(s string) time.Month {
+	switch s {
+	case "Jan":
+		return time.January
+	case "Feb":
+		return time.February
+	case "Mar":
+		return time.March
+	case "Apr":
+		return time.April
+	case "May":
+		return time.May
+	case "Jun":
+		return time.June
+	case "Jul":
+		return time.July
+	case "Aug":
+		return time.August
+	case "Sep":
+		return time.September
+	case "Oct":
+		return time.October
+	case "Nov":
+		return time.November
+	case "Dec":
+		return time.December
+	}
+	return 0
+}
