@@ -1,0 +1,353 @@
+package syslogparse
+
+import "time"
+
+// The fast path reads the header shapes that almost every sender produces,
+// byte by byte, with no allocation. It accepts a strict subset of what the
+// go-syslog machines accept and must return exactly what the slow path
+// returns for it (FuzzFastPathAgrees); anything it is unsure of it declines,
+// and the slow path decides.
+//
+//	RFC 5424: <PRI>1 SP (TIMESTAMP|-) SP HOST SP APP SP PROCID SP MSGID SP - [SP MSG]
+//	RFC 3164: <PRI>Mmm SP dd SP hh:mm:ss SP HOST SP TAG[ "[" PID "]" ] ":" SP MSG
+
+// fast parses raw when it has one of the common shapes; ok is false otherwise.
+func (p *Parser) fast(raw []byte, received time.Time, loc *time.Location) (Header, bool) {
+	pri, i, ok := scanPRI(raw)
+	if !ok || i+2 > len(raw) {
+		return Header{}, false
+	}
+	if raw[i] == '1' && raw[i+1] == ' ' {
+		return p.fast5424(raw, pri, i+2)
+	}
+	return fast3164(raw, pri, i, received, loc)
+}
+
+// scanPRI reads "<PRI>" at the start of raw with go-syslog's rules: 0..191,
+// no leading zero. i is the index after '>'.
+func scanPRI(raw []byte) (pri uint8, i int, ok bool) {
+	if len(raw) < 3 || raw[0] != '<' {
+		return 0, 0, false
+	}
+	v := 0
+	i = 1
+	for ; i < len(raw) && i <= 4 && isDigit(raw[i]); i++ {
+		v = v*10 + int(raw[i]-'0')
+	}
+	n := i - 1
+	if n == 0 || n > 3 || i >= len(raw) || raw[i] != '>' || v > 191 || (n > 1 && raw[1] == '0') {
+		return 0, 0, false
+	}
+	return uint8(v), i + 1, true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isGraph is US-ASCII VCHAR (0x21..0x7e), the RFC 5424 header alphabet.
+func isGraph(c byte) bool { return c >= 0x21 && c <= 0x7e }
+
+// token scans 1..max graph bytes from i up to a space. It returns the index
+// of that space.
+func token(raw []byte, i, limit int) (end int, ok bool) {
+	j := i
+	for j < len(raw) && raw[j] != ' ' {
+		if !isGraph(raw[j]) {
+			return 0, false
+		}
+		j++
+	}
+	if j == i || j-i > limit || j >= len(raw) {
+		return 0, false
+	}
+	return j, true
+}
+
+// nilOr returns "" for the RFC 5424 NILVALUE "-".
+func nilOr(b []byte) string {
+	if len(b) == 1 && b[0] == '-' {
+		return ""
+	}
+	return str(b)
+}
+
+// fast5424 reads the header after "<PRI>1 ", starting at i.
+func (p *Parser) fast5424(raw []byte, pri uint8, i int) (Header, bool) {
+	h := Header{Format: RFC5424, HasPriority: true, Priority: pri, Version: 1}
+	if i < len(raw) && raw[i] == '-' {
+		i++
+	} else {
+		t, end, ok := p.rfc3339(raw, i)
+		if !ok {
+			return Header{}, false
+		}
+		h.Time, h.HasTime, h.TimeZoned = t, true, true
+		i = end
+	}
+	if i >= len(raw) || raw[i] != ' ' {
+		return Header{}, false
+	}
+	i++
+	var fields [4]string
+	for k, limit := range [4]int{255, 48, 128, 32} {
+		end, ok := token(raw, i, limit)
+		if !ok {
+			return Header{}, false
+		}
+		fields[k] = nilOr(raw[i:end])
+		i = end + 1
+	}
+	h.Hostname, h.AppName, h.ProcID, h.MsgID = fields[0], fields[1], fields[2], fields[3]
+	// Structured data other than "-" is rare; go-syslog parses it.
+	if i >= len(raw) || raw[i] != '-' {
+		return Header{}, false
+	}
+	i++
+	switch {
+	case i == len(raw):
+	case raw[i] == ' ':
+		h.Msg = msgAt(raw, i+1)
+	default:
+		return Header{}, false
+	}
+	return h, true
+}
+
+// num reads exactly n digits at i.
+func num(raw []byte, i, n int) (int, bool) {
+	if i+n > len(raw) {
+		return 0, false
+	}
+	v := 0
+	for _, c := range raw[i : i+n] {
+		if !isDigit(c) {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}
+
+// clock reads "hh:mm:ss" at i with hh 00..23 and mm, ss 00..59.
+func clock(raw []byte, i int) (h, m, s int, ok bool) {
+	var okh, okm, oks bool
+	h, okh = num(raw, i, 2)
+	m, okm = num(raw, i+3, 2)
+	s, oks = num(raw, i+6, 2)
+	if !okh || !okm || !oks || raw[i+2] != ':' || raw[i+5] != ':' || h > 23 || m > 59 || s > 59 {
+		return 0, 0, 0, false
+	}
+	return h, m, s, true
+}
+
+// daysIn is the number of days of month in year (proleptic Gregorian).
+func daysIn(month time.Month, year int) int {
+	switch month {
+	case time.February:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
+}
+
+// rfc3339 reads the RFC 5424 TIMESTAMP at i: "yyyy-mm-ddThh:mm:ss[.f{1,6}](Z|±hh:mm)".
+// end is the index after it.
+func (p *Parser) rfc3339(raw []byte, i int) (t time.Time, end int, ok bool) {
+	if i+20 > len(raw) {
+		return time.Time{}, 0, false
+	}
+	year, ok1 := num(raw, i, 4)
+	mon, ok2 := num(raw, i+5, 2)
+	day, ok3 := num(raw, i+8, 2)
+	if !ok1 || !ok2 || !ok3 || raw[i+4] != '-' || raw[i+7] != '-' || raw[i+10] != 'T' ||
+		mon < 1 || mon > 12 || day < 1 || day > daysIn(time.Month(mon), year) {
+		return time.Time{}, 0, false
+	}
+	hh, mm, ss, ok4 := clock(raw, i+11)
+	if !ok4 {
+		return time.Time{}, 0, false
+	}
+	j := i + 19
+	nsec := 0
+	if raw[j] == '.' {
+		j++
+		k := j
+		for j < len(raw) && isDigit(raw[j]) && j-k < 6 {
+			nsec = nsec*10 + int(raw[j]-'0')
+			j++
+		}
+		if j == k {
+			return time.Time{}, 0, false
+		}
+		for n := j - k; n < 9; n++ {
+			nsec *= 10
+		}
+	}
+	if j >= len(raw) {
+		return time.Time{}, 0, false
+	}
+	loc := time.UTC
+	switch raw[j] {
+	case 'Z':
+		j++
+	case '+', '-':
+		oh, okh := num(raw, j+1, 2)
+		om, okm := num(raw, j+4, 2)
+		if !okh || !okm || raw[j+3] != ':' || oh > 23 || om > 59 {
+			return time.Time{}, 0, false
+		}
+		off := oh*3600 + om*60
+		if raw[j] == '-' {
+			off = -off
+		}
+		loc = p.zone(off)
+		j += 6
+	default:
+		return time.Time{}, 0, false
+	}
+	return time.Date(year, time.Month(mon), day, hh, mm, ss, nsec, loc), j, true
+}
+
+// month reads an English three-letter month name at i, as RFC 3164 writes it.
+func month(raw []byte, i int) (time.Month, bool) {
+	if i+3 > len(raw) {
+		return 0, false
+	}
+	// Pack the three bytes into one integer so the switch compares once.
+	k := uint32(raw[i])<<16 | uint32(raw[i+1])<<8 | uint32(raw[i+2])
+	switch k {
+	case 'J'<<16 | 'a'<<8 | 'n':
+		return time.January, true
+	case 'F'<<16 | 'e'<<8 | 'b':
+		return time.February, true
+	case 'M'<<16 | 'a'<<8 | 'r':
+		return time.March, true
+	case 'A'<<16 | 'p'<<8 | 'r':
+		return time.April, true
+	case 'M'<<16 | 'a'<<8 | 'y':
+		return time.May, true
+	case 'J'<<16 | 'u'<<8 | 'n':
+		return time.June, true
+	case 'J'<<16 | 'u'<<8 | 'l':
+		return time.July, true
+	case 'A'<<16 | 'u'<<8 | 'g':
+		return time.August, true
+	case 'S'<<16 | 'e'<<8 | 'p':
+		return time.September, true
+	case 'O'<<16 | 'c'<<8 | 't':
+		return time.October, true
+	case 'N'<<16 | 'o'<<8 | 'v':
+		return time.November, true
+	case 'D'<<16 | 'e'<<8 | 'c':
+		return time.December, true
+	}
+	return 0, false
+}
+
+// mday reads the two-byte RFC 3164 day at i: " 4", "04" or "14" (1..31).
+func mday(raw []byte, i int) (int, bool) {
+	if i+2 > len(raw) {
+		return 0, false
+	}
+	a, b := raw[i], raw[i+1]
+	if !isDigit(b) || (a != ' ' && !isDigit(a)) {
+		return 0, false
+	}
+	d := int(b - '0')
+	if a != ' ' {
+		d += 10 * int(a-'0')
+	} else if d == 0 {
+		return 0, false
+	}
+	if d < 1 || d > 31 {
+		return 0, false
+	}
+	return d, true
+}
+
+// stamp reads the RFC 3164 TIMESTAMP "Mmm dd hh:mm:ss" at i (no fraction).
+func stamp(raw []byte, i int) (mon time.Month, day, hh, mm, ss int, ok bool) {
+	if i+15 > len(raw) || raw[i+3] != ' ' || raw[i+6] != ' ' {
+		return 0, 0, 0, 0, 0, false
+	}
+	mon, ok1 := month(raw, i)
+	day, ok2 := mday(raw, i+4)
+	hh, mm, ss, ok3 := clock(raw, i+7)
+	// time.Parse in go-syslog checks the day against the month in year 0, a leap year.
+	if !ok1 || !ok2 || !ok3 || day > daysIn(mon, 0) {
+		return 0, 0, 0, 0, 0, false
+	}
+	return mon, day, hh, mm, ss, true
+}
+
+// fast3164 reads "Mmm dd hh:mm:ss host tag[pid]: msg" after the PRI, at i.
+func fast3164(raw []byte, pri uint8, i int, received time.Time, loc *time.Location) (Header, bool) {
+	mon, day, hh, mm, ss, ok := stamp(raw, i)
+	if !ok {
+		return Header{}, false
+	}
+	i += 15
+	if i >= len(raw) || raw[i] != ' ' {
+		return Header{}, false
+	}
+	i++
+	// HOSTNAME: graph bytes without ':', then one space.
+	hs := i
+	for i < len(raw) && raw[i] != ' ' {
+		if !isGraph(raw[i]) || raw[i] == ':' {
+			return Header{}, false
+		}
+		i++
+	}
+	if i == hs || i-hs > 255 || i >= len(raw) {
+		return Header{}, false
+	}
+	he := i
+	i++
+	// TAG: printable bytes except ' ', ':' and '['; at most 48.
+	ts := i
+	for i < len(raw) && raw[i] != ':' && raw[i] != '[' {
+		if !isGraph(raw[i]) {
+			return Header{}, false
+		}
+		i++
+	}
+	if i == ts || i-ts > 48 || i >= len(raw) {
+		return Header{}, false
+	}
+	te := i
+	var pid []byte
+	if raw[i] == '[' {
+		i++
+		ps := i
+		for i < len(raw) && raw[i] != ']' {
+			if !isGraph(raw[i]) || raw[i] == '[' {
+				return Header{}, false
+			}
+			i++
+		}
+		if i >= len(raw) {
+			return Header{}, false
+		}
+		pid = raw[ps:i]
+		i++
+	}
+	if i+1 >= len(raw) || raw[i] != ':' || raw[i+1] != ' ' {
+		return Header{}, false
+	}
+	h := Header{
+		Format:      RFC3164,
+		HasPriority: true,
+		Priority:    pri,
+		Time:        stampTime(mon, day, hh, mm, ss, 0, received, loc),
+		HasTime:     true,
+		Hostname:    nilOr(raw[hs:he]),
+		AppName:     nilOr(raw[ts:te]),
+		ProcID:      nilOr(pid),
+		Msg:         msgAt(raw, i+2),
+	}
+	return h, true
+}

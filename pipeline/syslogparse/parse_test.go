@@ -1,0 +1,340 @@
+package syslogparse
+
+import (
+	"testing"
+	"time"
+	_ "time/tzdata" // the Berlin case must not depend on the machine's zoneinfo
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"siemfwd/pipeline/ecs"
+)
+
+func mustTime(t testing.TB, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339Nano, s)
+	require.NoError(t, err)
+	return v
+}
+
+// assertHeader compares two headers, times by instant and offset.
+func assertHeader(t testing.TB, want, got Header) {
+	t.Helper()
+	if want.HasTime {
+		assert.True(t, want.Time.Equal(got.Time), "time: want %s, got %s", want.Time, got.Time)
+		_, wo := want.Time.Zone()
+		_, gotOff := got.Time.Zone()
+		assert.Equal(t, wo, gotOff, "time offset")
+	}
+	want.Time, got.Time = time.Time{}, time.Time{}
+	assert.Equal(t, want, got)
+}
+
+func TestParse(t *testing.T) {
+	recv := mustTime(t, "2026-03-14T09:15:03Z")
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	ts := func(s string) time.Time { return mustTime(t, s) }
+
+	tests := []struct {
+		name     string
+		raw      string
+		received time.Time // recv when zero
+		loc      *time.Location
+		want     Header
+	}{
+		{
+			name: "rfc5424 kerio with offset",
+			raw:  "<22>1 2026-04-01T14:59:32+07:00 mx01.example.local audit - - - IMAP: User authenticated",
+			want: Header{Format: RFC5424, HasPriority: true, Priority: 22, Version: 1,
+				Time: ts("2026-04-01T14:59:32+07:00"), HasTime: true, TimeZoned: true,
+				Hostname: "mx01.example.local", AppName: "audit", Msg: "IMAP: User authenticated"},
+		},
+		{
+			name: "rfc5424 fraction and Z",
+			raw:  "<20>1 2026-03-14T09:15:02.481Z mail01 security 77 ID1 - text",
+			want: Header{Format: RFC5424, HasPriority: true, Priority: 20, Version: 1,
+				Time: ts("2026-03-14T09:15:02.481Z"), HasTime: true, TimeZoned: true,
+				Hostname: "mail01", AppName: "security", ProcID: "77", MsgID: "ID1", Msg: "text"},
+		},
+		{
+			name: "rfc5424 NIL timestamp and BOM",
+			raw:  "<22>1 - mail01 audit - - - \ufeffPOP3: User c authenticated",
+			want: Header{Format: RFC5424, HasPriority: true, Priority: 22, Version: 1,
+				Hostname: "mail01", AppName: "audit", Msg: "POP3: User c authenticated"},
+		},
+		{
+			name: "rfc5424 structured data",
+			raw:  `<20>1 2026-03-14T09:33:00Z mail01 security 2345 SEC [origin ip="192.0.2.1"][meta sequenceId="42" x="a\"b"] IP address found`,
+			want: Header{Format: RFC5424, HasPriority: true, Priority: 20, Version: 1,
+				Time: ts("2026-03-14T09:33:00Z"), HasTime: true, TimeZoned: true,
+				Hostname: "mail01", AppName: "security", ProcID: "2345", MsgID: "SEC",
+				StructuredData: []byte(`{"meta":{"sequenceId":"42","x":"a\"b"},"origin":{"ip":"192.0.2.1"}}`),
+				Msg:            "IP address found"},
+		},
+		{
+			name: "rfc5424 empty MSG",
+			raw:  "<22>1 - - - - - -",
+			want: Header{Format: RFC5424, HasPriority: true, Priority: 22, Version: 1},
+		},
+		{
+			name: "rfc5424 impossible date keeps the message",
+			raw:  "<22>1 2026-02-30T14:59:32Z mx01 audit - - - msg",
+			want: Header{Format: RFC5424, HasPriority: true, Priority: 22, Version: 1, Msg: "msg"},
+		},
+		{
+			name: "rfc3164 kerio control",
+			raw:  "<134>Mar 19 09:30:11 fw01 filter: [19/Mar/2025 09:30:11] DENY URL",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 134,
+				Time: ts("2026-03-19T09:30:11Z"), HasTime: true,
+				Hostname: "fw01", AppName: "filter", Msg: "[19/Mar/2025 09:30:11] DENY URL"},
+		},
+		{
+			name: "rfc3164 tag with pid",
+			raw:  "<22>Mar 14 09:16:00 mail01 kerio[2211]: Recv: Queue-ID: 1",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 22,
+				Time: ts("2026-03-14T09:16:00Z"), HasTime: true,
+				Hostname: "mail01", AppName: "kerio", ProcID: "2211", Msg: "Recv: Queue-ID: 1"},
+		},
+		{
+			name: "rfc3164 pid tag without colon",
+			raw:  "<22>Mar 14 09:16:00 mail01 kerio[2211] Recv",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 22,
+				Time: ts("2026-03-14T09:16:00Z"), HasTime: true,
+				Hostname: "mail01", AppName: "kerio", ProcID: "2211", Msg: "Recv"},
+		},
+		{
+			name: "rfc3164 tag without colon is message text",
+			raw:  "<13>Mar 14 09:15:02 host app msg no colon",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2026-03-14T09:15:02Z"), HasTime: true,
+				Hostname: "host", Msg: "app msg no colon"},
+		},
+		{
+			name: "rfc3164 no PRI",
+			raw:  "Mar 14 09:15:02 host app: msg",
+			want: Header{Format: RFC3164, Time: ts("2026-03-14T09:15:02Z"), HasTime: true,
+				Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name: "rfc3164 with RFC 3339 time",
+			raw:  "<13>2026-03-14T09:15:02Z host app: msg",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2026-03-14T09:15:02Z"), HasTime: true, TimeZoned: true,
+				Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name: "rfc3164 with RFC 3339 time and offset",
+			raw:  "<13>2026-03-14T10:15:02.5+01:00 host app: msg",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2026-03-14T10:15:02.5+01:00"), HasTime: true, TimeZoned: true,
+				Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name: "rfc3164 with year",
+			raw:  "<13>Mar 14 2025 09:15:02 host app: msg",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2025-03-14T09:15:02Z"), HasTime: true,
+				Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name: "rfc3164 missing hostname",
+			raw:  "<13>Mar 14 09:15:02 app: msg",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2026-03-14T09:15:02Z"), HasTime: true, AppName: "app", Msg: "msg"},
+		},
+		{
+			name: "rfc3164 space padded day",
+			raw:  "<13>Mar  4 09:15:02 host app: msg",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2026-03-04T09:15:02Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name: "rfc3164 8-bit text and BOM",
+			raw:  "<13>Mar 14 09:15:02 host app: \ufeffЗдравствуйте \xff",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2026-03-14T09:15:02Z"), HasTime: true, Hostname: "host", AppName: "app",
+				Msg: "Здравствуйте \xff"},
+		},
+		{
+			name: "rfc3164 control bytes in MSG",
+			raw:  "<13>Mar 14 09:15:02 host app: a\x01b\x7f",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2026-03-14T09:15:02Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "a\x01b\x7f"},
+		},
+		{
+			name: "rfc3164 empty MSG",
+			raw:  "<13>Mar 14 09:15:02 host app:",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2026-03-14T09:15:02Z"), HasTime: true, Hostname: "host", AppName: "app"},
+		},
+		{
+			name: "rfc3164 empty MSG after space",
+			raw:  "<13>Mar 14 09:15:02 host app: ",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2026-03-14T09:15:02Z"), HasTime: true, Hostname: "host", AppName: "app"},
+		},
+		{
+			name:     "rfc3164 Dec 31 received on Jan 1 is last year",
+			raw:      "<13>Dec 31 23:59:58 host app: msg",
+			received: ts("2026-01-01T00:00:03Z"),
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2025-12-31T23:59:58Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name:     "rfc3164 Jan 1 received on Dec 31 is next year",
+			raw:      "<13>Jan  1 00:00:01 host app: msg",
+			received: ts("2025-12-31T23:59:59Z"),
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2026-01-01T00:00:01Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name: "rfc3164 Feb 29 goes to the last leap year",
+			raw:  "<13>Feb 29 12:00:00 host app: msg",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2024-02-29T12:00:00Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name:     "rfc3164 zero receive time never gives year 0",
+			raw:      "<13>Dec 31 23:59:58 host app: msg",
+			received: time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC), // not IsZero, which means "recv" here
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("0001-12-31T23:59:58Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name: "rfc3164 in the source's zone",
+			raw:  "<13>Mar 14 10:15:02 host app: msg",
+			loc:  berlin,
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: time.Date(2026, 3, 14, 10, 15, 2, 0, berlin), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name: "PRI and no header",
+			raw:  "<13>hello world",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13, Msg: "hello world"},
+		},
+		{
+			name: "no header at all",
+			raw:  "[14/Mar/2026 09:15:02] just a line",
+			want: Header{Format: Unknown, Msg: "[14/Mar/2026 09:15:02] just a line"},
+		},
+		{
+			name: "invalid PRI",
+			raw:  "<192>Mar 14 09:15:02 host app: msg",
+			want: Header{Format: Unknown, Msg: "<192>Mar 14 09:15:02 host app: msg"},
+		},
+		{
+			name: "empty input",
+			raw:  "",
+			want: Header{Format: Unknown},
+		},
+	}
+	p := New()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			received := tt.received
+			if received.IsZero() {
+				received = recv
+			}
+			loc := tt.loc
+			if loc == nil {
+				loc = time.UTC
+			}
+			got := p.Parse([]byte(tt.raw), received, loc)
+			assertHeader(t, tt.want, got)
+			// The slow path alone gives the same answer (the fast path is only a shortcut).
+			assertHeader(t, tt.want, p.slow([]byte(tt.raw), received, loc))
+		})
+	}
+}
+
+func TestParseNilLocationIsUTC(t *testing.T) {
+	h := New().Parse([]byte("<13>Mar 14 09:15:02 host app: msg"), mustTime(t, "2026-03-14T09:15:03Z"), nil)
+	assert.True(t, h.Time.Equal(mustTime(t, "2026-03-14T09:15:02Z")), "got %s", h.Time)
+}
+
+func TestFastPathAccepts(t *testing.T) {
+	// The shapes Kerio and most senders produce must not need go-syslog.
+	recv := mustTime(t, "2026-03-14T09:15:03Z")
+	for _, raw := range []string{
+		"<22>1 2026-04-01T14:59:32+07:00 mx01.example.local audit - - - IMAP: User",
+		"<22>1 - mx01 audit - - - \ufeffx",
+		"<20>Mar 14 09:15:02 mail01 security: Failed IMAP login",
+		"<22>Mar 14 09:16:00 mail01 kerio[2211]: Recv",
+	} {
+		_, ok := New().fast([]byte(raw), recv, time.UTC)
+		assert.True(t, ok, raw)
+	}
+}
+
+func TestAppendECS(t *testing.T) {
+	recv := mustTime(t, "2026-03-14T09:15:03Z")
+	p := New()
+	var doc ecs.Document
+	h := p.Parse([]byte(`<165>1 2026-03-14T09:33:00Z host app 12 ID [a b="c"] msg`), recv, time.UTC)
+	h.AppendECS(&doc)
+	want := map[string]any{
+		"log.syslog.priority":        int64(165),
+		"log.syslog.facility.code":   int64(20),
+		"log.syslog.facility.name":   "local4",
+		"log.syslog.severity.code":   int64(5),
+		"log.syslog.severity.name":   "Notice",
+		"log.syslog.version":         "1",
+		"log.syslog.hostname":        "host",
+		"log.syslog.appname":         "app",
+		"log.syslog.procid":          "12",
+		"log.syslog.msgid":           "ID",
+		"log.syslog.structured_data": `{"a":{"b":"c"}}`,
+	}
+	got := map[string]any{}
+	for _, f := range doc.Fields() {
+		switch f.Kind {
+		case ecs.KindInt:
+			got[f.Key] = f.Int
+		case ecs.KindString:
+			got[f.Key] = f.Str
+		case ecs.KindRaw:
+			got[f.Key] = string(f.Raw)
+		default:
+			t.Fatalf("unexpected kind %d for %s", f.Kind, f.Key)
+		}
+	}
+	assert.Equal(t, want, got)
+
+	// RFC 3164 has no version, msgid or structured data; an Unknown header writes nothing.
+	doc.Reset()
+	h = p.Parse([]byte("<13>Mar 14 09:15:02 host app: msg"), recv, time.UTC)
+	h.AppendECS(&doc)
+	assert.False(t, doc.Has("log.syslog.version"))
+	assert.Equal(t, "user", doc.GetString("log.syslog.facility.name"))
+	doc.Reset()
+	h = p.Parse([]byte("garbage"), recv, time.UTC)
+	h.AppendECS(&doc)
+	assert.Zero(t, doc.Len())
+}
+
+func TestNames(t *testing.T) {
+	want := []string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+		"authpriv", "ftp", "ntp", "audit", "alert", "clock",
+		"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
+	for code, name := range want {
+		assert.Equal(t, name, FacilityName(uint8(code)))
+	}
+	assert.Empty(t, FacilityName(24))
+	sev := []string{"Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"}
+	for code, name := range sev {
+		assert.Equal(t, name, SeverityName(uint8(code)))
+	}
+	assert.Empty(t, SeverityName(8))
+}
+
+func TestParseDoesNotAllocateOnFastPath(t *testing.T) {
+	p := New()
+	recv := mustTime(t, "2026-03-14T09:15:03Z")
+	for _, raw := range [][]byte{[]byte(bench5424), []byte(bench3164)} {
+		p.Parse(raw, recv, time.UTC) // warm the zone cache
+		allocs := testing.AllocsPerRun(100, func() { p.Parse(raw, recv, time.UTC) })
+		assert.Zero(t, allocs, string(raw))
+	}
+}

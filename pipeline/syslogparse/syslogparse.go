@@ -1,0 +1,254 @@
+// Package syslogparse parses the header of one syslog message (RFC 5424 or
+// RFC 3164, detected per message) into a Header and maps it onto the
+// log.syslog.* ECS fields.
+//
+// Parsing has two paths. A hand-written fast path accepts only the common,
+// well-formed header shapes (RFC 5424 with VERSION 1 and no structured data;
+// RFC 3164 "<PRI>Mmm dd hh:mm:ss host tag[pid]: msg") and returns strings that
+// alias the input, with no allocation. Everything else goes to the
+// github.com/leodido/go-syslog/v4 machines in best-effort mode, which stay the
+// reference: FuzzFastPathAgrees checks that the fast path returns exactly what
+// the slow path returns for every input the fast path accepts. Small pre and
+// post steps around go-syslog fix what real senders send and go-syslog does
+// not handle (a year inside an RFC 3164 header, the message offset after an
+// empty MSG or control bytes, the year and zone of RFC 3164 times).
+//
+// Parse never fails: a message whose header cannot be read at all comes back
+// with Format Unknown and the whole payload as Msg, so nothing is dropped.
+package syslogparse
+
+import (
+	"strconv"
+	"time"
+
+	syslog "github.com/leodido/go-syslog/v4"
+	"github.com/leodido/go-syslog/v4/rfc3164"
+	"github.com/leodido/go-syslog/v4/rfc5424"
+
+	"siemfwd/pipeline/ecs"
+)
+
+// Format is the syslog header format a message was parsed as.
+type Format uint8
+
+const (
+	// Unknown means the header could not be parsed; Msg holds the whole payload.
+	Unknown Format = iota
+	// RFC5424 is the structured syslog format (VERSION after PRI).
+	RFC5424
+	// RFC3164 is the BSD syslog format, including its common deviations
+	// (no PRI, RFC 3339 or year-bearing timestamps, no hostname).
+	RFC3164
+)
+
+// String returns the lower-case name used in metrics labels.
+func (f Format) String() string {
+	switch f {
+	case RFC5424:
+		return "rfc5424"
+	case RFC3164:
+		return "rfc3164"
+	default:
+		return "unknown"
+	}
+}
+
+// Header is the parsed syslog header. Strings alias the input bytes where
+// possible (always on the fast path): the input must not be modified while
+// the Header is in use. Pipeline events never modify Raw after framing, which
+// is what makes the aliasing safe.
+type Header struct {
+	Format      Format
+	HasPriority bool
+	Priority    uint8  // facility = Priority/8, severity = Priority%8; valid only when HasPriority
+	Version     uint16 // the RFC 5424 VERSION (normally 1); 0 for RFC 3164 and Unknown
+	// Time is the header timestamp. For RFC 3164 Stamp times it is interpreted in
+	// the per-source location, with the year chosen closest to the receive time.
+	Time    time.Time
+	HasTime bool
+	// TimeZoned reports that the header time carried its own offset (RFC 5424,
+	// or an RFC 3339 time inside an RFC 3164 header), so no zone was assumed.
+	TimeZoned bool
+	Hostname  string // "" when absent or "-"
+	AppName   string // RFC 5424 APP-NAME or the RFC 3164 tag without [pid]
+	ProcID    string // RFC 5424 PROCID or the RFC 3164 [pid]
+	MsgID     string
+	// StructuredData is the RFC 5424 STRUCTURED-DATA as a JSON object
+	// {"sd-id":{"param":"value"}} with sorted keys (ECS type flattened); nil
+	// when absent.
+	StructuredData []byte
+	// Msg is the MSG part with a leading UTF-8 BOM stripped; for Unknown it is
+	// the whole payload. Line terminators are kept: framing owns them.
+	Msg string
+}
+
+// Parser parses syslog headers. Each worker owns one: it holds its own
+// go-syslog machines and scratch space, which are not goroutine-safe, so a
+// Parser must not be used by two goroutines at once.
+type Parser struct {
+	m5424 syslog.Machine
+	m3164 syslog.Machine
+	// zones caches one fixed zone per UTC offset seen in RFC 5424 times, so
+	// the fast path does not allocate a *time.Location per event. Offsets are
+	// bounded (±23:59 in minutes), so the map is too.
+	zones map[int]*time.Location
+	// scratch holds an RFC 3164 header rewritten for go-syslog (year removed).
+	scratch []byte
+}
+
+// New returns a Parser with its own go-syslog machines.
+func New() *Parser {
+	return &Parser{
+		m5424: rfc5424.NewMachine(rfc5424.WithBestEffort()),
+		m3164: rfc3164.NewMachine(
+			rfc3164.WithBestEffort(),
+			rfc3164.WithRFC3339(),          // "<13>2026-03-14T09:15:02Z host app: msg"
+			rfc3164.WithLenientDay(),       // "Mar 04" as well as "Mar  4"
+			rfc3164.WithOptionalPriority(), // senders that omit PRI
+			rfc3164.WithEmbeddedNewlines(), // octet-counted frames may carry LF inside MSG
+			rfc3164.WithSecondFractions(),  // "09:15:02.123"
+		),
+		zones: make(map[int]*time.Location),
+	}
+}
+
+// Parse parses one message: the bytes after framing. raw must not be
+// modified afterwards while the returned Header is in use, because its
+// strings may alias raw. received and loc resolve RFC 3164's missing year and
+// zone (loc nil means UTC). Parse never fails: when the header cannot be
+// parsed at all, Format is Unknown and Msg is the whole payload.
+func (p *Parser) Parse(raw []byte, received time.Time, loc *time.Location) Header {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if h, ok := p.fast(raw, received, loc); ok {
+		return h
+	}
+	return p.slow(raw, received, loc)
+}
+
+// ECS field names written by AppendECS.
+const (
+	keyPriority       = "log.syslog.priority"
+	keyFacilityCode   = "log.syslog.facility.code"
+	keyFacilityName   = "log.syslog.facility.name"
+	keySeverityCode   = "log.syslog.severity.code"
+	keySeverityName   = "log.syslog.severity.name"
+	keyVersion        = "log.syslog.version"
+	keyHostname       = "log.syslog.hostname"
+	keyAppname        = "log.syslog.appname"
+	keyProcID         = "log.syslog.procid"
+	keyMsgID          = "log.syslog.msgid"
+	keyStructuredData = "log.syslog.structured_data"
+)
+
+// AppendECS writes the header's log.syslog.* fields (FORMATS §3.3) into doc.
+// Absent parts are not written, so a field's absence means the header did not
+// carry it. It writes nothing for an Unknown header.
+func (h *Header) AppendECS(doc *ecs.Document) {
+	if h.Format == Unknown {
+		return
+	}
+	if h.HasPriority {
+		fac, sev := h.Priority/8, h.Priority%8
+		doc.SetInt(keyPriority, int64(h.Priority))
+		doc.SetInt(keyFacilityCode, int64(fac))
+		doc.SetStringNonEmpty(keyFacilityName, FacilityName(fac))
+		doc.SetInt(keySeverityCode, int64(sev))
+		doc.SetString(keySeverityName, SeverityName(sev))
+	}
+	if h.Format == RFC5424 {
+		v := "1" // the only version in use; avoids a conversion per event
+		if h.Version != 1 {
+			v = strconv.Itoa(int(h.Version))
+		}
+		doc.SetString(keyVersion, v)
+	}
+	doc.SetStringNonEmpty(keyHostname, h.Hostname)
+	doc.SetStringNonEmpty(keyAppname, h.AppName)
+	doc.SetStringNonEmpty(keyProcID, h.ProcID)
+	doc.SetStringNonEmpty(keyMsgID, h.MsgID)
+	if h.StructuredData != nil {
+		doc.SetRaw(keyStructuredData, h.StructuredData)
+	}
+}
+
+// FacilityName returns the syslog facility keyword for code 0..23
+// (kern … local7), or "" for any other code.
+func FacilityName(code uint8) string {
+	switch code {
+	case 0:
+		return "kern"
+	case 1:
+		return "user"
+	case 2:
+		return "mail"
+	case 3:
+		return "daemon"
+	case 4:
+		return "auth"
+	case 5:
+		return "syslog"
+	case 6:
+		return "lpr"
+	case 7:
+		return "news"
+	case 8:
+		return "uucp"
+	case 9:
+		return "cron"
+	case 10:
+		return "authpriv"
+	case 11:
+		return "ftp"
+	case 12:
+		return "ntp"
+	case 13:
+		return "audit"
+	case 14:
+		return "alert"
+	case 15:
+		return "clock"
+	case 16:
+		return "local0"
+	case 17:
+		return "local1"
+	case 18:
+		return "local2"
+	case 19:
+		return "local3"
+	case 20:
+		return "local4"
+	case 21:
+		return "local5"
+	case 22:
+		return "local6"
+	case 23:
+		return "local7"
+	}
+	return ""
+}
+
+// SeverityName returns the ECS severity name for code 0..7 (Emergency …
+// Debug), or "" for any other code.
+func SeverityName(code uint8) string {
+	switch code {
+	case 0:
+		return "Emergency"
+	case 1:
+		return "Alert"
+	case 2:
+		return "Critical"
+	case 3:
+		return "Error"
+	case 4:
+		return "Warning"
+	case 5:
+		return "Notice"
+	case 6:
+		return "Informational"
+	case 7:
+		return "Debug"
+	}
+	return ""
+}
