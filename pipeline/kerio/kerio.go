@@ -354,7 +354,7 @@ func kerioTime(s string, loc *time.Location) (time.Time, bool) {
 		day = day*10 + int(s[i]-'0')
 		i++
 	}
-	if i == 0 || len(s) != i+19 || s[i] != '/' || s[i+4] != '/' || s[i+9] != ' ' {
+	if i == 0 || len(s) != i+18 || s[i] != '/' || s[i+4] != '/' || s[i+9] != ' ' {
 		return time.Time{}, false
 	}
 	mon := monthOf(s[i+1 : i+4])
