@@ -6,8 +6,6 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"time"
-
-	"siemfwd/pipeline/ecs"
 )
 
 // Format tells the worker how to read an event's Raw bytes.
@@ -175,6 +173,3 @@ func (c *countdown) done(err error) {
 		c.ack(nil)
 	}
 }
-
-// Ensure the ecs package stays the leaf the pipeline builds on.
-var _ = ecs.Version

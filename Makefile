@@ -1,0 +1,46 @@
+# siemfwd — `make help` lists the targets.
+GO       ?= go
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+FUZZTIME ?= 5s
+CONFIG   ?=
+
+.PHONY: help build run test test-unit fuzz bench golden check-config tidy up down testenv-up testenv-down
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+build: ## build bin/siemfwd and bin/loadgen
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/siemfwd ./cmd/siemfwd
+	$(GO) build -o bin/loadgen ./cmd/loadgen
+
+run: build ## run siemfwd on the embedded default config (or CONFIG=file): syslog on 127.0.0.1:5514, ECS JSON on stdout
+	bin/siemfwd run $(if $(CONFIG),-c $(CONFIG))
+
+test: ## start the test services, run every test with -race, a short fuzz run of every target, stop the services
+	scripts/test.sh
+
+test-unit: ## run the tests that need no external service
+	$(GO) test -race -shuffle=on ./...
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	scripts/fuzz.sh $(FUZZTIME)
+
+bench: ## run the Go benchmarks 10 times into bench.txt (compare runs with benchstat)
+	$(GO) test -run '^$$' -bench . -benchmem -count=10 ./... | tee bench.txt
+
+golden: ## rewrite golden files from the current output
+	$(GO) test ./... -run Golden -update
+
+check-config: build ## validate CONFIG (default: the embedded config)
+	bin/siemfwd validate $(if $(CONFIG),-c $(CONFIG))
+
+tidy: ## go mod tidy and gofmt
+	$(GO) mod tidy
+	gofmt -w $$(git ls-files '*.go')
+
+up: ## docker compose up (for users with Docker)
+	docker compose up -d
+
+down: ## docker compose down
+	docker compose down

@@ -1,0 +1,212 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"siemfwd/pipeline/metrics"
+)
+
+// Processor turns an event's Raw bytes into its JSON and routing fields. Each
+// worker owns one (parsers hold state), so implementations need not be safe
+// for concurrent use.
+type Processor interface {
+	Process(ev *Event)
+}
+
+// NamedSink is a sink with its name and pipeline settings.
+type NamedSink struct {
+	Name   string
+	Config SinkConfig
+	Sink   Sink
+	// DeadLetter receives events the sink refused for good; nil logs and counts them.
+	DeadLetter DeadLetter
+}
+
+// DeadLetter stores events a sink refused permanently, with the reason.
+// A nil error means they are stored; the pipeline then treats them as handled.
+type DeadLetter interface {
+	DeadLetter(ctx context.Context, sink string, events []*Event, reason error) error
+}
+
+// Pipeline wires sources, workers and sinks:
+//
+//	source ─┐                      ┌─ queue ─ sink loop ─ Sink (stdout)
+//	source ─┼─ queue ─ N workers ──┼─ queue ─ sink loop ─ Sink (kafka)
+//	source ─┘  (bounded)  parse,   └─ queue ─ sink loop ─ Sink (elasticsearch)
+//	                      encode,     (bounded per sink, when_full policy)
+//	                      route
+//
+// Every queue is a bounded channel of batches. A batch's Ack fires once every
+// sink it was routed to has written it (or dead-lettered it, or dropped it by
+// policy); sources use it to move offsets.
+type Pipeline struct {
+	cfg          Config
+	sources      []Source
+	sinks        []*sinkLoop
+	newProcessor func() Processor
+	log          *slog.Logger
+	m            *metrics.Metrics
+}
+
+// New builds a pipeline. newProcessor is called once per worker.
+func New(cfg Config, sources []Source, sinks []NamedSink, newProcessor func() Processor, log *slog.Logger, m *metrics.Metrics) (*Pipeline, error) {
+	if len(sources) == 0 {
+		return nil, errors.New("pipeline: no sources")
+	}
+	if len(sinks) == 0 {
+		return nil, errors.New("pipeline: no sinks")
+	}
+	p := &Pipeline{cfg: cfg, sources: sources, newProcessor: newProcessor, log: log, m: m}
+	for _, s := range sinks {
+		p.sinks = append(p.sinks, newSinkLoop(s, log.With("component", "sink", "sink", s.Name), m))
+	}
+	return p, nil
+}
+
+// Run runs until ctx is done, then drains: sources stop and return, the
+// workers finish what is queued, the sinks write it and close. The drain is
+// bounded by ShutdownTimeout; what is left after it is abandoned and logged.
+// Run returns an error when a source failed or events were abandoned.
+func (p *Pipeline) Run(ctx context.Context) error {
+	// hard is cancelled when the drain deadline passes; sinks stop retrying then.
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHard()
+
+	in := make(chan Batch, p.cfg.QueueBatches)
+	p.m.QueueCapacity.WithLabelValues("input").Set(float64(p.cfg.QueueBatches))
+
+	var sinkWG sync.WaitGroup
+	for _, s := range p.sinks {
+		sinkWG.Add(1)
+		go func() {
+			defer sinkWG.Done()
+			s.run(hard)
+		}()
+	}
+
+	workers := p.cfg.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var workerWG sync.WaitGroup
+	for range workers {
+		workerWG.Add(1)
+		go func() {
+			defer workerWG.Done()
+			p.work(hard, in)
+		}()
+	}
+
+	srcErrs := make([]error, len(p.sources))
+	var srcWG sync.WaitGroup
+	for i, src := range p.sources {
+		srcWG.Add(1)
+		go func() {
+			defer srcWG.Done()
+			if err := src.Run(ctx, in); err != nil {
+				srcErrs[i] = fmt.Errorf("source %s: %w", src.Name(), err)
+			}
+		}()
+	}
+	queueDepth := time.NewTicker(time.Second)
+	defer queueDepth.Stop()
+	stopGauges := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-queueDepth.C:
+				p.m.QueueEvents.WithLabelValues("input").Set(float64(len(in)))
+				for _, s := range p.sinks {
+					p.m.QueueEvents.WithLabelValues(s.name).Set(float64(len(s.queue)))
+				}
+			case <-stopGauges:
+				return
+			}
+		}
+	}()
+	defer close(stopGauges)
+
+	<-ctx.Done()
+	p.log.Info("draining", "timeout", p.cfg.ShutdownTimeout)
+	deadline := time.AfterFunc(p.cfg.ShutdownTimeout, func() {
+		p.log.Warn("shutdown deadline passed; abandoning what is still queued")
+		cancelHard()
+	})
+	defer deadline.Stop()
+
+	srcWG.Wait()
+	close(in)
+	workerWG.Wait()
+	for _, s := range p.sinks {
+		close(s.queue)
+	}
+	sinkWG.Wait()
+
+	abandoned := 0
+	for _, s := range p.sinks {
+		abandoned += s.abandoned
+	}
+	err := errors.Join(srcErrs...)
+	if abandoned > 0 {
+		p.log.Warn("stopped with abandoned events", "abandoned", abandoned)
+		err = errors.Join(err, fmt.Errorf("%d events abandoned at shutdown", abandoned))
+	} else {
+		p.log.Info("stopped")
+	}
+	return err
+}
+
+// work processes batches from in and hands each to the sinks that route it.
+func (p *Pipeline) work(hard context.Context, in <-chan Batch) {
+	proc := p.newProcessor()
+	for b := range in {
+		for _, ev := range b.Events {
+			proc.Process(ev)
+		}
+		p.fanOut(hard, b)
+	}
+}
+
+// fanOut sends b to every sink whose route takes some of its events, with an
+// Ack countdown over those sinks.
+func (p *Pipeline) fanOut(hard context.Context, b Batch) {
+	if len(p.sinks) == 1 && p.sinks[0].route.All() {
+		p.sinks[0].enqueue(hard, b)
+		return
+	}
+	parts := make([][]*Event, len(p.sinks))
+	targets := 0
+	for i, s := range p.sinks {
+		if s.route.All() {
+			parts[i] = b.Events
+		} else {
+			for _, ev := range b.Events {
+				if s.route.Accepts(ev) {
+					parts[i] = append(parts[i], ev)
+				}
+			}
+		}
+		if len(parts[i]) > 0 {
+			targets++
+		}
+	}
+	if targets == 0 {
+		if len(b.Events) > 0 {
+			p.m.SourceDropped.WithLabelValues(b.Events[0].Origin.Source, metrics.ReasonUnroutable).Add(float64(len(b.Events)))
+		}
+		b.Done(nil)
+		return
+	}
+	cd := newCountdown(targets, b.Ack)
+	for i, s := range p.sinks {
+		if len(parts[i]) > 0 {
+			s.enqueue(hard, Batch{Events: parts[i], Ack: cd.done})
+		}
+	}
+}

@@ -1,0 +1,283 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"siemfwd/pipeline"
+	"siemfwd/pipeline/metrics"
+	"siemfwd/sinks/sinktest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeProcessor reads "dataset|kind|text" and uses the text as JSON.
+type fakeProcessor struct{}
+
+func (fakeProcessor) Process(ev *pipeline.Event) {
+	parts := strings.SplitN(string(ev.Raw), "|", 3)
+	ev.Routes.Dataset, ev.Routes.Kind = parts[0], parts[1]
+	ev.JSON = []byte(parts[2])
+}
+
+// listSource sends its batches, records their acks, then waits for ctx.
+type listSource struct {
+	batches [][]string
+	origin  *pipeline.Origin
+	mu      sync.Mutex
+	acks    []error
+	acked   chan struct{} // receives once per ack
+	sent    chan struct{} // closed when every batch is in the pipeline
+}
+
+func newListSource(batches ...[]string) *listSource {
+	n := len(batches)
+	return &listSource{batches: batches, origin: &pipeline.Origin{Source: "src", Location: time.UTC},
+		acked: make(chan struct{}, n), sent: make(chan struct{})}
+}
+
+func (s *listSource) Name() string { return "src" }
+
+func (s *listSource) Run(ctx context.Context, out chan<- pipeline.Batch) error {
+	for _, lines := range s.batches {
+		var b pipeline.Batch
+		for _, l := range lines {
+			b.Events = append(b.Events, &pipeline.Event{Raw: []byte(l), Origin: s.origin, Received: time.Now()})
+		}
+		b.Ack = func(err error) {
+			s.mu.Lock()
+			s.acks = append(s.acks, err)
+			s.mu.Unlock()
+			s.acked <- struct{}{}
+		}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	close(s.sent)
+	<-ctx.Done()
+	return nil
+}
+
+func (s *listSource) waitAcks(t testing.TB, n int) []error {
+	t.Helper()
+	for range n {
+		select {
+		case <-s.acked:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("ack not received in 30s")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]error(nil), s.acks...)
+}
+
+func sinkCfg(mod ...func(*pipeline.SinkConfig)) pipeline.SinkConfig {
+	c := pipeline.DefaultSinkConfig()
+	c.RetryInitial, c.RetryMax = time.Millisecond, 2*time.Millisecond
+	for _, f := range mod {
+		f(&c)
+	}
+	return c
+}
+
+type harness struct {
+	p      *pipeline.Pipeline
+	m      *metrics.Metrics
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func start(t *testing.T, cfg pipeline.Config, src pipeline.Source, sinks ...pipeline.NamedSink) *harness {
+	t.Helper()
+	m := metrics.New()
+	p, err := pipeline.New(cfg, []pipeline.Source{src}, sinks,
+		func() pipeline.Processor { return fakeProcessor{} }, slog.New(slog.DiscardHandler), m)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{p: p, m: m, cancel: cancel, done: make(chan error, 1)}
+	go func() { h.done <- p.Run(ctx) }()
+	t.Cleanup(func() { h.stop(t) })
+	return h
+}
+
+func (h *harness) stop(t testing.TB) error {
+	h.cancel()
+	select {
+	case err, ok := <-h.done:
+		if ok {
+			close(h.done)
+		}
+		return err
+	case <-time.After(60 * time.Second):
+		t.Fatal("pipeline did not stop")
+		return nil
+	}
+}
+
+func jsonOf(events []*pipeline.Event) []string {
+	var out []string
+	for _, ev := range events {
+		out = append(out, string(ev.JSON))
+	}
+	return out
+}
+
+func TestEveryEventReachesTheSinkAndTheBatchIsAckedAfterTheWrite(t *testing.T) {
+	src := newListSource([]string{"d|event|1", "d|event|2"}, []string{"d|event|3"})
+	rec := &sinktest.Recorder{}
+	start(t, pipeline.DefaultConfig(), src, pipeline.NamedSink{Name: "rec", Config: sinkCfg(), Sink: rec})
+
+	acks := src.waitAcks(t, 2)
+	require.Equal(t, []error{nil, nil}, acks)
+	require.ElementsMatch(t, []string{"1", "2", "3"}, jsonOf(rec.Events()))
+}
+
+func TestRoutesSplitEventsAndTheAckWaitsForEverySink(t *testing.T) {
+	src := newListSource([]string{"mail|event|m1", "fw|alert|f1", "mail|alert|m2"})
+	mail := &sinktest.Blocking{Release: make(chan struct{}), Entered: make(chan struct{}, 1)}
+	alerts := &sinktest.Recorder{Written: make(chan int, 1)}
+	start(t, pipeline.DefaultConfig(), src,
+		pipeline.NamedSink{Name: "mail", Sink: mail, Config: sinkCfg(func(c *pipeline.SinkConfig) {
+			c.Route.Dataset.Include = []string{"mail"}
+		})},
+		pipeline.NamedSink{Name: "alerts", Sink: alerts, Config: sinkCfg(func(c *pipeline.SinkConfig) {
+			c.Route.Kind.Include = []string{"alert"}
+			c.Route.Dataset.Exclude = []string{"nothing"}
+		})},
+	)
+	<-alerts.Written
+	<-mail.Entered
+	select {
+	case <-src.acked:
+		t.Fatal("batch acked before the mail sink wrote its part")
+	default:
+	}
+	close(mail.Release)
+	require.Equal(t, []error{nil}, src.waitAcks(t, 1))
+	require.Equal(t, []string{"m1", "m2"}, jsonOf(mail.Events()))
+	require.Equal(t, []string{"f1", "m2"}, jsonOf(alerts.Events()))
+}
+
+func TestTransientErrorsAreRetriedUntilTheyPass(t *testing.T) {
+	src := newListSource([]string{"d|event|1", "d|event|2"})
+	s := &sinktest.Scripted{Errors: []error{errors.New("broker down"), errors.New("still down")}}
+	h := start(t, pipeline.DefaultConfig(), src, pipeline.NamedSink{Name: "s", Sink: s, Config: sinkCfg()})
+
+	require.Equal(t, []error{nil}, src.waitAcks(t, 1))
+	require.Equal(t, []string{"1", "2"}, jsonOf(s.Events()))
+	require.Equal(t, 4.0, testutil.ToFloat64(h.m.SinkEvents.WithLabelValues("s", "retried")))
+	require.Equal(t, 2.0, testutil.ToFloat64(h.m.SinkEvents.WithLabelValues("s", "sent")))
+}
+
+type recordingDLQ struct {
+	mu     sync.Mutex
+	events []string
+	reason []error
+}
+
+func (d *recordingDLQ) DeadLetter(_ context.Context, _ string, events []*pipeline.Event, reason error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.events = append(d.events, jsonOf(events)...)
+	d.reason = append(d.reason, reason)
+	return nil
+}
+
+func TestPermanentErrorsGoToTheDeadLetterAndAreNotRetried(t *testing.T) {
+	src := newListSource([]string{"d|event|1"})
+	s := &sinktest.Scripted{Errors: []error{pipeline.Permanent(errors.New("record too large"))}}
+	dlq := &recordingDLQ{}
+	h := start(t, pipeline.DefaultConfig(), src, pipeline.NamedSink{Name: "s", Sink: s, Config: sinkCfg(), DeadLetter: dlq})
+
+	require.Equal(t, []error{nil}, src.waitAcks(t, 1))
+	require.Empty(t, s.Events())
+	require.Equal(t, []string{"1"}, dlq.events)
+	require.ErrorContains(t, dlq.reason[0], "record too large")
+	require.Equal(t, 1.0, testutil.ToFloat64(h.m.SinkEvents.WithLabelValues("s", "dead_lettered")))
+	require.Equal(t, 0.0, testutil.ToFloat64(h.m.SinkEvents.WithLabelValues("s", "retried")))
+}
+
+func TestItemErrorsRetryOnlyTheTransientItems(t *testing.T) {
+	src := newListSource([]string{"d|event|ok", "d|event|busy", "d|event|bad"})
+	s := &sinktest.Scripted{
+		Errors: []error{pipeline.ItemErrors{
+			{Index: 1, Err: errors.New("429 too many requests")},
+			{Index: 2, Err: pipeline.Permanent(errors.New("400 mapper_parsing_exception"))},
+		}},
+		Calls: make(chan []*pipeline.Event, 4),
+	}
+	dlq := &recordingDLQ{}
+	start(t, pipeline.DefaultConfig(), src, pipeline.NamedSink{Name: "s", Sink: s, Config: sinkCfg(), DeadLetter: dlq})
+
+	require.Equal(t, []error{nil}, src.waitAcks(t, 1))
+	require.Equal(t, []string{"ok", "busy", "bad"}, jsonOf(<-s.Calls))
+	require.Equal(t, []string{"busy"}, jsonOf(<-s.Calls), "only the 429 item is retried")
+	require.Equal(t, []string{"ok", "busy"}, jsonOf(s.Events()))
+	require.Equal(t, []string{"bad"}, dlq.events)
+}
+
+func TestDropNewestKeepsOtherSinksFlowingAndCountsDrops(t *testing.T) {
+	batches := make([][]string, 20)
+	for i := range batches {
+		batches[i] = []string{"d|event|x"}
+	}
+	src := newListSource(batches...)
+	stuck := &sinktest.Blocking{Release: make(chan struct{})}
+	fast := &sinktest.Recorder{}
+	h := start(t, pipeline.DefaultConfig(), src,
+		pipeline.NamedSink{Name: "stuck", Sink: stuck, Config: sinkCfg(func(c *pipeline.SinkConfig) {
+			c.WhenFull = pipeline.WhenFullDropNewest
+			c.QueueBatches = 2
+		})},
+		pipeline.NamedSink{Name: "fast", Sink: fast, Config: sinkCfg()},
+	)
+	// The stuck sink holds one batch in Write and two in its queue; the others
+	// are dropped for it, so their acks arrive while it is still stuck.
+	acks := src.waitAcks(t, 17)
+	for _, err := range acks {
+		require.ErrorIs(t, err, pipeline.ErrDropped)
+	}
+	require.Equal(t, 17.0, testutil.ToFloat64(h.m.SinkDropped.WithLabelValues("stuck", metrics.ReasonQueueFull)))
+	close(stuck.Release)
+	acks = src.waitAcks(t, 3)
+	require.Len(t, fast.Events(), 20)
+	require.Len(t, acks, 20)
+}
+
+func TestShutdownDrainsWhatWasQueued(t *testing.T) {
+	src := newListSource([]string{"d|event|1", "d|event|2"}, []string{"d|event|3"})
+	rec := &sinktest.Recorder{}
+	h := start(t, pipeline.DefaultConfig(), src, pipeline.NamedSink{Name: "rec", Config: sinkCfg(func(c *pipeline.SinkConfig) {
+		c.Linger = time.Hour // only the drain can flush it
+		c.MaxEvents = 1000
+	}), Sink: rec})
+	<-src.sent
+	require.NoError(t, h.stop(t))
+	require.Len(t, rec.Events(), 3)
+	require.True(t, rec.Closed())
+}
+
+func TestShutdownDeadlineAbandonsAStuckSinkAndSaysSo(t *testing.T) {
+	src := newListSource([]string{"d|event|1"})
+	stuck := &sinktest.Blocking{Release: make(chan struct{}), Entered: make(chan struct{}, 1)}
+	cfg := pipeline.DefaultConfig()
+	cfg.ShutdownTimeout = 50 * time.Millisecond
+	h := start(t, cfg, src, pipeline.NamedSink{Name: "stuck", Sink: stuck, Config: sinkCfg()})
+	<-stuck.Entered
+	err := h.stop(t)
+	require.ErrorContains(t, err, "abandoned")
+	require.Len(t, src.waitAcks(t, 1), 1)
+}

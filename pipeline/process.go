@@ -1,0 +1,139 @@
+package pipeline
+
+import (
+	"strings"
+	"unsafe"
+
+	"siemfwd/pipeline/ecs"
+	"siemfwd/pipeline/kerio"
+	"siemfwd/pipeline/metrics"
+	"siemfwd/pipeline/syslogparse"
+)
+
+// Tags added by the pipeline itself.
+const (
+	TagSyslogParseFailure = "_syslog_parse_failure" // the syslog header could not be read; the whole payload is the message
+	TagTruncated          = "_truncated"            // the frame was longer than the maximum and was cut
+	TagSplit              = "_split"                // a file line longer than the maximum, split into pieces
+)
+
+// ProcessOptions are the settings every worker's processor shares.
+type ProcessOptions struct {
+	KeepOriginal bool   // set event.original
+	Namespace    string // data_stream.namespace
+	AgentName    string // agent.name (the siemfwd instance)
+	AgentVersion string // agent.version
+}
+
+// ECSProcessor parses syslog headers and Kerio messages and encodes ECS JSON.
+// One per worker: it reuses its parsers, document and buffers for every event.
+type ECSProcessor struct {
+	opts   ProcessOptions
+	m      *metrics.Metrics
+	syslog *syslogparse.Parser
+	kerio  *kerio.Parser
+	doc    ecs.Document
+	enc    ecs.Encoder
+	buf    []byte
+}
+
+// NewECSProcessor returns a processor for one worker.
+func NewECSProcessor(opts ProcessOptions, m *metrics.Metrics) *ECSProcessor {
+	return &ECSProcessor{opts: opts, m: m, syslog: syslogparse.New(), kerio: kerio.NewParser(), buf: make([]byte, 0, 4096)}
+}
+
+// Process fills ev.JSON and ev.Routes from ev.Raw.
+func (p *ECSProcessor) Process(ev *Event) {
+	d := &p.doc
+	d.Reset()
+	o := ev.Origin
+	// Raw is never modified after the source hands it over, so the document's
+	// strings may alias it instead of being copied.
+	raw := unsafe.String(unsafe.SliceData(ev.Raw), len(ev.Raw))
+
+	var h syslogparse.Header
+	msg := raw
+	if o.Format == FormatSyslog {
+		h = p.syslog.Parse(ev.Raw, ev.Received, o.Location)
+		h.AppendECS(d)
+		msg = h.Msg
+		if h.Format == syslogparse.Unknown {
+			d.AppendString("tags", TagSyslogParseFailure)
+			p.m.ParseFailures.WithLabelValues(o.Source, "syslog").Inc()
+		}
+	} else {
+		msg = strings.TrimSuffix(msg, "\r")
+	}
+
+	r := p.kerio.Parse(d, msg, kerio.Hint{Product: o.Product, Log: o.Log, AppName: h.AppName}, o.Location)
+
+	// @timestamp: a zoned time in the message, then the RFC 5424 header, then
+	// the Kerio bracket (configured zone), then the RFC 3164 header, then the receive time.
+	switch {
+	case !r.Zoned.IsZero():
+		d.SetTime("@timestamp", r.Zoned)
+	case h.HasTime && h.TimeZoned:
+		d.SetTime("@timestamp", h.Time)
+	case !r.Bracket.IsZero():
+		d.SetTime("@timestamp", r.Bracket)
+	case h.HasTime:
+		d.SetTime("@timestamp", h.Time)
+	default:
+		d.SetTime("@timestamp", ev.Received)
+	}
+	d.SetTime("event.created", ev.Received)
+	if p.opts.KeepOriginal {
+		d.SetString("event.original", raw)
+	}
+	if ev.Flags&FlagTruncated != 0 {
+		d.AppendString("tags", TagTruncated)
+	}
+	if ev.Flags&FlagSplit != 0 {
+		d.AppendString("tags", TagSplit)
+	}
+	if o.FilePath != "" {
+		d.SetString("log.file.path", o.FilePath)
+		d.SetInt("log.offset", ev.Offset)
+	}
+
+	// The device that sent the event observed it: name it by its syslog
+	// hostname, or by its address when the header had none.
+	hostname := h.Hostname
+	var peer string
+	if ev.Peer.IsValid() {
+		peer = ev.Peer.Addr().Unmap().String()
+		d.SetStrings("observer.ip", peer)
+	}
+	if hostname != "" {
+		d.SetString("observer.hostname", hostname)
+	} else if peer != "" {
+		d.SetString("observer.hostname", peer)
+	}
+	d.SetString("ecs.version", ecs.Version)
+	d.SetString("agent.type", "siemfwd")
+	d.SetStringNonEmpty("agent.name", p.opts.AgentName)
+	d.SetStringNonEmpty("agent.version", p.opts.AgentVersion)
+	d.SetString("labels.siemfwd_source", o.Source)
+
+	dataset := d.GetString("event.dataset")
+	if dataset == "" {
+		dataset = "generic"
+	}
+	d.SetString("data_stream.type", "logs")
+	d.SetString("data_stream.dataset", dataset)
+	d.SetString("data_stream.namespace", p.opts.Namespace)
+
+	ev.Routes = Routes{
+		Dataset:   dataset,
+		Kind:      d.GetString("event.kind"),
+		Hostname:  hostname,
+		SourceIP:  d.GetString("source.ip"),
+		Module:    d.GetString("event.module"),
+		Namespace: p.opts.Namespace,
+	}
+	if f, ok := d.Get("event.category"); ok && f.Kind == ecs.KindStrings {
+		ev.Routes.Categories = append([]string(nil), f.Strs...)
+	}
+	p.buf = p.enc.Append(p.buf[:0], d)
+	ev.JSON = append(make([]byte, 0, len(p.buf)), p.buf...)
+}
