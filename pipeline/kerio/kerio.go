@@ -40,6 +40,11 @@ type Hint struct {
 	// (audit, security, warn, mail, …) select a log; any other name (such as a
 	// configured "kerio") means the log is recognised from the text.
 	AppName string
+	// FileLine is true when msg is a whole line of a Kerio log file rather than
+	// a syslog MSG. Kerio writes every file line after the bracketed time
+	// except in the Control Http log, so such a line without it is broken
+	// (truncated, or a copy-paste slip) and gets kerio_unmatched.
+	FileLine bool
 }
 
 // Result reports what Parse recognised and the times the worker needs to
@@ -87,8 +92,21 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 		body = msg
 	}
 
-	mp, ml, ok := c.match(body, prod, lg)
-	if !ok && strings.Contains(body, "  ") {
+	var (
+		mp product
+		ml logID
+		ok bool
+	)
+	switch {
+	case !env && hint.FileLine:
+		// Only the Http log has no bracket in its file.
+		if (lg == logUnknown || lg == logHTTP) && prod != prodConnect && c.http(body) {
+			mp, ml, ok = prodControl, logHTTP, true
+		}
+	default:
+		mp, ml, ok = c.match(body, prod, lg)
+	}
+	if !ok && (env || !hint.FileLine) && strings.Contains(body, "  ") {
 		// Doubled blanks: retry once on a collapsed copy; message keeps the original text.
 		mp, ml, ok = c.match(p.collapse(body), prod, lg)
 	}
@@ -315,55 +333,52 @@ func (p *Parser) collapse(s string) string {
 // envelope reads the bracketed Kerio time "[D/Mon/YYYY HH:MM:SS] " at the
 // start of s (FORMATS §2.1; one- or two-digit day).
 func envelope(s string, loc *time.Location) (kts, body string, t time.Time, ok bool) {
-	if len(s) < 21 || s[0] != '[' {
+	if len(s) < 20 || s[0] != '[' {
 		return
 	}
-	i := 1
-	day := 0
-	for i < 3 && isDigit(s[i]) {
-		day = day*10 + int(s[i]-'0')
-		i++
+	y, mon, d, r, ok := datePart(s[1:])
+	if !ok || len(r) < 10 || r[0] != ' ' || r[9] != ']' {
+		return "", "", time.Time{}, false
 	}
-	if i == 1 || len(s) < i+20 || s[i] != '/' || s[i+4] != '/' {
-		return
+	hh, mi, ss, ok := clock(r[1:9])
+	if !ok {
+		return "", "", time.Time{}, false
 	}
-	mon := monthOf(s[i+1 : i+4])
-	if mon == 0 {
-		return
-	}
-	j := i + 5 // year
-	year, ok1 := digits(s[j : j+4])
-	if !ok1 || s[j+4] != ' ' {
-		return
-	}
-	hh, mm, ss, ok2 := clock(s[j+5 : j+13])
-	if !ok2 || s[j+13] != ']' || day < 1 || day > 31 {
-		return
-	}
-	kts = s[1 : j+13]
-	body = trimLeftBlanks(s[j+14:])
-	t = time.Date(year, mon, day, hh, mm, ss, 0, loc)
-	return kts, body, t, true
+	end := len(s) - len(r) + 9
+	return s[1:end], trimLeftBlanks(s[end+1:]), time.Date(y, mon, d, hh, mi, ss, 0, loc), true
 }
 
 // kerioTime parses "D/Mon/YYYY HH:MM:SS" (the Operations log's Delivered time).
 func kerioTime(s string, loc *time.Location) (time.Time, bool) {
+	y, mon, d, r, ok := datePart(s)
+	if !ok || len(r) != 9 || r[0] != ' ' {
+		return time.Time{}, false
+	}
+	hh, mi, ss, ok := clock(r[1:])
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Date(y, mon, d, hh, mi, ss, 0, loc), true
+}
+
+// datePart parses "D/Mon/YYYY" (one- or two-digit day, English month) at
+// the start of s and returns what follows.
+func datePart(s string) (y int, mon time.Month, d int, rest string, ok bool) {
 	i := 0
-	day := 0
 	for i < 2 && i < len(s) && isDigit(s[i]) {
-		day = day*10 + int(s[i]-'0')
+		d = d*10 + int(s[i]-'0')
 		i++
 	}
-	if i == 0 || len(s) != i+18 || s[i] != '/' || s[i+4] != '/' || s[i+9] != ' ' {
-		return time.Time{}, false
+	if i == 0 || len(s) < i+9 || s[i] != '/' || s[i+4] != '/' || d < 1 || d > 31 {
+		return 0, 0, 0, "", false
 	}
-	mon := monthOf(s[i+1 : i+4])
-	year, ok := digits(s[i+5 : i+9])
-	hh, mm, ss, ok2 := clock(s[i+10:])
-	if mon == 0 || !ok || !ok2 || day < 1 || day > 31 {
-		return time.Time{}, false
+	if mon = monthOf(s[i+1 : i+4]); mon == 0 {
+		return 0, 0, 0, "", false
 	}
-	return time.Date(year, mon, day, hh, mm, ss, 0, loc), true
+	if y, ok = digits(s[i+5 : i+9]); !ok {
+		return 0, 0, 0, "", false
+	}
+	return y, mon, d, s[i+9:], true
 }
 
 // clock parses "HH:MM:SS".
