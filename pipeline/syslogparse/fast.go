@@ -294,10 +294,11 @@ func fast3164(raw []byte, pri uint8, i int, received time.Time, loc *time.Locati
 		return Header{}, false
 	}
 	i++
-	// HOSTNAME: graph bytes without ':', then one space.
+	// HOSTNAME: graph bytes without ':', then one space. A '[' is declined:
+	// go-syslog then reads part of the hostname as a tag and its [pid].
 	hs := i
 	for i < len(raw) && raw[i] != ' ' {
-		if !isGraph(raw[i]) || raw[i] == ':' {
+		if !isGraph(raw[i]) || raw[i] == ':' || raw[i] == '[' {
 			return Header{}, false
 		}
 		i++
@@ -315,7 +316,9 @@ func fast3164(raw []byte, pri uint8, i int, received time.Time, loc *time.Locati
 		}
 		i++
 	}
-	if i == ts || i-ts > 48 || i >= len(raw) {
+	// A "-" tag is declined: go-syslog drops it, and the slow path then
+	// keeps "-:" in MSG.
+	if i == ts || i-ts > 48 || i >= len(raw) || (i-ts == 1 && raw[ts] == '-') {
 		return Header{}, false
 	}
 	te := i
@@ -345,7 +348,7 @@ func fast3164(raw []byte, pri uint8, i int, received time.Time, loc *time.Locati
 		Time:        stampTime(mon, day, hh, mm, ss, 0, received, loc),
 		HasTime:     true,
 		Hostname:    nilOr(raw[hs:he]),
-		AppName:     nilOr(raw[ts:te]),
+		AppName:     str(raw[ts:te]),
 		ProcID:      nilOr(pid),
 		Msg:         msgAt(raw, i+2),
 	}

@@ -1,0 +1,147 @@
+package syslogparse
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leodido/go-syslog/v4/rfc3164"
+	"github.com/leodido/go-syslog/v4/rfc5424"
+
+	"siemfwd/pipeline/ecs"
+)
+
+// fuzzReceived is the receive time the fuzz targets use.
+var fuzzReceived = time.Date(2026, 1, 1, 0, 0, 3, 0, time.UTC)
+
+// addCorpusSeeds seeds f with every raw message of the Kerio corpus; the
+// hand-made seeds live in testdata/fuzz/<target>/.
+func addCorpusSeeds(f *testing.F) {
+	for _, l := range loadCorpus(f) {
+		f.Add([]byte(l.Raw))
+	}
+}
+
+// FuzzParse checks the properties every input must keep: no panic; Msg is
+// the whole input when the header is Unknown and a suffix of it otherwise
+// (nothing is invented, nothing after the header is lost); AppendECS writes
+// only log.syslog.* keys; structured data is valid JSON.
+func FuzzParse(f *testing.F) {
+	addCorpusSeeds(f)
+	p := New()
+	var doc ecs.Document
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		in := string(raw) // raw must not change; compare against a copy
+		h := p.Parse(raw, fuzzReceived, time.UTC)
+		if h.Format == Unknown {
+			if h.Msg != in {
+				t.Fatalf("unknown header: Msg %q is not the whole input %q", h.Msg, in)
+			}
+		} else if !strings.HasSuffix(in, h.Msg) {
+			t.Fatalf("Msg %q is not a suffix of %q", h.Msg, in)
+		}
+		if h.StructuredData != nil && !json.Valid(h.StructuredData) {
+			t.Fatalf("structured data is not valid JSON: %q", h.StructuredData)
+		}
+		// A year we infer is never 0; a zoned time keeps what the sender wrote
+		// (RFC 3339 allows year 0000).
+		if h.HasTime && !h.TimeZoned && h.Time.Year() < 1 {
+			t.Fatalf("year %d for %q", h.Time.Year(), in)
+		}
+		if h.HasPriority && h.Priority > 191 {
+			t.Fatalf("priority %d", h.Priority)
+		}
+		doc.Reset()
+		h.AppendECS(&doc)
+		for _, fl := range doc.Fields() {
+			if !strings.HasPrefix(fl.Key, "log.syslog.") {
+				t.Fatalf("AppendECS wrote %q", fl.Key)
+			}
+		}
+		if string(raw) != in {
+			t.Fatalf("Parse modified its input")
+		}
+	})
+}
+
+// FuzzFastPathAgrees is the differential test of the fast path: on every
+// input the fast path accepts, it must return exactly what the slow path
+// (go-syslog plus the post steps) returns, and the fields go-syslog reports
+// directly must match it too.
+func FuzzFastPathAgrees(f *testing.F) {
+	addCorpusSeeds(f)
+	for _, s := range []string{
+		"<13>Mar 14 09:15:02 host app: msg",
+		"<13>Feb 29 09:15:02 h[1] a[2]: m",
+		"<0>Jan 01 00:00:00 - -: -",
+		"<191>1 0000-02-29T23:59:59.999999-23:59 - - - - -",
+		"<22>1 2026-04-01T14:59:32+00:00 h a p m - \ufeff",
+	} {
+		f.Add([]byte(s))
+	}
+	p := New()
+	m5424 := rfc5424.NewMachine(rfc5424.WithBestEffort())
+	m3164 := rfc3164.NewMachine(rfc3164.WithBestEffort(), rfc3164.WithLenientDay())
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		fast, ok := p.fast(raw, fuzzReceived, time.UTC)
+		if !ok {
+			return
+		}
+		slow := p.slow(raw, fuzzReceived, time.UTC)
+		if !fast.Time.Equal(slow.Time) {
+			t.Fatalf("time: fast %s, slow %s, input %q", fast.Time, slow.Time, raw)
+		}
+		_, fo := fast.Time.Zone()
+		_, so := slow.Time.Zone()
+		if fo != so {
+			t.Fatalf("offset: fast %d, slow %d, input %q", fo, so, raw)
+		}
+		fast.Time, slow.Time = time.Time{}, time.Time{}
+		if fast.Format != slow.Format || fast.HasPriority != slow.HasPriority || fast.Priority != slow.Priority ||
+			fast.Version != slow.Version || fast.HasTime != slow.HasTime || fast.TimeZoned != slow.TimeZoned ||
+			fast.Hostname != slow.Hostname || fast.AppName != slow.AppName || fast.ProcID != slow.ProcID ||
+			fast.MsgID != slow.MsgID || string(fast.StructuredData) != string(slow.StructuredData) || fast.Msg != slow.Msg {
+			t.Fatalf("fast and slow differ on %q:\nfast %+v\nslow %+v", raw, fast, slow)
+		}
+
+		// Straight against go-syslog, without our post steps.
+		var base struct {
+			pri                        *uint8
+			host, app, pid, msgid, msg *string
+		}
+		switch fast.Format {
+		case RFC5424:
+			res, _ := m5424.Parse(raw)
+			m := res.(*rfc5424.SyslogMessage)
+			base.pri, base.host, base.app, base.pid, base.msgid, base.msg = m.Priority, m.Hostname, m.Appname, m.ProcID, m.MsgID, m.Message
+			if m.Message != nil && trimBOM(*m.Message) != fast.Msg {
+				t.Fatalf("go-syslog MSG %q, fast %q", *m.Message, fast.Msg)
+			}
+		case RFC3164:
+			res, _ := m3164.Parse(raw)
+			m := res.(*rfc3164.SyslogMessage)
+			base.pri, base.host, base.app, base.pid = m.Priority, m.Hostname, m.Appname, m.ProcID
+			// go-syslog keeps no MSG after control bytes, and reports a header
+			// word as the MSG when the MSG is empty; compare only otherwise.
+			if m.Message != nil && fast.Msg != "" && trimBOM(*m.Message) != fast.Msg &&
+				!strings.ContainsAny(fast.Msg, "\n\r") {
+				t.Fatalf("go-syslog MSG %q, fast %q", *m.Message, fast.Msg)
+			}
+		default:
+			t.Fatalf("fast path returned %v", fast.Format)
+		}
+		if base.pri == nil || *base.pri != fast.Priority {
+			t.Fatalf("priority: go-syslog %v, fast %d", base.pri, fast.Priority)
+		}
+		for _, c := range []struct {
+			name string
+			want *string
+			got  string
+		}{{"hostname", base.host, fast.Hostname}, {"appname", base.app, fast.AppName}, {"procid", base.pid, fast.ProcID}, {"msgid", base.msgid, fast.MsgID}} {
+			if deref(c.want) != c.got {
+				t.Fatalf("%s: go-syslog %q, fast %q, input %q", c.name, deref(c.want), c.got, raw)
+			}
+		}
+	})
+}
