@@ -1,0 +1,328 @@
+package pipeline_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"siemfwd/pipeline"
+	"siemfwd/pipeline/metrics"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden from the current output")
+
+// corpusLine is one labelled line of testdata/kerio/*.jsonl (FORMATS.md §8).
+type corpusLine struct {
+	ID         string         `json:"id"`
+	Log        string         `json:"log"`
+	Format     string         `json:"format"`
+	ReceivedAt string         `json:"received_at"`
+	Raw        string         `json:"raw"`
+	Expected   map[string]any `json:"expected"`
+}
+
+func readCorpus(t testing.TB, name string) []corpusLine {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "testdata", "kerio", name))
+	require.NoError(t, err)
+	defer f.Close()
+	var lines []corpusLine
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var l corpusLine
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &l))
+		lines = append(lines, l)
+	}
+	require.NoError(t, sc.Err())
+	return lines
+}
+
+// event builds the event a source would hand over for a corpus line: a
+// syslog message for the wrapped corpus, a file line otherwise, with the
+// product and log taken from the line's `log` context.
+func (l corpusLine) event() *pipeline.Event {
+	o := &pipeline.Origin{Source: "test", Location: time.UTC, Format: pipeline.FormatLine, Transport: "file"}
+	if l.Format != "" {
+		o.Format, o.Transport = pipeline.FormatSyslog, "udp"
+	}
+	product, log, _ := strings.Cut(l.Log, ".")
+	switch product {
+	case "connect":
+		o.Product = "kerio_connect"
+	case "control":
+		o.Product = "kerio_control"
+	}
+	o.Log = log
+	received := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	if l.ReceivedAt != "" {
+		received, _ = time.Parse(time.RFC3339, l.ReceivedAt)
+	}
+	return &pipeline.Event{Raw: []byte(l.Raw), Origin: o, Received: received,
+		Peer: netip.MustParseAddrPort("192.0.2.7:40000")}
+}
+
+func newProcessor() *pipeline.ECSProcessor {
+	return pipeline.NewECSProcessor(pipeline.ProcessOptions{KeepOriginal: true, Namespace: "default",
+		AgentName: "siemfwd-test", AgentVersion: "test"}, metrics.New())
+}
+
+// flatten turns nested JSON into dotted keys, keeping flattened-type objects whole.
+func flatten(t testing.TB, doc []byte) map[string]any {
+	t.Helper()
+	var nested map[string]any
+	require.NoError(t, json.Unmarshal(doc, &nested), "invalid JSON: %s", doc)
+	out := map[string]any{}
+	var walk func(prefix string, v map[string]any)
+	walk = func(prefix string, v map[string]any) {
+		for k, val := range v {
+			key := prefix + k
+			if obj, ok := val.(map[string]any); ok && key != "log.syslog.structured_data" {
+				walk(key+".", obj)
+				continue
+			}
+			out[key] = val
+		}
+	}
+	walk("", nested)
+	return out
+}
+
+func TestEveryCorpusLineProducesItsExpectedFields(t *testing.T) {
+	p := newProcessor()
+	for _, file := range []string{"dev.jsonl", "syslog_wrapped.jsonl", "variants.jsonl"} {
+		for _, l := range readCorpus(t, file) {
+			t.Run(l.ID, func(t *testing.T) {
+				ev := l.event()
+				p.Process(ev)
+				got := flatten(t, ev.JSON)
+				for key, want := range l.Expected {
+					if want == nil {
+						require.NotContains(t, got, key, "%s must be absent in %s", key, ev.JSON)
+						continue
+					}
+					require.Contains(t, got, key, "%s missing in %s", key, ev.JSON)
+					require.Equal(t, want, got[key], "%s in %s", key, ev.JSON)
+				}
+			})
+		}
+	}
+}
+
+// ecsField is one entry of testdata/ecs/ecs_flat.json.
+type ecsField struct {
+	Type string `json:"type"`
+}
+
+func loadECS(t testing.TB) map[string]ecsField {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "ecs", "ecs_flat.json"))
+	require.NoError(t, err)
+	var fields map[string]ecsField
+	require.NoError(t, json.Unmarshal(b, &fields))
+	return fields
+}
+
+// checkECS reports every field of doc that ECS 9.4 does not define with a
+// compatible JSON type, outside kerio.*, labels.* and tags.
+func checkECS(schema map[string]ecsField, doc map[string]any) []string {
+	var bad []string
+	for key, val := range doc {
+		if strings.HasPrefix(key, "kerio.") || strings.HasPrefix(key, "labels.") || key == "tags" {
+			continue
+		}
+		f, ok := schema[key]
+		if !ok {
+			bad = append(bad, key+": not an ECS field")
+			continue
+		}
+		values := []any{val}
+		if list, ok := val.([]any); ok {
+			values = list
+		}
+		for _, v := range values {
+			if !typeFits(f.Type, v) {
+				bad = append(bad, fmt.Sprintf("%s: %T %v does not fit ECS type %s", key, v, v, f.Type))
+			}
+		}
+	}
+	return bad
+}
+
+func typeFits(ecsType string, v any) bool {
+	switch ecsType {
+	case "keyword", "constant_keyword", "wildcard", "text", "match_only_text":
+		_, ok := v.(string)
+		return ok
+	case "ip":
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		_, err := netip.ParseAddr(s)
+		return err == nil
+	case "date":
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		_, err := time.Parse(time.RFC3339Nano, s)
+		return err == nil
+	case "long", "integer", "short", "byte", "unsigned_long":
+		n, ok := v.(float64)
+		return ok && n == float64(int64(n))
+	case "float", "double", "scaled_float", "half_float":
+		_, ok := v.(float64)
+		return ok
+	case "boolean":
+		_, ok := v.(bool)
+		return ok
+	case "flattened", "object":
+		_, ok := v.(map[string]any)
+		return ok
+	}
+	return false
+}
+
+func TestEveryEmittedFieldIsECSWithTheRightType(t *testing.T) {
+	schema := loadECS(t)
+	p := newProcessor()
+	for _, file := range []string{"dev.jsonl", "syslog_wrapped.jsonl", "variants.jsonl"} {
+		for _, l := range readCorpus(t, file) {
+			ev := l.event()
+			p.Process(ev)
+			require.Empty(t, checkECS(schema, flatten(t, ev.JSON)), "%s: %s", l.ID, ev.JSON)
+		}
+	}
+}
+
+func TestUnparsableHeaderStillProducesAnEvent(t *testing.T) {
+	received := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+	for name, raw := range map[string]string{
+		"binary garbage": "\x00\x01\x02\x1b[0m garbage \x7f",
+		"empty":          "",
+		"only a PRI":     "<13>",
+		"bad PRI":        "<999>hello",
+	} {
+		t.Run(name, func(t *testing.T) {
+			ev := &pipeline.Event{Raw: []byte(raw), Received: received,
+				Origin: &pipeline.Origin{Source: "udp", Location: time.UTC},
+				Peer:   netip.MustParseAddrPort("[::ffff:198.51.100.9]:514")}
+			newProcessor().Process(ev)
+			got := flatten(t, ev.JSON)
+			require.Equal(t, "2026-03-14T09:00:00Z", got["@timestamp"])
+			require.Equal(t, "198.51.100.9", got["observer.hostname"], "the sender stands in for the host")
+			require.Equal(t, raw, got["event.original"])
+			require.Empty(t, checkECS(loadECS(t), got))
+		})
+	}
+	ev := &pipeline.Event{Raw: []byte("\x00\x01 not syslog"), Received: received,
+		Origin: &pipeline.Origin{Source: "udp", Location: time.UTC}}
+	newProcessor().Process(ev)
+	require.Contains(t, flatten(t, ev.JSON)["tags"], pipeline.TagSyslogParseFailure)
+}
+
+func TestEightBitTextIsReadAsLatin1(t *testing.T) {
+	ev := &pipeline.Event{Raw: []byte("<13>Mar 14 09:00:00 host app: caf\xe9 cr\xe8me"), Received: time.Now(),
+		Origin: &pipeline.Origin{Source: "udp", Location: time.UTC}}
+	newProcessor().Process(ev)
+	got := flatten(t, ev.JSON)
+	require.Equal(t, "café crème", got["message"])
+	require.Equal(t, "<13>Mar 14 09:00:00 host app: café crème", got["event.original"])
+}
+
+func TestTruncatedEventsAreTagged(t *testing.T) {
+	ev := &pipeline.Event{Raw: []byte("<13>1 2026-03-14T09:00:00Z h app - - - cut her"), Flags: pipeline.FlagTruncated,
+		Origin: &pipeline.Origin{Source: "tcp", Location: time.UTC}, Received: time.Now()}
+	newProcessor().Process(ev)
+	require.Contains(t, flatten(t, ev.JSON)["tags"], pipeline.TagTruncated)
+}
+
+func TestEventOriginalCanBeSwitchedOff(t *testing.T) {
+	p := pipeline.NewECSProcessor(pipeline.ProcessOptions{Namespace: "default"}, metrics.New())
+	ev := &pipeline.Event{Raw: []byte("<13>1 2026-03-14T09:00:00Z h app - - - hi"),
+		Origin: &pipeline.Origin{Source: "tcp", Location: time.UTC}, Received: time.Now()}
+	p.Process(ev)
+	require.NotContains(t, flatten(t, ev.JSON), "event.original")
+}
+
+// The golden files pin the whole document for representative messages.
+var goldenIDs = []string{"dev-001", "dev-004", "dev-010", "dev-019", "dev-113", "sys-001", "sys-009", "sys-021", "sys-025", "sys-034"}
+
+func TestGoldenDocuments(t *testing.T) {
+	lines := map[string]corpusLine{}
+	for _, file := range []string{"dev.jsonl", "syslog_wrapped.jsonl"} {
+		for _, l := range readCorpus(t, file) {
+			lines[l.ID] = l
+		}
+	}
+	p := newProcessor()
+	for _, id := range goldenIDs {
+		t.Run(id, func(t *testing.T) {
+			l, ok := lines[id]
+			require.True(t, ok)
+			ev := l.event()
+			p.Process(ev)
+			var pretty bytes.Buffer
+			require.NoError(t, json.Indent(&pretty, ev.JSON, "", "  "))
+			path := filepath.Join("testdata", "golden", id+".json")
+			if *update {
+				require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+				require.NoError(t, os.WriteFile(path, append(pretty.Bytes(), '\n'), 0o644))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "run `go test ./pipeline -run Golden -update` to create it")
+			require.JSONEq(t, string(want), string(ev.JSON), "regenerate with `make golden` if the change is intended")
+		})
+	}
+}
+
+func FuzzProcess(f *testing.F) {
+	for _, file := range []string{"dev.jsonl", "syslog_wrapped.jsonl"} {
+		for _, l := range readCorpus(f, file) {
+			f.Add(l.Raw, l.Format != "")
+		}
+	}
+	schema := loadECS(f)
+	p := newProcessor()
+	f.Fuzz(func(t *testing.T, raw string, syslog bool) {
+		o := &pipeline.Origin{Source: "fuzz", Location: time.UTC, Format: pipeline.FormatLine}
+		if syslog {
+			o.Format = pipeline.FormatSyslog
+		}
+		ev := &pipeline.Event{Raw: []byte(raw), Origin: o, Received: time.Unix(1_700_000_000, 0)}
+		p.Process(ev)
+		if bad := checkECS(schema, flatten(t, ev.JSON)); len(bad) > 0 {
+			t.Fatalf("invalid ECS for %q: %v\n%s", raw, bad, ev.JSON)
+		}
+	})
+}
+
+func BenchmarkProcess(b *testing.B) {
+	for _, file := range []string{"dev.jsonl", "syslog_wrapped.jsonl"} {
+		for _, l := range readCorpus(b, file) {
+			if !strings.HasPrefix(l.Log, "connect.security") && !strings.HasPrefix(l.Log, "connect.audit") {
+				continue
+			}
+			b.Run(l.ID, func(b *testing.B) {
+				p := newProcessor()
+				ev := l.event()
+				b.ReportAllocs()
+				b.SetBytes(int64(len(l.Raw)))
+				for b.Loop() {
+					p.Process(ev)
+				}
+			})
+		}
+	}
+}
