@@ -25,13 +25,14 @@ func (c *ctx) config(m string) bool {
 	}
 	op, rest := word(r)
 	var typ []string
+	var action string
 	switch op {
 	case "insert", "Insert":
-		op, typ = "insert", typCreation
+		op, typ, action = "insert", typCreation, "config-insert"
 	case "update", "Update":
-		op, typ = "update", typChange
+		op, typ, action = "update", typChange, "config-update"
 	case "delete", "Delete":
-		op, typ = "delete", typDeletion
+		op, typ, action = "delete", typDeletion, "config-delete"
 	default:
 		return false
 	}
@@ -39,7 +40,7 @@ func (c *ctx) config(m string) bool {
 	if table == "" {
 		return false
 	}
-	c.event(kEvent, catConfig, typ, success, "config-"+op)
+	c.event(kEvent, catConfig, typ, success, action)
 	c.user(u)
 	c.doc.SetString("kerio.config.operation", op)
 	c.doc.SetString("kerio.config.table", table)

@@ -670,11 +670,11 @@ func (c *ctx) host(m string) bool {
 		case strings.HasPrefix(r, "[Hostname] "):
 			hostname, r = word(r[len("[Hostname] "):])
 		case strings.HasPrefix(r, "[User] "):
-			var ok bool
-			if user, r, ok = strings.Cut(r[len("[User] "):], " - "); !ok {
+			i := strings.Index(r, " - ")
+			if i < 0 {
 				return false
 			}
-			r = "- " + r
+			user, r = r[len("[User] "):i], r[i+1:]
 		default:
 			return false
 		}

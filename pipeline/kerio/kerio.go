@@ -85,8 +85,8 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 		prod = onlyProduct[lg] // a log name that exists in one product only names it
 	}
 
-	var res Result
-	c := ctx{doc: doc, loc: loc, res: &res}
+	c := ctx{doc: doc, loc: loc}
+	res := &c.res
 	kts, body, bracket, env := envelope(msg, loc)
 	if !env {
 		body = msg
@@ -125,7 +125,7 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 		doc.SetString("message", msg)
 		doc.AppendString("tags", "kerio_unmatched")
 		c.common(prod, lg)
-		return res
+		return *res
 	}
 	if env {
 		res.Bracket = bracket
@@ -139,7 +139,7 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 	if lvl := logLevel[lg]; lvl != "" {
 		doc.SetString("log.level", lvl)
 	}
-	return res
+	return *res
 }
 
 // common sets the module, dataset and observer fields every event carries.
@@ -285,7 +285,7 @@ func (c *ctx) recognizeControl(m string) logID {
 type ctx struct {
 	doc        *ecs.Document
 	loc        *time.Location
-	res        *Result
+	res        Result
 	message    string // replaces the message text when hasMessage is set
 	hasMessage bool
 }

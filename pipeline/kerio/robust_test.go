@@ -1,0 +1,252 @@
+package kerio
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+
+	"siemfwd/pipeline/ecs"
+)
+
+// fuzzHints are the hints the fuzz target and the robustness tests cycle through.
+var fuzzHints = func() []Hint {
+	hs := []Hint{{}, {FileLine: true}, {AppName: "kerio"}, {Product: "kerio_connect", AppName: "kerio"}, {Product: "kerio_control", AppName: "kerio"}}
+	for _, a := range logAliases {
+		for _, p := range []string{"", "kerio_connect", "kerio_control"} {
+			hs = append(hs, Hint{Product: p, Log: a.name, FileLine: true}, Hint{Product: p, AppName: a.name})
+		}
+	}
+	return hs
+}()
+
+func TestRobustness(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		berlin = time.FixedZone("CET", 3600)
+	}
+	tests := []struct {
+		name  string
+		msg   string
+		hint  Hint
+		loc   *time.Location
+		check func(t *testing.T, doc *ecs.Document, res Result)
+	}{
+		{
+			name: "Latin-1 bytes become UTF-8, the line is kept",
+			msg:  "[06/Sep/2004 08:40:39] User wsmith@company.com marked a message as spam, Folder: ~wsmith@company.com/INBOX, Size: 462, From: \"J\xf6rg M\xfcller\" <jm@company.com>, Subject: Gr\xfc\xdfe",
+			hint: Hint{Product: "kerio_connect", Log: "spam", FileLine: true},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.True(t, res.Matched)
+				require.Equal(t, "Jörg Müller", doc.GetString("kerio.mail.from_name"))
+				require.Equal(t, "Grüße", doc.GetString("email.subject"))
+				require.True(t, utf8.ValidString(doc.GetString("message")))
+			},
+		},
+		{
+			name: "invalid UTF-8 in an unknown line is kept as message",
+			msg:  "\xff\xfe garbage \xc3",
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.False(t, res.Matched)
+				require.Equal(t, "ÿþ garbage Ã", doc.GetString("message"))
+			},
+		},
+		{
+			name: "CRLF and BOM are stripped",
+			msg:  "\uFEFF[16/Jun/2004 18:53:43] Directory harvest attack from 213.7.0.87 detected\r\n",
+			hint: Hint{Product: "kerio_connect", Log: "security", FileLine: true},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.Equal(t, "directory-harvest-detected", doc.GetString("event.action"))
+				require.Equal(t, "Directory harvest attack from 213.7.0.87 detected", doc.GetString("message"))
+			},
+		},
+		{
+			name: "nil location means UTC",
+			msg:  "[16/Jun/2004 18:53:43] Directory harvest attack from 213.7.0.87 detected",
+			hint: Hint{FileLine: true},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.Equal(t, time.Date(2004, 6, 16, 18, 53, 43, 0, time.UTC), res.Bracket)
+			},
+		},
+		{
+			name: "zone-less times are read in the source's zone",
+			msg:  "[07/Aug/2008 11:07:02] {DELETE} Protocol: IMAP, User: u@x.example, IP: 10.0.0.1, Folder: ~u@x.example/INBOX, From: <a@b.example>, Subject: \"s\", Delivered: 07/Aug/2008 11:05:27, Size: 1",
+			hint: Hint{Product: "kerio_connect", Log: "operations", FileLine: true},
+			loc:  berlin,
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.Equal(t, "2008-08-07T09:07:02Z", res.Bracket.UTC().Format(time.RFC3339))
+				f, ok := doc.Get("kerio.operations.delivered")
+				require.True(t, ok)
+				require.Equal(t, "2008-08-07T09:05:27Z", f.Time.UTC().Format(time.RFC3339))
+			},
+		},
+		{
+			name: "APP-NAME warn selects the warning log, in any case",
+			msg:  "Address <x@y.example> expanded to zero recipients",
+			hint: Hint{Product: "kerio_connect", AppName: "WARN"},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.Equal(t, "kerio_connect.warning", doc.GetString("event.dataset"))
+				require.Equal(t, "warning", doc.GetString("log.level"))
+			},
+		},
+		{
+			name: "a Control-only APP-NAME names the product",
+			msg:  "[IPv4] 10.0.0.8 - Host removed",
+			hint: Hint{AppName: "host"},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.Equal(t, "kerio_control.host", doc.GetString("event.dataset"))
+				require.Equal(t, "Kerio Control", doc.GetString("observer.product"))
+				require.Equal(t, "firewall", doc.GetString("observer.type"))
+			},
+		},
+		{
+			name: "unknown wording over syslog with a Kerio APP-NAME is generic",
+			msg:  "Store is almost full",
+			hint: Hint{Product: "kerio_connect", AppName: "error"},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.True(t, res.Matched)
+				require.Equal(t, []string{"kerio_generic"}, stringsOf(doc, "tags"))
+				require.Equal(t, "error", doc.GetString("log.level"))
+			},
+		},
+		{
+			name: "a file line without its bracket is unmatched even when the layout fits",
+			msg:  "Directory harvest attack from 213.7.0.87 detected",
+			hint: Hint{Product: "kerio_connect", Log: "security", FileLine: true},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.False(t, res.Matched)
+				require.Equal(t, []string{"kerio_unmatched"}, stringsOf(doc, "tags"))
+				require.Equal(t, "kerio_connect.security", doc.GetString("event.dataset"))
+				require.False(t, doc.Has("event.action"))
+			},
+		},
+		{
+			name: "the same text over syslog matches",
+			msg:  "Directory harvest attack from 213.7.0.87 detected",
+			hint: Hint{Product: "kerio_connect", AppName: "security"},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.True(t, res.Matched)
+				require.True(t, res.Bracket.IsZero())
+				require.Equal(t, "directory-harvest-detected", doc.GetString("event.action"))
+				require.False(t, doc.Has("kerio.timestamp"))
+			},
+		},
+		{
+			name: "a known log does not borrow another log's layout",
+			msg:  "[16/Jun/2004 18:53:43] Directory harvest attack from 213.7.0.87 detected",
+			hint: Hint{Product: "kerio_connect", Log: "mail", FileLine: true},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.Equal(t, "kerio_connect.mail", doc.GetString("event.dataset"))
+				require.Equal(t, []string{"kerio_generic"}, stringsOf(doc, "tags"))
+			},
+		},
+		{
+			name: "empty message",
+			msg:  "",
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.False(t, res.Matched)
+				require.True(t, doc.Has("message"))
+			},
+		},
+		{
+			name: "bracket only",
+			msg:  "[16/Jun/2004 18:53:43]",
+			hint: Hint{FileLine: true},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.True(t, res.Matched)
+				require.Equal(t, []string{"kerio_generic"}, stringsOf(doc, "tags"))
+				require.Equal(t, "", doc.GetString("message"))
+			},
+		},
+		{
+			name: "fields alias the message, so a reused document keeps no stale values",
+			msg:  "[16/Jun/2004 18:37:17] Found virus in mail from <a@b.example> to <c@d.example>: EICAR",
+			hint: Hint{Product: "kerio_connect", Log: "security", FileLine: true},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.Equal(t, []string{"c@d.example"}, stringsOf(doc, "email.to.address"))
+			},
+		},
+	}
+	p := NewParser()
+	var doc ecs.Document
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Dirty the reused document first, as a worker's would be.
+			doc.Reset()
+			p.Parse(&doc, "[16/Jun/2004 18:37:17] Found virus in mail from <x@y.example> to <z@w.example>: OLD", Hint{FileLine: true}, nil)
+			doc.Reset()
+			res := p.Parse(&doc, tt.msg, tt.hint, tt.loc)
+			require.True(t, doc.Has("event.kind"))
+			tt.check(t, &doc, res)
+		})
+	}
+}
+
+// TestEveryLineHasTheBasics runs every corpus line with every hint: no
+// panic, valid ECS, and the fallback tags agree with Result.Matched.
+func TestEveryLineHasTheBasics(t *testing.T) {
+	s := loadSchema(t)
+	p := NewParser()
+	var doc ecs.Document
+	for _, file := range []string{"dev.jsonl", "syslog_wrapped.jsonl", "variants.jsonl"} {
+		for _, l := range loadCorpus(t, file) {
+			for _, h := range fuzzHints {
+				doc.Reset()
+				res := p.Parse(&doc, l.Raw, h, time.UTC)
+				requireBasics(t, s, &doc, res, l.Raw)
+			}
+		}
+	}
+}
+
+func requireBasics(t *testing.T, s *ecsSchema, doc *ecs.Document, res Result, msg string) {
+	t.Helper()
+	if bad := basics(s, doc, res); len(bad) > 0 {
+		t.Fatalf("%q: %q\n%s", msg, bad, dump(doc))
+	}
+}
+
+// basics lists what is wrong with a parsed document; the caller formats.
+func basics(s *ecsSchema, doc *ecs.Document, res Result) []string {
+	bad := s.check(doc)
+	tags := stringsOf(doc, "tags")
+	if !res.Matched != slices.Contains(tags, "kerio_unmatched") {
+		bad = append(bad, "Matched disagrees with the kerio_unmatched tag")
+	}
+	if (slices.Contains(tags, "kerio_generic") || !res.Matched) && doc.Has("event.action") {
+		bad = append(bad, "a fallback has an event.action")
+	}
+	if !doc.Has("message") {
+		bad = append(bad, "message missing")
+	}
+	if !strings.HasPrefix(doc.GetString("event.dataset"), doc.GetString("event.module")+".") {
+		bad = append(bad, "event.dataset does not start with event.module")
+	}
+	for _, f := range doc.Fields() {
+		if f.Kind == ecs.KindString && !utf8.ValidString(f.Str) {
+			bad = append(bad, f.Key+": invalid UTF-8")
+		}
+	}
+	return bad
+}
+
+// FuzzParse: no panic, valid ECS keys and types, consistent fallbacks.
+func FuzzParse(f *testing.F) {
+	for _, file := range []string{"dev.jsonl", "syslog_wrapped.jsonl", "variants.jsonl"} {
+		for i, l := range loadCorpus(f, file) {
+			f.Add(l.Raw, uint8(i))
+		}
+	}
+	s := loadSchema(f)
+	p := NewParser()
+	var doc ecs.Document
+	f.Fuzz(func(t *testing.T, msg string, sel uint8) {
+		h := fuzzHints[int(sel)%len(fuzzHints)]
+		doc.Reset()
+		res := p.Parse(&doc, msg, h, time.UTC)
+		requireBasics(t, s, &doc, res, msg)
+	})
+}
