@@ -1,0 +1,315 @@
+// Package syslog receives syslog messages over UDP (one message per
+// datagram) and TCP (RFC 6587 octet counting or LF framing, detected per
+// frame) and sends them downstream in batches of raw events; parsing is the
+// workers' job.
+//
+//	UDP: Readers × (SO_REUSEPORT socket → recvmmsg → batch) ─┐ select/default: drop and count
+//	TCP: accept → goroutine per connection → Framer → batch ─┴→ out (TCP blocks: backpressure)
+//
+// TCP pushes back: a full out channel blocks the connection's reader, the
+// kernel receive window fills and the sender slows down. UDP cannot push
+// back, so a full out channel drops the batch and counts every event in it.
+package syslog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"siemfwd/pipeline"
+	"siemfwd/pipeline/metrics"
+)
+
+// Source is one syslog listener. Listen binds it, Run serves it.
+type Source struct {
+	name   string
+	cfg    Config
+	log    *slog.Logger
+	origin *pipeline.Origin
+	m      sourceMetrics
+
+	// mu guards the sockets, which Listen creates and Run or Close closes.
+	mu       sync.Mutex
+	listened bool
+	closed   bool
+	ln       net.Listener     // tcp
+	pcs      []net.PacketConn // udp, one per reader
+
+	conns connSet
+}
+
+// sourceMetrics are the collectors of one source, curried with its name
+// once so that the hot path does no label lookup.
+type sourceMetrics struct {
+	received      prometheus.Counter
+	receivedBytes prometheus.Counter
+	truncated     prometheus.Counter
+	badFrame      prometheus.Counter
+	queueFull     prometheus.Counter
+	connLimit     prometheus.Counter
+	shutdown      prometheus.Counter
+	readError     prometheus.Counter
+	connections   prometheus.Gauge
+}
+
+// New checks cfg and prepares a source called name; it binds nothing.
+func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("timezone: %w", err) // Validate loaded it already
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Source{
+		name: name,
+		cfg:  cfg,
+		log:  log.With("component", "source", "source", name),
+		origin: &pipeline.Origin{
+			Source:    name,
+			Transport: cfg.Protocol,
+			Format:    pipeline.FormatSyslog,
+			Location:  loc,
+			Product:   cfg.Product,
+			Log:       cfg.Log,
+		},
+		m: sourceMetrics{
+			received:      m.SourceReceived.WithLabelValues(name),
+			receivedBytes: m.SourceReceivedBytes.WithLabelValues(name),
+			truncated:     m.SourceTruncated.WithLabelValues(name),
+			// A bogus octet count loses nothing (the bytes are forwarded as
+			// an LF frame, which the parser tags if it cannot read it), so
+			// it is no drop: it is counted as a parse failure of the
+			// framing, the metric whose events "are still forwarded".
+			badFrame:    m.ParseFailures.WithLabelValues(name, metrics.ReasonBadFrame),
+			queueFull:   m.SourceDropped.WithLabelValues(name, metrics.ReasonQueueFull),
+			connLimit:   m.SourceDropped.WithLabelValues(name, metrics.ReasonConnLimit),
+			shutdown:    m.SourceDropped.WithLabelValues(name, metrics.ReasonShutdown),
+			readError:   m.SourceDropped.WithLabelValues(name, metrics.ReasonReadError),
+			connections: m.SourceConnections.WithLabelValues(name),
+		},
+	}
+	s.conns.init(cfg.MaxConnections)
+	return s, nil
+}
+
+// Name returns the configured source name.
+func (s *Source) Name() string { return s.name }
+
+// Listen binds the socket(s). run calls it before starting anything so that
+// a port in use fails startup instead of a running pipeline. Calling it again
+// does nothing; Run calls it if nobody did.
+func (s *Source) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return net.ErrClosed
+	}
+	if s.listened {
+		return nil
+	}
+	var err error
+	switch s.cfg.Protocol {
+	case ProtocolUDP:
+		s.pcs, err = s.listenUDP()
+	case ProtocolTCP:
+		s.ln, err = s.listenTCP()
+	default:
+		err = fmt.Errorf("protocol %q not supported", s.cfg.Protocol)
+	}
+	if err != nil {
+		return err
+	}
+	s.listened = true
+	s.log.Info("listening", "protocol", s.cfg.Protocol, "address", s.addrLocked().String())
+	return nil
+}
+
+// Addr returns the bound address, or nil before Listen. Tests listening on
+// port 0 read the port from it.
+func (s *Source) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addrLocked()
+}
+
+func (s *Source) addrLocked() net.Addr {
+	switch {
+	case s.ln != nil:
+		return s.ln.Addr()
+	case len(s.pcs) > 0:
+		return s.pcs[0].LocalAddr()
+	}
+	return nil
+}
+
+// Close releases the sockets of a source that was listened on but whose Run
+// will never be called (startup failed elsewhere). Run closes them itself;
+// Close after Run is harmless.
+func (s *Source) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closeLocked()
+}
+
+func (s *Source) closeLocked() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var errs []error
+	if s.ln != nil {
+		errs = append(errs, s.ln.Close())
+	}
+	for _, pc := range s.pcs {
+		errs = append(errs, pc.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Run serves until ctx is done, then closes the sockets and connections,
+// waits for every goroutine it started and returns nil. It never sends on
+// out after it returns, so the pipeline may close out then. Run is called
+// once.
+func (s *Source) Run(ctx context.Context, out chan<- pipeline.Batch) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	// Any return path (not only the caller's cancel) must stop the closer.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	s.mu.Lock()
+	ln, pcs := s.ln, s.pcs
+	s.mu.Unlock()
+
+	// The closer wakes every blocked Accept, ReadBatch and Read when ctx
+	// ends: closing a socket is the only way to interrupt them.
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		<-ctx.Done()
+		s.mu.Lock()
+		_ = s.closeLocked()
+		s.mu.Unlock()
+		s.conns.stopAll()
+	}()
+
+	var err error
+	var wg sync.WaitGroup
+	switch {
+	case ln != nil:
+		err = s.acceptLoop(ctx, ln, out, &wg)
+	default:
+		for _, pc := range pcs {
+			wg.Go(func() { s.readUDP(ctx, pc, out) })
+		}
+	}
+	wg.Wait()
+	cancel()
+	<-closed
+	s.log.Info("stopped")
+	return err
+}
+
+// batcher builds batches. Event structs and their raw bytes are carved out
+// of a few large allocations instead of two per event: the events of a batch
+// share one []pipeline.Event, and raw bytes are sub-slices of an arena chunk.
+// Chunks outlive batches (one chunk may back several consecutive batches);
+// sub-slices never overlap and are never written again once handed out, so
+// sharing them is safe.
+type batcher struct {
+	size      int // events per batch
+	arenaSize int
+	origin    *pipeline.Origin
+	events    []pipeline.Event
+	arena     []byte
+
+	// Counts of the current batch, added to the metrics when it is taken,
+	// so that many connections do not contend on the counters per event.
+	bytes, truncated, bad int
+}
+
+func newBatcher(size, maxMessage int, origin *pipeline.Origin) *batcher {
+	return &batcher{size: size, arenaSize: max(2*maxMessage, 64<<10), origin: origin}
+}
+
+// reserve makes sure the arena has room for n more bytes.
+func (b *batcher) reserve(n int) {
+	if cap(b.arena)-len(b.arena) < n {
+		b.arena = make([]byte, 0, max(b.arenaSize, n))
+	}
+}
+
+// push adds an event whose raw bytes are b.arena[start:].
+func (b *batcher) push(start int, received time.Time, peer netip.AddrPort, flags pipeline.Flags) {
+	if b.events == nil {
+		b.events = make([]pipeline.Event, 0, b.size)
+	}
+	end := len(b.arena)
+	b.events = append(b.events, pipeline.Event{
+		// The full slice expression caps Raw so that an append by a
+		// consumer can never write into the next event's bytes.
+		Raw:      b.arena[start:end:end],
+		Received: received,
+		Origin:   b.origin,
+		Peer:     peer,
+		Flags:    flags,
+	})
+	b.bytes += end - start
+	if flags&pipeline.FlagTruncated != 0 {
+		b.truncated++
+	}
+}
+
+func (b *batcher) len() int   { return len(b.events) }
+func (b *batcher) full() bool { return len(b.events) >= b.size }
+
+// take returns the pending events as a batch and starts a new one. Ack is
+// nil: syslog has no replay, so nobody waits for the acknowledgement.
+func (b *batcher) take(m *sourceMetrics) pipeline.Batch {
+	ptrs := make([]*pipeline.Event, len(b.events))
+	for i := range b.events {
+		ptrs[i] = &b.events[i]
+	}
+	m.received.Add(float64(len(b.events)))
+	m.receivedBytes.Add(float64(b.bytes))
+	if b.truncated > 0 {
+		m.truncated.Add(float64(b.truncated))
+	}
+	if b.bad > 0 {
+		m.badFrame.Add(float64(b.bad))
+	}
+	b.events, b.bytes, b.truncated, b.bad = nil, 0, 0, 0
+	return pipeline.Batch{Events: ptrs}
+}
+
+// peerOf returns a remote address as a netip.AddrPort, IPv4-mapped IPv6
+// addresses (from dual-stack sockets) unmapped to plain IPv4.
+func peerOf(a net.Addr) netip.AddrPort {
+	var ap netip.AddrPort
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		ap = a.AddrPort()
+	case *net.UDPAddr:
+		ap = a.AddrPort()
+	case nil:
+		return ap
+	default:
+		ap, _ = netip.ParseAddrPort(a.String())
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// Interface guard.
+var _ pipeline.Source = (*Source)(nil)

@@ -1,0 +1,189 @@
+package syslog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+
+	"siemfwd/pipeline"
+)
+
+// maxDatagram is the largest UDP payload (64 KiB less the headers, rounded
+// up): a read buffer this size never makes the kernel cut a datagram.
+const maxDatagram = 65535
+
+// udpReadBatch is how many datagrams one recvmmsg call reads at most. The
+// gain of batching flattens out in the tens, and every slot holds a buffer
+// of up to 64 KiB per reader.
+const udpReadBatch = 32
+
+// listenUDP binds one socket per reader, all on the same address with
+// SO_REUSEPORT so that the kernel spreads datagrams over them by a hash of
+// the sender: one sender's messages stay in order on one reader.
+func (s *Source) listenUDP() ([]net.PacketConn, error) {
+	var rcvErr error
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var sockErr error
+		err := rc.Control(func(fd uintptr) {
+			if sockErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); sockErr != nil {
+				sockErr = fmt.Errorf("set SO_REUSEPORT: %w", sockErr)
+				return
+			}
+			if n := s.cfg.ReceiveBuffer; n > 0 {
+				// SO_RCVBUFFORCE passes net.core.rmem_max but needs
+				// CAP_NET_ADMIN; without it SO_RCVBUF is capped silently.
+				if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) != nil {
+					rcvErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+				}
+			}
+		})
+		return errors.Join(err, sockErr)
+	}}
+	pcs := make([]net.PacketConn, 0, s.cfg.Readers)
+	addr := s.cfg.Address
+	for range s.cfg.Readers {
+		pc, err := lc.ListenPacket(context.Background(), "udp", addr)
+		if err != nil {
+			for _, p := range pcs {
+				_ = p.Close()
+			}
+			return nil, fmt.Errorf("listen udp %s: %w", addr, err)
+		}
+		// With port 0 the first socket picked the port; the others share it.
+		addr = pc.LocalAddr().String()
+		pcs = append(pcs, pc)
+	}
+	if rcvErr != nil {
+		s.log.Warn("cannot set receive buffer, using the kernel default", "err", rcvErr,
+			"receive_buffer", s.cfg.ReceiveBuffer)
+	} else if got := receiveBuffer(pcs[0]); got > 0 && got < s.cfg.ReceiveBuffer {
+		// Linux reports twice the usable size; less than asked means
+		// net.core.rmem_max capped it.
+		s.log.Warn("receive buffer smaller than configured; raise net.core.rmem_max or run with CAP_NET_ADMIN",
+			"receive_buffer", s.cfg.ReceiveBuffer, "kernel_bytes", got)
+	}
+	return pcs, nil
+}
+
+// receiveBuffer returns the kernel's SO_RCVBUF value, or 0 if unknown.
+func receiveBuffer(pc net.PacketConn) int {
+	sc, ok := pc.(syscall.Conn)
+	if !ok {
+		return 0
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var n int
+	_ = rc.Control(func(fd uintptr) {
+		n, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
+	})
+	return n
+}
+
+// batchReader is the ReadBatch (recvmmsg) method that ipv4.PacketConn and
+// ipv6.PacketConn share.
+type batchReader interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+func newBatchReader(pc net.PacketConn) batchReader {
+	if a, ok := pc.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
+		return ipv6.NewPacketConn(pc) // also a dual-stack wildcard socket
+	}
+	return ipv4.NewPacketConn(pc)
+}
+
+// readUDP reads datagrams from pc until it is closed, one message each.
+// It reads with recvmmsg into reused buffers, copies each message into the
+// batch arena, and keeps reading without waiting while datagrams are queued,
+// so a batch goes out when it is full or the socket is drained.
+func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipeline.Batch) {
+	br := newBatchReader(pc)
+	// A buffer no larger than the maximum message makes the kernel cut
+	// longer datagrams and say so with MSG_TRUNC.
+	bufSize := min(s.cfg.MaxMessageBytes, maxDatagram)
+	msgs := make([]ipv4.Message, min(udpReadBatch, s.cfg.BatchEvents))
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{make([]byte, bufSize)}
+	}
+	b := newBatcher(s.cfg.BatchEvents, bufSize, s.origin)
+	var lastErrLog time.Time
+	for {
+		k := min(len(msgs), s.cfg.BatchEvents-b.len())
+		flags := 0
+		if b.len() > 0 {
+			// Holding events: only take what is already queued.
+			flags = unix.MSG_DONTWAIT
+		}
+		n, err := br.ReadBatch(msgs[:k], flags)
+		if err != nil {
+			if b.len() > 0 {
+				s.sendOrDrop(out, b.take(&s.m))
+			}
+			if errors.Is(err, unix.EAGAIN) {
+				continue // drained: the batch went out, now wait
+			}
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Not expected on an unconnected UDP socket; do not spin on
+			// the log if it persists.
+			if now := time.Now(); now.Sub(lastErrLog) >= time.Second {
+				s.log.Warn("udp read failed", "err", err)
+				lastErrLog = now
+			}
+			continue
+		}
+		now := time.Now()
+		for i := range msgs[:n] {
+			s.pushDatagram(b, &msgs[i], now)
+		}
+		if b.full() {
+			s.sendOrDrop(out, b.take(&s.m))
+		}
+	}
+}
+
+// pushDatagram adds one datagram to the batch: trailing LF, CR and NUL
+// trimmed, cut datagrams flagged. Empty datagrams carry nothing and are
+// skipped.
+func (s *Source) pushDatagram(b *batcher, m *ipv4.Message, received time.Time) {
+	data := m.Buffers[0][:m.N]
+	var flags pipeline.Flags
+	if m.Flags&unix.MSG_TRUNC != 0 {
+		flags |= pipeline.FlagTruncated
+	}
+	if len(data) > s.cfg.MaxMessageBytes {
+		data = data[:s.cfg.MaxMessageBytes]
+		flags |= pipeline.FlagTruncated
+	}
+	data = bytes.TrimRight(data, "\n\r\x00")
+	if len(data) == 0 {
+		return
+	}
+	b.reserve(len(data))
+	start := len(b.arena)
+	b.arena = append(b.arena, data...)
+	b.push(start, received, peerOf(m.Addr), flags)
+}
+
+// sendOrDrop passes a UDP batch on if out has room and otherwise drops it,
+// counting every event: UDP cannot push back, and blocking would only move
+// the loss into the kernel's receive buffer, where it is harder to see.
+func (s *Source) sendOrDrop(out chan<- pipeline.Batch, b pipeline.Batch) {
+	select {
+	case out <- b:
+	default:
+		s.m.queueFull.Add(float64(len(b.Events)))
+	}
+}
