@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+
+	"siemfwd/pipeline"
+	"siemfwd/sinks/stdout"
+	syslogsrc "siemfwd/sources/syslog"
+)
+
+// Config is the whole configuration file. This file is the only user of viper.
+type Config struct {
+	// Log configures siemfwd's own logs (stderr).
+	Log LogConfig `mapstructure:"log"`
+	// Admin is the HTTP listener for /metrics and /healthz.
+	Admin AdminConfig `mapstructure:"admin"`
+	// Pipeline tunes the workers and the shutdown.
+	Pipeline pipeline.Config `mapstructure:"pipeline"`
+	// Sources by name.
+	Sources map[string]SourceConfig `mapstructure:"-"`
+	// Sinks by name.
+	Sinks map[string]SinkConfig `mapstructure:"-"`
+}
+
+// LogConfig configures siemfwd's own logs.
+type LogConfig struct {
+	// Level is debug, info, warn or error.
+	Level string `mapstructure:"level"`
+	// Format is text or json.
+	Format string `mapstructure:"format"`
+}
+
+// AdminConfig configures the admin HTTP listener.
+type AdminConfig struct {
+	// Address to listen on, e.g. 127.0.0.1:9600; empty turns the listener off.
+	Address string `mapstructure:"address"`
+}
+
+// SourceConfig is one source: its type and that type's settings.
+type SourceConfig struct {
+	Type   string
+	Syslog syslogsrc.Config
+}
+
+// SinkConfig is one sink: its type, the settings every sink has, and its type's settings.
+type SinkConfig struct {
+	Type   string
+	Common pipeline.SinkConfig
+	Stdout stdout.Config
+}
+
+func defaultConfig() Config {
+	return Config{
+		Log:      LogConfig{Level: "info", Format: "text"},
+		Pipeline: pipeline.DefaultConfig(),
+	}
+}
+
+// loadConfig reads YAML, applies SIEMFWD_* environment overrides and decodes
+// it into typed structs. Unknown keys are errors. It does not validate values.
+func loadConfig(yaml []byte, getenv func(string) string) (Config, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(yaml)); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+
+	// Phase 1: register every key with its default, so that viper knows it
+	// and the environment can override it (viper ignores the environment for
+	// keys it does not know).
+	cfg := defaultConfig()
+	setDefaults(v, "log", cfg.Log)
+	setDefaults(v, "admin", cfg.Admin)
+	setDefaults(v, "pipeline", cfg.Pipeline)
+	sourceNames := sortedKeys(v.GetStringMap("sources"))
+	sinkNames := sortedKeys(v.GetStringMap("sinks"))
+	typeOf := func(key string) string {
+		applyEnv(v, key+".type", getenv)
+		return v.GetString(key + ".type")
+	}
+	for _, name := range sourceNames {
+		key := "sources." + name
+		if typeOf(key) == "syslog" {
+			setDefaults(v, key, syslogsrc.DefaultConfig())
+		}
+	}
+	for _, name := range sinkNames {
+		key := "sinks." + name
+		if typeOf(key) == "stdout" {
+			setDefaults(v, key, pipeline.DefaultSinkConfig())
+			setDefaults(v, key, stdout.DefaultConfig())
+		}
+	}
+	// Phase 2: SIEMFWD_<KEY> overrides, dots as underscores.
+	for _, key := range v.AllKeys() {
+		applyEnv(v, key, getenv)
+	}
+	// Phase 3: decode into the typed structs; unknown keys are errors.
+	all := v.AllSettings()
+	var errs []error
+	decode := func(key string, out any, extra ...string) {
+		errs = append(errs, decodeKey(all, key, out, extra...)...)
+	}
+	decode("log", &cfg.Log)
+	decode("admin", &cfg.Admin)
+	decode("pipeline", &cfg.Pipeline)
+
+	cfg.Sources = map[string]SourceConfig{}
+	for _, name := range sourceNames {
+		key := "sources." + name
+		sc := SourceConfig{Type: v.GetString(key + ".type")}
+		switch sc.Type {
+		case "syslog":
+			decode(key, &sc.Syslog, "type")
+		case "":
+			errs = append(errs, fmt.Errorf("%s.type: required (one of: syslog)", key))
+		default:
+			errs = append(errs, fmt.Errorf("%s.type: unknown source type %q (one of: syslog)", key, sc.Type))
+		}
+		cfg.Sources[name] = sc
+	}
+	cfg.Sinks = map[string]SinkConfig{}
+	for _, name := range sinkNames {
+		key := "sinks." + name
+		sc := SinkConfig{Type: v.GetString(key + ".type")}
+		common := keysOf(pipeline.DefaultSinkConfig())
+		switch sc.Type {
+		case "stdout":
+			decode(key, &sc.Common, append(keysOf(stdout.DefaultConfig()), "type")...)
+			decode(key, &sc.Stdout, append(common, "type")...)
+		case "":
+			errs = append(errs, fmt.Errorf("%s.type: required (one of: stdout)", key))
+		default:
+			errs = append(errs, fmt.Errorf("%s.type: unknown sink type %q (one of: stdout)", key, sc.Type))
+		}
+		cfg.Sinks[name] = sc
+	}
+	for _, top := range sortedKeys(all) {
+		if !slices.Contains([]string{"log", "admin", "pipeline", "sources", "sinks"}, top) {
+			errs = append(errs, fmt.Errorf("%s: unknown key", top))
+		}
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// Validate checks every value and reports every problem with its key path.
+func (c Config) Validate() error {
+	var errs []error
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		errs = append(errs, fmt.Errorf("log.level: must be debug, info, warn or error, got %q", c.Log.Level))
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		errs = append(errs, fmt.Errorf("log.format: must be text or json, got %q", c.Log.Format))
+	}
+	errs = append(errs, prefixed("pipeline", c.Pipeline.Validate())...)
+	if len(c.Sources) == 0 {
+		errs = append(errs, errors.New("sources: at least one source is required"))
+	}
+	if len(c.Sinks) == 0 {
+		errs = append(errs, errors.New("sinks: at least one sink is required"))
+	}
+	for _, name := range sortedKeys(c.Sources) {
+		s := c.Sources[name]
+		if s.Type == "syslog" {
+			errs = append(errs, prefixed("sources."+name, s.Syslog.Validate())...)
+		}
+	}
+	for _, name := range sortedKeys(c.Sinks) {
+		s := c.Sinks[name]
+		errs = append(errs, prefixed("sinks."+name, s.Common.Validate())...)
+		if s.Type == "stdout" {
+			errs = append(errs, prefixed("sinks."+name, s.Stdout.Validate())...)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// applyEnv overrides every known key from SIEMFWD_<KEY> with dots as underscores.
+func applyEnv(v *viper.Viper, key string, getenv func(string) string) {
+	env := "SIEMFWD_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+	if val := getenv(env); val != "" {
+		v.Set(key, val)
+	}
+}
+
+// setDefaults registers every key of def (a config struct) under prefix, so
+// viper knows the key and environment overrides apply to it.
+func setDefaults(v *viper.Viper, prefix string, def any) {
+	for k, val := range flatten(def) {
+		v.SetDefault(prefix+"."+k, val)
+	}
+}
+
+// decodeKey decodes the subtree at key into out, reporting keys that out does
+// not have (except those listed in extra, which belong to another struct).
+func decodeKey(all map[string]any, key string, out any, extra ...string) []error {
+	var sub map[string]any = all
+	for _, part := range strings.Split(key, ".") {
+		sub, _ = sub[part].(map[string]any)
+	}
+	if sub == nil {
+		return nil
+	}
+	var md mapstructure.Metadata
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		Result:           out,
+		Metadata:         &md,
+		WeaklyTypedInput: true,
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.StringToSliceHookFunc(","),
+		),
+	})
+	if err != nil {
+		return []error{fmt.Errorf("%s: %w", key, err)}
+	}
+	var errs []error
+	if err := dec.Decode(sub); err != nil {
+		errs = append(errs, prefixed(key, err)...)
+	}
+	for _, u := range md.Unused {
+		if !slices.Contains(extra, strings.SplitN(u, ".", 2)[0]) {
+			errs = append(errs, fmt.Errorf("%s.%s: unknown key", key, u))
+		}
+	}
+	return errs
+}
+
+// flatten lists a config struct's keys (dotted, by mapstructure tag) with their values.
+func flatten(s any) map[string]any {
+	out := map[string]any{}
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag := strings.Split(f.Tag.Get("mapstructure"), ",")[0]
+			if tag == "" || tag == "-" || !f.IsExported() {
+				continue
+			}
+			fv := v.Field(i)
+			if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeOf(time.Duration(0)) {
+				walk(prefix+tag+".", fv)
+				continue
+			}
+			out[prefix+tag] = fv.Interface()
+		}
+	}
+	walk("", reflect.ValueOf(s))
+	return out
+}
+
+// keysOf lists the top-level keys of a config struct.
+func keysOf(s any) []string {
+	var keys []string
+	for k := range flatten(s) {
+		keys = append(keys, strings.SplitN(k, ".", 2)[0])
+	}
+	return keys
+}
+
+// prefixed puts key in front of every error that err joins.
+func prefixed(key string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			errs = append(errs, prefixed(key, e)...)
+		}
+		return errs
+	}
+	return []error{fmt.Errorf("%s.%w", key, err)}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

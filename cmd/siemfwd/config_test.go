@@ -1,0 +1,135 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"siemfwd/configs"
+	"siemfwd/pipeline"
+)
+
+func noEnv(string) string { return "" }
+
+func TestEmbeddedDefaultConfigIsValid(t *testing.T) {
+	cfg, err := loadConfig(configs.Default, noEnv)
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	require.Equal(t, "udp", cfg.Sources["syslog_udp"].Syslog.Protocol)
+	require.Equal(t, "127.0.0.1:5514", cfg.Sources["syslog_udp"].Syslog.Address)
+	require.Equal(t, "tcp", cfg.Sources["syslog_tcp"].Syslog.Protocol)
+	require.Equal(t, 5*time.Minute, cfg.Sources["syslog_tcp"].Syslog.IdleTimeout)
+	require.Equal(t, "stdout", cfg.Sinks["console"].Type)
+	require.Equal(t, pipeline.WhenFullBlock, cfg.Sinks["console"].Common.WhenFull)
+}
+
+func TestEveryConfigFileInConfigsLoadsAndValidates(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "configs", "*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			require.NoError(t, err)
+			cfg, err := loadConfig(b, noEnv)
+			require.NoError(t, err)
+			require.NoError(t, cfg.Validate())
+		})
+	}
+}
+
+func TestEnvironmentOverridesAnyKey(t *testing.T) {
+	env := map[string]string{
+		"SIEMFWD_SOURCES_SYSLOG_TCP_ADDRESS":        "127.0.0.1:6000",
+		"SIEMFWD_SOURCES_SYSLOG_TCP_MAX_CONNECTIONS": "7", // not in the file: a default
+		"SIEMFWD_PIPELINE_SHUTDOWN_TIMEOUT":          "5s",
+		"SIEMFWD_SINKS_CONSOLE_WHEN_FULL":            "drop_newest",
+		"SIEMFWD_LOG_LEVEL":                          "debug",
+	}
+	yaml := `
+sources:
+  syslog_tcp: {type: syslog, protocol: tcp, address: "127.0.0.1:5514"}
+sinks:
+  console: {type: stdout}
+`
+	cfg, err := loadConfig([]byte(yaml), func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	require.Equal(t, "127.0.0.1:6000", cfg.Sources["syslog_tcp"].Syslog.Address)
+	require.Equal(t, 7, cfg.Sources["syslog_tcp"].Syslog.MaxConnections)
+	require.Equal(t, 5*time.Second, cfg.Pipeline.ShutdownTimeout)
+	require.Equal(t, pipeline.WhenFullDropNewest, cfg.Sinks["console"].Common.WhenFull)
+	require.Equal(t, "debug", cfg.Log.Level)
+}
+
+func TestConfigErrorsNameTheKeyAndTheReason(t *testing.T) {
+	yaml := `
+logg: {level: info}
+pipeline: {queue_batches: 0, shutdown_timeout: -1s}
+sources:
+  udp: {type: syslog, protocol: udpp, address: "127.0.0.1:5514", readres: 2}
+  what: {type: carrier-pigeon}
+sinks:
+  out: {type: stdout, when_full: maybe, route: {dataset: {includ: [x]}}}
+`
+	cfg, err := loadConfig([]byte(yaml), noEnv)
+	all := strings.Join([]string{errString(err), errString(cfg.Validate())}, "\n")
+	for _, want := range []string{
+		"logg: unknown key",
+		"sources.udp.readres: unknown key",
+		`sources.what.type: unknown source type "carrier-pigeon"`,
+		"sinks.out.route.dataset.includ: unknown key",
+		"pipeline.queue_batches: must be > 0, got 0",
+		"pipeline.shutdown_timeout: must be > 0",
+		`sinks.out.when_full: must be "block" or "drop_newest", got "maybe"`,
+		"sources.udp.protocol:",
+	} {
+		require.Contains(t, all, want)
+	}
+}
+
+func TestValidateCommandPrintsEveryProblemAndExitsNonZero(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("sources: {}\nsinks: {}\nlog: {level: loud}\n"), 0o644))
+	var stdout, stderr strings.Builder
+	code := run(t.Context(), []string{"validate", "-c", bad}, noEnv, &stdout, &stderr)
+	require.NotEqual(t, 0, code)
+	require.Contains(t, stderr.String(), "log.level: must be debug, info, warn or error")
+	require.Contains(t, stderr.String(), "sources: at least one source is required")
+
+	stdout.Reset()
+	code = run(t.Context(), []string{"validate"}, noEnv, &stdout, &stderr)
+	require.Equal(t, 0, code)
+	require.Contains(t, stdout.String(), "configuration OK")
+}
+
+func TestRunRefusesABadConfigBeforeListening(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(`
+sources: {tcp: {type: syslog, protocol: tcp, address: "127.0.0.1:0", max_connections: -1}}
+sinks: {out: {type: stdout}}
+`), 0o644))
+	var stdout, stderr strings.Builder
+	require.Equal(t, 1, run(t.Context(), []string{"run", "-c", bad}, noEnv, &stdout, &stderr))
+	require.Contains(t, stderr.String(), "sources.tcp.max_connections")
+	require.NotContains(t, stderr.String(), "listening")
+}
+
+func TestVersionCommand(t *testing.T) {
+	var stdout, stderr strings.Builder
+	require.Equal(t, 0, run(t.Context(), []string{"version"}, noEnv, &stdout, &stderr))
+	require.Contains(t, stdout.String(), "siemfwd ")
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

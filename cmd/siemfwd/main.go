@@ -1,0 +1,16 @@
+// Command siemfwd receives syslog, turns Kerio and generic syslog into ECS
+// JSON and forwards it to the configured sinks.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
