@@ -44,7 +44,7 @@ func TestEveryConfigFileInConfigsLoadsAndValidates(t *testing.T) {
 
 func TestEnvironmentOverridesAnyKey(t *testing.T) {
 	env := map[string]string{
-		"SIEMFWD_SOURCES_SYSLOG_TCP_ADDRESS":        "127.0.0.1:6000",
+		"SIEMFWD_SOURCES_SYSLOG_TCP_ADDRESS":         "127.0.0.1:6000",
 		"SIEMFWD_SOURCES_SYSLOG_TCP_MAX_CONNECTIONS": "7", // not in the file: a default
 		"SIEMFWD_PIPELINE_SHUTDOWN_TIMEOUT":          "5s",
 		"SIEMFWD_SINKS_CONSOLE_WHEN_FULL":            "drop_newest",
