@@ -139,6 +139,19 @@ func TestParse(t *testing.T) {
 				Hostname: "host", AppName: "app", Msg: "msg"},
 		},
 		{
+			name: "rfc3164 with year and fraction",
+			raw:  "<13>Mar 14 2025 09:15:02.250 host app[9]: msg",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2025-03-14T09:15:02.25Z"), HasTime: true,
+				Hostname: "host", AppName: "app", ProcID: "9", Msg: "msg"},
+		},
+		{
+			name: "rfc3164 hostname dash",
+			raw:  "<13>Mar 14 09:15:02 - app: msg",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2026-03-14T09:15:02Z"), HasTime: true, AppName: "app", Msg: "msg"},
+		},
+		{
 			name: "rfc3164 missing hostname",
 			raw:  "<13>Mar 14 09:15:02 app: msg",
 			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
@@ -188,6 +201,18 @@ func TestParse(t *testing.T) {
 			received: ts("2025-12-31T23:59:59Z"),
 			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
 				Time: ts("2026-01-01T00:00:01Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name: "rfc3164 half a year ahead is last year",
+			raw:  "<13>Sep 20 09:15:02 host app: msg",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2025-09-20T09:15:02Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name: "rfc3164 just under half a year ahead is this year",
+			raw:  "<13>Sep 10 09:15:02 host app: msg",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2026-09-10T09:15:02Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
 		},
 		{
 			name: "rfc3164 Feb 29 goes to the last leap year",

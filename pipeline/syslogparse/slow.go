@@ -204,7 +204,7 @@ func (p *Parser) slow3164(raw []byte, received time.Time, loc *time.Location) (H
 		tsEnd = rfc3339End(raw, ts)
 	case yearAt >= 0:
 		h.Time = time.Date(year, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
-		tsEnd = stampEnd(raw, ts) + 5
+		tsEnd = stampEnd(p.scratch, ts) + len(" yyyy") // the scratch lacks the year
 	default:
 		h.Time = stampTime(t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), received, loc)
 		tsEnd = stampEnd(raw, ts)

@@ -38,6 +38,13 @@ func msgAt(raw []byte, pos int) string {
 // before. The year is never below 1, even for a zero receive time.
 func stampTime(month time.Month, day, hour, minute, sec, nsec int, received time.Time, loc *time.Location) time.Time {
 	year := received.In(loc).Year()
+	// Common case, one time.Date: within 182 days of the receive time, the
+	// other years are at least 183 days away, so this one is the closest.
+	if t := time.Date(max(year, 1), month, day, hour, minute, sec, nsec, loc); t.Day() == day {
+		if d := t.Sub(received); d <= 182*24*time.Hour && d >= -182*24*time.Hour {
+			return t
+		}
+	}
 	var best time.Time
 	var bestDiff time.Duration
 	found := false
