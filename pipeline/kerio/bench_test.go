@@ -64,9 +64,17 @@ func BenchmarkParse(b *testing.B) {
 			var doc ecs.Document
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bc.msg)))
+			lockThread()
+			defer unlockThread()
+			start := threadCPU()
+			n := 0
 			for b.Loop() {
 				doc.Reset()
 				p.Parse(&doc, bc.msg, bc.hint, time.UTC)
+				n++
+			}
+			if cpu := threadCPU() - start; cpu > 0 && n > 0 {
+				b.ReportMetric(float64(cpu)/float64(n), "cpu-ns/op")
 			}
 		})
 	}
