@@ -65,7 +65,8 @@ func (p *ECSProcessor) Process(ev *Event) {
 		msg = strings.TrimSuffix(msg, "\r")
 	}
 
-	r := p.kerio.Parse(d, msg, kerio.Hint{Product: o.Product, Log: o.Log, AppName: h.AppName}, o.Location)
+	r := p.kerio.Parse(d, msg, kerio.Hint{Product: o.Product, Log: o.Log, AppName: h.AppName,
+		FileLine: o.Format == FormatLine}, o.Location)
 
 	// @timestamp: a zoned time in the message, then the RFC 5424 header, then
 	// the Kerio bracket (configured zone), then the RFC 3164 header, then the receive time.
