@@ -55,7 +55,6 @@ type sourceMetrics struct {
 	queueFull     prometheus.Counter
 	connLimit     prometheus.Counter
 	shutdown      prometheus.Counter
-	readError     prometheus.Counter
 	connections   prometheus.Gauge
 }
 
@@ -95,7 +94,6 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source
 			queueFull:   m.SourceDropped.WithLabelValues(name, metrics.ReasonQueueFull),
 			connLimit:   m.SourceDropped.WithLabelValues(name, metrics.ReasonConnLimit),
 			shutdown:    m.SourceDropped.WithLabelValues(name, metrics.ReasonShutdown),
-			readError:   m.SourceDropped.WithLabelValues(name, metrics.ReasonReadError),
 			connections: m.SourceConnections.WithLabelValues(name),
 		},
 	}
@@ -233,6 +231,7 @@ type batcher struct {
 	arenaSize int
 	origin    *pipeline.Origin
 	events    []pipeline.Event
+	last      int // events in the previous batch
 	arena     []byte
 
 	// Counts of the current batch, added to the metrics when it is taken,
@@ -254,7 +253,10 @@ func (b *batcher) reserve(n int) {
 // push adds an event whose raw bytes are b.arena[start:].
 func (b *batcher) push(start int, received time.Time, peer netip.AddrPort, flags pipeline.Flags) {
 	if b.events == nil {
-		b.events = make([]pipeline.Event, 0, b.size)
+		// Size for what the last batch needed, not for a full batch: at
+		// low rates batches hold one event, and a full-size array for each
+		// would cost more than the events. append grows it when needed.
+		b.events = make([]pipeline.Event, 0, min(b.size, max(b.last, 4)))
 	}
 	end := len(b.arena)
 	b.events = append(b.events, pipeline.Event{
@@ -290,6 +292,7 @@ func (b *batcher) take(m *sourceMetrics) pipeline.Batch {
 	if b.bad > 0 {
 		m.badFrame.Add(float64(b.bad))
 	}
+	b.last = len(b.events)
 	b.events, b.bytes, b.truncated, b.bad = nil, 0, 0, 0
 	return pipeline.Batch{Events: ptrs}
 }

@@ -392,19 +392,17 @@ func TestTCPConnectionLimit(t *testing.T) {
 	require.Equal(t, 1.0, value(t, h.m.SourceConnections.WithLabelValues("test")))
 }
 
+// TestTCPIdleTimeout checks that a silent connection is closed. It sends
+// nothing, so no step depends on how fast the machine is; a frame cut short
+// by a failing read is covered by TestFramerReadError.
 func TestTCPIdleTimeout(t *testing.T) {
 	cfg := tcpConfig()
-	cfg.IdleTimeout = 50 * time.Millisecond
+	cfg.IdleTimeout = 20 * time.Millisecond
 	h := start(t, cfg, 16)
 	c := h.dial(t)
-	_, err := io.WriteString(c, "<13>partial") // no terminator: held until the close
-	require.NoError(t, err)
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(patience)))
-	_, err = c.Read(make([]byte, 1))
+	_, err := c.Read(make([]byte, 1))
 	require.ErrorIs(t, err, io.EOF, "the source closes an idle connection")
-	evs := h.events(t, 1)
-	require.Equal(t, "<13>partial", string(evs[0].Raw))
-	require.Equal(t, pipeline.FlagTruncated, evs[0].Flags, "cut short by the timeout")
 	eventually(t, "connection gauge back to 0", func() bool {
 		return value(t, h.m.SourceConnections.WithLabelValues("test")) == 0
 	})
