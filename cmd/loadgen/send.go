@@ -148,7 +148,10 @@ func sendUDP(ctx context.Context, addr string, msgs *messages, rate int) (result
 		}
 		allowed := min(p.allowed(time.Since(res.start)), n)
 		if allowed <= res.sent {
-			time.Sleep(time.Until(res.start.Add(p.due(res.sent + 1))))
+			// Wake when a whole batch is due, not one message: waking every
+			// 1/rate seconds would cost a timer and a syscall per datagram.
+			wake := min(res.sent+min(udpBatch, int(p.burst)), n)
+			time.Sleep(time.Until(res.start.Add(p.due(wake))))
 			continue
 		}
 		k := min(allowed-res.sent, udpBatch)

@@ -9,6 +9,8 @@
 #   CPU-s/M  receiver utime+stime from /proc/PID/stat, per million lines
 #   RSS      VmHWM from /proc/PID/status (peak resident set)
 #   loss     N - lines (UDP; for TCP anything but 0 is a bug)
+#   sent/s   what loadgen achieved; below the paced rate means the sender, not
+#            the receiver, was short of CPU
 # Using the file's mtime as the end, instead of when the poll noticed it, keeps
 # the polling interval out of the figure. Polling reads only the file size:
 # counting lines of gigabytes of JSON on every poll would steal a core from
@@ -148,8 +150,11 @@ run_scenario() {
 
 	local cmd=("$LOADGEN" -proto "$proto" -addr "127.0.0.1:$port" -format "$format" -framing "$framing" -n "$N" -rate "$rate" -seed 1)
 	summary=$("${cmd[@]}")
-	local start_ns
+	local start_ns send_rate
 	start_ns=$(sed -n 's/.* start_unix_ns=\([0-9]*\).*/\1/p' <<<"$summary")
+	# The sender's own rate shows when a paced run could not keep its pace
+	# (a busy machine) rather than the receiver falling behind.
+	send_rate=$(sed -n 's/.* rate=\([0-9]*\) .*/\1/p' <<<"$summary")
 	wait_output "$out" "$N"
 
 	local cpu1 rss lines end_ns
@@ -161,14 +166,14 @@ run_scenario() {
 	rm -f "$out"
 
 	awk -v r="$receiver" -v s="$name" -v n="$N" -v l="$lines" -v t0="$start_ns" -v t1="$end_ns" \
-		-v c0="$cpu0" -v c1="$cpu1" -v hz="$CLK_TCK" -v rss="$rss" -v rate="$rate" -v results="${RESULTS:-}" \
+		-v c0="$cpu0" -v c1="$cpu1" -v hz="$CLK_TCK" -v rss="$rss" -v rate="$rate" -v sr="$send_rate" -v results="${RESULTS:-}" \
 		-v cmd="${cmd[*]/#$SCRATCH\//}" '
 	BEGIN {
 		el = (t1 - t0) / 1e9; if (el <= 0) el = 1e-9
 		cpu = (c1 - c0) / hz
 		loss = n - l
-		row = sprintf("| %-8s | %-15s | %8d | %8d | %6.2f%% | %7.2f | %9.0f | %6.1f | %6.2f | %7.1f |",
-			r, s, n, l, 100 * loss / n, el, l / el, cpu, (l > 0 ? cpu / (l / 1e6) : 0), rss / 1024)
+		row = sprintf("| %-8s | %-15s | %8d | %9d | %8d | %6.2f%% | %7.2f | %9.0f | %6.1f | %6.2f | %7.1f |",
+			r, s, n, sr, l, 100 * loss / n, el, l / el, cpu, (l > 0 ? cpu / (l / 1e6) : 0), rss / 1024)
 		print row
 		if (results != "") {
 			printf "%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%.2f\t%.3f\t%.1f\t%s\n", r, s, rate, n, l, el, l / el, cpu,
@@ -178,8 +183,8 @@ run_scenario() {
 }
 
 print_header() {
-	echo "| receiver | scenario        |     sent | received |   loss | elapsed |     msg/s |  CPU s | CPU-s/M | RSS MiB |"
-	echo "|----------|-----------------|---------:|---------:|-------:|--------:|----------:|-------:|--------:|--------:|"
+	echo "| receiver | scenario        |     sent |    sent/s | received |   loss | elapsed |     msg/s |  CPU s | CPU-s/M | RSS MiB |"
+	echo "|----------|-----------------|---------:|----------:|---------:|-------:|--------:|----------:|-------:|--------:|--------:|"
 }
 
 # run_all RECEIVER: every scenario in SCENARIOS.

@@ -54,7 +54,7 @@ main() {
 	trap 'status=$?; if ((status != 0)) && [[ -s $SCRATCH/siemfwd.stderr ]]; then tail -20 "$SCRATCH/siemfwd.stderr" >&2; fi; bench_cleanup' EXIT
 	trap 'exit 130' INT TERM
 	build_loadgen
-	echo "siemfwd $("$SIEMFWD_BIN" version 2>/dev/null | head -1 || true), N=$N, $(nproc) cores" >&2
+	echo "$("$SIEMFWD_BIN" version 2>/dev/null | head -1 || true), N=$N, $(nproc) cores" >&2
 	run_all siemfwd
 }
 
