@@ -336,7 +336,7 @@ func TestAppendECS(t *testing.T) {
 	doc.Reset()
 	h = p.Parse([]byte("garbage"), recv, time.UTC)
 	h.AppendECS(&doc)
-	assert.Zero(t, doc.Len())
+	assert.Empty(t, doc.Fields())
 }
 
 func TestNames(t *testing.T) {
@@ -361,5 +361,39 @@ func TestParseDoesNotAllocateOnFastPath(t *testing.T) {
 		p.Parse(raw, recv, time.UTC) // warm the zone cache
 		allocs := testing.AllocsPerRun(100, func() { p.Parse(raw, recv, time.UTC) })
 		assert.Zero(t, allocs, string(raw))
+	}
+}
+
+// TestStampTimeIsClosest checks the year choice against a brute-force search
+// over the neighbouring years, for receive times and stamps all over the
+// calendar (including the 182-day shortcut's edges).
+func TestStampTimeIsClosest(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	for _, loc := range []*time.Location{time.UTC, berlin} {
+		start := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+		for r := start; r.Before(start.AddDate(2, 0, 0)); r = r.Add(97 * time.Hour) {
+			for s := time.Date(2000, 1, 1, 0, 0, 0, 0, loc); s.Year() == 2000; s = s.Add(61 * time.Hour) {
+				got := stampTime(s.Month(), s.Day(), s.Hour(), s.Minute(), s.Second(), 0, r, loc)
+				var best time.Time
+				var bestDiff time.Duration = -1
+				for y := r.In(loc).Year() - 1; y <= r.In(loc).Year()+1; y++ {
+					c := time.Date(y, s.Month(), s.Day(), s.Hour(), s.Minute(), s.Second(), 0, loc)
+					if c.Day() != s.Day() {
+						continue
+					}
+					d := c.Sub(r)
+					if d < 0 {
+						d = -d
+					}
+					if bestDiff < 0 || d < bestDiff {
+						best, bestDiff = c, d
+					}
+				}
+				if bestDiff >= 0 && !got.Equal(best) {
+					t.Fatalf("stamp %s received %s: got %s, closest is %s", s.Format(time.Stamp), r, got, best)
+				}
+			}
+		}
 	}
 }
