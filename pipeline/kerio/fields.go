@@ -101,7 +101,25 @@ var logAliases = [...]struct {
 
 // logOf maps a log name or APP-NAME, in any case, to a log.
 func logOf(s string) logID {
-	if s == "" || len(s) > 10 {
+	switch s {
+	case "":
+		return logUnknown
+	case "security":
+		return logSecurity
+	case "audit":
+		return logAudit
+	case "mail":
+		return logMail
+	case "warn", "warning":
+		return logWarning
+	case "operations":
+		return logOperations
+	case "filter":
+		return logFilter
+	case "connection":
+		return logConnection
+	}
+	if len(s) > 10 {
 		return logUnknown
 	}
 	for _, a := range logAliases {
@@ -274,6 +292,16 @@ func protocolOf(svc string) string {
 	if i := strings.IndexByte(svc, '/'); i > 0 {
 		svc = svc[:i] // HTTP/WebMail, HTTP/KOFF, HTTP/ActiveSync
 	}
+	switch svc { // the usual spellings, without case folding
+	case "IMAP":
+		return "imap"
+	case "POP3":
+		return "pop3"
+	case "SMTP":
+		return "smtp"
+	case "HTTP":
+		return "http"
+	}
 	switch {
 	case strings.EqualFold(svc, "IMAP"), strings.EqualFold(svc, "IMAPS"):
 		return "imap"
@@ -337,9 +365,25 @@ func lowerToken(s string) string {
 	return strings.ToLower(s)
 }
 
-// isIP reports whether s is an IPv4 or IPv6 literal without a zone.
+// isIP reports whether s is an IPv4 or IPv6 literal without a zone. Text
+// that cannot be one is turned away before netip, whose error allocates.
 func isIP(s string) bool {
 	if len(s) < 2 || len(s) > 45 {
+		return false
+	}
+	colon, dotBeforeColon := false, false
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case b == ':':
+			colon = true
+		case b == '.':
+			dotBeforeColon = dotBeforeColon || !colon
+		case b >= '0' && b <= '9', b >= 'a' && b <= 'f', b >= 'A' && b <= 'F':
+		default:
+			return false
+		}
+	}
+	if colon && dotBeforeColon { // "1.2.3.4:80"
 		return false
 	}
 	a, err := netip.ParseAddr(s)
