@@ -43,6 +43,10 @@ type Field struct {
 
 // Document is one event's fields. The zero value is empty and ready to use.
 // Setting a key that is already present replaces its value.
+//
+// Keys are ECS field names: lower-case letters, digits, '_', '@' and '.'
+// separating the levels. The encoder relies on '.' sorting below every other
+// character they use.
 type Document struct {
 	fields []Field
 }
@@ -56,23 +60,16 @@ func (d *Document) Reset() {
 	d.fields = d.fields[:0]
 }
 
-// Len is the number of fields.
-func (d *Document) Len() int { return len(d.fields) }
-
-// Fields returns the fields in the order they were set. The slice is the
+// Fields returns the fields in the order they were set, including values a
+// later set replaced (the last entry of a key is its value). The slice is the
 // document's own storage: read it, don't keep it.
 func (d *Document) Fields() []Field { return d.fields }
 
-// slot returns the field for key, creating it (with its old storage reused) when absent.
+// slot appends a field for key, reusing the storage of an earlier event. It
+// does not look for an existing key: setting a key twice leaves two entries,
+// and the later one wins (Get searches from the end; the encoder keeps the
+// last). Checking on every set would cost a scan per field on the hot path.
 func (d *Document) slot(key string, kind Kind) *Field {
-	for i := range d.fields {
-		if d.fields[i].Key == key {
-			f := &d.fields[i]
-			f.Kind = kind
-			f.Strs = f.Strs[:0]
-			return f
-		}
-	}
 	if len(d.fields) < cap(d.fields) {
 		d.fields = d.fields[:len(d.fields)+1]
 	} else {
@@ -86,7 +83,7 @@ func (d *Document) slot(key string, kind Kind) *Field {
 
 // Get returns the field named key.
 func (d *Document) Get(key string) (*Field, bool) {
-	for i := range d.fields {
+	for i := len(d.fields) - 1; i >= 0; i-- {
 		if d.fields[i].Key == key {
 			return &d.fields[i], true
 		}
@@ -108,15 +105,16 @@ func (d *Document) Has(key string) bool {
 	return ok
 }
 
-// Delete removes key if present.
+// Delete removes every entry of key.
 func (d *Document) Delete(key string) {
-	for i := range d.fields {
+	for i := 0; i < len(d.fields); {
 		if d.fields[i].Key == key {
 			last := len(d.fields) - 1
 			d.fields[i], d.fields[last] = d.fields[last], d.fields[i]
 			d.fields = d.fields[:last]
-			return
+			continue
 		}
+		i++
 	}
 }
 

@@ -7,77 +7,140 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Encoder writes documents as nested JSON objects: the dotted key
 // "log.syslog.hostname" becomes {"log":{"syslog":{"hostname":…}}}. Keys are
-// written in a stable order (by path, segment by segment), so equal documents
-// encode to equal bytes. An Encoder keeps scratch space between calls and is
-// owned by one goroutine.
+// written sorted, so equal documents encode to equal bytes. An Encoder keeps
+// scratch space and a cache between calls and is owned by one goroutine.
+//
+// Events of one kind set the same keys in the same order, and the keys are
+// mostly string constants. So the encoder caches, per key sequence, a layout:
+// which fields to write in which order and the JSON text that goes before
+// each value (closing and opening braces, commas, the quoted key). A cached
+// layout is recognised by the keys' data pointers, so a hit costs one pass
+// over the fields and no sorting or path splitting.
 type Encoder struct {
-	order []int
-	open  []string // path segments of the objects currently open
+	layouts map[uint64]*layout
 }
+
+// layout is how to write documents whose keys are exactly keys, in that order.
+type layout struct {
+	keys   []string
+	order  []int    // indices of the fields to write, sorted by key, replaced entries left out
+	prefix []string // JSON text before each written value
+	suffix string   // closing braces
+}
+
+// maxLayouts bounds the cache; the parsers produce a few dozen shapes.
+const maxLayouts = 1024
 
 // Append appends the JSON encoding of d to dst and returns the extended slice.
 func (e *Encoder) Append(dst []byte, d *Document) []byte {
 	fields := d.fields
-	e.order = e.order[:0]
-	for i := range fields {
-		e.order = append(e.order, i)
+	l := e.layoutFor(fields)
+	for j, i := range l.order {
+		dst = append(dst, l.prefix[j]...)
+		dst = appendValue(dst, &fields[i])
 	}
-	slices.SortFunc(e.order, func(a, b int) int { return comparePaths(fields[a].Key, fields[b].Key) })
+	return append(dst, l.suffix...)
+}
 
-	e.open = e.open[:0]
-	dst = append(dst, '{')
+func (e *Encoder) layoutFor(fields []Field) *layout {
+	h := uint64(len(fields))
+	for i := range fields {
+		k := fields[i].Key
+		h = (h^uint64(uintptr(unsafe.Pointer(unsafe.StringData(k)))))*0x100000001b3 + uint64(len(k))
+	}
+	if l, ok := e.layouts[h]; ok && sameKeys(l.keys, fields) {
+		return l
+	}
+	l := newLayout(fields)
+	if e.layouts == nil || len(e.layouts) >= maxLayouts {
+		e.layouts = make(map[uint64]*layout)
+	}
+	e.layouts[h] = l
+	return l
+}
+
+// sameKeys reports whether fields have exactly keys, as the same strings in
+// memory (not only equal text), in the same order.
+func sameKeys(keys []string, fields []Field) bool {
+	if len(keys) != len(fields) {
+		return false
+	}
+	for i, k := range keys {
+		f := fields[i].Key
+		if len(k) != len(f) || unsafe.StringData(k) != unsafe.StringData(f) {
+			return false
+		}
+	}
+	return true
+}
+
+// newLayout sorts the keys, which groups the members of each object (keys
+// use only characters that sort above '.'), keeps the last entry of a key set
+// twice, and writes out the JSON text around the values.
+func newLayout(fields []Field) *layout {
+	l := &layout{keys: make([]string, len(fields))}
+	sorted := make([]int, len(fields))
+	for i := range fields {
+		l.keys[i] = fields[i].Key
+		sorted[i] = i
+	}
+	slices.SortStableFunc(sorted, func(a, b int) int { return strings.Compare(fields[a].Key, fields[b].Key) })
+
+	var open []string // path segments of the objects currently open
+	var text []byte
+	text = append(text, '{')
 	comma := false
-	for _, i := range e.order {
-		f := &fields[i]
-		parents, leaf := splitLeaf(f.Key)
-		// Close the objects that this key's path leaves, then open the new ones.
+	for n, i := range sorted {
+		key := fields[i].Key
+		if n+1 < len(sorted) && fields[sorted[n+1]].Key == key {
+			continue // replaced by a later set
+		}
+		parents, leaf := splitLeaf(key)
 		common := 0
-		for common < len(e.open) {
-			seg, rest, ok := strings.Cut(parents, ".")
-			if !ok {
-				seg, rest = parents, ""
-			}
-			if parents == "" || seg != e.open[common] {
+		for common < len(open) && parents != "" {
+			seg, rest, _ := strings.Cut(parents, ".")
+			if seg != open[common] {
 				break
 			}
 			parents = rest
 			common++
 		}
-		for len(e.open) > common {
-			dst = append(dst, '}')
-			e.open = e.open[:len(e.open)-1]
+		for len(open) > common {
+			text = append(text, '}')
+			open = open[:len(open)-1]
 			comma = true
 		}
 		for parents != "" {
-			seg, rest, ok := strings.Cut(parents, ".")
-			if !ok {
-				seg, rest = parents, ""
-			}
+			seg, rest, _ := strings.Cut(parents, ".")
 			if comma {
-				dst = append(dst, ',')
+				text = append(text, ',')
 			}
-			dst = AppendString(dst, seg)
-			dst = append(dst, ':', '{')
-			e.open = append(e.open, seg)
+			text = AppendString(text, seg)
+			text = append(text, ':', '{')
+			open = append(open, seg)
 			comma = false
 			parents = rest
 		}
 		if comma {
-			dst = append(dst, ',')
+			text = append(text, ',')
 		}
-		dst = AppendString(dst, leaf)
-		dst = append(dst, ':')
-		dst = appendValue(dst, f)
+		text = AppendString(text, leaf)
+		text = append(text, ':')
+		l.order = append(l.order, i)
+		l.prefix = append(l.prefix, string(text))
+		text = text[:0]
 		comma = true
 	}
-	for range e.open {
-		dst = append(dst, '}')
+	for range open {
+		text = append(text, '}')
 	}
-	return append(dst, '}')
+	l.suffix = string(append(text, '}'))
+	return l
 }
 
 // splitLeaf splits "a.b.c" into "a.b" and "c".
@@ -86,29 +149,6 @@ func splitLeaf(key string) (parents, leaf string) {
 		return key[:i], key[i+1:]
 	}
 	return "", key
-}
-
-// comparePaths orders dotted keys segment by segment, so that all keys of one
-// object are adjacent ("a.b" < "a.b.c" < "a_x": the dot sorts lowest).
-func comparePaths(a, b string) int {
-	n := min(len(a), len(b))
-	for i := 0; i < n; i++ {
-		ca, cb := a[i], b[i]
-		if ca == cb {
-			continue
-		}
-		if ca == '.' {
-			return -1
-		}
-		if cb == '.' {
-			return 1
-		}
-		if ca < cb {
-			return -1
-		}
-		return 1
-	}
-	return len(a) - len(b)
 }
 
 func appendValue(dst []byte, f *Field) []byte {
@@ -152,24 +192,20 @@ func AppendTime(dst []byte, t time.Time) []byte {
 	return t.UTC().AppendFormat(dst, time.RFC3339Nano)
 }
 
-const hexDigits = "0123456789abcdef"
-
 const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
+	hexDigits = "0123456789abcdef"
+	lsb       = 0x0101010101010101
+	msb       = 0x8080808080808080
 )
 
-// plainWord reports whether none of the 8 bytes of w needs attention: no
+// plainWord reports whether none of the 8 bytes at s[i:] needs attention: no
 // control byte, quote, backslash or non-ASCII byte. It tests all eight at once
-// (the classic "has zero byte" bit trick on transformed words).
-func plainWord(w8 string) bool {
-	w := uint64(w8[0]) | uint64(w8[1])<<8 | uint64(w8[2])<<16 | uint64(w8[3])<<24 |
-		uint64(w8[4])<<32 | uint64(w8[5])<<40 | uint64(w8[6])<<48 | uint64(w8[7])<<56
-	hasZero := func(x uint64) uint64 { return (x - lsb) & ^x & msb }
-	special := w&msb | // non-ASCII
-		(w-0x20*lsb)&^w&msb | // below 0x20
-		hasZero(w^('"'*lsb)) |
-		hasZero(w^('\\'*lsb))
+// with the "has a zero byte" bit trick on transformed words.
+func plainWord(s string, i int) bool {
+	w := *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i)) // caller ensures i+8 <= len(s)
+	q := w ^ ('"' * lsb)
+	b := w ^ ('\\' * lsb)
+	special := (w | (w-0x20*lsb)&^w | (q-lsb)&^q | (b-lsb)&^b) & msb
 	return special == 0
 }
 
@@ -188,7 +224,7 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if i+8 <= len(s) && plainWord(s[i:i+8]) {
+		if i+8 <= len(s) && plainWord(s, i) {
 			i += 8
 			continue
 		}

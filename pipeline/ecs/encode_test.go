@@ -56,7 +56,7 @@ func TestSetReplacesAndDeleteRemoves(t *testing.T) {
 	d.AppendUnique("related.ip", "1.2.3.4")
 	d.AppendUnique("related.ip", "::1")
 	d.Delete("missing")
-	require.Equal(t, 2, d.Len())
+	require.Equal(t, `{"a":"2","related":{"ip":["1.2.3.4","::1"]}}`, string(new(Encoder).Append(nil, &d)))
 	require.Equal(t, "2", d.GetString("a"))
 	f, ok := d.Get("related.ip")
 	require.True(t, ok)
@@ -124,4 +124,21 @@ func BenchmarkEncode(b *testing.B) {
 		buf = e.Append(buf[:0], &d)
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+func TestCachedOrderIsOnlyUsedForTheSameKeys(t *testing.T) {
+	var e Encoder
+	var d Document
+	build := func(keys ...string) string {
+		d.Reset()
+		for _, k := range keys {
+			d.SetString(k, k)
+		}
+		return string(e.Append(nil, &d))
+	}
+	require.Equal(t, `{"a":"a","b":{"c":"b.c"}}`, build("b.c", "a"))
+	require.Equal(t, `{"a":"a","b":{"c":"b.c"}}`, build("b.c", "a"), "cached order")
+	// Same lengths and count, other strings built at run time: sorted afresh.
+	x, y := string([]byte("z")), string([]byte("y.c"))
+	require.Equal(t, `{"y":{"c":"y.c"},"z":"z"}`, build(y, x))
 }
