@@ -168,6 +168,7 @@ func (s *Source) pushDatagram(b *batcher, m *ipv4.Message, received time.Time) {
 		flags |= pipeline.FlagTruncated
 	}
 	data = bytes.TrimRight(data, "\n\r\x00")
+	data = stripOctetCount(data)
 	if len(data) == 0 {
 		return
 	}
@@ -175,6 +176,28 @@ func (s *Source) pushDatagram(b *batcher, m *ipv4.Message, received time.Time) {
 	start := len(b.arena)
 	b.arena = append(b.arena, data...)
 	b.push(start, received, peerOf(m.Addr), flags)
+}
+
+// stripOctetCount removes an RFC 6587 octet count from the front of a
+// datagram whose count matches the rest exactly. Some senders frame UDP as if
+// it were TCP (util-linux logger --octet-count without --tcp does); the
+// count is framing, not message. Anything else is left as it came.
+func stripOctetCount(data []byte) []byte {
+	sp := bytes.IndexByte(data, ' ')
+	if sp < 1 || sp > octetMaxDigits {
+		return data
+	}
+	n := 0
+	for _, c := range data[:sp] {
+		if !isDigit(c) {
+			return data
+		}
+		n = n*10 + int(c-'0')
+	}
+	if rest := data[sp+1:]; n == len(rest) && len(rest) > 0 && rest[0] == '<' {
+		return rest
+	}
+	return data
 }
 
 // sendOrDrop passes a UDP batch on if out has room and otherwise drops it,
