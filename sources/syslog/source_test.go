@@ -494,9 +494,9 @@ func TestListenErrors(t *testing.T) {
 func TestUDPOctetCountIsStrippedOnlyWhenItMatches(t *testing.T) {
 	msg := "<13>1 2026-03-14T09:00:00Z host app - - - hello"
 	cases := map[string]string{
-		fmt.Sprintf("%d %s", len(msg), msg):   msg,                                  // logger --octet-count over UDP
+		fmt.Sprintf("%d %s", len(msg), msg):   msg,                                   // logger --octet-count over UDP
 		fmt.Sprintf("%d %s", len(msg)+1, msg): fmt.Sprintf("%d %s", len(msg)+1, msg), // count does not match
-		"12 apples and pears":                 "12 apples and pears",                // no syslog after it
+		"12 apples and pears":                 "12 apples and pears",                 // no syslog after it
 		msg:                                   msg,
 	}
 	for in, want := range cases {
