@@ -670,11 +670,12 @@ func (c *ctx) host(m string) bool {
 		case strings.HasPrefix(r, "[Hostname] "):
 			hostname, r = word(r[len("[Hostname] "):])
 		case strings.HasPrefix(r, "[User] "):
-			i := strings.Index(r, " - ")
+			rest := r[len("[User] "):]
+			i := strings.Index(rest, " - ")
 			if i < 0 {
 				return false
 			}
-			user, r = r[len("[User] "):i], r[i+1:]
+			user, r = rest[:i], rest[i+1:]
 		default:
 			return false
 		}
