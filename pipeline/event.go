@@ -30,6 +30,27 @@ type Origin struct {
 	Product   string         // "kerio_connect", "kerio_control" or "" (detect)
 	Log       string         // log name hint ("security", "mail", …) or "" (from APP-NAME or the text)
 	FilePath  string         // log.file.path for file sources
+
+	// Set by a sender profile (per-sender settings of a source).
+	Profile   string        // profile name, for labels.siemfwd_profile; "" when none matched
+	Dataset   string        // event.dataset to use instead of the parsed one, or ""
+	Observer  Observer      // observer.* fields for the sending device
+	Labels    []Label       // labels.* added to every event
+	ClockSkew time.Duration // tag events whose own time is further than this from the receive time; 0 = off
+	// ByHostname, when not nil, returns the origin of the profile that
+	// matches a syslog HOSTNAME (profiles can match names as well as
+	// addresses), or nil. The worker calls it after reading the header.
+	ByHostname func(hostname string) *Origin
+}
+
+// Observer is what a sender profile says about the sending device.
+type Observer struct {
+	Name, Vendor, Product, Type string
+}
+
+// Label is one labels.* entry. Keys are lower-case ECS-style names.
+type Label struct {
+	Key, Value string
 }
 
 // Flags mark what happened to an event before parsing.

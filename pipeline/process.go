@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"strings"
+	"time"
 	"unsafe"
 
 	"siemfwd/pipeline/ecs"
@@ -15,6 +16,7 @@ const (
 	TagSyslogParseFailure = "_syslog_parse_failure" // the syslog header could not be read; the whole payload is the message
 	TagTruncated          = "_truncated"            // the frame was longer than the maximum and was cut
 	TagSplit              = "_split"                // a file line longer than the maximum, split into pieces
+	TagClockSkew          = "_clock_skew"           // the event's own time is further from the receive time than its profile allows
 )
 
 // ProcessOptions are the settings every worker's processor shares.
@@ -55,6 +57,14 @@ func (p *ECSProcessor) Process(ev *Event) {
 	msg := raw
 	if o.Format == FormatSyslog {
 		h = p.syslog.Parse(ev.Raw, ev.Received, o.Location)
+		if o.ByHostname != nil && h.Hostname != "" {
+			if byName := o.ByHostname(h.Hostname); byName != nil && byName != o {
+				o = byName
+				if !h.TimeZoned {
+					h = p.syslog.Parse(ev.Raw, ev.Received, o.Location) // the profile's zone decides
+				}
+			}
+		}
 		h.AppendECS(d)
 		msg = h.Msg
 		if h.Format == syslogparse.Unknown {
@@ -81,6 +91,15 @@ func (p *ECSProcessor) Process(ev *Event) {
 		d.SetTime("@timestamp", h.Time)
 	default:
 		d.SetTime("@timestamp", ev.Received)
+	}
+	if o.Dataset != "" {
+		d.SetString("event.dataset", o.Dataset)
+	}
+	if o.ClockSkew > 0 {
+		if ts, ok := d.Get("@timestamp"); ok && absDuration(ts.Time.Sub(ev.Received)) > o.ClockSkew {
+			d.AppendString("tags", TagClockSkew)
+			p.m.ClockSkew.WithLabelValues(o.Source).Inc()
+		}
 	}
 	d.SetTime("event.created", ev.Received)
 	if p.opts.KeepOriginal {
@@ -110,6 +129,14 @@ func (p *ECSProcessor) Process(ev *Event) {
 	} else if peer != "" {
 		d.SetString("observer.hostname", peer)
 	}
+	d.SetStringNonEmpty("observer.name", o.Observer.Name)
+	d.SetStringNonEmpty("observer.vendor", o.Observer.Vendor)
+	d.SetStringNonEmpty("observer.product", o.Observer.Product)
+	d.SetStringNonEmpty("observer.type", o.Observer.Type)
+	for _, l := range o.Labels {
+		d.SetString("labels."+l.Key, l.Value)
+	}
+	d.SetStringNonEmpty("labels.siemfwd_profile", o.Profile)
 	d.SetString("ecs.version", ecs.Version)
 	d.SetString("agent.type", "siemfwd")
 	d.SetStringNonEmpty("agent.name", p.opts.AgentName)
@@ -137,4 +164,11 @@ func (p *ECSProcessor) Process(ev *Event) {
 	}
 	p.buf = p.enc.Append(p.buf[:0], d)
 	ev.JSON = append(make([]byte, 0, len(p.buf)), p.buf...)
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }

@@ -32,6 +32,7 @@ type Metrics struct {
 	SourceConnections   *prometheus.GaugeVec     // source
 	SourceTruncated     *prometheus.CounterVec   // source
 	ParseFailures       *prometheus.CounterVec   // source, format
+	ClockSkew           *prometheus.CounterVec   // source
 	QueueEvents         *prometheus.GaugeVec     // queue
 	QueueCapacity       *prometheus.GaugeVec     // queue
 	SinkEvents          *prometheus.CounterVec   // sink, outcome
@@ -65,6 +66,9 @@ func New() *Metrics {
 		ParseFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "siemfwd_parse_failures_total", Help: "Events whose header or payload could not be parsed; they are still forwarded, tagged.",
 		}, []string{"source", "format"}),
+		ClockSkew: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "siemfwd_clock_skew_events_total", Help: "Events whose own time was further from the receive time than their sender profile allows; tagged _clock_skew.",
+		}, []string{"source"}),
 		QueueEvents: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "siemfwd_queue_batches", Help: "Batches waiting in a queue.",
 		}, []string{"queue"}),
@@ -89,7 +93,7 @@ func New() *Metrics {
 		}, []string{"version", "goversion"}),
 	}
 	reg.MustRegister(m.SourceReceived, m.SourceReceivedBytes, m.SourceDropped, m.SourceConnections,
-		m.SourceTruncated, m.ParseFailures, m.QueueEvents, m.QueueCapacity, m.SinkEvents, m.SinkBatches,
+		m.SourceTruncated, m.ParseFailures, m.ClockSkew, m.QueueEvents, m.QueueCapacity, m.SinkEvents, m.SinkBatches,
 		m.SinkDropped, m.SinkRequestDuration, m.BuildInfo)
 	return m
 }
