@@ -1,0 +1,222 @@
+package kafka
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"time"
+)
+
+// Secret is a string that never shows in logs or printed configs: a
+// password read from the config file must not leak into an error report or
+// a debug dump of the configuration.
+type Secret string
+
+// String hides the value from fmt.
+func (Secret) String() string { return "REDACTED" }
+
+// LogValue hides the value from log/slog.
+func (Secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+
+// Compression codecs accepted by Config.Compression.
+var compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
+
+// SASL mechanisms accepted by SASLConfig.Mechanism ("" turns SASL off).
+var saslMechanisms = []string{"plain", "scram-sha-256", "scram-sha-512"}
+
+// Config configures the Kafka sink. Acknowledgement is always acks=all
+// (RequireAll): a weaker setting would let siemfwd ack a batch that a leader
+// failover then loses, so it is not configurable.
+type Config struct {
+	// Brokers are the bootstrap brokers, host:port.
+	Brokers []string `mapstructure:"brokers"`
+	// Topic is a template over event fields, e.g. "kerio-{event.dataset}" or a
+	// constant "siem". See the package doc for the syntax and the fields.
+	Topic string `mapstructure:"topic"`
+	// DefaultTopic receives events whose Topic renders empty or to an illegal
+	// topic name (chars other than [a-zA-Z0-9._-], or longer than 249).
+	DefaultTopic string `mapstructure:"default_topic"`
+	// Key is a template for the record key; equal keys land on one partition
+	// (murmur2, as the Java client). Empty, or a template that renders empty,
+	// sends the record without a key, to a random partition.
+	Key string `mapstructure:"key"`
+	// BatchMaxEvents caps the records of one produce request per partition.
+	// Keep it at or above the sink's max_events so a Write is not split.
+	BatchMaxEvents int `mapstructure:"batch_max_events"`
+	// BatchMaxBytes caps the uncompressed bytes of one produce request per
+	// partition. It must not exceed the broker's message.max.bytes (1048588
+	// by default) and must hold the largest record (max_message_bytes).
+	BatchMaxBytes int64 `mapstructure:"batch_max_bytes"`
+	// BatchTimeout is how long a partition's batch that is not full waits
+	// before it is sent. The pipeline already batches, so keep it short.
+	BatchTimeout time.Duration `mapstructure:"batch_timeout"`
+	// Compression is none, gzip, snappy, lz4 or zstd.
+	Compression string `mapstructure:"compression"`
+	// MaxMessageBytes is the largest record (key, value and headers) the sink
+	// sends; larger ones are dead-lettered without a round trip. Match the
+	// topic's max.message.bytes.
+	MaxMessageBytes int `mapstructure:"max_message_bytes"`
+	// WriteTimeout bounds one produce request, including the wait for acks=all.
+	WriteTimeout time.Duration `mapstructure:"write_timeout"`
+	// DialTimeout bounds connecting to a broker (TCP and TLS handshake).
+	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+	// MetadataTTL bounds how old the cached cluster layout (topics,
+	// partitions, leaders) may get before it is fetched again. Errors that
+	// suggest a stale layout refresh it at once.
+	MetadataTTL time.Duration `mapstructure:"metadata_ttl"`
+	// AllowAutoTopicCreation lets the broker create a missing topic (if the
+	// broker allows it). When false, records for a missing topic are
+	// dead-lettered.
+	AllowAutoTopicCreation bool `mapstructure:"allow_auto_topic_creation"`
+	// TLS secures the connections to the brokers.
+	TLS TLSConfig `mapstructure:"tls"`
+	// SASL authenticates to the brokers.
+	SASL SASLConfig `mapstructure:"sasl"`
+}
+
+// TLSConfig secures the broker connections.
+type TLSConfig struct {
+	// Enabled turns TLS on.
+	Enabled bool `mapstructure:"enabled"`
+	// CAFile is a PEM bundle of the CAs to trust; empty uses the system pool.
+	CAFile string `mapstructure:"ca_file"`
+	// CertFile is the PEM client certificate for mutual TLS (with KeyFile).
+	CertFile string `mapstructure:"cert_file"`
+	// KeyFile is the PEM private key of CertFile.
+	KeyFile string `mapstructure:"key_file"`
+	// InsecureSkipVerify accepts any server certificate. For tests only:
+	// it is logged as a warning at start.
+	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
+}
+
+// SASLConfig authenticates to the brokers.
+type SASLConfig struct {
+	// Mechanism is plain, scram-sha-256 or scram-sha-512; empty turns SASL off.
+	Mechanism string `mapstructure:"mechanism"`
+	// Username to authenticate as.
+	Username string `mapstructure:"username"`
+	// Password of Username; never logged.
+	Password Secret `mapstructure:"password"`
+}
+
+// DefaultConfig returns the defaults. Brokers has none: it must be set.
+func DefaultConfig() Config {
+	return Config{
+		Topic:           "siem",
+		DefaultTopic:    "siem",
+		Key:             "{source.ip|log.syslog.hostname}",
+		BatchMaxEvents:  10000,
+		BatchMaxBytes:   1000000,
+		BatchTimeout:    5 * time.Millisecond,
+		Compression:     "lz4",
+		MaxMessageBytes: 1000000,
+		WriteTimeout:    10 * time.Second,
+		DialTimeout:     5 * time.Second,
+		MetadataTTL:     10 * time.Second,
+	}
+}
+
+// Validate reports every problem, each with its key relative to the sink.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("brokers: at least one broker is required"))
+	}
+	for i, b := range c.Brokers {
+		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("brokers[%d]: must be host:port, got %q", i, b))
+		}
+	}
+	if c.Topic == "" {
+		errs = append(errs, errors.New("topic: required (a constant or a template such as kerio-{event.dataset})"))
+	} else if t, err := parseTemplate(c.Topic); err != nil {
+		errs = append(errs, fmt.Errorf("topic: %w", err))
+	} else if lit, ok := t.constant(); ok && !legalTopic(lit) {
+		errs = append(errs, fmt.Errorf("topic: %q is not a legal topic name ([a-zA-Z0-9._-], at most 249)", lit))
+	}
+	if !legalTopic(c.DefaultTopic) {
+		errs = append(errs, fmt.Errorf("default_topic: must be a legal topic name ([a-zA-Z0-9._-], 1 to 249), got %q", c.DefaultTopic))
+	}
+	if _, err := parseTemplate(c.Key); err != nil {
+		errs = append(errs, fmt.Errorf("key: %w", err))
+	}
+	if c.BatchMaxEvents <= 0 {
+		errs = append(errs, fmt.Errorf("batch_max_events: must be > 0, got %d", c.BatchMaxEvents))
+	}
+	if c.MaxMessageBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max_message_bytes: must be > 0, got %d", c.MaxMessageBytes))
+	}
+	if c.BatchMaxBytes < int64(c.MaxMessageBytes) {
+		errs = append(errs, fmt.Errorf("batch_max_bytes: must be >= max_message_bytes (%d), got %d", c.MaxMessageBytes, c.BatchMaxBytes))
+	}
+	if c.BatchTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("batch_timeout: must be > 0, got %s", c.BatchTimeout))
+	}
+	if !slices.Contains(compressions, c.Compression) {
+		errs = append(errs, fmt.Errorf("compression: must be one of %v, got %q", compressions, c.Compression))
+	}
+	if c.WriteTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("write_timeout: must be > 0, got %s", c.WriteTimeout))
+	}
+	if c.DialTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("dial_timeout: must be > 0, got %s", c.DialTimeout))
+	}
+	if c.MetadataTTL <= 0 {
+		errs = append(errs, fmt.Errorf("metadata_ttl: must be > 0, got %s", c.MetadataTTL))
+	}
+	errs = append(errs, c.TLS.validate()...)
+	errs = append(errs, c.SASL.validate()...)
+	return errors.Join(errs...)
+}
+
+func (c TLSConfig) validate() []error {
+	var errs []error
+	if !c.Enabled {
+		for _, f := range []struct{ key, val string }{{"ca_file", c.CAFile}, {"cert_file", c.CertFile}, {"key_file", c.KeyFile}} {
+			if f.val != "" {
+				errs = append(errs, fmt.Errorf("tls.%s: set but tls.enabled is false", f.key))
+			}
+		}
+		return errs
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		errs = append(errs, errors.New("tls.cert_file: cert_file and key_file must be set together"))
+	}
+	return errs
+}
+
+func (c SASLConfig) validate() []error {
+	var errs []error
+	if c.Mechanism == "" {
+		if c.Username != "" || c.Password != "" {
+			errs = append(errs, errors.New("sasl.mechanism: required when sasl.username or sasl.password is set"))
+		}
+		return errs
+	}
+	if !slices.Contains(saslMechanisms, c.Mechanism) {
+		errs = append(errs, fmt.Errorf("sasl.mechanism: must be one of %v, got %q", saslMechanisms, c.Mechanism))
+	}
+	if c.Username == "" {
+		errs = append(errs, errors.New("sasl.username: required with sasl.mechanism"))
+	}
+	if c.Password == "" {
+		errs = append(errs, errors.New("sasl.password: required with sasl.mechanism"))
+	}
+	return errs
+}
+
+// legalTopic reports whether s is a topic name Kafka accepts.
+func legalTopic(s string) bool {
+	if s == "" || len(s) > 249 || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

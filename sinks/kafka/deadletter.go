@@ -1,0 +1,156 @@
+package kafka
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"siemfwd/pipeline"
+	"siemfwd/pipeline/metrics"
+)
+
+// deadLetterRetryFor bounds how long DeadLetter retries transient failures
+// before it reports the events as not stored. The sink loop blocks
+// meanwhile, which is the backpressure we want while the dead-letter topic's
+// broker recovers, but not forever.
+const deadLetterRetryFor = time.Minute
+
+// DeadLetter stores events that a sink refused for good in a Kafka topic, as
+// one JSON record per event:
+//
+//	{
+//	  "@timestamp": "2026-01-02T03:04:05.678Z",       // when it was dead-lettered
+//	  "siemfwd": {
+//	    "sink":     "elasticsearch",                   // the sink that refused it
+//	    "source":   "syslog_tcp",                      // the source that read it
+//	    "error":    "…",                               // why
+//	    "received": "2026-01-02T03:04:05.600Z"         // when the source read it
+//	  },
+//	  "event":    {"original": "<13>Jan  2 …"},        // the raw bytes, as text
+//	  "document": { … }                                // the ECS document the sink refused
+//	}
+//
+// "document" is the event's JSON as an object, so the record can be fixed
+// and replayed; it is left out when the event has no valid JSON. The topic
+// and key templates and the headers are those of a Sink with the same
+// Config, so dead letters can be split by dataset ("dlq-{event.dataset}").
+type DeadLetter struct {
+	mu   sync.Mutex // serialises calls: Sink.Write is not safe for concurrent use
+	sink *Sink
+	log  *slog.Logger
+}
+
+// NewDeadLetter builds a dead-letter destination writing to cfg.Topic.
+func NewDeadLetter(cfg Config, log *slog.Logger, m *metrics.Metrics) (*DeadLetter, error) {
+	s, err := New(cfg, log, m)
+	if err != nil {
+		return nil, err
+	}
+	return &DeadLetter{sink: s, log: log}, nil
+}
+
+// deadLetterRecord is the JSON shape documented on DeadLetter.
+type deadLetterRecord struct {
+	Timestamp string          `json:"@timestamp"`
+	Siemfwd   deadLetterMeta  `json:"siemfwd"`
+	Event     deadLetterEvent `json:"event"`
+	Document  json.RawMessage `json:"document,omitempty"`
+}
+
+type deadLetterMeta struct {
+	Sink     string `json:"sink"`
+	Source   string `json:"source,omitempty"`
+	Error    string `json:"error"`
+	Received string `json:"received,omitempty"`
+}
+
+type deadLetterEvent struct {
+	Original string `json:"original"`
+}
+
+// DeadLetter writes events with the reason the sink named sink refused
+// them. It returns nil once every record is acked; it retries transient
+// failures with backoff for up to a minute, or until ctx ends, and returns
+// an error for records that cannot be stored. The pipeline's sink loop calls
+// it from the sink's goroutine; distinct sinks may call it concurrently, so
+// calls are serialised.
+func (d *DeadLetter) DeadLetter(ctx context.Context, sink string, events []*pipeline.Event, reason error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now().UTC()
+	why := "unknown"
+	if reason != nil {
+		why = reason.Error()
+	}
+	todo := make([]*pipeline.Event, len(events))
+	for i, ev := range events {
+		rec := deadLetterRecord{
+			Timestamp: now.Format(time.RFC3339Nano),
+			Siemfwd:   deadLetterMeta{Sink: sink, Error: why},
+			Event:     deadLetterEvent{Original: string(ev.Raw)},
+		}
+		if ev.Origin != nil {
+			rec.Siemfwd.Source = ev.Origin.Source
+		}
+		if !ev.Received.IsZero() {
+			rec.Siemfwd.Received = ev.Received.UTC().Format(time.RFC3339Nano)
+		}
+		if json.Valid(ev.JSON) {
+			rec.Document = ev.JSON
+		}
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return fmt.Errorf("kafka dead letter: encode: %w", err)
+		}
+		c := *ev
+		c.JSON = b
+		todo[i] = &c
+	}
+	deadline := time.Now().Add(deadLetterRetryFor)
+	backoff := 100 * time.Millisecond
+	for {
+		err := d.sink.Write(ctx, todo)
+		if err == nil {
+			return nil
+		}
+		var retry []*pipeline.Event
+		var items pipeline.ItemErrors
+		switch {
+		case errors.As(err, &items):
+			for _, it := range items {
+				if pipeline.IsPermanent(it.Err) {
+					return fmt.Errorf("kafka dead letter: %w", it.Err)
+				}
+				retry = append(retry, todo[it.Index])
+			}
+		case pipeline.IsPermanent(err):
+			return fmt.Errorf("kafka dead letter: %w", err)
+		default:
+			retry = todo
+		}
+		if time.Now().Add(backoff).After(deadline) {
+			return fmt.Errorf("kafka dead letter: gave up after %s: %w", deadLetterRetryFor, err)
+		}
+		d.log.Warn("dead-letter write failed; retrying", "events", len(retry), "backoff", backoff, "err", err)
+		select {
+		case <-time.After(backoff/2 + rand.N(backoff/2+1)):
+		case <-ctx.Done():
+			return fmt.Errorf("kafka dead letter: %w (last error: %w)", ctx.Err(), err)
+		}
+		backoff = min(2*backoff, 5*time.Second)
+		todo = retry
+	}
+}
+
+// Close flushes and releases the connections; call it after the pipeline
+// has stopped.
+func (d *DeadLetter) Close(ctx context.Context) error {
+	return d.sink.Close(ctx)
+}
+
+var _ pipeline.DeadLetter = (*DeadLetter)(nil)

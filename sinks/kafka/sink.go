@@ -1,0 +1,652 @@
+// Package kafka is the sink that produces events to Apache Kafka with
+// segmentio/kafka-go, and a dead-letter destination that stores refused
+// events in a Kafka topic. Callers alias it kafkasink.
+//
+// Every Write is synchronous and waits for acks=all, so a nil return means
+// the in-sync replicas have every record. One record per event: the value is
+// the event's ECS JSON (shared, not copied), the key and the topic come from
+// templates, and two headers, event.dataset and siemfwd.source, let
+// consumers route without parsing the value.
+//
+// # Templates
+//
+// The topic and key are text with placeholders in braces. A placeholder
+// names one field or several separated by '|', and renders the first that is
+// not empty: "kerio-{event.dataset}", "{source.ip|log.syslog.hostname}".
+// The fields are event.dataset, event.kind, event.module,
+// log.syslog.hostname, source.ip, data_stream.namespace and siemfwd.source
+// (the configured source name). A topic that renders empty or to a name
+// Kafka refuses goes to default_topic.
+//
+// # Errors
+//
+// Write sorts failures the way the pipeline's sink loop needs them:
+//
+//   - Transient, retried by the loop with backoff, events kept: broker
+//     unreachable, connection reset, leader not available or moved, not
+//     enough replicas, request timed out, a cancelled attempt, and any error
+//     not listed below. kafka-go does not retry on its own (MaxAttempts 1),
+//     so the loop's backoff and the shutdown deadline decide.
+//   - Permanent, per record, dead-lettered: a record over max_message_bytes
+//     (checked before sending), MESSAGE_TOO_LARGE from the broker for a
+//     record sent alone, a missing topic when allow_auto_topic_creation is
+//     off (checked against fresh metadata first), topic or cluster
+//     authorization failed, an invalid topic, an invalid record or
+//     timestamp, a policy violation, a compression the topic refuses.
+//
+// A failed Write returns a plain error when every event may be retried and
+// pipeline.ItemErrors otherwise, so records that were acked are not sent
+// again.
+package kafka
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"siemfwd/pipeline"
+	"siemfwd/pipeline/metrics"
+)
+
+// Header keys every record carries.
+const (
+	HeaderDataset = "event.dataset"
+	HeaderSource  = "siemfwd.source"
+)
+
+// recordOverhead over-estimates the bytes a record adds to its key, value
+// and header strings (lengths, attributes, timestamp), so that the local
+// size check is never more lenient than kafka-go's.
+const recordOverhead = 64
+
+// internLimit bounds the topic and header value caches; past it values are
+// allocated per record instead (a template over source.ip is unbounded).
+const internLimit = 4096
+
+// maxTopicWriters bounds the topics written concurrently in one Write.
+const maxTopicWriters = 16
+
+// errNoDocument refuses an event without JSON: an empty value would be a
+// tombstone, which deletes the key in a compacted topic.
+var errNoDocument = errors.New("event has no JSON document")
+
+// Sink produces events to Kafka. Write and Close must not be called
+// concurrently (the pipeline's sink loop calls them from one goroutine).
+type Sink struct {
+	cfg        Config
+	log        *slog.Logger
+	topic      template
+	constTopic string // the topic when the template has no placeholder
+	isConst    bool
+	key        template
+	hasKey     bool
+	codec      kafkago.Compression
+	tls        *tls.Config
+	sasl       sasl.Mechanism
+
+	cl      *client
+	stale   bool                 // the next Write starts with a new client (fresh metadata)
+	missing map[string]time.Time // topics fresh metadata said do not exist, and when
+
+	topics         map[string]string // rendered topic names, interned
+	values         map[string][]byte // header values, interned
+	warnedFallback bool
+
+	// Scratch reused between writes. It is dropped when a write is abandoned
+	// (context done), because kafka-go may still be sending those records.
+	msgs   []kafkago.Message
+	idx    []int // msgs[i] carries events[idx[i]]
+	hdrs   []kafkago.Header
+	keys   []byte
+	bounds []int
+	errs   []error
+}
+
+// client is one kafka-go transport (connections and cached metadata) with
+// its two writers. It is replaced as a whole when its metadata may be stale:
+// kafka-go refreshes metadata only on a timer, not after NOT_LEADER.
+type client struct {
+	transport *kafkago.Transport
+	batch     *kafkago.Writer // normal writes
+	single    *kafkago.Writer // BatchSize 1: resends records of a batch the broker found too large
+	fresh     bool            // no Write has completed with it: its metadata is this Write's
+}
+
+// New validates cfg and builds the sink. It does not connect: kafka-go
+// dials on the first Write. m is accepted for symmetry with the other sinks;
+// the sink loop counts outcomes.
+func New(cfg Config, log *slog.Logger, m *metrics.Metrics) (*Sink, error) {
+	_ = m
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Sink{cfg: cfg, log: log, missing: map[string]time.Time{},
+		topics: map[string]string{}, values: map[string][]byte{}}
+	s.topic, _ = parseTemplate(cfg.Topic)
+	s.constTopic, s.isConst = s.topic.constant()
+	s.key, _ = parseTemplate(cfg.Key)
+	s.hasKey = len(s.key.parts) > 0
+	switch cfg.Compression {
+	case "gzip":
+		s.codec = kafkago.Gzip
+	case "snappy":
+		s.codec = kafkago.Snappy
+	case "lz4":
+		s.codec = kafkago.Lz4
+	case "zstd":
+		s.codec = kafkago.Zstd
+	}
+	var err error
+	if s.tls, err = cfg.TLS.build(); err != nil {
+		return nil, err
+	}
+	if cfg.TLS.Enabled && cfg.TLS.InsecureSkipVerify {
+		log.Warn("TLS CERTIFICATE VERIFICATION IS OFF (tls.insecure_skip_verify): anyone on the path can read and alter what is sent; use only in tests")
+	}
+	if s.sasl, err = cfg.SASL.build(); err != nil {
+		return nil, err
+	}
+	if s.sasl != nil && !cfg.TLS.Enabled {
+		log.Warn("sasl without tls: credentials and events cross the network in clear", "mechanism", cfg.SASL.Mechanism)
+	}
+	s.cl = s.newClient()
+	return s, nil
+}
+
+func (s *Sink) newClient() *client {
+	t := &kafkago.Transport{
+		DialTimeout: s.cfg.DialTimeout,
+		MetadataTTL: s.cfg.MetadataTTL,
+		ClientID:    "siemfwd",
+		TLS:         s.tls,
+		SASL:        s.sasl,
+	}
+	writer := func(batchSize int) *kafkago.Writer {
+		return &kafkago.Writer{
+			Addr:                   kafkago.TCP(s.cfg.Brokers...),
+			Balancer:               kafkago.Murmur2Balancer{},
+			MaxAttempts:            1,
+			BatchSize:              batchSize,
+			BatchBytes:             s.cfg.BatchMaxBytes,
+			BatchTimeout:           s.cfg.BatchTimeout,
+			ReadTimeout:            s.cfg.WriteTimeout,
+			WriteTimeout:           s.cfg.WriteTimeout,
+			RequiredAcks:           kafkago.RequireAll,
+			Async:                  false,
+			Compression:            s.codec,
+			Transport:              t,
+			AllowAutoTopicCreation: s.cfg.AllowAutoTopicCreation,
+		}
+	}
+	return &client{transport: t, batch: writer(s.cfg.BatchMaxEvents), single: writer(1), fresh: true}
+}
+
+// close waits for the writers' goroutines and closes the connections.
+func (c *client) close() {
+	c.batch.Close()
+	c.single.Close()
+	c.transport.CloseIdleConnections()
+}
+
+// Write produces one record per event and returns when every one is acked
+// by all in-sync replicas (nil), or with the failures sorted into transient
+// and permanent (see the package doc).
+func (s *Sink) Write(ctx context.Context, events []*pipeline.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if s.stale {
+		s.cl.close()
+		s.cl = s.newClient()
+		s.stale = false
+	}
+	errs := s.build(events)
+	s.send(ctx, s.cl.batch, s.msgs, s.idx, errs)
+	if ctx.Err() == nil {
+		s.resendTooLarge(ctx, errs)
+		s.verifyMissing(ctx, errs)
+	}
+	if ctx.Err() != nil {
+		// kafka-go may still hold these records; let it keep them.
+		s.msgs, s.idx, s.hdrs, s.keys, s.bounds, s.errs = nil, nil, nil, nil, nil, nil
+	}
+	s.cl.fresh = false
+	return s.result(events, errs)
+}
+
+// build turns events into messages in s.msgs and returns the per-event
+// errors, with the events that cannot be sent already failed.
+func (s *Sink) build(events []*pipeline.Event) []error {
+	n := len(events)
+	s.errs = resize(s.errs, n)
+	clear(s.errs)
+	errs := s.errs
+	s.msgs, s.idx = s.msgs[:0], s.idx[:0]
+	if cap(s.hdrs) < 2*n {
+		s.hdrs = make([]kafkago.Header, 0, 2*n)
+	}
+	s.hdrs = s.hdrs[:0]
+	s.keys = s.keys[:0]
+	s.bounds = resize(s.bounds, n+1)
+	// Keys first, into one arena; slices are taken once it stops growing.
+	for i, ev := range events {
+		s.bounds[i] = len(s.keys)
+		if s.hasKey {
+			s.keys = s.key.render(s.keys, ev)
+		}
+	}
+	s.bounds[n] = len(s.keys)
+	now := time.Now()
+	for i, ev := range events {
+		var key []byte
+		if a, b := s.bounds[i], s.bounds[i+1]; b > a {
+			key = s.keys[a:b:b]
+		}
+		src := ""
+		if ev.Origin != nil {
+			src = ev.Origin.Source
+		}
+		ds, sv := s.intern(ev.Routes.Dataset), s.intern(src)
+		size := len(key) + len(ev.JSON) + len(HeaderDataset) + len(ds) + len(HeaderSource) + len(sv) + recordOverhead
+		if len(ev.JSON) == 0 {
+			errs[i] = errNoDocument
+			continue
+		}
+		if size > s.cfg.MaxMessageBytes {
+			errs[i] = &tooLargeError{size: size, max: s.cfg.MaxMessageBytes}
+			continue
+		}
+		h := len(s.hdrs)
+		s.hdrs = append(s.hdrs, kafkago.Header{Key: HeaderDataset, Value: ds}, kafkago.Header{Key: HeaderSource, Value: sv})
+		t := ev.Received
+		if t.IsZero() {
+			t = now
+		}
+		s.msgs = append(s.msgs, kafkago.Message{Topic: s.topicFor(ev), Key: key, Value: ev.JSON,
+			Headers: s.hdrs[h : h+2 : h+2], Time: t})
+		s.idx = append(s.idx, i)
+	}
+	return errs
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+var empty = []byte{}
+
+// intern returns v as bytes, shared between records with the same value.
+func (s *Sink) intern(v string) []byte {
+	if v == "" {
+		return empty
+	}
+	if b, ok := s.values[v]; ok {
+		return b
+	}
+	b := []byte(v)
+	if len(s.values) < internLimit {
+		s.values[v] = b
+	}
+	return b
+}
+
+// topicFor renders the topic template, falling back to default_topic.
+func (s *Sink) topicFor(ev *pipeline.Event) string {
+	if s.isConst {
+		return s.constTopic
+	}
+	var buf [128]byte
+	b := s.topic.render(buf[:0], ev)
+	if t, ok := s.topics[string(b)]; ok {
+		return t
+	}
+	if !legalTopic(string(b)) {
+		if !s.warnedFallback {
+			s.warnedFallback = true
+			s.log.Warn("topic template rendered an illegal topic name; using default_topic (logged once)",
+				"rendered", string(b), "default_topic", s.cfg.DefaultTopic)
+		}
+		return s.cfg.DefaultTopic
+	}
+	t := string(b)
+	if len(s.topics) < internLimit {
+		s.topics[t] = t
+	}
+	return t
+}
+
+// send writes msgs, one WriteMessages per topic (concurrently when there are
+// several), and records each message's error at errs[idx[i]]. One call per
+// topic keeps a missing or forbidden topic from failing the others: kafka-go
+// fails a whole call when it cannot look up one of its topics.
+func (s *Sink) send(ctx context.Context, w *kafkago.Writer, msgs []kafkago.Message, idx []int, errs []error) {
+	if len(msgs) == 0 {
+		return
+	}
+	same := true
+	for i := range msgs {
+		if msgs[i].Topic != msgs[0].Topic {
+			same = false
+			break
+		}
+	}
+	if same {
+		spread(w.WriteMessages(ctx, msgs...), idx, errs)
+		return
+	}
+	sort.Stable(byTopic{msgs, idx})
+	type segment struct {
+		from, to int
+		err      error
+	}
+	var segs []segment
+	for from := 0; from < len(msgs); {
+		to := from + 1
+		for to < len(msgs) && msgs[to].Topic == msgs[from].Topic {
+			to++
+		}
+		segs = append(segs, segment{from: from, to: to})
+		from = to
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxTopicWriters)
+	for i := range segs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			segs[i].err = w.WriteMessages(ctx, msgs[segs[i].from:segs[i].to]...)
+		})
+	}
+	wg.Wait()
+	for _, sg := range segs {
+		spread(sg.err, idx[sg.from:sg.to], errs)
+	}
+}
+
+// spread records the result of one WriteMessages call per message.
+func spread(err error, idx []int, errs []error) {
+	if err == nil {
+		return
+	}
+	var we kafkago.WriteErrors
+	if errors.As(err, &we) && len(we) == len(idx) {
+		for k, e := range we {
+			errs[idx[k]] = e
+		}
+		return
+	}
+	for _, i := range idx {
+		errs[i] = err
+	}
+}
+
+type byTopic struct {
+	msgs []kafkago.Message
+	idx  []int
+}
+
+func (b byTopic) Len() int           { return len(b.msgs) }
+func (b byTopic) Less(i, j int) bool { return b.msgs[i].Topic < b.msgs[j].Topic }
+func (b byTopic) Swap(i, j int) {
+	b.msgs[i], b.msgs[j] = b.msgs[j], b.msgs[i]
+	b.idx[i], b.idx[j] = b.idx[j], b.idx[i]
+}
+
+// resendTooLarge sends again, each alone, the records the broker refused as
+// too large. The broker's limit applies to a whole compressed batch, so a
+// batch can be refused although each of its records fits; only a record
+// refused on its own is dead-lettered.
+func (s *Sink) resendTooLarge(ctx context.Context, errs []error) {
+	var msgs []kafkago.Message
+	var idx []int
+	for k, i := range s.idx {
+		if isTooLarge(errs[i]) {
+			msgs = append(msgs, s.msgs[k])
+			idx = append(idx, i)
+			errs[i] = nil
+		}
+	}
+	if len(msgs) == 0 {
+		return
+	}
+	s.log.Debug("broker refused a batch as too large; sending its records one by one", "records", len(msgs))
+	s.send(ctx, s.cl.single, msgs, idx, errs)
+}
+
+// verifyMissing handles records refused because their topic does not exist,
+// when topics are not created automatically. kafka-go answers that from
+// cached metadata, which may predate the topic's creation, so unless the
+// metadata is this Write's own, or the topic was found missing recently,
+// the client is replaced and the records are sent once more. What is still
+// missing then is missing indeed.
+func (s *Sink) verifyMissing(ctx context.Context, errs []error) {
+	if s.cfg.AllowAutoTopicCreation {
+		return
+	}
+	var msgs []kafkago.Message
+	var idx []int
+	now := time.Now()
+	for k, i := range s.idx {
+		if !errors.Is(errs[i], kafkago.UnknownTopicOrPartition) {
+			continue
+		}
+		topic := s.msgs[k].Topic
+		if s.cl.fresh {
+			s.missing[topic] = now
+		}
+		if at, ok := s.missing[topic]; ok && now.Sub(at) < s.cfg.MetadataTTL {
+			errs[i] = &missingTopicError{topic: topic}
+			continue
+		}
+		msgs = append(msgs, s.msgs[k])
+		idx = append(idx, i)
+		errs[i] = nil
+	}
+	if len(msgs) == 0 {
+		return
+	}
+	s.cl.close()
+	s.cl = s.newClient()
+	s.send(ctx, s.cl.batch, msgs, idx, errs)
+	for k, i := range idx {
+		if errors.Is(errs[i], kafkago.UnknownTopicOrPartition) {
+			s.missing[msgs[k].Topic] = now
+			errs[i] = &missingTopicError{topic: msgs[k].Topic}
+		}
+	}
+	for t, at := range s.missing {
+		if now.Sub(at) >= s.cfg.MetadataTTL {
+			delete(s.missing, t)
+		}
+	}
+}
+
+// result turns per-event errors into Write's answer and notes whether the
+// next Write needs fresh metadata.
+func (s *Sink) result(events []*pipeline.Event, errs []error) error {
+	failed, transient := 0, 0
+	var first error
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		failed++
+		if first == nil {
+			first = e
+		}
+		if !permanent(e) {
+			transient++
+			if staleLayout(e) {
+				s.stale = true
+			}
+		}
+	}
+	switch {
+	case failed == 0:
+		return nil
+	case transient == len(events):
+		return fmt.Errorf("kafka: %d records not acked: %w", len(events), first)
+	}
+	items := make(pipeline.ItemErrors, 0, failed)
+	for i, e := range errs {
+		if e == nil {
+			continue
+		}
+		if permanent(e) {
+			e = pipeline.Permanent(fmt.Errorf("kafka: %w", e))
+		} else {
+			e = fmt.Errorf("kafka: %w", e)
+		}
+		items = append(items, pipeline.ItemError{Index: i, Err: e})
+	}
+	return items
+}
+
+// Close waits for kafka-go's goroutines and closes the connections, or
+// gives up when ctx ends (kafka-go bounds what is left by write_timeout).
+func (s *Sink) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	cl := s.cl
+	go func() {
+		cl.close()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kafka: close: %w", ctx.Err())
+	}
+}
+
+// tooLargeError refuses a record before it is sent.
+type tooLargeError struct{ size, max int }
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("record of about %d bytes is over max_message_bytes (%d)", e.size, e.max)
+}
+
+// missingTopicError refuses a record for a topic that fresh metadata does not list.
+type missingTopicError struct{ topic string }
+
+func (e *missingTopicError) Error() string {
+	return fmt.Sprintf("topic %q does not exist and allow_auto_topic_creation is off", e.topic)
+}
+
+func (e *missingTopicError) Unwrap() error { return kafkago.UnknownTopicOrPartition }
+
+func isTooLarge(err error) bool {
+	var mtl kafkago.MessageTooLargeError
+	return errors.Is(err, kafkago.MessageSizeTooLarge) || errors.As(err, &mtl)
+}
+
+// permanent reports whether retrying err cannot succeed. Unknown topics are
+// permanent only once verifyMissing has confirmed them (missingTopicError).
+func permanent(err error) bool {
+	var tl *tooLargeError
+	var mt *missingTopicError
+	if errors.As(err, &tl) || errors.As(err, &mt) || errors.Is(err, errNoDocument) || isTooLarge(err) {
+		return true
+	}
+	var ke kafkago.Error
+	if errors.As(err, &ke) {
+		switch ke {
+		case kafkago.RecordListTooLarge, kafkago.InvalidTopic,
+			kafkago.TopicAuthorizationFailed, kafkago.ClusterAuthorizationFailed,
+			kafkago.InvalidRecord, kafkago.InvalidTimestamp, kafkago.UnsupportedForMessageFormat,
+			kafkago.PolicyViolation, kafkago.UnsupportedCompressionType:
+			return true
+		}
+	}
+	return false
+}
+
+// staleLayout reports whether a transient err suggests the cached cluster
+// layout is out of date (a leader moved, a broker went away), so the next
+// Write should start from fresh metadata.
+func staleLayout(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ke kafkago.Error
+	if errors.As(err, &ke) {
+		switch ke {
+		case kafkago.RequestTimedOut, kafkago.NotEnoughReplicas, kafkago.NotEnoughReplicasAfterAppend,
+			kafkago.ThrottlingQuotaExceeded:
+			return false // the right broker answered; it only needs time
+		}
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.ErrClosedPipe)
+}
+
+// build makes the TLS configuration, or nil when TLS is off.
+func (c TLSConfig) build() (*tls.Config, error) {
+	if !c.Enabled {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // opt-in, warned about
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.ca_file: no PEM certificate in %s", c.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// build makes the SASL mechanism, or nil when SASL is off.
+func (c SASLConfig) build() (sasl.Mechanism, error) {
+	switch c.Mechanism {
+	case "":
+		return nil, nil
+	case "plain":
+		return plain.Mechanism{Username: c.Username, Password: string(c.Password)}, nil
+	case "scram-sha-256", "scram-sha-512":
+		algo := scram.SHA256
+		if c.Mechanism == "scram-sha-512" {
+			algo = scram.SHA512
+		}
+		m, err := scram.Mechanism(algo, c.Username, string(c.Password))
+		if err != nil {
+			return nil, fmt.Errorf("sasl.mechanism: %w", err)
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("sasl.mechanism: unknown %q", c.Mechanism)
+}
+
+var _ pipeline.Sink = (*Sink)(nil)
