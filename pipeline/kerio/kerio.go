@@ -76,10 +76,8 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 
 	prod := productOf(hint.Product)
 	lg := logOf(hint.Log)
-	fromApp := false
 	if lg == logUnknown {
 		lg = logOf(hint.AppName)
-		fromApp = lg != logUnknown
 	}
 	if prod == prodUnknown {
 		prod = onlyProduct[lg] // a log name that exists in one product only names it
@@ -115,8 +113,10 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 	case ok:
 		res.Matched = true
 		prod, lg = mp, ml
-	case env || (fromApp && lg != logUnknown):
-		// A Kerio line whose wording we do not know: keep it, tagged.
+	case env || (!hint.FileLine && lg != logUnknown):
+		// A Kerio line whose wording we do not know (it has the bracket, or
+		// it came over syslog from a source or APP-NAME that names a Kerio
+		// log): keep it, tagged.
 		res.Matched = true
 		doc.SetString("event.kind", "event")
 		doc.AppendString("tags", "kerio_generic")
