@@ -17,8 +17,15 @@ type Secret string
 // String hides the value from fmt.
 func (Secret) String() string { return "REDACTED" }
 
+// GoString hides the value from fmt's %#v.
+func (Secret) GoString() string { return `"REDACTED"` }
+
 // LogValue hides the value from log/slog.
 func (Secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+
+// MarshalText hides the value from encoders (JSON, YAML), e.g. when a
+// structure holding the config is logged or dumped.
+func (Secret) MarshalText() ([]byte, error) { return []byte("REDACTED"), nil }
 
 // Compression codecs accepted by Config.Compression.
 var compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
