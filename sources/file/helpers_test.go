@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -226,4 +227,16 @@ func savedRecordOffsets(t testing.TB, cfg Config, path string) []int64 {
 		}
 	}
 	return offs
+}
+
+// openPaths returns the paths of the open files as they were opened, sorted.
+func (h *harness) openPaths() []string {
+	h.src.mu.Lock()
+	defer h.src.mu.Unlock()
+	var ps []string
+	for _, t := range h.src.open {
+		ps = append(ps, t.path)
+	}
+	slices.Sort(ps)
+	return ps
 }

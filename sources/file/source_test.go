@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,14 +187,16 @@ func TestRotatedNameStillMatchedIsNotReadTwice(t *testing.T) {
 	writeFile(t, path, numbered("new", 0, 2))
 	appendFile(t, path+".1", numbered("old", 3, 4))
 	h.waitEvents(6)
-	// Let the old descriptor go and the scanner find security.log.1 again.
-	for range 10 {
-		h.kick()
-	}
-	h.eventually("both files open", func() bool { return h.src.openFiles() == 2 })
+	// The old descriptor is let go, and the scanner finds the file again
+	// as security.log.1: by its fingerprint it resumes where reading was.
+	h.eventually("security.log.1 reopened", func() bool {
+		return slices.Equal(h.openPaths(), []string{path, path + ".1"})
+	})
+	appendFile(t, path+".1", numbered("old", 4, 5))
+	h.waitEvents(7)
 	require.NoError(t, h.stop())
 	evs := h.events()
-	require.ElementsMatch(t, append(lines(numbered("old", 0, 4)), lines(numbered("new", 0, 2))...), raws(evs))
+	require.ElementsMatch(t, append(lines(numbered("old", 0, 5)), lines(numbered("new", 0, 2))...), raws(evs))
 }
 
 func TestCopyTruncate(t *testing.T) {
@@ -549,4 +552,32 @@ func TestPeriodicCommit(t *testing.T) {
 	h := start(t, cfg, false)
 	h.waitEvents(1)
 	waitFor(t, "offset committed while running", func() bool { return savedOffsetOr(t, cfg, path) == 2 }, func() {})
+}
+
+func TestCopyTruncateWithTheCopyMatchedReadsEachLineOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.log")
+	writeFile(t, path, numbered("first", 0, 3))
+	cfg := testConfig(t, dir)
+	cfg.Paths = []string{path + "*"}
+	// Past fingerprint_bytes a copy has the identity of the original. (A
+	// copy of a file shorter than that is a new file: until then the
+	// identity includes the inode.)
+	cfg.FingerprintBytes = 8
+	h := start(t, cfg, false)
+	h.waitEvents(3)
+	// The writer adds a line that is not read yet; logrotate copies the
+	// file (same first bytes: same identity) and truncates it.
+	appendFile(t, path, numbered("first", 3, 4))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	writeFile(t, path+".1", string(b))
+	h.kick() // the scanner sees the copy while the original still holds the identity
+	require.NoError(t, os.Truncate(path, 0))
+	appendFile(t, path, numbered("second", 0, 2))
+	h.eventually("copy opened and every line read", func() bool {
+		return len(h.events()) >= 6 && slices.Equal(h.openPaths(), []string{path, path + ".1"})
+	})
+	require.NoError(t, h.stop())
+	require.ElementsMatch(t, append(lines(numbered("first", 0, 4)), lines(numbered("second", 0, 2))...), raws(h.events()))
 }

@@ -199,6 +199,7 @@ func (r *registry) register(e *entry, end int64) uint64 {
 		e.ranges = append(e.ranges, span{end: end})
 	}
 	e.readOff = end
+	e.seen = r.now()
 	e.pending++
 	r.inflight++
 	return seq
