@@ -57,7 +57,9 @@ type Config struct {
 	// by default) and must hold the largest record (max_message_bytes).
 	BatchMaxBytes int64 `mapstructure:"batch_max_bytes"`
 	// BatchTimeout is how long a partition's batch that is not full waits
-	// before it is sent. The pipeline already batches, so keep it short.
+	// before it is sent. Write is synchronous, so every Write waits this
+	// long for its last partial batch per partition: the pipeline already
+	// batches, so keep it short (5ms measured about half the throughput of 1ms).
 	BatchTimeout time.Duration `mapstructure:"batch_timeout"`
 	// Compression is none, gzip, snappy, lz4 or zstd.
 	Compression string `mapstructure:"compression"`
@@ -116,7 +118,7 @@ func DefaultConfig() Config {
 		Key:             "{source.ip|log.syslog.hostname}",
 		BatchMaxEvents:  10000,
 		BatchMaxBytes:   1000000,
-		BatchTimeout:    5 * time.Millisecond,
+		BatchTimeout:    time.Millisecond,
 		Compression:     "lz4",
 		MaxMessageBytes: 1000000,
 		WriteTimeout:    10 * time.Second,

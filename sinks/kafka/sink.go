@@ -554,6 +554,9 @@ func (e *missingTopicError) Error() string {
 func (e *missingTopicError) Unwrap() error { return kafkago.UnknownTopicOrPartition }
 
 func isTooLarge(err error) bool {
+	if err == nil {
+		return false
+	}
 	var mtl kafkago.MessageTooLargeError
 	return errors.Is(err, kafkago.MessageSizeTooLarge) || errors.As(err, &mtl)
 }
