@@ -1,0 +1,210 @@
+package elasticsearch
+
+import (
+	"bytes"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"siemfwd/pipeline"
+	"siemfwd/pipeline/metrics"
+)
+
+func TestDefaultConfigIsValid(t *testing.T) {
+	require.NoError(t, DefaultConfig().Validate())
+}
+
+func TestValidateNamesEveryBadKey(t *testing.T) {
+	c := DefaultConfig()
+	c.Addresses = []string{"127.0.0.1:9200"}
+	c.Password = "x"
+	c.RequestTimeout = 0
+	c.Mode = "stream"
+	c.MaxEventsPerRequest = 0
+	c.MaxBytesPerRequest = 10
+	c.Concurrency = 0
+	c.TemplateName = "Bad Name"
+	c.TemplatePatterns = nil
+	c.DeadLetterIndex = "Bad DLQ"
+	err := c.Validate()
+	require.Error(t, err)
+	for _, key := range []string{"addresses[0]:", "username:", "request_timeout:", "mode:", "max_events_per_request:",
+		"max_bytes_per_request:", "concurrency:", "template_name:", "template_patterns:", "dead_letter_index:"} {
+		require.ErrorContains(t, err, key)
+	}
+	c = DefaultConfig()
+	c.Addresses = nil
+	require.ErrorContains(t, c.Validate(), "addresses: at least one address is required")
+}
+
+func TestValidateIndexMode(t *testing.T) {
+	tests := []struct {
+		index string
+		ok    bool
+	}{
+		{"siemfwd-{event.dataset}", true},
+		{"siemfwd-{event.dataset}-{data_stream.namespace}", true},
+		{"fixed-index", true},
+		{"", false},
+		{"siemfwd-{host.name}", false},
+		{"Siemfwd", false},
+		{"_siemfwd", false},
+		{"siemfwd-{event.dataset", false},
+		{"a b", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.index, func(t *testing.T) {
+			c := DefaultConfig()
+			c.Mode, c.Index = ModeIndex, tt.index
+			if tt.ok {
+				require.NoError(t, c.Validate())
+			} else {
+				require.ErrorContains(t, c.Validate(), "index:")
+			}
+		})
+	}
+}
+
+func TestSecretsAreNeverPrinted(t *testing.T) {
+	c := DefaultConfig()
+	c.Username, c.Password, c.APIKey = "elastic", "hunter2", "c2VjcmV0OmtleQ=="
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("cfg", "password", c.Password, "api_key", c.APIKey)
+	out := buf.String() + fmt.Sprint(c.Password, c.APIKey) + fmt.Sprintf("%v %+v %s", c, c, c.APIKey)
+	require.NotContains(t, out, "hunter2")
+	require.NotContains(t, out, "c2VjcmV0OmtleQ==")
+	require.Contains(t, out, "REDACTED")
+}
+
+func TestNewDoesNotTouchTheNetworkAndChecksTheCAFile(t *testing.T) {
+	c := DefaultConfig()
+	c.Addresses = []string{"http://127.0.0.1:1"} // nothing listens; New must not care
+	_, err := New(c, slog.New(slog.DiscardHandler), metrics.New())
+	require.NoError(t, err)
+	c.TLS.CAFile = t.TempDir() + "/missing.pem"
+	_, err = New(c, slog.New(slog.DiscardHandler), metrics.New())
+	require.ErrorContains(t, err, "tls.ca_file")
+}
+
+func TestInsecureSkipVerifyWarnsLoudly(t *testing.T) {
+	c := DefaultConfig()
+	c.TLS.InsecureSkipVerify = true
+	var buf bytes.Buffer
+	_, err := New(c, slog.New(slog.NewTextHandler(&buf, nil)), metrics.New())
+	require.NoError(t, err)
+	require.Contains(t, buf.String(), "level=WARN")
+	require.Contains(t, buf.String(), "insecure_skip_verify")
+}
+
+func TestIndexNames(t *testing.T) {
+	tests := []struct {
+		mode, tmpl, dataset, namespace, want string
+	}{
+		{ModeDataStream, "", "kerio_connect.security", "default", "logs-kerio_connect.security-default"},
+		{ModeDataStream, "", "Kerio-Connect.Security", "Prod-EU", "logs-kerio_connect.security-prod_eu"},
+		{ModeDataStream, "", "a/b\\c*d?e\"f<g>h|i j,k#l:m", "x", "logs-a_b_c_d_e_f_g_h_i_j_k_l_m-x"},
+		{ModeDataStream, "", "", "", "logs-generic-default"},
+		{ModeDataStream, "", "_hidden", "+ns", "logs-hidden-ns"},
+		{ModeDataStream, "", strings.Repeat("x", 300), "default", "logs-" + strings.Repeat("x", 100) + "-default"},
+		{ModeIndex, "siemfwd-{event.dataset}", "kerio_control.http", "default", "siemfwd-kerio_control.http"},
+		{ModeIndex, "siem-{event.dataset}-{data_stream.namespace}", "A-B", "N", "siem-a_b-n"},
+		{ModeIndex, "fixed", "kerio_control.http", "default", "fixed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			ev := &pipeline.Event{Routes: pipeline.Routes{Dataset: tt.dataset, Namespace: tt.namespace}}
+			n := newIndexNamer(tt.mode, tt.tmpl)
+			require.Equal(t, tt.want, n.name(ev))
+			require.Equal(t, tt.want, n.name(ev), "cached")
+			require.Equal(t, tt.want, Config{Mode: tt.mode, Index: tt.tmpl}.IndexName(ev))
+		})
+	}
+}
+
+func TestIndexNameCacheIsBounded(t *testing.T) {
+	n := newIndexNamer(ModeDataStream, "")
+	for i := range maxCachedNames * 3 {
+		n.name(&pipeline.Event{Routes: pipeline.Routes{Dataset: fmt.Sprint("d", i), Namespace: "default"}})
+	}
+	require.LessOrEqual(t, len(n.cache), maxCachedNames)
+}
+
+func TestDocumentID(t *testing.T) {
+	t0 := time.Date(2026, 3, 14, 9, 33, 0, 0, time.UTC)
+	net := &pipeline.Origin{Source: "syslog_udp"}
+	file := &pipeline.Origin{Source: "files", FilePath: "/var/log/kerio/security.log"}
+	ev := func(o *pipeline.Origin, raw string, received time.Time, offset int64) *pipeline.Event {
+		return &pipeline.Event{Origin: o, Raw: []byte(raw), Received: received, Offset: offset}
+	}
+	a := DocumentID(ev(net, "line", t0, 0))
+	require.Len(t, a, 22)
+	require.Regexp(t, `^[A-Za-z0-9_-]{22}$`, a)
+	require.Equal(t, a, DocumentID(ev(net, "line", t0, 0)), "deterministic")
+
+	distinct := map[string]string{"base": a}
+	add := func(name, id string) {
+		for other, v := range distinct {
+			require.NotEqual(t, v, id, "%s collides with %s", name, other)
+		}
+		distinct[name] = id
+	}
+	add("other raw", DocumentID(ev(net, "line2", t0, 0)))
+	add("other time", DocumentID(ev(net, "line", t0.Add(time.Nanosecond), 0)))
+	add("other source", DocumentID(ev(&pipeline.Origin{Source: "syslog_tcp"}, "line", t0, 0)))
+	add("no origin", DocumentID(ev(nil, "line", t0, 0)))
+	// Length prefixes: moving a byte between raw and source changes the id.
+	add("shifted", DocumentID(ev(&pipeline.Origin{Source: "esyslog_udp"}, "lin", t0, 0)))
+	f1 := DocumentID(ev(file, "line", t0, 4096))
+	add("file", f1)
+	add("file other offset", DocumentID(ev(file, "line", t0, 4097)))
+	add("file other path", DocumentID(ev(&pipeline.Origin{Source: "files", FilePath: "/var/log/kerio/mail.log"}, "line", t0, 4096)))
+
+	// A file re-read after a crash gets a new receive time and the same id.
+	require.Equal(t, f1, DocumentID(ev(file, "line", t0.Add(time.Hour), 4096)))
+}
+
+var sinkID string
+
+// BenchmarkDocumentID compares the chosen SHA-256 with FNV-128a on a
+// typical Kerio line; see DocumentID for the choice.
+func BenchmarkDocumentID(b *testing.B) {
+	ev := &pipeline.Event{Origin: &pipeline.Origin{Source: "syslog_udp"}, Received: time.Now(),
+		Raw: []byte(`<20>1 2026-03-14T09:33:00Z mail01.contoso.example security 2345 SEC [meta sequenceId="42"][origin ip="192.0.2.1"] IP address 203.0.113.61 found in DNS blacklist SpamCop, mail from <bulk@mailer.example> to <b@contoso.example> rejected`)}
+	b.Run("sha256", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(ev.Raw)))
+		var h idHasher
+		var buf []byte
+		for b.Loop() {
+			buf = h.append(buf[:0], ev)
+		}
+		sinkID = string(buf)
+	})
+	b.Run("sha256-string", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(ev.Raw)))
+		for b.Loop() {
+			sinkID = DocumentID(ev)
+		}
+	})
+	b.Run("fnv128a", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(ev.Raw)))
+		h := fnv.New128a()
+		var sum []byte
+		for b.Loop() {
+			h.Reset()
+			h.Write(ev.Raw)
+			h.Write([]byte(ev.Origin.Source))
+			var n [8]byte
+			h.Write(n[:])
+			sum = h.Sum(sum[:0])
+		}
+		sinkID = string(sum)
+	})
+}

@@ -1,0 +1,309 @@
+package elasticsearch
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"siemfwd/pipeline"
+	"siemfwd/pipeline/metrics"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// corpusLine is one line of testdata/kerio/*.jsonl.
+type corpusLine struct {
+	ID         string `json:"id"`
+	Log        string `json:"log"`
+	Format     string `json:"format"`
+	ReceivedAt string `json:"received_at"`
+	Raw        string `json:"raw"`
+}
+
+func readCorpus(t testing.TB, files ...string) []corpusLine {
+	t.Helper()
+	if len(files) == 0 {
+		files = []string{"dev.jsonl", "syslog_wrapped.jsonl", "variants.jsonl"}
+	}
+	var lines []corpusLine
+	for _, name := range files {
+		f, err := os.Open(filepath.Join("..", "..", "testdata", "kerio", name))
+		require.NoError(t, err)
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var l corpusLine
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &l))
+			lines = append(lines, l)
+		}
+		require.NoError(t, sc.Err())
+		f.Close()
+	}
+	return lines
+}
+
+// event builds what a source would hand over for a corpus line, as the
+// pipeline's own tests do.
+func (l corpusLine) event(namespaceOrigin *pipeline.Origin) *pipeline.Event {
+	o := &pipeline.Origin{Source: "test", Location: time.UTC, Format: pipeline.FormatLine, Transport: "file"}
+	if l.Format != "" {
+		o.Format, o.Transport = pipeline.FormatSyslog, "udp"
+	}
+	if namespaceOrigin != nil {
+		o.Source = namespaceOrigin.Source
+	}
+	product, log, _ := strings.Cut(l.Log, ".")
+	switch product {
+	case "connect":
+		o.Product = "kerio_connect"
+	case "control":
+		o.Product = "kerio_control"
+	}
+	o.Log = log
+	received := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	if l.ReceivedAt != "" {
+		received, _ = time.Parse(time.RFC3339, l.ReceivedAt)
+	}
+	return &pipeline.Event{Raw: []byte(l.Raw), Origin: o, Received: received,
+		Peer: netip.MustParseAddrPort("192.0.2.7:40000")}
+}
+
+// ecsEvents returns n processed events cycling over the corpus, each with a
+// distinct receive time (so a distinct _id), in data_stream.namespace ns.
+func ecsEvents(t testing.TB, n int, ns string) []*pipeline.Event {
+	t.Helper()
+	lines := readCorpus(t)
+	p := pipeline.NewECSProcessor(pipeline.ProcessOptions{KeepOriginal: true, Namespace: ns,
+		AgentName: "siemfwd-test", AgentVersion: "test"}, metrics.New())
+	base := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	events := make([]*pipeline.Event, n)
+	for i := range events {
+		ev := lines[i%len(lines)].event(nil)
+		ev.Received = base.Add(time.Duration(i) * time.Microsecond)
+		p.Process(ev)
+		events[i] = ev
+	}
+	return events
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// newTestSink builds a sink for cfg with addresses set to url.
+func newTestSink(t testing.TB, url string, edit func(*Config)) *Sink {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Addresses = []string{url}
+	if edit != nil {
+		edit(&cfg)
+	}
+	s, err := New(cfg, testLogger(t), metrics.New())
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close(t.Context()) })
+	return s
+}
+
+// bulkAction is one action line as the fake server read it.
+type bulkAction struct {
+	Op, Index, ID string
+	Doc           []byte
+}
+
+// bulkCall is one _bulk request as the fake server read it.
+type bulkCall struct {
+	Gzip       bool
+	WireBytes  int // as sent
+	PlainBytes int // after gunzip
+	Actions    []bulkAction
+}
+
+// fakeES answers like an Elasticsearch node: GET /, template HEAD/PUT, and
+// _bulk with a per-item outcome that tests choose. Documents it accepts are
+// kept by _id, so a second create answers 409 like the real thing.
+type fakeES struct {
+	t   testing.TB
+	srv *httptest.Server
+
+	mu        sync.Mutex
+	calls     []bulkCall
+	stored    map[string][]byte
+	seen      map[string]int // attempts per _id
+	templates map[string][]byte
+	puts      []string
+
+	// item decides one item's answer (0 = store it normally); attempt counts from 1.
+	item func(a bulkAction, attempt int) (status int, errType, reason string)
+	// request decides a whole request's answer (0 = normal) before items are
+	// looked at; with store, the documents are stored anyway (an answer lost
+	// on the way back).
+	request func(n int, c bulkCall) (status int, body string, store bool)
+	// putTemplate may refuse a template body.
+	putTemplate func(path string, body []byte) (status int, resp string)
+	// inFlight is called with the number of _bulk requests being served, on entry.
+	inFlight   func(n int)
+	serving    int
+	maxServing int
+}
+
+func newFakeES(t testing.TB) *fakeES {
+	f := &fakeES{t: t, stored: map[string][]byte{}, seen: map[string]int{}, templates: map[string][]byte{}}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case r.URL.Path == "/" && r.Method == http.MethodGet:
+		io.WriteString(w, `{"version":{"number":"8.19.0"},"tagline":"You Know, for Search"}`)
+	case strings.HasPrefix(r.URL.Path, "/_index_template/") || strings.HasPrefix(r.URL.Path, "/_component_template/"):
+		f.serveTemplate(w, r)
+	case r.URL.Path == "/_bulk" && r.Method == http.MethodPost:
+		f.serveBulk(w, r)
+	default:
+		http.Error(w, `{"error":"unexpected request"}`, http.StatusBadRequest)
+		f.t.Errorf("fake ES: unexpected %s %s", r.Method, r.URL.Path)
+	}
+}
+
+func (f *fakeES) serveTemplate(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch r.Method {
+	case http.MethodHead:
+		if _, ok := f.templates[r.URL.Path]; !ok {
+			w.WriteHeader(http.StatusNotFound)
+		}
+	case http.MethodPut:
+		body, _ := io.ReadAll(r.Body)
+		require.True(f.t, json.Valid(body), "template body is not JSON")
+		f.puts = append(f.puts, r.URL.Path)
+		if f.putTemplate != nil {
+			if st, resp := f.putTemplate(r.URL.Path, body); st != 0 {
+				w.WriteHeader(st)
+				io.WriteString(w, resp)
+				return
+			}
+		}
+		f.templates[r.URL.Path] = body
+		io.WriteString(w, `{"acknowledged":true}`)
+	default:
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	}
+}
+
+func (f *fakeES) serveBulk(w http.ResponseWriter, r *http.Request) {
+	wire, err := io.ReadAll(r.Body)
+	require.NoError(f.t, err)
+	c := bulkCall{WireBytes: len(wire), Gzip: r.Header.Get("Content-Encoding") == "gzip"}
+	plain := wire
+	if c.Gzip {
+		zr, err := gzip.NewReader(bytes.NewReader(wire))
+		require.NoError(f.t, err)
+		plain, err = io.ReadAll(zr)
+		require.NoError(f.t, err, "gzip body does not decode")
+	}
+	c.PlainBytes = len(plain)
+	lines := bytes.Split(bytes.TrimSuffix(plain, []byte("\n")), []byte("\n"))
+	require.Zero(f.t, len(lines)%2, "odd number of NDJSON lines")
+	for i := 0; i < len(lines); i += 2 {
+		var action map[string]struct {
+			Index string `json:"_index"`
+			ID    string `json:"_id"`
+		}
+		require.NoError(f.t, json.Unmarshal(lines[i], &action), "action line %q", lines[i])
+		require.True(f.t, json.Valid(lines[i+1]), "document line %q", lines[i+1])
+		for op, a := range action {
+			c.Actions = append(c.Actions, bulkAction{Op: op, Index: a.Index, ID: a.ID, Doc: lines[i+1]})
+		}
+	}
+
+	f.mu.Lock()
+	f.serving++
+	f.maxServing = max(f.maxServing, f.serving)
+	if f.inFlight != nil {
+		n := f.serving
+		f.mu.Unlock()
+		f.inFlight(n)
+		f.mu.Lock()
+	}
+	defer func() { f.serving--; f.mu.Unlock() }()
+	f.calls = append(f.calls, c)
+	if f.request != nil {
+		if st, body, store := f.request(len(f.calls), c); st != 0 {
+			if store {
+				for _, a := range c.Actions {
+					f.stored[a.ID] = a.Doc
+				}
+			}
+			w.WriteHeader(st)
+			io.WriteString(w, body)
+			return
+		}
+	}
+	type itemOut struct {
+		Status int            `json:"status"`
+		Error  map[string]any `json:"error,omitempty"`
+	}
+	var items []map[string]itemOut
+	errorsSeen := false
+	for _, a := range c.Actions {
+		f.seen[a.ID]++
+		out := itemOut{Status: http.StatusCreated}
+		st, typ, reason := 0, "", ""
+		if f.item != nil {
+			st, typ, reason = f.item(a, f.seen[a.ID])
+		}
+		switch {
+		case st != 0:
+			out = itemOut{Status: st, Error: map[string]any{"type": typ, "reason": reason}}
+		case f.stored[a.ID] != nil && a.Op == "create":
+			out = itemOut{Status: http.StatusConflict, Error: map[string]any{"type": "version_conflict_engine_exception",
+				"reason": fmt.Sprintf("[%s]: version conflict, document already exists", a.ID)}}
+		default:
+			f.stored[a.ID] = a.Doc
+		}
+		if out.Status >= 300 {
+			errorsSeen = true
+		}
+		items = append(items, map[string]itemOut{a.Op: out})
+	}
+	json.NewEncoder(w).Encode(map[string]any{"took": 1, "errors": errorsSeen, "items": items})
+}
+
+func (f *fakeES) Calls() []bulkCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]bulkCall(nil), f.calls...)
+}
+
+func (f *fakeES) Stored() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.stored)
+}
+
+func (f *fakeES) MaxInFlight() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.maxServing
+}

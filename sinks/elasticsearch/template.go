@@ -1,0 +1,216 @@
+package elasticsearch
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+)
+
+//go:generate go run ./internal/gen -in ../../testdata/ecs/ecs_flat.json -out ecs_mappings.json
+
+// ecsMappings is the "mappings" object of the component template: every ECS
+// field with its ECS type, plus dynamic templates for kerio.* and labels.*.
+//
+//go:embed ecs_mappings.json
+var ecsMappings []byte
+
+// totalFieldsLimit lifts ES's default of 1000 mapped fields: ECS alone has
+// about 2600 plus their parent objects.
+const totalFieldsLimit = 10000
+
+// ComponentTemplateName is the name of the component template that holds the ECS mappings.
+func (c Config) ComponentTemplateName() string { return c.TemplateName + "-ecs-mappings" }
+
+// DeadLetterTemplateName is the name of the index template of the dead-letter index.
+func (c Config) DeadLetterTemplateName() string { return c.TemplateName + "-deadletter" }
+
+// probe asks the cluster for its version; it fails when no node answers as Elasticsearch.
+func (s *Sink) probe(ctx context.Context) (string, error) {
+	res, err := esapi.InfoRequest{}.Do(ctx, s.client)
+	if err != nil {
+		return "", fmt.Errorf("probe %v: %w", s.cfg.Addresses, err)
+	}
+	body, err := readBody(res.Body)
+	if err != nil {
+		return "", fmt.Errorf("probe: %w", err)
+	}
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("probe: %s", statusError(res.StatusCode, body))
+	}
+	var info struct {
+		Version struct {
+			Number string `json:"number"`
+		} `json:"version"`
+	}
+	if err := json.Unmarshal(body, &info); err != nil {
+		return "", fmt.Errorf("probe: unparseable answer: %w", err)
+	}
+	return info.Version.Number, nil
+}
+
+// installTemplates puts the component template with the ECS mappings, the
+// index template for the sink's names and, when the dead-letter index is
+// set, its template. A template that exists is left alone unless
+// overwrite_template is set.
+func (s *Sink) installTemplates(ctx context.Context) error {
+	c := s.cfg
+	mappings := s.mappings()
+	component := func(m []byte) any {
+		return map[string]any{
+			"template": map[string]any{
+				"settings": map[string]any{"index.mapping.total_fields.limit": totalFieldsLimit},
+				"mappings": json.RawMessage(m),
+			},
+			"_meta": map[string]any{"managed_by": "siemfwd", "description": "ECS field types for siemfwd events"},
+		}
+	}
+	err := s.putTemplate(ctx, "_component_template", c.ComponentTemplateName(), component(mappings))
+	if isMissingMapperType(err) {
+		// A node without the mapper-extras or x-pack mapper modules (an OSS
+		// or test build): fall back to the nearest core types.
+		s.log.Warn("cluster lacks some ECS field types; using text/keyword/float instead", "err", err)
+		mappings = portableMappings(mappings)
+		err = s.putTemplate(ctx, "_component_template", c.ComponentTemplateName(), component(mappings))
+	}
+	if err != nil {
+		return err
+	}
+	index := map[string]any{
+		"index_patterns": c.TemplatePatterns,
+		"priority":       c.TemplatePriority,
+		"composed_of":    []string{c.ComponentTemplateName()},
+		"_meta":          map[string]any{"managed_by": "siemfwd"},
+	}
+	if c.Mode == ModeDataStream {
+		index["data_stream"] = map[string]any{}
+	}
+	if err := s.putTemplate(ctx, "_index_template", c.TemplateName, index); err != nil {
+		return err
+	}
+	if c.DeadLetterIndex == "" {
+		return nil
+	}
+	dlq := map[string]any{
+		"index_patterns": []string{c.DeadLetterIndex},
+		"priority":       c.TemplatePriority,
+		"template":       map[string]any{"mappings": json.RawMessage(deadLetterMappings)},
+		"_meta":          map[string]any{"managed_by": "siemfwd", "description": "events Elasticsearch refused"},
+	}
+	if c.Mode == ModeDataStream {
+		dlq["data_stream"] = map[string]any{}
+	}
+	return s.putTemplate(ctx, "_index_template", c.DeadLetterTemplateName(), dlq)
+}
+
+// mappings returns the compact ECS mappings for this mode: in index mode one
+// index may hold several datasets, so constant_keyword becomes keyword.
+func (s *Sink) mappings() []byte {
+	var buf bytes.Buffer
+	_ = json.Compact(&buf, ecsMappings) // the embedded file is valid JSON; a test checks it
+	b := buf.Bytes()
+	if s.cfg.Mode == ModeIndex {
+		b = bytes.ReplaceAll(b, []byte(`{"type":"constant_keyword"}`), []byte(`{"ignore_above":1024,"type":"keyword"}`))
+	}
+	return b
+}
+
+// portableMappings replaces the types that need ES modules beyond the core
+// (match_only_text, wildcard, constant_keyword, scaled_float) with core ones.
+func portableMappings(b []byte) []byte {
+	r := strings.NewReplacer(
+		`{"type":"match_only_text"}`, `{"type":"text"}`,
+		`{"type":"wildcard"}`, `{"ignore_above":1024,"type":"keyword"}`,
+		`{"type":"constant_keyword"}`, `{"ignore_above":1024,"type":"keyword"}`,
+		`{"scaling_factor":1000,"type":"scaled_float"}`, `{"type":"float"}`,
+	)
+	return []byte(r.Replace(string(b)))
+}
+
+// isMissingMapperType reports an answer like "The mapper type [wildcard]
+// declared on field [f] does not exist".
+func isMissingMapperType(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "The mapper type [") && strings.Contains(err.Error(), "does not exist")
+}
+
+// putTemplate PUTs kind/name (kind is _index_template or _component_template)
+// unless it exists and overwriting is off.
+func (s *Sink) putTemplate(ctx context.Context, kind, name string, tmpl any) error {
+	body, err := json.Marshal(tmpl)
+	if err != nil {
+		return fmt.Errorf("put %s/%s: %w", kind, name, err)
+	}
+	if !s.cfg.OverwriteTemplate {
+		exists, err := s.exists(ctx, kind, name)
+		if err != nil {
+			return err
+		}
+		if exists {
+			s.log.Info("template exists; leaving it alone (set overwrite_template to replace it)", "template", kind+"/"+name)
+			return nil
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "/"+kind+"/"+name, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := s.client.Perform(req)
+	if err != nil {
+		return fmt.Errorf("put %s/%s: %w", kind, name, err)
+	}
+	rb, err := readBody(res.Body)
+	if err != nil {
+		return fmt.Errorf("put %s/%s: %w", kind, name, err)
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("put %s/%s: %s", kind, name, statusError(res.StatusCode, rb))
+	}
+	s.log.Info("template installed", "template", kind+"/"+name)
+	return nil
+}
+
+// exists reports whether kind/name is there (HEAD answers 200 or 404).
+func (s *Sink) exists(ctx context.Context, kind, name string) (bool, error) {
+	var res *esapi.Response
+	var err error
+	if kind == "_component_template" {
+		res, err = esapi.ClusterExistsComponentTemplateRequest{Name: name}.Do(ctx, s.client)
+	} else {
+		res, err = esapi.IndicesExistsIndexTemplateRequest{Name: name}.Do(ctx, s.client)
+	}
+	if err != nil {
+		return false, fmt.Errorf("check %s/%s: %w", kind, name, err)
+	}
+	readBody(res.Body)
+	switch res.StatusCode {
+	case http.StatusOK:
+		return true, nil
+	case http.StatusNotFound:
+		return false, nil
+	}
+	return false, fmt.Errorf("check %s/%s: %s", kind, name, statusError(res.StatusCode, nil))
+}
+
+// readBody reads and closes a response body, up to 1 MiB.
+func readBody(body io.ReadCloser) ([]byte, error) {
+	defer body.Close()
+	return io.ReadAll(io.LimitReader(body, 1<<20))
+}
+
+// statusError describes a failed answer with ES's error type and reason when the body has them.
+func statusError(status int, body []byte) error {
+	var e struct {
+		Error *esError `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != nil {
+		return &RequestError{Status: status, Type: e.Error.Type, Reason: e.Error.reason()}
+	}
+	return &RequestError{Status: status}
+}
