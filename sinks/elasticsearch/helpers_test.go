@@ -156,6 +156,8 @@ type fakeES struct {
 	request func(n int, c bulkCall) (status int, body string, store bool)
 	// putTemplate may refuse a template body.
 	putTemplate func(path string, body []byte) (status int, resp string)
+	// rootMissing makes GET / answer 405, like the minimal integ-test build.
+	rootMissing bool
 	// inFlight is called with the number of _bulk requests being served, on entry.
 	inFlight   func(n int)
 	serving    int
@@ -173,8 +175,13 @@ func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
 	w.Header().Set("Content-Type", "application/json")
 	switch {
+	case r.URL.Path == "/" && r.Method == http.MethodGet && f.rootMissing:
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		io.WriteString(w, `{"error":"Incorrect HTTP method for uri [/] and method [GET], allowed: [HEAD]","status":405}`)
 	case r.URL.Path == "/" && r.Method == http.MethodGet:
 		io.WriteString(w, `{"version":{"number":"8.19.0"},"tagline":"You Know, for Search"}`)
+	case r.URL.Path == "/_cluster/health":
+		io.WriteString(w, `{"status":"yellow"}`)
 	case strings.HasPrefix(r.URL.Path, "/_index_template/") || strings.HasPrefix(r.URL.Path, "/_component_template/"):
 		f.serveTemplate(w, r)
 	case r.URL.Path == "/_bulk" && r.Method == http.MethodPost:

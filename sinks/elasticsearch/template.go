@@ -31,7 +31,10 @@ func (c Config) ComponentTemplateName() string { return c.TemplateName + "-ecs-m
 // DeadLetterTemplateName is the name of the index template of the dead-letter index.
 func (c Config) DeadLetterTemplateName() string { return c.TemplateName + "-deadletter" }
 
-// probe asks the cluster for its version; it fails when no node answers as Elasticsearch.
+// probe asks the cluster for its version; it fails when no node answers as
+// Elasticsearch or the credentials are refused. Builds without the root
+// endpoint (the minimal integ-test distribution) answer 405 to GET /; then
+// _cluster/health proves the node is there, and the version is "unknown".
 func (s *Sink) probe(ctx context.Context) (string, error) {
 	res, err := esapi.InfoRequest{}.Do(ctx, s.client)
 	if err != nil {
@@ -41,8 +44,23 @@ func (s *Sink) probe(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("probe: %w", err)
 	}
-	if res.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("probe: %s", statusError(res.StatusCode, body))
+	switch res.StatusCode {
+	case http.StatusOK:
+	case http.StatusMethodNotAllowed, http.StatusNotFound, http.StatusBadRequest:
+		res, err := esapi.ClusterHealthRequest{}.Do(ctx, s.client)
+		if err != nil {
+			return "", fmt.Errorf("probe %v: %w", s.cfg.Addresses, err)
+		}
+		body, err := readBody(res.Body)
+		if err != nil {
+			return "", fmt.Errorf("probe: %w", err)
+		}
+		if res.StatusCode != http.StatusOK {
+			return "", fmt.Errorf("probe: %w", statusError(res.StatusCode, body))
+		}
+		return "unknown", nil
+	default:
+		return "", fmt.Errorf("probe: %w", statusError(res.StatusCode, body))
 	}
 	var info struct {
 		Version struct {
@@ -170,7 +188,7 @@ func (s *Sink) putTemplate(ctx context.Context, kind, name string, tmpl any) err
 		return fmt.Errorf("put %s/%s: %w", kind, name, err)
 	}
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("put %s/%s: %s", kind, name, statusError(res.StatusCode, rb))
+		return fmt.Errorf("put %s/%s: %w", kind, name, statusError(res.StatusCode, rb))
 	}
 	s.log.Info("template installed", "template", kind+"/"+name)
 	return nil
@@ -195,7 +213,7 @@ func (s *Sink) exists(ctx context.Context, kind, name string) (bool, error) {
 	case http.StatusNotFound:
 		return false, nil
 	}
-	return false, fmt.Errorf("check %s/%s: %s", kind, name, statusError(res.StatusCode, nil))
+	return false, fmt.Errorf("check %s/%s: %w", kind, name, statusError(res.StatusCode, nil))
 }
 
 // readBody reads and closes a response body, up to 1 MiB.

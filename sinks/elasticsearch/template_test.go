@@ -51,6 +51,13 @@ func TestStartInstallsTemplatesOnce(t *testing.T) {
 	require.Len(t, f.puts, 3)
 }
 
+func TestProbeFallsBackToHealthWithoutTheRootEndpoint(t *testing.T) {
+	f := newFakeES(t)
+	f.rootMissing = true
+	require.NoError(t, newTestSink(t, f.srv.URL, nil).Start(t.Context()))
+	require.Len(t, f.puts, 3)
+}
+
 func TestStartWithoutTemplatesOnlyProbes(t *testing.T) {
 	f := newFakeES(t)
 	require.NoError(t, newTestSink(t, f.srv.URL, func(c *Config) { c.InstallTemplate = false }).Start(t.Context()))
