@@ -28,6 +28,19 @@ const totalFieldsLimit = 10000
 // ComponentTemplateName is the name of the component template that holds the ECS mappings.
 func (c Config) ComponentTemplateName() string { return c.TemplateName + "-ecs-mappings" }
 
+// deadLetterPattern is the dead-letter template's pattern: in data stream
+// mode every namespace of the dead-letter dataset (logs-siemfwd.deadletter-*),
+// so that changing the namespace later needs no new template; in index mode
+// the index itself.
+func (c Config) deadLetterPattern() string {
+	if c.Mode == ModeDataStream {
+		if i := strings.LastIndexByte(c.DeadLetterIndex, '-'); i > len("logs") {
+			return c.DeadLetterIndex[:i+1] + "*"
+		}
+	}
+	return c.DeadLetterIndex
+}
+
 // DeadLetterTemplateName is the name of the index template of the dead-letter index.
 func (c Config) DeadLetterTemplateName() string { return c.TemplateName + "-deadletter" }
 
@@ -116,7 +129,7 @@ func (s *Sink) installTemplates(ctx context.Context) error {
 		return nil
 	}
 	dlq := map[string]any{
-		"index_patterns": []string{c.DeadLetterIndex},
+		"index_patterns": []string{c.deadLetterPattern()},
 		"priority":       c.TemplatePriority,
 		"template":       map[string]any{"mappings": json.RawMessage(deadLetterMappings)},
 		"_meta":          map[string]any{"managed_by": "siemfwd", "description": "events Elasticsearch refused"},

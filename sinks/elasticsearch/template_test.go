@@ -30,6 +30,7 @@ func TestStartInstallsTemplatesOnce(t *testing.T) {
 	require.Greater(t, index.Priority, 100, "must win over the built-in logs template")
 	require.Equal(t, []string{"siemfwd-kerio-ecs-mappings"}, index.ComposedOf)
 	require.NotNil(t, index.DataStream)
+	require.Contains(t, string(f.templates["/_index_template/siemfwd-kerio-deadletter"]), `"index_patterns":["logs-siemfwd.deadletter-*"]`)
 
 	var comp struct {
 		Template struct {
