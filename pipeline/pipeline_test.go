@@ -37,6 +37,7 @@ type listSource struct {
 	acks    []error
 	acked   chan struct{} // receives once per ack
 	sent    chan struct{} // closed when every batch is in the pipeline
+	gate    chan struct{} // when not nil, the batches after the first wait for it to close
 }
 
 func newListSource(batches ...[]string) *listSource {
@@ -48,7 +49,10 @@ func newListSource(batches ...[]string) *listSource {
 func (s *listSource) Name() string { return "src" }
 
 func (s *listSource) Run(ctx context.Context, out chan<- pipeline.Batch) error {
-	for _, lines := range s.batches {
+	for i, lines := range s.batches {
+		if i == 1 && s.gate != nil {
+			<-s.gate
+		}
 		var b pipeline.Batch
 		for _, l := range lines {
 			b.Events = append(b.Events, &pipeline.Event{Raw: []byte(l), Origin: s.origin, Received: time.Now()})
@@ -235,17 +239,22 @@ func TestDropNewestKeepsOtherSinksFlowingAndCountsDrops(t *testing.T) {
 		batches[i] = []string{"d|event|x"}
 	}
 	src := newListSource(batches...)
-	stuck := &sinktest.Blocking{Release: make(chan struct{})}
+	src.gate = make(chan struct{})
+	stuck := &sinktest.Blocking{Release: make(chan struct{}), Entered: make(chan struct{}, len(batches))}
 	fast := &sinktest.Recorder{}
 	h := start(t, pipeline.DefaultConfig(), src,
 		pipeline.NamedSink{Name: "stuck", Sink: stuck, Config: sinkCfg(func(c *pipeline.SinkConfig) {
 			c.WhenFull = pipeline.WhenFullDropNewest
 			c.QueueBatches = 2
+			c.MaxEvents = 1 // one batch per Write
 		})},
 		pipeline.NamedSink{Name: "fast", Sink: fast, Config: sinkCfg()},
 	)
-	// The stuck sink holds one batch in Write and two in its queue; the others
-	// are dropped for it, so their acks arrive while it is still stuck.
+	// The stuck sink holds the first batch in Write and the next two in its
+	// queue; the others are dropped for it, so their acks arrive while it is
+	// still stuck.
+	<-stuck.Entered
+	close(src.gate)
 	acks := src.waitAcks(t, 17)
 	for _, err := range acks {
 		require.ErrorIs(t, err, pipeline.ErrDropped)
