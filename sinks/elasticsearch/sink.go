@@ -16,11 +16,11 @@
 package elasticsearch
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	gzip "github.com/klauspost/compress/gzip"
 	"log/slog"
 	"net"
 	"net/http"
