@@ -14,7 +14,10 @@ import (
 	"github.com/spf13/viper"
 
 	"siemfwd/pipeline"
+	"siemfwd/sinks/deadletter"
+	kafkasink "siemfwd/sinks/kafka"
 	"siemfwd/sinks/stdout"
+	filesrc "siemfwd/sources/file"
 	syslogsrc "siemfwd/sources/syslog"
 )
 
@@ -50,13 +53,107 @@ type AdminConfig struct {
 type SourceConfig struct {
 	Type   string
 	Syslog syslogsrc.Config
+	File   filesrc.Config
 }
 
-// SinkConfig is one sink: its type, the settings every sink has, and its type's settings.
+// sourceTypes are the values of sources.NAME.type.
+const sourceTypes = "syslog, file"
+
+// settings returns a pointer to the settings of the source's type, filled
+// with that type's defaults, or nil for an unknown type.
+func (sc *SourceConfig) settings() any {
+	switch sc.Type {
+	case "syslog":
+		sc.Syslog = syslogsrc.DefaultConfig()
+		return &sc.Syslog
+	case "file":
+		sc.File = filesrc.DefaultConfig()
+		return &sc.File
+	}
+	return nil
+}
+
+func (sc SourceConfig) validate() error {
+	switch sc.Type {
+	case "syslog":
+		return sc.Syslog.Validate()
+	case "file":
+		return sc.File.Validate()
+	}
+	return nil
+}
+
+// SinkConfig is one sink: its type, the settings every sink has, its dead
+// letter destination and its type's settings.
 type SinkConfig struct {
-	Type   string
-	Common pipeline.SinkConfig
-	Stdout stdout.Config
+	Type       string
+	Common     pipeline.SinkConfig
+	DeadLetter DeadLetterConfig
+	Stdout     stdout.Config
+	Kafka      kafkasink.Config
+}
+
+// sinkTypes are the values of sinks.NAME.type.
+const sinkTypes = "stdout, kafka"
+
+// settings returns a pointer to the settings of the sink's type, filled with
+// that type's defaults, or nil for an unknown type.
+func (sc *SinkConfig) settings() any {
+	switch sc.Type {
+	case "stdout":
+		sc.Stdout = stdout.DefaultConfig()
+		return &sc.Stdout
+	case "kafka":
+		sc.Kafka = kafkasink.DefaultConfig()
+		return &sc.Kafka
+	}
+	return nil
+}
+
+func (sc SinkConfig) validate() error {
+	errs := []error{sc.Common.Validate(), sc.DeadLetter.validate(sc.Type)}
+	switch sc.Type {
+	case "stdout":
+		errs = append(errs, sc.Stdout.Validate())
+	case "kafka":
+		errs = append(errs, sc.Kafka.Validate())
+	}
+	return errors.Join(errs...)
+}
+
+// DeadLetterConfig says where a sink's refused events go. A Kafka sink can
+// use a topic on its own brokers, an Elasticsearch sink a data stream on its
+// own cluster; any sink can use a file. With none, refused events are logged
+// and counted as failed.
+type DeadLetterConfig struct {
+	// Type is none, file or kafka (kafka sinks only).
+	Type string `mapstructure:"type"`
+	// File is the NDJSON file for type file.
+	File deadletter.Config `mapstructure:"file"`
+	// Topic is the dead-letter topic for type kafka.
+	Topic string `mapstructure:"topic"`
+}
+
+func defaultDeadLetter() DeadLetterConfig {
+	return DeadLetterConfig{Type: "none", File: deadletter.DefaultConfig(), Topic: "siemfwd-deadletter"}
+}
+
+func (c DeadLetterConfig) validate(sinkType string) error {
+	switch c.Type {
+	case "none":
+		return nil
+	case "file":
+		return prefixedJoin("dead_letter.file", c.File.Validate())
+	case "kafka":
+		if sinkType != "kafka" {
+			return fmt.Errorf("dead_letter.type: kafka is for kafka sinks (it uses the sink's brokers); use file for a %s sink", sinkType)
+		}
+		if c.Topic == "" {
+			return errors.New("dead_letter.topic: required for type kafka")
+		}
+		return nil
+	}
+	return fmt.Errorf("dead_letter.type: must be none, file or kafka, got %q", c.Type)
 }
 
 func defaultConfig() Config {
@@ -88,18 +185,25 @@ func loadConfig(yaml []byte, getenv func(string) string) (Config, error) {
 		applyEnv(v, key+".type", getenv)
 		return v.GetString(key + ".type")
 	}
+	cfg.Sources = map[string]SourceConfig{}
 	for _, name := range sourceNames {
 		key := "sources." + name
-		if typeOf(key) == "syslog" {
-			setDefaults(v, key, syslogsrc.DefaultConfig())
+		sc := SourceConfig{Type: typeOf(key)}
+		if settings := sc.settings(); settings != nil {
+			setDefaults(v, key, reflect.ValueOf(settings).Elem().Interface())
 		}
+		cfg.Sources[name] = sc
 	}
+	cfg.Sinks = map[string]SinkConfig{}
 	for _, name := range sinkNames {
 		key := "sinks." + name
-		if typeOf(key) == "stdout" {
-			setDefaults(v, key, pipeline.DefaultSinkConfig())
-			setDefaults(v, key, stdout.DefaultConfig())
+		sc := SinkConfig{Type: typeOf(key), Common: pipeline.DefaultSinkConfig(), DeadLetter: defaultDeadLetter()}
+		if settings := sc.settings(); settings != nil {
+			setDefaults(v, key, sc.Common)
+			setDefaults(v, key+".dead_letter", sc.DeadLetter)
+			setDefaults(v, key, reflect.ValueOf(settings).Elem().Interface())
 		}
+		cfg.Sinks[name] = sc
 	}
 	// Phase 2: SIEMFWD_<KEY> overrides, dots as underscores.
 	for _, key := range v.AllKeys() {
@@ -115,33 +219,34 @@ func loadConfig(yaml []byte, getenv func(string) string) (Config, error) {
 	decode("admin", &cfg.Admin)
 	decode("pipeline", &cfg.Pipeline)
 
-	cfg.Sources = map[string]SourceConfig{}
 	for _, name := range sourceNames {
 		key := "sources." + name
-		sc := SourceConfig{Type: v.GetString(key + ".type")}
-		switch sc.Type {
-		case "syslog":
-			decode(key, &sc.Syslog, "type")
-		case "":
-			errs = append(errs, fmt.Errorf("%s.type: required (one of: syslog)", key))
+		sc := cfg.Sources[name]
+		switch settings := sc.settings(); {
+		case sc.Type == "":
+			errs = append(errs, fmt.Errorf("%s.type: required (one of: %s)", key, sourceTypes))
+		case settings == nil:
+			errs = append(errs, fmt.Errorf("%s.type: unknown source type %q (one of: %s)", key, sc.Type, sourceTypes))
 		default:
-			errs = append(errs, fmt.Errorf("%s.type: unknown source type %q (one of: syslog)", key, sc.Type))
+			decode(key, settings, "type")
 		}
 		cfg.Sources[name] = sc
 	}
-	cfg.Sinks = map[string]SinkConfig{}
 	for _, name := range sinkNames {
 		key := "sinks." + name
-		sc := SinkConfig{Type: v.GetString(key + ".type")}
-		common := keysOf(pipeline.DefaultSinkConfig())
-		switch sc.Type {
-		case "stdout":
-			decode(key, &sc.Common, append(keysOf(stdout.DefaultConfig()), "type")...)
-			decode(key, &sc.Stdout, append(common, "type")...)
-		case "":
-			errs = append(errs, fmt.Errorf("%s.type: required (one of: stdout)", key))
+		sc := cfg.Sinks[name]
+		switch settings := sc.settings(); {
+		case sc.Type == "":
+			errs = append(errs, fmt.Errorf("%s.type: required (one of: %s)", key, sinkTypes))
+		case settings == nil:
+			errs = append(errs, fmt.Errorf("%s.type: unknown sink type %q (one of: %s)", key, sc.Type, sinkTypes))
 		default:
-			errs = append(errs, fmt.Errorf("%s.type: unknown sink type %q (one of: stdout)", key, sc.Type))
+			// The sink's keys are shared by three structs: each ignores the others' keys.
+			own := keysOf(reflect.ValueOf(settings).Elem().Interface())
+			common := keysOf(sc.Common)
+			decode(key, &sc.Common, append(own, "type", "dead_letter")...)
+			decode(key, settings, append(common, "type", "dead_letter")...)
+			decode(key+".dead_letter", &sc.DeadLetter)
 		}
 		cfg.Sinks[name] = sc
 	}
@@ -170,17 +275,14 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("sinks: at least one sink is required"))
 	}
 	for _, name := range sortedKeys(c.Sources) {
-		s := c.Sources[name]
-		if s.Type == "syslog" {
-			errs = append(errs, prefixed("sources."+name, s.Syslog.Validate())...)
+		errs = append(errs, prefixed("sources."+name, c.Sources[name].validate())...)
+		if f := c.Sources[name].File; c.Sources[name].Type == "file" && f.DrainTimeout >= c.Pipeline.ShutdownTimeout {
+			errs = append(errs, fmt.Errorf("sources.%s.drain_timeout: must be shorter than pipeline.shutdown_timeout (%s), got %s",
+				name, c.Pipeline.ShutdownTimeout, f.DrainTimeout))
 		}
 	}
 	for _, name := range sortedKeys(c.Sinks) {
-		s := c.Sinks[name]
-		errs = append(errs, prefixed("sinks."+name, s.Common.Validate())...)
-		if s.Type == "stdout" {
-			errs = append(errs, prefixed("sinks."+name, s.Stdout.Validate())...)
-		}
+		errs = append(errs, prefixed("sinks."+name, c.Sinks[name].validate())...)
 	}
 	return errors.Join(errs...)
 }
@@ -268,6 +370,9 @@ func keysOf(s any) []string {
 	}
 	return keys
 }
+
+// prefixedJoin is prefixed, joined again.
+func prefixedJoin(key string, err error) error { return errors.Join(prefixed(key, err)...) }
 
 // prefixed puts key in front of every error that err joins.
 func prefixed(key string, err error) []error {

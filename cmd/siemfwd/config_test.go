@@ -133,3 +133,41 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+func TestSinkAndSourceTypesDecodeTheirOwnKeys(t *testing.T) {
+	yaml := `
+sources:
+  files: {type: file, paths: ["/var/log/kerio/*.log"], state_dir: /tmp/x, product: kerio_connect}
+sinks:
+  k:
+    type: kafka
+    brokers: ["127.0.0.1:9092"]
+    topic: "kerio-{event.dataset}"
+    when_full: drop_newest
+    dead_letter: {type: kafka, topic: dlq}
+  out:
+    type: stdout
+    dead_letter: {type: file, file: {path: /tmp/dlq.ndjson}}
+`
+	cfg, err := loadConfig([]byte(yaml), noEnv)
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	require.Equal(t, []string{"/var/log/kerio/*.log"}, cfg.Sources["files"].File.Paths)
+	require.Equal(t, "kerio-{event.dataset}", cfg.Sinks["k"].Kafka.Topic)
+	require.Equal(t, pipeline.WhenFullDropNewest, cfg.Sinks["k"].Common.WhenFull)
+	require.Equal(t, "dlq", cfg.Sinks["k"].DeadLetter.Topic)
+	require.Equal(t, "/tmp/dlq.ndjson", cfg.Sinks["out"].DeadLetter.File.Path)
+	require.Equal(t, int64(1<<30), cfg.Sinks["out"].DeadLetter.File.MaxBytes)
+
+	bad := `
+sources: {f: {type: file}}
+sinks:
+  out: {type: stdout, brokers: [x], dead_letter: {type: kafka}}
+`
+	cfg, err = loadConfig([]byte(bad), noEnv)
+	all := errString(err) + "\n" + errString(cfg.Validate())
+	require.Contains(t, all, "sinks.out.brokers: unknown key")
+	require.Contains(t, all, "sinks.out.dead_letter.type: kafka is for kafka sinks")
+	require.Contains(t, all, "sources.f.paths")
+	require.Contains(t, all, "sources.f.state_dir")
+}

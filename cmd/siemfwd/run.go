@@ -9,11 +9,15 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"time"
 
 	"siemfwd/configs"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
+	"siemfwd/sinks/deadletter"
+	kafkasink "siemfwd/sinks/kafka"
 	"siemfwd/sinks/stdout"
+	filesrc "siemfwd/sources/file"
 	syslogsrc "siemfwd/sources/syslog"
 )
 
@@ -84,29 +88,35 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 	m := metrics.New()
 	m.BuildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 
+	// Whatever was opened is closed again if the start fails half way.
+	var closers []func()
+	started := false
+	defer func() {
+		if !started {
+			for _, c := range closers {
+				c()
+			}
+		}
+	}()
+
 	var sources []pipeline.Source
 	for _, name := range sortedKeys(cfg.Sources) {
 		sc := cfg.Sources[name]
-		switch sc.Type {
-		case "syslog":
-			s, err := syslogsrc.New(name, sc.Syslog, log, m)
-			if err != nil {
-				return fmt.Errorf("source %s: %w", name, err)
-			}
-			// Bind now, so that a port in use fails the start instead of a goroutine.
-			if err := s.Listen(); err != nil {
-				return fmt.Errorf("source %s: %w", name, err)
-			}
-			sources = append(sources, s)
+		src, closeSrc, err := newSource(name, sc, log, m)
+		if err != nil {
+			return fmt.Errorf("source %s: %w", name, err)
 		}
+		closers = append(closers, closeSrc)
+		sources = append(sources, src)
 	}
 	var sinks []pipeline.NamedSink
 	for _, name := range sortedKeys(cfg.Sinks) {
-		sc := cfg.Sinks[name]
-		ns := pipeline.NamedSink{Name: name, Config: sc.Common}
-		switch sc.Type {
-		case "stdout":
-			ns.Sink = stdout.New(stdoutW)
+		ns, closeDLQ, err := newSink(name, cfg.Sinks[name], log, m, stdoutW)
+		if err != nil {
+			return fmt.Errorf("sink %s: %w", name, err)
+		}
+		if closeDLQ != nil {
+			defer closeDLQ() // after the pipeline stopped: the sink loops use it until then
 		}
 		sinks = append(sinks, ns)
 	}
@@ -127,7 +137,77 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 		}
 		defer stopAdmin()
 	}
+	started = true
 	return p.Run(ctx)
+}
+
+// newSource builds and opens one source: network sources bind their
+// sockets and file sources lock their state directory now, so that a port
+// in use or a second instance fails the start instead of a goroutine.
+func newSource(name string, sc SourceConfig, log *slog.Logger, m *metrics.Metrics) (pipeline.Source, func(), error) {
+	switch sc.Type {
+	case "syslog":
+		s, err := syslogsrc.New(name, sc.Syslog, log, m)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := s.Listen(); err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	case "file":
+		s, err := filesrc.New(name, sc.File, log, m)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := s.Open(); err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	}
+	return nil, nil, fmt.Errorf("unknown source type %q", sc.Type)
+}
+
+// newSink builds one sink and its dead-letter destination; the returned
+// func closes the destination.
+func newSink(name string, sc SinkConfig, log *slog.Logger, m *metrics.Metrics, stdoutW io.Writer) (pipeline.NamedSink, func(), error) {
+	ns := pipeline.NamedSink{Name: name, Config: sc.Common}
+	sinkLog := log.With("component", "sink", "sink", name)
+	switch sc.Type {
+	case "stdout":
+		ns.Sink = stdout.New(stdoutW)
+	case "kafka":
+		s, err := kafkasink.New(sc.Kafka, sinkLog, m)
+		if err != nil {
+			return ns, nil, err
+		}
+		ns.Sink = s
+	default:
+		return ns, nil, fmt.Errorf("unknown sink type %q", sc.Type)
+	}
+	switch sc.DeadLetter.Type {
+	case "file":
+		d, err := deadletter.NewFile(sc.DeadLetter.File)
+		if err != nil {
+			return ns, nil, err
+		}
+		ns.DeadLetter = d
+		return ns, func() { d.Close() }, nil
+	case "kafka":
+		dcfg := sc.Kafka
+		dcfg.Topic, dcfg.DefaultTopic = sc.DeadLetter.Topic, sc.DeadLetter.Topic
+		d, err := kafkasink.NewDeadLetter(dcfg, sinkLog, m)
+		if err != nil {
+			return ns, nil, err
+		}
+		ns.DeadLetter = d
+		return ns, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			d.Close(ctx)
+		}, nil
+	}
+	return ns, nil, nil
 }
 
 func newLogger(c LogConfig, w io.Writer) *slog.Logger {
