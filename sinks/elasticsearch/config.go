@@ -90,7 +90,7 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults: a local node, data streams, gzip,
-// 1000 events or 5 MiB per request, two requests in flight, templates installed.
+// 1024 events (half the sink loop's default batch) or 5 MiB per request, two requests in flight, templates installed.
 func DefaultConfig() Config {
 	return Config{
 		Addresses:           []string{"http://127.0.0.1:9200"},
@@ -98,7 +98,7 @@ func DefaultConfig() Config {
 		Mode:                ModeDataStream,
 		Index:               "siemfwd-{event.dataset}",
 		Compress:            true,
-		MaxEventsPerRequest: 1000,
+		MaxEventsPerRequest: 1024,
 		MaxBytesPerRequest:  5 << 20,
 		Concurrency:         2,
 		InstallTemplate:     true,
