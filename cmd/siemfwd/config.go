@@ -15,6 +15,7 @@ import (
 
 	"siemfwd/pipeline"
 	"siemfwd/sinks/deadletter"
+	essink "siemfwd/sinks/elasticsearch"
 	kafkasink "siemfwd/sinks/kafka"
 	"siemfwd/sinks/stdout"
 	filesrc "siemfwd/sources/file"
@@ -86,15 +87,16 @@ func (sc SourceConfig) validate() error {
 // SinkConfig is one sink: its type, the settings every sink has, its dead
 // letter destination and its type's settings.
 type SinkConfig struct {
-	Type       string
-	Common     pipeline.SinkConfig
-	DeadLetter DeadLetterConfig
-	Stdout     stdout.Config
-	Kafka      kafkasink.Config
+	Type          string
+	Common        pipeline.SinkConfig
+	DeadLetter    DeadLetterConfig
+	Stdout        stdout.Config
+	Kafka         kafkasink.Config
+	Elasticsearch essink.Config
 }
 
 // sinkTypes are the values of sinks.NAME.type.
-const sinkTypes = "stdout, kafka"
+const sinkTypes = "stdout, kafka, elasticsearch"
 
 // settings returns a pointer to the settings of the sink's type, filled with
 // that type's defaults, or nil for an unknown type.
@@ -106,6 +108,9 @@ func (sc *SinkConfig) settings() any {
 	case "kafka":
 		sc.Kafka = kafkasink.DefaultConfig()
 		return &sc.Kafka
+	case "elasticsearch":
+		sc.Elasticsearch = essink.DefaultConfig()
+		return &sc.Elasticsearch
 	}
 	return nil
 }
@@ -117,16 +122,19 @@ func (sc SinkConfig) validate() error {
 		errs = append(errs, sc.Stdout.Validate())
 	case "kafka":
 		errs = append(errs, sc.Kafka.Validate())
+	case "elasticsearch":
+		errs = append(errs, sc.Elasticsearch.Validate())
 	}
 	return errors.Join(errs...)
 }
 
 // DeadLetterConfig says where a sink's refused events go. A Kafka sink can
 // use a topic on its own brokers, an Elasticsearch sink a data stream on its
-// own cluster; any sink can use a file. With none, refused events are logged
-// and counted as failed.
+// own cluster (its dead_letter_index); any sink can use a file. With none,
+// refused events are logged and counted as failed.
 type DeadLetterConfig struct {
-	// Type is none, file or kafka (kafka sinks only).
+	// Type is none, file, kafka (kafka sinks only) or elasticsearch
+	// (elasticsearch sinks only; the data stream is the sink's dead_letter_index).
 	Type string `mapstructure:"type"`
 	// File is the NDJSON file for type file.
 	File deadletter.Config `mapstructure:"file"`
@@ -152,8 +160,13 @@ func (c DeadLetterConfig) validate(sinkType string) error {
 			return errors.New("dead_letter.topic: required for type kafka")
 		}
 		return nil
+	case "elasticsearch":
+		if sinkType != "elasticsearch" {
+			return fmt.Errorf("dead_letter.type: elasticsearch is for elasticsearch sinks (it uses the sink's cluster); use file for a %s sink", sinkType)
+		}
+		return nil
 	}
-	return fmt.Errorf("dead_letter.type: must be none, file or kafka, got %q", c.Type)
+	return fmt.Errorf("dead_letter.type: must be none, file, kafka or elasticsearch, got %q", c.Type)
 }
 
 func defaultConfig() Config {

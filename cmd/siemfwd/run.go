@@ -15,6 +15,7 @@ import (
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 	"siemfwd/sinks/deadletter"
+	essink "siemfwd/sinks/elasticsearch"
 	kafkasink "siemfwd/sinks/kafka"
 	"siemfwd/sinks/stdout"
 	filesrc "siemfwd/sources/file"
@@ -111,7 +112,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 	}
 	var sinks []pipeline.NamedSink
 	for _, name := range sortedKeys(cfg.Sinks) {
-		ns, closeDLQ, err := newSink(name, cfg.Sinks[name], log, m, stdoutW)
+		ns, closeDLQ, err := newSink(ctx, name, cfg.Sinks[name], log, m, stdoutW)
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", name, err)
 		}
@@ -170,7 +171,7 @@ func newSource(name string, sc SourceConfig, log *slog.Logger, m *metrics.Metric
 
 // newSink builds one sink and its dead-letter destination; the returned
 // func closes the destination.
-func newSink(name string, sc SinkConfig, log *slog.Logger, m *metrics.Metrics, stdoutW io.Writer) (pipeline.NamedSink, func(), error) {
+func newSink(ctx context.Context, name string, sc SinkConfig, log *slog.Logger, m *metrics.Metrics, stdoutW io.Writer) (pipeline.NamedSink, func(), error) {
 	ns := pipeline.NamedSink{Name: name, Config: sc.Common}
 	sinkLog := log.With("component", "sink", "sink", name)
 	switch sc.Type {
@@ -182,6 +183,20 @@ func newSink(name string, sc SinkConfig, log *slog.Logger, m *metrics.Metrics, s
 			return ns, nil, err
 		}
 		ns.Sink = s
+	case "elasticsearch":
+		s, err := essink.New(sc.Elasticsearch, sinkLog, m)
+		if err != nil {
+			return ns, nil, err
+		}
+		// Probe the cluster and install the templates now: a wrong address or
+		// credentials should fail the start, not show up as endless retries.
+		if err := s.Start(ctx); err != nil {
+			return ns, nil, err
+		}
+		ns.Sink = s
+		if sc.DeadLetter.Type == "elasticsearch" {
+			ns.DeadLetter = s.DeadLetterQueue()
+		}
 	default:
 		return ns, nil, fmt.Errorf("unknown sink type %q", sc.Type)
 	}
