@@ -4,7 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"path"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -12,6 +16,14 @@ import (
 const (
 	ProtocolUDP = "udp"
 	ProtocolTCP = "tcp"
+	ProtocolTLS = "tls" // RFC 5425: TCP framing inside TLS
+)
+
+// Client certificate policies of a TLS source (tls.client_auth).
+const (
+	ClientAuthNone    = "none"    // ask for no certificate
+	ClientAuthRequest = "request" // ask; verify one if given, accept connections without
+	ClientAuthRequire = "require" // mutual TLS: refuse connections without a valid certificate
 )
 
 // maxMessageCap bounds max_message_bytes: every TCP connection may hold one
@@ -22,7 +34,7 @@ const maxMessageCap = 16 << 20
 // Config configures one syslog listener. The caller prefixes the keys that
 // Validate reports with "sources.<name>.".
 type Config struct {
-	// Protocol is "udp" or "tcp" (RFC 6587 framing).
+	// Protocol is "udp", "tcp" (RFC 6587 framing) or "tls" (RFC 5425: the same framing inside TLS).
 	Protocol string `mapstructure:"protocol"`
 	// Address is the host:port to listen on, e.g. "0.0.0.0:514"; port 0 picks a free port.
 	Address string `mapstructure:"address"`
@@ -42,13 +54,110 @@ type Config struct {
 	ReceiveBuffer int `mapstructure:"receive_buffer"`
 	// MaxConnections is the most TCP connections served at once; more are accepted and closed at once.
 	MaxConnections int `mapstructure:"max_connections"`
+	// MaxConnectionsPerIP is the most TCP/TLS connections one sender address may hold; 0 = no
+	// per-address limit. It keeps one noisy or hostile sender from taking every slot.
+	MaxConnectionsPerIP int `mapstructure:"max_connections_per_ip"`
 	// IdleTimeout closes a TCP connection that sent nothing for this long; 0 never closes it.
 	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
+	// TLS configures protocol "tls"; its keys must stay unset for udp and tcp.
+	TLS TLSConfig `mapstructure:"tls"`
+	// Allow lists the senders (IP addresses or CIDR prefixes) that may send; empty lets everyone.
+	// Others are refused before any parsing: per datagram (UDP) or per connection (TCP/TLS).
+	Allow []string `mapstructure:"allow"`
+	// RateLimit caps events per second per sender address.
+	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
+	// ClockSkew tags events whose own time is further than this from the receive time
+	// (tag _clock_skew), for senders that no profile matches; 0 = off.
+	ClockSkew time.Duration `mapstructure:"clock_skew"`
+	// Profiles are per-sender settings, matched by address or syslog hostname; the first match wins.
+	Profiles []ProfileConfig `mapstructure:"profiles"`
+}
+
+// TLSConfig configures an RFC 5425 listener. Certificate files are read at
+// Listen, not at Validate, so that a config can be checked where the keys
+// are not; they are re-read when they change on disk.
+type TLSConfig struct {
+	// CertFile is the PEM server certificate, followed by its intermediates.
+	CertFile string `mapstructure:"cert_file"`
+	// KeyFile is the PEM private key of CertFile.
+	KeyFile string `mapstructure:"key_file"`
+	// MinVersion is the lowest TLS version accepted: "1.2" or "1.3".
+	MinVersion string `mapstructure:"min_version"`
+	// ClientAuth is "none", "request" (verify a certificate if sent) or "require" (mutual TLS).
+	ClientAuth string `mapstructure:"client_auth"`
+	// ClientCAFile is the PEM bundle of CAs that client certificates must chain to; needed by request and require.
+	ClientCAFile string `mapstructure:"client_ca_file"`
+	// ReloadInterval is how often, at most, a handshake checks the files for changes
+	// (modification time, size, inode) and reloads them; 0 checks on every handshake.
+	ReloadInterval time.Duration `mapstructure:"reload_interval"`
+	// HandshakeTimeout closes a connection whose handshake has not finished in this time.
+	HandshakeTimeout time.Duration `mapstructure:"handshake_timeout"`
+}
+
+// RateLimitConfig is a token bucket per sender address. TCP and TLS readers
+// wait for tokens (backpressure on that connection only); UDP datagrams
+// over the limit are dropped and counted (reason "rate_limited").
+type RateLimitConfig struct {
+	// EventsPerSecond is the sustained rate per sender; 0 turns the limit off.
+	EventsPerSecond float64 `mapstructure:"events_per_second"`
+	// Burst is how many events a sender may send at once above the rate; 0 means one second's worth.
+	Burst int `mapstructure:"burst"`
+	// MaxSenders bounds the buckets kept; the least recently seen sender's bucket is evicted
+	// (it starts again with a full burst).
+	MaxSenders int `mapstructure:"max_senders"`
+}
+
+// ProfileConfig holds the settings of one kind of sender. Empty fields keep
+// the source's value.
+type ProfileConfig struct {
+	// Name identifies the profile; events carry it in labels.siemfwd_profile.
+	Name string `mapstructure:"name"`
+	// Match says which senders the profile is for.
+	Match MatchConfig `mapstructure:"match"`
+	// Timezone is the IANA zone for this sender's times that carry none; "" keeps the source's.
+	Timezone string `mapstructure:"timezone"`
+	// Product is "kerio_connect", "kerio_control" or "" to keep the source's.
+	Product string `mapstructure:"product"`
+	// Log is a log name hint; "" keeps the source's.
+	Log string `mapstructure:"log"`
+	// Dataset replaces event.dataset (and so the data stream), e.g. "kerio_connect.mail"; "" keeps the parsed one.
+	Dataset string `mapstructure:"dataset"`
+	// Observer sets observer.* for the sending device.
+	Observer ObserverConfig `mapstructure:"observer"`
+	// Labels are added to every event as labels.<key>; keys are lower-case [a-z0-9_].
+	Labels map[string]string `mapstructure:"labels"`
+	// ClockSkew tags this sender's events whose time is further than this from the receive
+	// time; 0 keeps the source's clock_skew.
+	ClockSkew time.Duration `mapstructure:"clock_skew"`
+}
+
+// MatchConfig selects the senders of a profile. A sender matches when its
+// address or its syslog HOSTNAME matches; at least one list must be set.
+type MatchConfig struct {
+	// Addresses are IP addresses or CIDR prefixes, matched per datagram or connection.
+	Addresses []string `mapstructure:"addresses"`
+	// Hostnames are syslog HOSTNAMEs, exact or globs ("mx*.contoso.example"), compared
+	// case-insensitively by the worker after the header is parsed.
+	Hostnames []string `mapstructure:"hostnames"`
+}
+
+// ObserverConfig names the device that sends, for observer.* fields.
+type ObserverConfig struct {
+	// Name is observer.name.
+	Name string `mapstructure:"name"`
+	// Vendor is observer.vendor, e.g. "Kerio".
+	Vendor string `mapstructure:"vendor"`
+	// Product is observer.product, e.g. "Kerio Connect".
+	Product string `mapstructure:"product"`
+	// Type is observer.type, e.g. "firewall" or "mail".
+	Type string `mapstructure:"type"`
 }
 
 // DefaultConfig returns the defaults: UDP on 0.0.0.0:514 in UTC, 64 KiB
 // messages, 256-event batches, 2 UDP readers with 4 MiB buffers, 1024 TCP
-// connections idle for at most 5 minutes.
+// connections idle for at most 5 minutes; for TLS, version 1.2 or later, no
+// client certificate, files checked every 10s, 10s handshakes; no
+// allow-list, no rate limit (10000 senders tracked when on), no profiles.
 func DefaultConfig() Config {
 	return Config{
 		Protocol:        ProtocolUDP,
@@ -60,6 +169,13 @@ func DefaultConfig() Config {
 		ReceiveBuffer:   4 << 20,
 		MaxConnections:  1024,
 		IdleTimeout:     5 * time.Minute,
+		TLS: TLSConfig{
+			MinVersion:       "1.2",
+			ClientAuth:       ClientAuthNone,
+			ReloadInterval:   10 * time.Second,
+			HandshakeTimeout: 10 * time.Second,
+		},
+		RateLimit: RateLimitConfig{MaxSenders: 10000},
 	}
 }
 
@@ -70,9 +186,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
 	switch c.Protocol {
-	case ProtocolUDP, ProtocolTCP:
+	case ProtocolUDP, ProtocolTCP, ProtocolTLS:
 	default:
-		bad("protocol", "must be %q or %q, got %q", ProtocolUDP, ProtocolTCP, c.Protocol)
+		bad("protocol", "must be %q, %q or %q, got %q", ProtocolUDP, ProtocolTCP, ProtocolTLS, c.Protocol)
 	}
 	if _, port, err := net.SplitHostPort(c.Address); err != nil {
 		bad("address", "must be host:port, got %q: %v", c.Address, err)
@@ -84,11 +200,7 @@ func (c Config) Validate() error {
 	} else if _, err := time.LoadLocation(c.Timezone); err != nil {
 		bad("timezone", "unknown zone %q: %v", c.Timezone, err)
 	}
-	switch c.Product {
-	case "", "kerio_connect", "kerio_control":
-	default:
-		bad("product", "must be \"kerio_connect\", \"kerio_control\" or \"\", got %q", c.Product)
-	}
+	checkProduct(bad, "product", c.Product)
 	if c.MaxMessageBytes < 1 || c.MaxMessageBytes > maxMessageCap {
 		bad("max_message_bytes", "must be in 1..%d, got %d", maxMessageCap, c.MaxMessageBytes)
 	}
@@ -107,5 +219,150 @@ func (c Config) Validate() error {
 	if c.IdleTimeout < 0 {
 		bad("idle_timeout", "must be >= 0, got %s", c.IdleTimeout)
 	}
+	if c.MaxConnectionsPerIP < 0 {
+		bad("max_connections_per_ip", "must be >= 0 (0 = no limit), got %d", c.MaxConnectionsPerIP)
+	}
+	c.TLS.validate(bad, c.Protocol == ProtocolTLS)
+	for i, a := range c.Allow {
+		if _, err := parsePrefix(a); err != nil {
+			bad(fmt.Sprintf("allow[%d]", i), "%v", err)
+		}
+	}
+	rl := c.RateLimit
+	if rl.EventsPerSecond < 0 {
+		bad("rate_limit.events_per_second", "must be >= 0 (0 = off), got %v", rl.EventsPerSecond)
+	}
+	if rl.Burst < 0 {
+		bad("rate_limit.burst", "must be >= 0 (0 = one second's worth), got %d", rl.Burst)
+	}
+	if rl.MaxSenders < 1 {
+		bad("rate_limit.max_senders", "must be > 0, got %d", rl.MaxSenders)
+	}
+	if c.ClockSkew < 0 {
+		bad("clock_skew", "must be >= 0 (0 = off), got %s", c.ClockSkew)
+	}
+	names := make(map[string]int)
+	for i, p := range c.Profiles {
+		key := fmt.Sprintf("profiles[%d]", i)
+		if p.Name == "" {
+			bad(key+".name", "required")
+		} else if j, dup := names[p.Name]; dup {
+			bad(key+".name", "%q already names profiles[%d]", p.Name, j)
+		} else {
+			names[p.Name] = i
+		}
+		p.validate(func(k, format string, args ...any) { bad(key+"."+k, format, args...) })
+	}
 	return errors.Join(errs...)
+}
+
+// labelKey is what labels.* keys may be: ECS-style lower-case names.
+var labelKey = regexp.MustCompile(`^[a-z0-9_]+$`)
+
+// datasetName is what event.dataset may be when it names a data stream
+// (logs-<dataset>-<namespace>): lower case, no '-'.
+var datasetName = regexp.MustCompile(`^[a-z0-9_.]{1,100}$`)
+
+func checkProduct(bad func(string, string, ...any), key, v string) {
+	switch v {
+	case "", "kerio_connect", "kerio_control":
+	default:
+		bad(key, "must be \"kerio_connect\", \"kerio_control\" or \"\", got %q", v)
+	}
+}
+
+func (t TLSConfig) validate(bad func(string, string, ...any), isTLS bool) {
+	if !isTLS {
+		// Keys that would be silently ignored are a mistake worth reporting.
+		for _, f := range []struct{ key, val string }{
+			{"tls.cert_file", t.CertFile}, {"tls.key_file", t.KeyFile}, {"tls.client_ca_file", t.ClientCAFile},
+		} {
+			if f.val != "" {
+				bad(f.key, "only for protocol %q", ProtocolTLS)
+			}
+		}
+		return
+	}
+	if t.CertFile == "" {
+		bad("tls.cert_file", "required for protocol %q", ProtocolTLS)
+	}
+	if t.KeyFile == "" {
+		bad("tls.key_file", "required for protocol %q", ProtocolTLS)
+	}
+	if _, err := tlsVersion(t.MinVersion); err != nil {
+		bad("tls.min_version", "%v", err)
+	}
+	switch t.ClientAuth {
+	case ClientAuthNone:
+	case ClientAuthRequest, ClientAuthRequire:
+		if t.ClientCAFile == "" {
+			bad("tls.client_ca_file", "required when client_auth is %q", t.ClientAuth)
+		}
+	default:
+		bad("tls.client_auth", "must be %q, %q or %q, got %q", ClientAuthNone, ClientAuthRequest, ClientAuthRequire, t.ClientAuth)
+	}
+	if t.ReloadInterval < 0 {
+		bad("tls.reload_interval", "must be >= 0 (0 = check on every handshake), got %s", t.ReloadInterval)
+	}
+	if t.HandshakeTimeout <= 0 {
+		bad("tls.handshake_timeout", "must be > 0, got %s", t.HandshakeTimeout)
+	}
+}
+
+func (p ProfileConfig) validate(bad func(string, string, ...any)) {
+	if len(p.Match.Addresses) == 0 && len(p.Match.Hostnames) == 0 {
+		bad("match", "needs addresses or hostnames, or the profile never matches")
+	}
+	for i, a := range p.Match.Addresses {
+		if _, err := parsePrefix(a); err != nil {
+			bad(fmt.Sprintf("match.addresses[%d]", i), "%v", err)
+		}
+	}
+	for i, h := range p.Match.Hostnames {
+		if h == "" {
+			bad(fmt.Sprintf("match.hostnames[%d]", i), "must not be empty")
+		} else if _, err := path.Match(strings.ToLower(h), ""); err != nil {
+			bad(fmt.Sprintf("match.hostnames[%d]", i), "bad pattern %q: %v", h, err)
+		}
+	}
+	if p.Timezone != "" {
+		if _, err := time.LoadLocation(p.Timezone); err != nil {
+			bad("timezone", "unknown zone %q: %v", p.Timezone, err)
+		}
+	}
+	checkProduct(bad, "product", p.Product)
+	if p.Dataset != "" && !datasetName.MatchString(p.Dataset) {
+		bad("dataset", "must be 1-100 of [a-z0-9_.] (it names a data stream), got %q", p.Dataset)
+	}
+	for k := range p.Labels {
+		if !labelKey.MatchString(k) {
+			bad("labels."+k, "key must match %s", labelKey)
+		}
+	}
+	if p.ClockSkew < 0 {
+		bad("clock_skew", "must be >= 0 (0 = the source's), got %s", p.ClockSkew)
+	}
+}
+
+// parsePrefix reads an IP address (a single-address prefix) or a CIDR
+// prefix. The prefix is masked ("10.1.2.3/8" is 10.0.0.0/8) and IPv4-mapped
+// IPv6 forms are unmapped, as peer addresses are.
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("not an IP address or CIDR prefix: %q", s)
+		}
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("not an IP address or CIDR prefix: %q", s)
+	}
+	a = a.Unmap().WithZone("")
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -1,10 +1,16 @@
 // Package syslog receives syslog messages over UDP (one message per
-// datagram) and TCP (RFC 6587 octet counting or LF framing, detected per
-// frame) and sends them downstream in batches of raw events; parsing is the
-// workers' job.
+// datagram), TCP (RFC 6587 octet counting or LF framing, detected per
+// frame) and TLS (RFC 5425: the same framing inside TLS) and sends them
+// downstream in batches of raw events; parsing is the workers' job.
 //
-//	UDP: Readers × (SO_REUSEPORT socket → recvmmsg → batch) ─┐ select/default: drop and count
-//	TCP: accept → goroutine per connection → Framer → batch ─┴→ out (TCP blocks: backpressure)
+//	UDP: Readers × (SO_REUSEPORT socket → recvmmsg → allow? rate? profile → batch) ─┐ select/default: drop and count
+//	TCP: accept → allow? per-IP limit? → goroutine per connection → [TLS handshake]  │
+//	     → profile → Framer → batch → rate limit (wait) ─────────────────────────────┴→ out (TCP blocks: backpressure)
+//
+// Who may send is decided before any parsing: an allow-list of addresses,
+// a connection limit per address and a token bucket per address. Sender
+// profiles are matched by address here (one shared Origin per profile) and
+// by syslog hostname in the worker (Origin.ByHostname).
 //
 // TCP pushes back: a full out channel blocks the connection's reader, the
 // kernel receive window fills and the sender slows down. UDP cannot push
@@ -29,18 +35,20 @@ import (
 
 // Source is one syslog listener. Listen binds it, Run serves it.
 type Source struct {
-	name   string
-	cfg    Config
-	log    *slog.Logger
-	origin *pipeline.Origin
-	m      sourceMetrics
+	name    string
+	cfg     Config
+	log     *slog.Logger
+	senders *senders     // allow-list and profiles; read-only
+	limiter *rateLimiter // nil: no rate limit
+	m       sourceMetrics
 
 	// mu guards the sockets, which Listen creates and Run or Close closes.
 	mu       sync.Mutex
 	listened bool
 	closed   bool
-	ln       net.Listener     // tcp
+	ln       net.Listener     // tcp and tls (a plain TCP listener; TLS is per connection)
 	pcs      []net.PacketConn // udp, one per reader
+	certs    *certReloader    // tls
 
 	conns connSet
 }
@@ -55,6 +63,9 @@ type sourceMetrics struct {
 	queueFull     prometheus.Counter
 	connLimit     prometheus.Counter
 	shutdown      prometheus.Counter
+	notAllowed    prometheus.Counter
+	rateLimited   prometheus.Counter
+	tlsHandshake  prometheus.Counter
 	connections   prometheus.Gauge
 }
 
@@ -63,25 +74,19 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	loc, err := time.LoadLocation(cfg.Timezone)
+	snd, err := newSenders(name, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("timezone: %w", err) // Validate loaded it already
+		return nil, err // Validate checked all of it already
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Source{
-		name: name,
-		cfg:  cfg,
-		log:  log.With("component", "source", "source", name),
-		origin: &pipeline.Origin{
-			Source:    name,
-			Transport: cfg.Protocol,
-			Format:    pipeline.FormatSyslog,
-			Location:  loc,
-			Product:   cfg.Product,
-			Log:       cfg.Log,
-		},
+		name:    name,
+		cfg:     cfg,
+		log:     log.With("component", "source", "source", name),
+		senders: snd,
+		limiter: newRateLimiter(cfg.RateLimit),
 		m: sourceMetrics{
 			received:      m.SourceReceived.WithLabelValues(name),
 			receivedBytes: m.SourceReceivedBytes.WithLabelValues(name),
@@ -90,14 +95,17 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source
 			// an LF frame, which the parser tags if it cannot read it), so
 			// it is no drop: it is counted as a parse failure of the
 			// framing, the metric whose events "are still forwarded".
-			badFrame:    m.ParseFailures.WithLabelValues(name, metrics.ReasonBadFrame),
-			queueFull:   m.SourceDropped.WithLabelValues(name, metrics.ReasonQueueFull),
-			connLimit:   m.SourceDropped.WithLabelValues(name, metrics.ReasonConnLimit),
-			shutdown:    m.SourceDropped.WithLabelValues(name, metrics.ReasonShutdown),
-			connections: m.SourceConnections.WithLabelValues(name),
+			badFrame:     m.ParseFailures.WithLabelValues(name, metrics.ReasonBadFrame),
+			queueFull:    m.SourceDropped.WithLabelValues(name, metrics.ReasonQueueFull),
+			connLimit:    m.SourceDropped.WithLabelValues(name, metrics.ReasonConnLimit),
+			shutdown:     m.SourceDropped.WithLabelValues(name, metrics.ReasonShutdown),
+			notAllowed:   m.SourceDropped.WithLabelValues(name, metrics.ReasonNotAllowed),
+			rateLimited:  m.SourceDropped.WithLabelValues(name, metrics.ReasonRateLimited),
+			tlsHandshake: m.SourceDropped.WithLabelValues(name, reasonTLSHandshake),
+			connections:  m.SourceConnections.WithLabelValues(name),
 		},
 	}
-	s.conns.init(cfg.MaxConnections)
+	s.conns.init(cfg.MaxConnections, cfg.MaxConnectionsPerIP)
 	return s, nil
 }
 
@@ -122,6 +130,12 @@ func (s *Source) Listen() error {
 		s.pcs, err = s.listenUDP()
 	case ProtocolTCP:
 		s.ln, err = s.listenTCP()
+	case ProtocolTLS:
+		// Certificates first: a missing or bad file fails the start
+		// before the port is taken.
+		if s.certs, err = newCertReloader(s.cfg.TLS, s.log); err == nil {
+			s.ln, err = s.listenTCP()
+		}
 	default:
 		err = fmt.Errorf("protocol %q not supported", s.cfg.Protocol)
 	}
@@ -129,7 +143,12 @@ func (s *Source) Listen() error {
 		return err
 	}
 	s.listened = true
-	s.log.Info("listening", "protocol", s.cfg.Protocol, "address", s.addrLocked().String())
+	attrs := []any{"protocol", s.cfg.Protocol, "address", s.addrLocked().String(),
+		"allow", len(s.senders.allow), "profiles", len(s.cfg.Profiles)}
+	if s.certs != nil {
+		attrs = append(attrs, "client_auth", s.cfg.TLS.ClientAuth, "min_version", s.cfg.TLS.MinVersion)
+	}
+	s.log.Info("listening", attrs...)
 	return nil
 }
 
@@ -229,7 +248,6 @@ func (s *Source) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 type batcher struct {
 	size      int // events per batch
 	arenaSize int
-	origin    *pipeline.Origin
 	events    []pipeline.Event
 	last      int // events in the previous batch
 	arena     []byte
@@ -239,8 +257,8 @@ type batcher struct {
 	bytes, truncated, bad int
 }
 
-func newBatcher(size, maxMessage int, origin *pipeline.Origin) *batcher {
-	return &batcher{size: size, arenaSize: max(2*maxMessage, 64<<10), origin: origin}
+func newBatcher(size, maxMessage int) *batcher {
+	return &batcher{size: size, arenaSize: max(2*maxMessage, 64<<10)}
 }
 
 // reserve makes sure the arena has room for n more bytes.
@@ -251,7 +269,7 @@ func (b *batcher) reserve(n int) {
 }
 
 // push adds an event whose raw bytes are b.arena[start:].
-func (b *batcher) push(start int, received time.Time, peer netip.AddrPort, flags pipeline.Flags) {
+func (b *batcher) push(start int, received time.Time, origin *pipeline.Origin, peer netip.AddrPort, flags pipeline.Flags) {
 	if b.events == nil {
 		// Size for what the last batch needed, not for a full batch: at
 		// low rates batches hold one event, and a full-size array for each
@@ -264,7 +282,7 @@ func (b *batcher) push(start int, received time.Time, peer netip.AddrPort, flags
 		// consumer can never write into the next event's bytes.
 		Raw:      b.arena[start:end:end],
 		Received: received,
-		Origin:   b.origin,
+		Origin:   origin,
 		Peer:     peer,
 		Flags:    flags,
 	})

@@ -3,10 +3,12 @@ package syslog
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -22,8 +24,9 @@ const readBufferSize = 64 << 10
 // errStopping is what a connection's Read returns once the source stops.
 var errStopping = errors.New("source stopping")
 
-// listenTCP binds the TCP listener. A TLS listener (RFC 5425) will wrap it
-// with tls.NewListener and feed the same acceptLoop and serveConn.
+// listenTCP binds the TCP listener, for TLS too: acceptLoop wraps each
+// connection in TLS after the allow-list and the connection limits have
+// passed it, so that refused senders cost no handshake.
 func (s *Source) listenTCP() (net.Listener, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(context.Background(), "tcp", s.cfg.Address)
@@ -39,9 +42,13 @@ func (s *Source) listenTCP() (net.Listener, error) {
 func (s *Source) acceptLoop(ctx context.Context, ln net.Listener, out chan<- pipeline.Batch, wg *sync.WaitGroup) error {
 	var (
 		backoff time.Duration
-		refused int // since the last "refusing" log line
-		lastLog time.Time
+		// One log line per reason and second at most.
+		notAllowed, overLimit, overIPLimit refusalLog
 	)
+	var tlsConf *tls.Config
+	if s.certs != nil {
+		tlsConf = s.certs.serverConfig()
+	}
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -65,7 +72,19 @@ func (s *Source) acceptLoop(ctx context.Context, ln net.Listener, out chan<- pip
 			continue
 		}
 		backoff = 0
-		c := &trackedConn{Conn: conn, idle: s.cfg.IdleTimeout}
+		peer := peerOf(conn.RemoteAddr())
+		if !s.senders.allowed(peer.Addr()) {
+			_ = conn.Close()
+			s.m.notAllowed.Inc()
+			notAllowed.note(s, "sender not in the allow-list, refusing connections")
+			continue
+		}
+		c := &trackedConn{Conn: conn, idle: s.cfg.IdleTimeout, peer: peer.Addr()}
+		if tlsConf != nil {
+			// No I/O yet: serveConn runs the handshake, with a deadline,
+			// in the connection's own goroutine.
+			c.Conn = tls.Server(conn, tlsConf)
+		}
 		switch s.conns.add(c) {
 		case addStopping:
 			_ = conn.Close()
@@ -73,13 +92,13 @@ func (s *Source) acceptLoop(ctx context.Context, ln net.Listener, out chan<- pip
 		case addOverLimit:
 			_ = conn.Close()
 			s.m.connLimit.Inc()
-			// One line per second at most: a flood must not flood the log.
-			refused++
-			if now := time.Now(); now.Sub(lastLog) >= time.Second {
-				s.log.Warn("connection limit reached, refusing connections",
-					"max_connections", s.cfg.MaxConnections, "refused", refused)
-				refused, lastLog = 0, now
-			}
+			overLimit.note(s, "connection limit reached, refusing connections", "max_connections", s.cfg.MaxConnections)
+			continue
+		case addOverIPLimit:
+			_ = conn.Close()
+			s.m.connLimit.Inc()
+			overIPLimit.note(s, "connection limit per address reached, refusing connections",
+				"max_connections_per_ip", s.cfg.MaxConnectionsPerIP)
 			continue
 		}
 		wg.Go(func() { s.serveConn(ctx, c, out) })
@@ -99,9 +118,22 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipel
 		s.m.connections.Dec()
 	}()
 	peer := peerOf(c.RemoteAddr())
+	origin := s.senders.origin(peer.Addr())
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		if err := c.handshake(tc, s.cfg.TLS.HandshakeTimeout); err != nil {
+			if !errors.Is(err, errStopping) {
+				s.m.tlsHandshake.Inc()
+				s.log.Debug("tls handshake failed", "peer", peer.String(), "err", handshakeError(err))
+			}
+			return
+		}
+		tp := PeerFromState(tc.ConnectionState())
+		s.log.Debug("tls connection", "peer", peer.String(), "version", tp.Version, "cipher", tp.Cipher,
+			"client_subject", tp.Subject, "client_issuer", tp.Issuer)
+	}
 	br := bufio.NewReaderSize(c, readBufferSize)
 	fr := NewFramer(br, s.cfg.MaxMessageBytes)
-	b := newBatcher(s.cfg.BatchEvents, s.cfg.MaxMessageBytes, s.origin)
+	b := newBatcher(s.cfg.BatchEvents, s.cfg.MaxMessageBytes)
 	for {
 		// Room for a whole frame, so the framer appends into the arena
 		// without reallocating it.
@@ -120,9 +152,14 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipel
 			if info.BadFrame {
 				b.bad++
 			}
-			b.push(start, time.Now(), peer, flags)
+			b.push(start, time.Now(), origin, peer, flags)
 		}
 		if b.full() || (b.len() > 0 && (err != nil || br.Buffered() == 0)) {
+			if s.limiter != nil {
+				// Over its rate the sender waits here, reading nothing:
+				// backpressure on this sender's connections only.
+				s.limiter.wait(ctx, peer.Addr(), b.len())
+			}
 			if !s.sendBlocking(ctx, out, b.take(&s.m)) {
 				return
 			}
@@ -171,8 +208,9 @@ func (s *Source) sendBlocking(ctx context.Context, out chan<- pipeline.Batch, b 
 // whose read deadline moves forward on every read while an idle timeout is
 // set.
 type trackedConn struct {
-	net.Conn
-	idle time.Duration
+	net.Conn // a *tls.Conn on a TLS source
+	idle     time.Duration
+	peer     netip.Addr // for the per-address limit
 
 	// mu orders stop against Read's deadline update: without it a Read
 	// could push the deadline forward just after stop set it in the past,
@@ -193,6 +231,28 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	}
 	c.mu.Unlock()
 	return c.Conn.Read(p)
+}
+
+// handshake runs the TLS handshake within timeout. Like Read, it sets its
+// deadline under mu, so that stop cannot be overridden by it.
+func (c *trackedConn) handshake(tc *tls.Conn, timeout time.Duration) error {
+	c.mu.Lock()
+	if c.stopping {
+		c.mu.Unlock()
+		return errStopping
+	}
+	_ = tc.SetDeadline(time.Now().Add(timeout))
+	c.mu.Unlock()
+	err := tc.Handshake()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopping {
+		return errors.Join(errStopping, err)
+	}
+	if err == nil {
+		_ = tc.SetDeadline(time.Time{}) // Read sets the idle deadline from now on
+	}
+	return err
 }
 
 // stop makes the pending and every later Read return at once. The reader
@@ -216,6 +276,7 @@ type addResult int
 const (
 	addOK addResult = iota
 	addOverLimit
+	addOverIPLimit
 	addStopping
 )
 
@@ -224,13 +285,16 @@ const (
 type connSet struct {
 	mu       sync.Mutex
 	limit    int
+	perIP    int // 0: no per-address limit
 	stopping bool
 	conns    map[*trackedConn]struct{}
+	byIP     map[netip.Addr]int // open connections per address, while perIP > 0
 }
 
-func (cs *connSet) init(limit int) {
-	cs.limit = limit
+func (cs *connSet) init(limit, perIP int) {
+	cs.limit, cs.perIP = limit, perIP
 	cs.conns = make(map[*trackedConn]struct{})
+	cs.byIP = make(map[netip.Addr]int)
 }
 
 func (cs *connSet) add(c *trackedConn) addResult {
@@ -241,15 +305,28 @@ func (cs *connSet) add(c *trackedConn) addResult {
 		return addStopping
 	case len(cs.conns) >= cs.limit:
 		return addOverLimit
+	case cs.perIP > 0 && cs.byIP[c.peer] >= cs.perIP:
+		return addOverIPLimit
 	}
 	cs.conns[c] = struct{}{}
+	if cs.perIP > 0 {
+		cs.byIP[c.peer]++
+	}
 	return addOK
 }
 
 func (cs *connSet) remove(c *trackedConn) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	if _, ok := cs.conns[c]; !ok {
+		return
+	}
 	delete(cs.conns, c)
+	if cs.perIP > 0 {
+		if cs.byIP[c.peer]--; cs.byIP[c.peer] <= 0 {
+			delete(cs.byIP, c.peer)
+		}
+	}
 }
 
 // stopAll interrupts every connection and refuses new ones. Lock order:
@@ -260,5 +337,20 @@ func (cs *connSet) stopAll() {
 	cs.stopping = true
 	for c := range cs.conns {
 		c.stop()
+	}
+}
+
+// refusalLog logs refused connections at most once per second with a count,
+// so that a flood does not flood the log. Only the accept loop uses it.
+type refusalLog struct {
+	refused int // since the last line
+	last    time.Time
+}
+
+func (r *refusalLog) note(s *Source, msg string, attrs ...any) {
+	r.refused++
+	if now := time.Now(); now.Sub(r.last) >= time.Second {
+		s.log.Warn(msg, append(attrs, "refused", r.refused)...)
+		r.refused, r.last = 0, now
 	}
 }

@@ -116,8 +116,11 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, bufSize)}
 	}
-	b := newBatcher(s.cfg.BatchEvents, bufSize, s.origin)
-	var lastErrLog time.Time
+	b := newBatcher(s.cfg.BatchEvents, bufSize)
+	var (
+		lastErrLog time.Time
+		cache      peerCache
+	)
 	for {
 		k := min(len(msgs), s.cfg.BatchEvents-b.len())
 		flags := 0
@@ -145,8 +148,22 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 			continue
 		}
 		now := time.Now()
+		var notAllowed, rateLimited int
 		for i := range msgs[:n] {
-			s.pushDatagram(b, &msgs[i], now)
+			switch s.pushDatagram(b, &msgs[i], now, &cache) {
+			case refusedNotAllowed:
+				notAllowed++
+			case refusedRateLimited:
+				rateLimited++
+			}
+		}
+		// Counted per read, not per datagram: a flood of refused
+		// datagrams must not make the readers contend on the counters.
+		if notAllowed > 0 {
+			s.m.notAllowed.Add(float64(notAllowed))
+		}
+		if rateLimited > 0 {
+			s.m.rateLimited.Add(float64(rateLimited))
 		}
 		if b.full() {
 			s.sendOrDrop(out, b.take(&s.m))
@@ -154,10 +171,28 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 	}
 }
 
+// refusal says why pushDatagram did not take a datagram.
+type refusal uint8
+
+const (
+	accepted refusal = iota
+	refusedNotAllowed
+	refusedRateLimited
+)
+
 // pushDatagram adds one datagram to the batch: trailing LF, CR and NUL
-// trimmed, cut datagrams flagged. Empty datagrams carry nothing and are
-// skipped.
-func (s *Source) pushDatagram(b *batcher, m *ipv4.Message, received time.Time) {
+// trimmed, cut datagrams flagged, carrying its sender's Origin. Empty
+// datagrams carry nothing and are skipped. Senders outside the allow-list
+// and over their rate are refused before any of that.
+func (s *Source) pushDatagram(b *batcher, m *ipv4.Message, received time.Time, cache *peerCache) refusal {
+	peer := peerOf(m.Addr)
+	allowed, origin := cache.lookup(s.senders, peer.Addr())
+	if !allowed {
+		return refusedNotAllowed
+	}
+	if s.limiter != nil && !s.limiter.allow(peer.Addr()) {
+		return refusedRateLimited
+	}
 	data := m.Buffers[0][:m.N]
 	var flags pipeline.Flags
 	if m.Flags&unix.MSG_TRUNC != 0 {
@@ -170,12 +205,13 @@ func (s *Source) pushDatagram(b *batcher, m *ipv4.Message, received time.Time) {
 	data = bytes.TrimRight(data, "\n\r\x00")
 	data = stripOctetCount(data)
 	if len(data) == 0 {
-		return
+		return accepted
 	}
 	b.reserve(len(data))
 	start := len(b.arena)
 	b.arena = append(b.arena, data...)
-	b.push(start, received, peerOf(m.Addr), flags)
+	b.push(start, received, origin, peer, flags)
+	return accepted
 }
 
 // stripOctetCount removes an RFC 6587 octet count from the front of a
