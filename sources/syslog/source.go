@@ -41,6 +41,7 @@ type Source struct {
 	senders *senders     // allow-list and profiles; read-only
 	limiter *rateLimiter // nil: no rate limit
 	m       sourceMetrics
+	now     func() time.Time // the certificate reloader's clock; tests replace it before Listen
 
 	// mu guards the sockets, which Listen creates and Run or Close closes.
 	mu       sync.Mutex
@@ -87,6 +88,7 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source
 		log:     log.With("component", "source", "source", name),
 		senders: snd,
 		limiter: newRateLimiter(cfg.RateLimit),
+		now:     time.Now,
 		m: sourceMetrics{
 			received:      m.SourceReceived.WithLabelValues(name),
 			receivedBytes: m.SourceReceivedBytes.WithLabelValues(name),
@@ -133,7 +135,7 @@ func (s *Source) Listen() error {
 	case ProtocolTLS:
 		// Certificates first: a missing or bad file fails the start
 		// before the port is taken.
-		if s.certs, err = newCertReloader(s.cfg.TLS, s.log); err == nil {
+		if s.certs, err = newCertReloader(s.cfg.TLS, s.log, s.now); err == nil {
 			s.ln, err = s.listenTCP()
 		}
 	default:

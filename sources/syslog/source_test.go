@@ -37,10 +37,20 @@ type harness struct {
 // and runs the source until the test ends or stop is called.
 func start(t *testing.T, cfg Config, outCap int) *harness {
 	t.Helper()
+	return startWith(t, cfg, outCap, nil)
+}
+
+// startWith is start with a hook that may replace the source's clocks
+// before it listens.
+func startWith(t *testing.T, cfg Config, outCap int, setup func(*Source)) *harness {
+	t.Helper()
 	cfg.Address = "127.0.0.1:0"
 	m := metrics.New()
-	src, err := New("test", cfg, slog.New(slog.NewTextHandler(t.Output(), nil)), m)
+	src, err := New("test", cfg, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})), m)
 	require.NoError(t, err)
+	if setup != nil {
+		setup(src)
+	}
 	require.NoError(t, src.Listen())
 	out := make(chan pipeline.Batch, outCap)
 	ctx, cancel := context.WithCancel(context.Background())

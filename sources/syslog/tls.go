@@ -47,7 +47,7 @@ type certReloader struct {
 	minVersion uint16
 	clientAuth tls.ClientAuthType
 	log        *slog.Logger
-	now        func() time.Time // tests replace it before Run
+	now        func() time.Time
 
 	mu        sync.Mutex // guards nextCheck and stamps; one check at a time
 	nextCheck time.Time
@@ -79,12 +79,12 @@ func stampOf(path string) (fileStamp, error) {
 }
 
 // newCertReloader loads the files once; an error here fails Listen.
-func newCertReloader(cfg TLSConfig, log *slog.Logger) (*certReloader, error) {
+func newCertReloader(cfg TLSConfig, log *slog.Logger, now func() time.Time) (*certReloader, error) {
 	minV, err := tlsVersion(cfg.MinVersion)
 	if err != nil {
 		return nil, fmt.Errorf("tls.min_version: %w", err)
 	}
-	r := &certReloader{cfg: cfg, minVersion: minV, log: log, now: time.Now}
+	r := &certReloader{cfg: cfg, minVersion: minV, log: log, now: now}
 	switch cfg.ClientAuth {
 	case ClientAuthRequest:
 		r.clientAuth = tls.VerifyClientCertIfGiven
