@@ -1,0 +1,369 @@
+package kafka
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+)
+
+// Modes of a Kafka source: what a record's value is.
+const (
+	// ModeRaw: the value is one log message, as a device sent it (a syslog
+	// message or a Kerio log line); the workers parse it.
+	ModeRaw = "raw"
+	// ModeECS: the value is an ECS JSON document that another siemfwd
+	// already parsed; the workers pass it through.
+	ModeECS = "ecs"
+)
+
+// Formats of a raw value.
+const (
+	FormatSyslog = "syslog" // a syslog message (RFC 5424 or RFC 3164)
+	FormatLine   = "line"   // a line of a Kerio log file, without a syslog header
+)
+
+// Where a group with no committed offset for a partition starts.
+const (
+	StartEarliest = "earliest"
+	StartLatest   = "latest"
+)
+
+// Secret is a string that never shows in logs or printed configs: a
+// password read from the config file must not leak into an error report or
+// a debug dump of the configuration.
+type Secret string
+
+// String hides the value from fmt.
+func (Secret) String() string { return "REDACTED" }
+
+// GoString hides the value from fmt's %#v.
+func (Secret) GoString() string { return `"REDACTED"` }
+
+// LogValue hides the value from log/slog.
+func (Secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+
+// MarshalText hides the value from encoders (JSON, YAML).
+func (Secret) MarshalText() ([]byte, error) { return []byte("REDACTED"), nil }
+
+// SASL mechanisms accepted by SASLConfig.Mechanism ("" turns SASL off).
+var saslMechanisms = []string{"plain", "scram-sha-256", "scram-sha-512"}
+
+// Config configures one Kafka source: a member of a consumer group that
+// reads records and acknowledges them to the group only once the sinks have
+// them (at-least-once). The caller prefixes the keys that Validate reports
+// with "sources.<name>.".
+type Config struct {
+	// Brokers are the bootstrap brokers, host:port.
+	Brokers []string `mapstructure:"brokers"`
+	// Topics to consume. Set either Topics or TopicRegex.
+	Topics []string `mapstructure:"topics"`
+	// TopicRegex consumes every topic whose whole name matches this RE2
+	// expression; the match is refreshed every topic_refresh_interval.
+	TopicRegex string `mapstructure:"topic_regex"`
+	// TopicRefreshInterval is how often topic_regex is matched again and the
+	// partition counts are checked; a change rebalances the group.
+	TopicRefreshInterval time.Duration `mapstructure:"topic_refresh_interval"`
+	// GroupID is the consumer group. Every siemfwd that should share the
+	// work uses the same one.
+	GroupID string `mapstructure:"group_id"`
+	// Mode is "raw" (values are log messages to parse) or "ecs" (values are
+	// ECS JSON documents from another siemfwd, passed through).
+	Mode string `mapstructure:"mode"`
+	// Format of a raw value: "syslog" or "line" (a Kerio log file line).
+	// Records with siemfwd edge headers carry their own format.
+	Format string `mapstructure:"format"`
+	// Product is the Kerio product that wrote raw values: "kerio_connect",
+	// "kerio_control" or "" to detect. Edge headers override it.
+	Product string `mapstructure:"product"`
+	// Log is a log name hint for raw values ("security", "mail", …) or "".
+	// Edge headers override it.
+	Log string `mapstructure:"log"`
+	// Timezone is the IANA zone for raw timestamps that carry none (RFC 3164,
+	// Kerio brackets). Edge headers override it.
+	Timezone string `mapstructure:"timezone"`
+	// BatchEvents is the most records sent downstream in one batch (one
+	// batch never mixes partitions).
+	BatchEvents int `mapstructure:"batch_events"`
+	// FetchMaxBytes bounds one fetch response per partition, in bytes. It
+	// must hold the largest record.
+	FetchMaxBytes int `mapstructure:"fetch_max_bytes"`
+	// FetchMaxWait is how long the broker may hold a fetch of a partition
+	// that has nothing new before answering empty.
+	FetchMaxWait time.Duration `mapstructure:"fetch_max_wait"`
+	// CommitInterval is how often the acknowledged offsets are committed.
+	CommitInterval time.Duration `mapstructure:"commit_interval"`
+	// StartOffset is where the group starts on a partition it has no
+	// committed offset for: "earliest" or "latest". It is also where a
+	// partition restarts when its committed offset has been deleted.
+	StartOffset string `mapstructure:"start_offset"`
+	// MaxInFlightBatches bounds the batches sent downstream and not yet
+	// acknowledged, over all partitions; fetching stops at the bound. It
+	// bounds the memory the source holds: about
+	// max_in_flight_batches × batch_events records.
+	MaxInFlightBatches int `mapstructure:"max_in_flight_batches"`
+	// SessionTimeout is how long the group coordinator waits for a
+	// heartbeat before it gives this member's partitions to the others.
+	// The broker bounds it (group.min/max.session.timeout.ms: 6s..30min by default).
+	SessionTimeout time.Duration `mapstructure:"session_timeout"`
+	// HeartbeatInterval is how often this member tells the coordinator it
+	// is alive; it also notices rebalances at this pace.
+	HeartbeatInterval time.Duration `mapstructure:"heartbeat_interval"`
+	// RebalanceTimeout bounds, when partitions are taken away, the wait for
+	// acknowledgements of their in-flight batches before their offsets are
+	// committed and they are released. What is not acked by then is read
+	// again by the next owner.
+	RebalanceTimeout time.Duration `mapstructure:"rebalance_timeout"`
+	// DrainTimeout bounds the same wait at shutdown.
+	DrainTimeout time.Duration `mapstructure:"drain_timeout"`
+	// DialTimeout bounds connecting to a broker (TCP and TLS handshake).
+	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+	// TLS secures the connections to the brokers.
+	TLS TLSConfig `mapstructure:"tls"`
+	// SASL authenticates to the brokers.
+	SASL SASLConfig `mapstructure:"sasl"`
+}
+
+// TLSConfig secures the broker connections (the same keys as the Kafka sink).
+type TLSConfig struct {
+	// Enabled turns TLS on.
+	Enabled bool `mapstructure:"enabled"`
+	// CAFile is a PEM bundle of the CAs to trust; empty uses the system pool.
+	CAFile string `mapstructure:"ca_file"`
+	// CertFile is the PEM client certificate for mutual TLS (with KeyFile).
+	CertFile string `mapstructure:"cert_file"`
+	// KeyFile is the PEM private key of CertFile.
+	KeyFile string `mapstructure:"key_file"`
+	// InsecureSkipVerify accepts any server certificate. For tests only:
+	// it is logged as a warning at start.
+	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
+}
+
+// SASLConfig authenticates to the brokers (the same keys as the Kafka sink).
+type SASLConfig struct {
+	// Mechanism is plain, scram-sha-256 or scram-sha-512; empty turns SASL off.
+	Mechanism string `mapstructure:"mechanism"`
+	// Username to authenticate as.
+	Username string `mapstructure:"username"`
+	// Password of Username; never logged.
+	Password Secret `mapstructure:"password"`
+}
+
+// DefaultConfig returns the defaults: raw syslog in UTC, 512-record
+// batches, 1 MiB fetches held up to 500ms, commits every second, new groups
+// start at the earliest offset, 64 batches in flight, 30s session, 3s
+// heartbeats, 30s to drain on a rebalance and 10s at shutdown. Brokers,
+// the topics and the group have no default.
+func DefaultConfig() Config {
+	return Config{
+		TopicRefreshInterval: 10 * time.Second,
+		Mode:                 ModeRaw,
+		Format:               FormatSyslog,
+		Timezone:             "UTC",
+		BatchEvents:          512,
+		FetchMaxBytes:        1 << 20,
+		FetchMaxWait:         500 * time.Millisecond,
+		CommitInterval:       time.Second,
+		StartOffset:          StartEarliest,
+		MaxInFlightBatches:   64,
+		SessionTimeout:       30 * time.Second,
+		HeartbeatInterval:    3 * time.Second,
+		RebalanceTimeout:     30 * time.Second,
+		DrainTimeout:         10 * time.Second,
+		DialTimeout:          5 * time.Second,
+	}
+}
+
+// Validate reports every problem, each naming its key relative to the source.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if len(c.Brokers) == 0 {
+		bad("brokers", "at least one broker is required")
+	}
+	for i, b := range c.Brokers {
+		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
+			bad(fmt.Sprintf("brokers[%d]", i), "must be host:port, got %q", b)
+		}
+	}
+	switch {
+	case len(c.Topics) == 0 && c.TopicRegex == "":
+		bad("topics", "set topics or topic_regex")
+	case len(c.Topics) > 0 && c.TopicRegex != "":
+		bad("topic_regex", "set topics or topic_regex, not both")
+	}
+	for i, t := range c.Topics {
+		if !legalTopic(t) {
+			bad(fmt.Sprintf("topics[%d]", i), "must be a legal topic name ([a-zA-Z0-9._-], 1 to 249), got %q", t)
+		}
+	}
+	if c.TopicRegex != "" {
+		if _, err := regexp.Compile(c.TopicRegex); err != nil {
+			bad("topic_regex", "%v", err)
+		}
+	}
+	if c.GroupID == "" {
+		bad("group_id", "required: the consumer group that shares the partitions")
+	}
+	if c.Mode != ModeRaw && c.Mode != ModeECS {
+		bad("mode", "must be %q or %q, got %q", ModeRaw, ModeECS, c.Mode)
+	}
+	if c.Format != FormatSyslog && c.Format != FormatLine {
+		bad("format", "must be %q or %q, got %q", FormatSyslog, FormatLine, c.Format)
+	}
+	switch c.Product {
+	case "", "kerio_connect", "kerio_control":
+	default:
+		bad("product", "must be \"kerio_connect\", \"kerio_control\" or \"\", got %q", c.Product)
+	}
+	if c.Timezone == "" {
+		bad("timezone", "must be an IANA zone such as \"UTC\" or \"Europe/Prague\", got \"\"")
+	} else if _, err := time.LoadLocation(c.Timezone); err != nil {
+		bad("timezone", "unknown zone %q: %v", c.Timezone, err)
+	}
+	if c.BatchEvents < 1 {
+		bad("batch_events", "must be > 0, got %d", c.BatchEvents)
+	}
+	if c.FetchMaxBytes < 1024 || c.FetchMaxBytes > 1<<30 {
+		bad("fetch_max_bytes", "must be in 1024..%d, got %d", 1<<30, c.FetchMaxBytes)
+	}
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			bad(key, "must be > 0, got %s", d)
+		}
+	}
+	positive("topic_refresh_interval", c.TopicRefreshInterval)
+	positive("fetch_max_wait", c.FetchMaxWait)
+	positive("commit_interval", c.CommitInterval)
+	positive("session_timeout", c.SessionTimeout)
+	positive("heartbeat_interval", c.HeartbeatInterval)
+	positive("dial_timeout", c.DialTimeout)
+	if c.HeartbeatInterval > 0 && c.SessionTimeout > 0 && c.HeartbeatInterval >= c.SessionTimeout {
+		bad("heartbeat_interval", "must be below session_timeout (%s), got %s", c.SessionTimeout, c.HeartbeatInterval)
+	}
+	if c.RebalanceTimeout < 0 {
+		bad("rebalance_timeout", "must be >= 0, got %s", c.RebalanceTimeout)
+	}
+	if c.DrainTimeout < 0 {
+		bad("drain_timeout", "must be >= 0, got %s", c.DrainTimeout)
+	}
+	if c.StartOffset != StartEarliest && c.StartOffset != StartLatest {
+		bad("start_offset", "must be %q or %q, got %q", StartEarliest, StartLatest, c.StartOffset)
+	}
+	if c.MaxInFlightBatches < 1 {
+		bad("max_in_flight_batches", "must be > 0, got %d", c.MaxInFlightBatches)
+	}
+	errs = append(errs, c.TLS.validate()...)
+	errs = append(errs, c.SASL.validate()...)
+	return errors.Join(errs...)
+}
+
+func (c TLSConfig) validate() []error {
+	var errs []error
+	if !c.Enabled {
+		for _, f := range []struct{ key, val string }{{"ca_file", c.CAFile}, {"cert_file", c.CertFile}, {"key_file", c.KeyFile}} {
+			if f.val != "" {
+				errs = append(errs, fmt.Errorf("tls.%s: set but tls.enabled is false", f.key))
+			}
+		}
+		return errs
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		errs = append(errs, errors.New("tls.cert_file: cert_file and key_file must be set together"))
+	}
+	return errs
+}
+
+func (c SASLConfig) validate() []error {
+	var errs []error
+	if c.Mechanism == "" {
+		if c.Username != "" || c.Password != "" {
+			errs = append(errs, errors.New("sasl.mechanism: required when sasl.username or sasl.password is set"))
+		}
+		return errs
+	}
+	if !slices.Contains(saslMechanisms, c.Mechanism) {
+		errs = append(errs, fmt.Errorf("sasl.mechanism: must be one of %v, got %q", saslMechanisms, c.Mechanism))
+	}
+	if c.Username == "" {
+		errs = append(errs, errors.New("sasl.username: required with sasl.mechanism"))
+	}
+	if c.Password == "" {
+		errs = append(errs, errors.New("sasl.password: required with sasl.mechanism"))
+	}
+	return errs
+}
+
+// build makes the TLS client config, or nil when TLS is off.
+func (c TLSConfig) build() (*tls.Config, error) {
+	if !c.Enabled {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // opt-in, warned about
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.ca_file: no PEM certificate in %s", c.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// build makes the SASL mechanism, or nil when SASL is off.
+func (c SASLConfig) build() (sasl.Mechanism, error) {
+	switch c.Mechanism {
+	case "":
+		return nil, nil
+	case "plain":
+		return plain.Mechanism{Username: c.Username, Password: string(c.Password)}, nil
+	case "scram-sha-256", "scram-sha-512":
+		algo := scram.SHA256
+		if c.Mechanism == "scram-sha-512" {
+			algo = scram.SHA512
+		}
+		m, err := scram.Mechanism(algo, c.Username, string(c.Password))
+		if err != nil {
+			return nil, fmt.Errorf("sasl.mechanism: %w", err)
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("sasl.mechanism: unknown %q", c.Mechanism)
+}
+
+// legalTopic reports whether s is a topic name Kafka accepts.
+func legalTopic(s string) bool {
+	if s == "" || len(s) > 249 || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
