@@ -101,7 +101,7 @@ func readFrame(br *bufio.Reader, off, end int64, buf []byte) ([]byte, error) {
 	if n > MaxRecordBytes || off+frameHeaderLen+n > end {
 		return buf, errBadRecord
 	}
-	if int64(cap(buf)) < n {
+	if buf == nil || int64(cap(buf)) < n {
 		buf = make([]byte, n)
 	}
 	buf = buf[:n]
