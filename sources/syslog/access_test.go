@@ -391,7 +391,7 @@ func TestProfilesByHostname(t *testing.T) {
 	require.Equal(t, "branch", branch.Profile)
 	require.Equal(t, "branch", s.origin(netip.MustParseAddr("192.0.2.200")).Profile,
 		"192.0.2.200 is in both branch and lab: the first profile wins")
-	lab := s.byAddr[len(s.byAddr)-1].origin
+	lab := s.origins[2]
 	require.Equal(t, "lab", lab.Profile)
 
 	tests := []struct {
@@ -486,4 +486,39 @@ func TestSendersAllow(t *testing.T) {
 	require.Same(t, s.base, o)
 	ok, _ = pc.lookup(s, netip.MustParseAddr("11.0.0.1"))
 	require.False(t, ok, "the cache follows the address")
+}
+
+// TestPrefixTableMatchesLinearScan checks the per-length maps of a long
+// table against the plain scan: same first (smallest) index, or none.
+func TestPrefixTableMatchesLinearScan(t *testing.T) {
+	var pfx []netip.Prefix
+	for _, s := range []string{"10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "192.0.2.0/24",
+		"0.0.0.0/0", "2001:db8::/32", "2001:db8:1::/48", "::1/128", "10.1.0.0/16", "198.51.100.0/25",
+		"198.51.100.128/25", "2001:db8::/32", "172.16.0.0/12"} {
+		pfx = append(pfx, netip.MustParsePrefix(s))
+	}
+	for _, rotate := range []int{0, 3, 7} { // the order decides the index
+		var tab prefixTable
+		order := append(append([]netip.Prefix(nil), pfx[rotate:]...), pfx[:rotate]...)
+		for i, p := range order {
+			tab.add(p, i)
+		}
+		require.NotNil(t, tab.byLen, "a table this long uses the maps")
+		for _, s := range []string{"10.1.2.3", "10.1.2.4", "10.9.9.9", "192.0.2.1", "8.8.8.8", "198.51.100.200",
+			"2001:db8:1::5", "2001:db8:2::5", "::1", "2001:db9::1", "172.20.0.1"} {
+			a := netip.MustParseAddr(s)
+			want, wantOK := -1, false
+			for i, p := range order {
+				if p.Contains(a) {
+					want, wantOK = i, true
+					break
+				}
+			}
+			got, ok := tab.lookup(a)
+			require.Equal(t, wantOK, ok, s)
+			if ok {
+				require.Equal(t, want, got, "%s, rotation %d", s, rotate)
+			}
+		}
+	}
 }

@@ -146,7 +146,7 @@ func (s *Source) Listen() error {
 	}
 	s.listened = true
 	attrs := []any{"protocol", s.cfg.Protocol, "address", s.addrLocked().String(),
-		"allow", len(s.senders.allow), "profiles", len(s.cfg.Profiles)}
+		"allow", s.senders.nAllow, "profiles", len(s.cfg.Profiles)}
 	if s.certs != nil {
 		attrs = append(attrs, "client_auth", s.cfg.TLS.ClientAuth, "min_version", s.cfg.TLS.MinVersion)
 	}
