@@ -175,12 +175,15 @@ func testLogger(t testing.TB) *slog.Logger {
 }
 
 // start runs a source named name until the test ends (or Stop).
-func start(t testing.TB, name string, cfg Config, outCap int) *running {
+func start(t testing.TB, name string, cfg Config, outCap int, opts ...func(*Source)) *running {
 	t.Helper()
 	m, km := metrics.New(), NewMetrics()
 	require.NoError(t, km.Register(m.Registry))
 	src, err := New(name, cfg, testLogger(t), m, km)
 	require.NoError(t, err)
+	for _, o := range opts {
+		o(src)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{src: src, m: m, km: km, out: make(chan pipeline.Batch, outCap), stop: cancel, done: make(chan error, 1)}
 	go func() { r.done <- src.Run(ctx, r.out) }()

@@ -85,6 +85,10 @@ type Source struct {
 	m       sourceMetrics
 	lag     *prometheus.GaugeVec
 	now     func() time.Time // for records without a timestamp
+
+	// draining, when set (by tests), is called when a generation has
+	// stopped fetching and starts waiting for its acks.
+	draining func(reason string)
 }
 
 // sourceMetrics are this source's collectors, curried with its name once.
@@ -452,6 +456,9 @@ loop:
 		timeout, reason = s.cfg.DrainTimeout, "shutdown"
 	}
 	s.log.Debug("draining partitions", "reason", reason, "in_flight", gs.inflight.Load(), "timeout", timeout)
+	if s.draining != nil {
+		s.draining(reason)
+	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 wait:
