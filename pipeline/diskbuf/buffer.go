@@ -678,14 +678,18 @@ func (b *Buffer) read(out [][]byte, size int, seg *segment, end, total int64, ma
 		b.rf = f
 		b.rbr.Reset(f)
 	}
+	if out == nil {
+		out = make([][]byte, 0, min(maxRecords, 1024))
+	}
 	for b.roff < end && len(out) < maxRecords && (len(out) == 0 || size < maxBytes) {
 		if len(out) > 0 {
-			if h, err := b.rbr.Peek(frameHeaderLen); err == nil {
-				if size+int(binary.LittleEndian.Uint32(h)) > maxBytes {
-					break
-				}
+			if h, err := b.rbr.Peek(frameHeaderLen); err == nil && size+int(binary.LittleEndian.Uint32(h)) > maxBytes {
+				break
 			}
 		}
+		// One allocation per record: small allocations are cheaper than
+		// carving from shared slabs (measured), and a record can be freed
+		// on its own.
 		p, err := readFrame(b.rbr, b.roff, end, nil)
 		if errors.Is(err, errBadRecord) {
 			b.skip(seg, end, total, "damaged record")
@@ -697,11 +701,11 @@ func (b *Buffer) read(out [][]byte, size int, seg *segment, end, total int64, ma
 		}
 		out = append(out, p)
 		size += len(p)
-		n := frameHeaderLen + int64(len(p))
-		b.roff += n
+		framed := frameHeaderLen + int64(len(p))
+		b.roff += framed
 		b.rread++
 		b.rpos.records++
-		b.rpos.bytes += n
+		b.rpos.bytes += framed
 	}
 	return out, size, nil
 }

@@ -70,14 +70,16 @@ func parseSegmentName(name string) (uint64, bool) {
 	return n, err == nil
 }
 
-// appendFrame appends one framed record to dst.
+// appendFrame appends one framed record to dst. The header is written in
+// place, so that nothing escapes to the heap per record.
 func appendFrame(dst, payload []byte) []byte {
-	var h [frameHeaderLen]byte
-	binary.LittleEndian.PutUint32(h[0:4], uint32(len(payload)))
-	crc := crc32.Update(crc32.Checksum(h[0:4], castagnoli), castagnoli, payload)
-	binary.LittleEndian.PutUint32(h[4:8], crc)
-	dst = append(dst, h[:]...)
-	return append(dst, payload...)
+	at := len(dst)
+	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0)
+	dst = append(dst, payload...)
+	binary.LittleEndian.PutUint32(dst[at:at+4], uint32(len(payload)))
+	crc := crc32.Update(crc32.Checksum(dst[at:at+4], castagnoli), castagnoli, payload)
+	binary.LittleEndian.PutUint32(dst[at+4:at+8], crc)
+	return dst
 }
 
 // errBadRecord means the bytes at the read position are not a whole record
@@ -93,13 +95,18 @@ func readFrame(br *bufio.Reader, off, end int64, buf []byte) ([]byte, error) {
 	if end-off < frameHeaderLen {
 		return buf, errBadRecord
 	}
-	var h [frameHeaderLen]byte
-	if _, err := io.ReadFull(br, h[:]); err != nil {
+	h, err := br.Peek(frameHeaderLen)
+	if err != nil {
 		return buf, unexpectedEOF(err)
 	}
 	n := int64(binary.LittleEndian.Uint32(h[0:4]))
+	want := binary.LittleEndian.Uint32(h[4:8])
+	crc := crc32.Checksum(h[0:4], castagnoli)
 	if n > MaxRecordBytes || off+frameHeaderLen+n > end {
 		return buf, errBadRecord
+	}
+	if _, err := br.Discard(frameHeaderLen); err != nil {
+		return buf, unexpectedEOF(err)
 	}
 	if buf == nil || int64(cap(buf)) < n {
 		buf = make([]byte, n)
@@ -108,8 +115,7 @@ func readFrame(br *bufio.Reader, off, end int64, buf []byte) ([]byte, error) {
 	if _, err := io.ReadFull(br, buf); err != nil {
 		return buf, unexpectedEOF(err)
 	}
-	crc := crc32.Update(crc32.Checksum(h[0:4], castagnoli), castagnoli, buf)
-	if crc != binary.LittleEndian.Uint32(h[4:8]) {
+	if crc32.Update(crc, castagnoli, buf) != want {
 		return buf, errBadRecord
 	}
 	return buf, nil
