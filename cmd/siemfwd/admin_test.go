@@ -285,7 +285,7 @@ func TestAdminLimitsConcurrentRequests(t *testing.T) {
 func TestAdminSlowClient(t *testing.T) {
 	cfg := DefaultAdminServerConfig()
 	cfg.ReadHeaderTimeout = 200 * time.Millisecond
-	cfg.ReadTimeout = time.Hour // so that only the header timeout can cut it
+	cfg.ReadTimeout = time.Hour   // so that only the header timeout can cut it
 	cfg.MaxConcurrentRequests = 1 // the slow client must not hold the only slot
 	base := testAdmin(t, cfg, adminDeps{})
 
