@@ -65,6 +65,13 @@ func TestRoundTripAcrossSegmentRolls(t *testing.T) {
 	require.Equal(t, int64(500), s.UnackedRecords)
 	require.Equal(t, int64(500*(100+frameHeaderLen)), s.UnackedBytes)
 	require.Len(t, segmentFiles(t, dir), s.Segments)
+	var onDisk int64
+	for _, f := range segmentFiles(t, dir) {
+		fi, err := os.Stat(f)
+		require.NoError(t, err)
+		onDisk += fi.Size()
+	}
+	require.Equal(t, onDisk, s.DiskBytes)
 
 	// Reads in chunks that do not line up with batches or segments; acks lag behind.
 	var got []int
