@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 	"unsafe"
 
 	"siemfwd/pipeline"
@@ -133,7 +134,7 @@ func (s *ecsScanner) object(plen int) error {
 		if s.i >= len(s.doc) || s.doc[s.i] != '"' {
 			return s.errAt("a key")
 		}
-		key, err := s.str()
+		key, err := s.key()
 		if err != nil {
 			return err
 		}
@@ -261,6 +262,26 @@ func (s *ecsScanner) categories() error {
 	return nil
 }
 
+// key reads the key at s.i. Without escapes it aliases doc, and it is not
+// checked for UTF-8: a key that is not cannot name a routing field anyway.
+func (s *ecsScanner) key() ([]byte, error) {
+	start := s.i + 1
+	end, escaped := s.strEnd(start)
+	if end < 0 {
+		s.i = len(s.doc)
+		return nil, s.errAt("the end of a string")
+	}
+	s.i = end + 1
+	if !escaped {
+		return s.doc[start:end], nil
+	}
+	var v string
+	if err := json.Unmarshal(s.doc[start-1:end+1], &v); err != nil {
+		return nil, fmt.Errorf("ecs: key at byte %d: %w", start-1, err)
+	}
+	return []byte(v), nil
+}
+
 // str reads the string at s.i. Without escapes it aliases doc.
 func (s *ecsScanner) str() (string, error) {
 	start := s.i + 1
@@ -270,10 +291,11 @@ func (s *ecsScanner) str() (string, error) {
 		return "", s.errAt("the end of a string")
 	}
 	s.i = end + 1
-	if !escaped {
-		b := s.doc[start:end]
+	if b := s.doc[start:end]; !escaped && utf8.Valid(b) {
 		return unsafe.String(unsafe.SliceData(b), len(b)), nil
 	}
+	// Escapes, or bytes that are not UTF-8 (replaced by U+FFFD, as a JSON
+	// decoder does): the rare slow path.
 	var v string
 	if err := json.Unmarshal(s.doc[start-1:end+1], &v); err != nil {
 		return "", fmt.Errorf("ecs: string at byte %d: %w", start-1, err)
@@ -282,31 +304,36 @@ func (s *ecsScanner) str() (string, error) {
 }
 
 // strEnd returns the index of the quote that closes the string whose text
-// starts at start, or -1, and whether it holds backslashes.
+// starts at start, or -1, and whether it holds backslashes. Most strings
+// are short, where a plain loop beats bytes.IndexByte's setup; long ones
+// (event.original) switch to IndexByte for the quote once no backslash
+// is pending.
 func (s *ecsScanner) strEnd(start int) (int, bool) {
 	escaped := false
-	for i := start; ; {
-		j := bytes.IndexByte(s.doc[i:], '"')
-		if j < 0 {
-			return -1, escaped
-		}
-		q := i + j
-		// The quote is escaped when an odd number of backslashes precede it.
-		k := q - 1
-		for k >= start && s.doc[k] == '\\' {
-			k--
-		}
-		if bs := q - 1 - k; bs > 0 {
+	doc := s.doc
+	for i := start; i < len(doc); i++ {
+		switch doc[i] {
+		case '"':
+			return i, escaped
+		case '\\':
 			escaped = true
-			if bs%2 == 1 {
-				i = q + 1
-				continue
+			i++ // the escaped byte, which may be a quote
+		default:
+			if i-start == 32 && !escaped {
+				// Long and clean so far: let IndexByte find the quote, then
+				// check for backslashes only if there is one before it.
+				q := bytes.IndexByte(doc[i:], '"')
+				if q < 0 {
+					return -1, false
+				}
+				if bytes.IndexByte(doc[i:i+q], '\\') < 0 {
+					return i + q, false
+				}
+				// A backslash: fall back to the loop from here.
 			}
-		} else if !escaped && bytes.IndexByte(s.doc[start:q], '\\') >= 0 {
-			escaped = true
 		}
-		return q, escaped
 	}
+	return -1, escaped
 }
 
 // skip passes over the value at s.i.
@@ -339,12 +366,19 @@ func (s *ecsScanner) skip() error {
 	return nil
 }
 
+// structural marks the bytes skipNested must look at.
+var structural = [256]bool{'{': true, '}': true, '[': true, ']': true, '"': true}
+
 // skipNested passes over an object or array, checking that brackets match.
 func (s *ecsScanner) skipNested() error {
 	var stack [32]byte
 	depth := 0
 	for s.i < len(s.doc) {
 		c := s.doc[s.i]
+		if !structural[c] {
+			s.i++
+			continue
+		}
 		switch c {
 		case '{', '[':
 			if depth == len(stack) {
