@@ -1,0 +1,157 @@
+package kafka
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"siemfwd/pipeline"
+)
+
+func header(hs []kafkago.Header, key string) (string, bool) {
+	for _, h := range hs {
+		if h.Key == key {
+			return string(h.Value), true
+		}
+	}
+	return "", false
+}
+
+func TestEdgeHeadersRoundTrip(t *testing.T) {
+	prague := mustZone(t, "Europe/Prague")
+	for _, l := range corpus(t) {
+		edge := l.edgeEvent(prague)
+		edge.Flags = pipeline.FlagTruncated
+		hs := EdgeHeaders(edge)
+
+		base := &pipeline.Origin{Source: "indexer_kafka", Transport: "kafka", Format: pipeline.FormatSyslog, Location: time.UTC}
+		got := &pipeline.Event{Raw: edge.Raw, Origin: base, Offset: 99, Received: time.Unix(1, 0)}
+		ok, err := ApplyEdgeHeaders(got, hs)
+		require.NoError(t, err, l.ID)
+		require.True(t, ok, l.ID)
+
+		assert.True(t, edge.Received.Equal(got.Received), "%s: received %s, want %s", l.ID, got.Received, edge.Received)
+		assert.Equal(t, edge.Received.UnixNano(), got.Received.UnixNano(), "the document id hashes this")
+		assert.Equal(t, edge.Peer, got.Peer)
+		assert.Equal(t, edge.Flags, got.Flags)
+		if edge.Origin.FilePath != "" {
+			assert.Equal(t, edge.Offset, got.Offset, "file events keep their file offset (log.offset)")
+		} else {
+			assert.EqualValues(t, 99, got.Offset, "others keep the Kafka offset")
+		}
+		want, o := *edge.Origin, *got.Origin
+		assert.Equal(t, want.Location.String(), o.Location.String())
+		want.Location, o.Location = nil, nil
+		assert.Equal(t, want, o, l.ID)
+	}
+}
+
+func TestEdgeHeadersNamesAndValues(t *testing.T) {
+	o := &pipeline.Origin{Source: "syslog_udp", Transport: "udp", Format: pipeline.FormatSyslog, Location: time.UTC,
+		Product: "kerio_control", Profile: "fw"}
+	ev := &pipeline.Event{Origin: o, Peer: netip.MustParseAddrPort("[2001:db8::1]:514"),
+		Received: time.Date(2026, 11, 29, 10, 0, 0, 1, time.FixedZone("x", 3600))}
+	hs := EdgeHeaders(ev)
+	for key, want := range map[string]string{
+		HeaderReceived: "2026-11-29T09:00:00.000000001Z", HeaderPeer: "[2001:db8::1]:514", HeaderSource: "syslog_udp",
+		HeaderTransport: "udp", HeaderProfile: "fw", HeaderProduct: "kerio_control", HeaderTimezone: "UTC",
+	} {
+		got, ok := header(hs, key)
+		assert.True(t, ok, key)
+		assert.Equal(t, want, got, key)
+	}
+	for _, key := range []string{HeaderLog, HeaderFormat, HeaderFilePath, HeaderFileOffset, HeaderFlags, HeaderDataset, HeaderClockSkew} {
+		_, ok := header(hs, key)
+		assert.False(t, ok, "%s is sent only when set", key)
+	}
+}
+
+func TestEdgeEncoderSendsTheProfileMatchedByHostname(t *testing.T) {
+	byName := &pipeline.Origin{Source: "syslog_udp", Transport: "udp", Location: time.UTC, Profile: "by_name", Dataset: "fw.custom"}
+	o := &pipeline.Origin{Source: "syslog_udp", Transport: "udp", Location: time.UTC, Profile: "by_address",
+		ByHostname: func(h string) *pipeline.Origin {
+			if h == "fw01" {
+				return byName
+			}
+			return nil
+		}}
+	ev := &pipeline.Event{Origin: o, Received: time.Unix(1, 0), Routes: pipeline.Routes{Hostname: "fw01"}}
+	p, _ := header(EdgeHeaders(ev), HeaderProfile)
+	assert.Equal(t, "by_name", p)
+	ds, _ := header(EdgeHeaders(ev), HeaderDataset)
+	assert.Equal(t, "fw.custom", ds)
+	ev.Routes.Hostname = "other"
+	p, _ = header(EdgeHeaders(ev), HeaderProfile)
+	assert.Equal(t, "by_address", p)
+}
+
+func TestEdgeEncoderAllocatesNothingPerEventOnceWarm(t *testing.T) {
+	o := &pipeline.Origin{Source: "syslog_tcp", Transport: "tcp", Location: time.UTC, Profile: "p",
+		Labels: []pipeline.Label{{Key: "site", Value: "x"}}}
+	ev := &pipeline.Event{Origin: o, Peer: netip.MustParseAddrPort("192.0.2.1:5000"), Received: time.Now()}
+	var e EdgeEncoder
+	dst := make([]kafkago.Header, 0, 64)
+	dst = e.Append(dst, ev)
+	allocs := testing.AllocsPerRun(1000, func() {
+		e.Reset()
+		dst = e.Append(dst[:0], ev)
+	})
+	assert.Zero(t, allocs)
+}
+
+func TestEdgeDecoderSharesOrigins(t *testing.T) {
+	o := &pipeline.Origin{Source: "edge", Transport: "udp", Location: mustZone(t, "Europe/Prague"), Product: "kerio_connect"}
+	d := NewEdgeDecoder(&pipeline.Origin{Source: "k", Transport: "kafka", Location: time.UTC})
+	var origins []*pipeline.Origin
+	for i := range 3 {
+		ev := &pipeline.Event{Origin: o, Received: time.Unix(int64(i), 0), Peer: netip.MustParseAddrPort("192.0.2.1:1")}
+		got := &pipeline.Event{}
+		ok, err := d.Apply(got, EdgeHeaders(ev))
+		require.NoError(t, err)
+		require.True(t, ok)
+		origins = append(origins, got.Origin)
+	}
+	assert.Same(t, origins[0], origins[1])
+	assert.Same(t, origins[0], origins[2])
+
+	other := *o
+	other.Profile = "p2"
+	got := &pipeline.Event{}
+	_, err := d.Apply(got, EdgeHeaders(&pipeline.Event{Origin: &other, Received: time.Unix(1, 0)}))
+	require.NoError(t, err)
+	assert.NotSame(t, origins[0], got.Origin)
+	assert.Equal(t, "p2", got.Origin.Profile)
+}
+
+func TestApplyEdgeHeadersWithoutOrWithBadHeaders(t *testing.T) {
+	base := &pipeline.Origin{Source: "k", Transport: "kafka", Location: time.UTC, Product: "kerio_control"}
+	ev := &pipeline.Event{Origin: base, Received: time.Unix(5, 0)}
+	ok, err := ApplyEdgeHeaders(ev, []kafkago.Header{{Key: "event.dataset", Value: []byte("x")}, {Key: HeaderSource, Value: []byte("s")}})
+	require.NoError(t, err)
+	assert.False(t, ok, "siemfwd.received marks edge records")
+	assert.Same(t, base, ev.Origin)
+
+	ev = &pipeline.Event{Origin: base, Received: time.Unix(5, 0)}
+	ok, err = ApplyEdgeHeaders(ev, []kafkago.Header{
+		{Key: HeaderReceived, Value: []byte("yesterday")},
+		{Key: HeaderPeer, Value: []byte("not-an-address")},
+		{Key: HeaderTimezone, Value: []byte("Mars/Olympus")},
+		{Key: HeaderFormat, Value: []byte("cef")},
+		{Key: HeaderClockSkew, Value: []byte("-1h")},
+		{Key: HeaderLog, Value: []byte("security")},
+	})
+	assert.True(t, ok)
+	for _, want := range []string{HeaderReceived, HeaderPeer, HeaderTimezone, HeaderFormat, HeaderClockSkew} {
+		assert.ErrorContains(t, err, want)
+	}
+	assert.Equal(t, time.Unix(5, 0), ev.Received, "a bad time leaves the record's own")
+	assert.False(t, ev.Peer.IsValid())
+	assert.Equal(t, "security", ev.Origin.Log, "good values still apply")
+	assert.Equal(t, "kerio_control", ev.Origin.Product, "what the headers do not say comes from the source")
+	assert.Equal(t, "k", ev.Origin.Source)
+	assert.Equal(t, time.UTC, ev.Origin.Location)
+}
