@@ -37,10 +37,32 @@ type Origin struct {
 	Observer  Observer      // observer.* fields for the sending device
 	Labels    []Label       // labels.* added to every event
 	ClockSkew time.Duration // tag events whose own time is further than this from the receive time; 0 = off
+	// TLS describes the TLS session and client certificate of the connection
+	// the events came over; nil for plain transports.
+	TLS *TLSPeer
+
 	// ByHostname, when not nil, returns the origin of the profile that
 	// matches a syslog HOSTNAME (profiles can match names as well as
 	// addresses), or nil. The worker calls it after reading the header.
 	ByHostname func(hostname string) *Origin
+}
+
+// TLSPeer is what a TLS handshake tells about the sender.
+type TLSPeer struct {
+	Version    string // tls.version: "1.2", "1.3"
+	Cipher     string // tls.cipher, e.g. "TLS_AES_128_GCM_SHA256"
+	ServerName string // tls.client.server_name (SNI), "" when none was sent
+
+	// Of the client certificate (the leaf); all empty when none was sent.
+	Subject          string    // tls.client.subject: the distinguished name, RFC 2253
+	Issuer           string    // tls.client.issuer: the issuer's distinguished name
+	CommonName       string    // tls.client.x509.subject.common_name
+	IssuerCommonName string    // tls.client.x509.issuer.common_name
+	AlternativeNames []string  // tls.client.x509.alternative_names: DNS names, IPs, e-mails, URIs
+	SerialNumber     string    // tls.client.x509.serial_number, upper-case hex
+	NotBefore        time.Time // tls.client.not_before
+	NotAfter         time.Time // tls.client.not_after
+	SHA256           string    // tls.client.hash.sha256: of the DER certificate, upper-case hex
 }
 
 // Observer is what a sender profile says about the sending device.

@@ -137,6 +137,10 @@ func (p *ECSProcessor) Process(ev *Event) {
 		d.SetString("labels."+l.Key, l.Value)
 	}
 	d.SetStringNonEmpty("labels.siemfwd_profile", o.Profile)
+	// From the connection's origin: a hostname profile swaps o for a shared one.
+	if t := ev.Origin.TLS; t != nil {
+		appendTLS(d, t)
+	}
 	d.SetString("ecs.version", ecs.Version)
 	d.SetString("agent.type", "siemfwd")
 	d.SetStringNonEmpty("agent.name", p.opts.AgentName)
@@ -171,4 +175,31 @@ func absDuration(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
+}
+
+// appendTLS sets the tls.* fields of a connection and its client certificate.
+func appendTLS(d *ecs.Document, t *TLSPeer) {
+	d.SetBool("tls.established", true)
+	d.SetString("tls.version_protocol", "tls")
+	d.SetStringNonEmpty("tls.version", t.Version)
+	d.SetStringNonEmpty("tls.cipher", t.Cipher)
+	d.SetStringNonEmpty("tls.client.server_name", t.ServerName)
+	if t.SHA256 == "" {
+		return // no client certificate
+	}
+	d.SetString("tls.client.subject", t.Subject)
+	d.SetString("tls.client.issuer", t.Issuer)
+	if t.CommonName != "" {
+		d.SetStrings("tls.client.x509.subject.common_name", t.CommonName)
+	}
+	if t.IssuerCommonName != "" {
+		d.SetStrings("tls.client.x509.issuer.common_name", t.IssuerCommonName)
+	}
+	if len(t.AlternativeNames) > 0 {
+		d.SetStrings("tls.client.x509.alternative_names", t.AlternativeNames...)
+	}
+	d.SetStringNonEmpty("tls.client.x509.serial_number", t.SerialNumber)
+	d.SetTime("tls.client.not_before", t.NotBefore)
+	d.SetTime("tls.client.not_after", t.NotAfter)
+	d.SetString("tls.client.hash.sha256", t.SHA256)
 }

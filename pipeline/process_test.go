@@ -326,3 +326,22 @@ func BenchmarkProcess(b *testing.B) {
 		}
 	}
 }
+
+func TestTLSClientCertificateReachesTheDocument(t *testing.T) {
+	o := &pipeline.Origin{Source: "tls", Transport: "tls", Location: time.UTC, TLS: &pipeline.TLSPeer{
+		Version: "1.3", Cipher: "TLS_AES_128_GCM_SHA256", Subject: "CN=mail01.contoso.example,O=Contoso",
+		Issuer: "CN=Contoso CA", CommonName: "mail01.contoso.example", IssuerCommonName: "Contoso CA",
+		AlternativeNames: []string{"mail01.contoso.example", "192.0.2.25"}, SerialNumber: "0A1B",
+		NotBefore: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+		SHA256: "ABCDEF",
+	}}
+	ev := &pipeline.Event{Raw: []byte("<13>1 2026-03-14T09:00:00Z mail01 audit - - - hi"), Origin: o, Received: time.Now()}
+	newProcessor().Process(ev)
+	got := flatten(t, ev.JSON)
+	require.Equal(t, true, got["tls.established"])
+	require.Equal(t, "1.3", got["tls.version"])
+	require.Equal(t, "CN=mail01.contoso.example,O=Contoso", got["tls.client.subject"])
+	require.Equal(t, []any{"mail01.contoso.example"}, got["tls.client.x509.subject.common_name"])
+	require.Equal(t, []any{"mail01.contoso.example", "192.0.2.25"}, got["tls.client.x509.alternative_names"])
+	require.Empty(t, checkECS(loadECS(t), got))
+}

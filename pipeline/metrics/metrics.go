@@ -17,6 +17,7 @@ const (
 	ReasonShutdown     = "shutdown"      // abandoned at the shutdown deadline
 	ReasonDeadLettered = "dead_lettered" // a sink refused the event for good
 	ReasonNotAllowed   = "not_allowed"   // sender outside the allow-list
+	ReasonTLSHandshake = "tls_handshake" // a TLS handshake failed: wrong CA, expired certificate, plain TCP on a TLS port
 	ReasonRateLimited  = "rate_limited"
 	ReasonReadError    = "read_error"
 	ReasonUnroutable   = "unroutable" // no sink route took the event

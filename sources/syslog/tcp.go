@@ -130,6 +130,9 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipel
 		tp := PeerFromState(tc.ConnectionState())
 		s.log.Debug("tls connection", "peer", peer.String(), "version", tp.Version, "cipher", tp.Cipher,
 			"client_subject", tp.Subject, "client_issuer", tp.Issuer)
+		withTLS := *origin // the connection's own copy: the certificate is this sender's
+		withTLS.TLS = &tp
+		origin = &withTLS
 	}
 	br := bufio.NewReaderSize(c, readBufferSize)
 	fr := NewFramer(br, s.cfg.MaxMessageBytes)

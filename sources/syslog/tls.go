@@ -14,12 +14,15 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"siemfwd/pipeline"
+	"siemfwd/pipeline/metrics"
 )
 
 // reasonTLSHandshake counts connections whose TLS handshake failed: a
 // plain-TCP sender on the TLS port, an untrusted, expired or missing client
 // certificate, a too old TLS version, or a handshake timeout.
-const reasonTLSHandshake = "tls_handshake"
+const reasonTLSHandshake = metrics.ReasonTLSHandshake
 
 // tlsVersion reads tls.min_version.
 func tlsVersion(s string) (uint16, error) {
@@ -201,29 +204,9 @@ func (r *certReloader) maybeReload() {
 	r.log.Info("tls certificates reloaded", attrs...)
 }
 
-// TLSPeer is what a TLS connection tells about its client, for the ECS
-// tls.* fields of every event it carries. It is computed once per
-// connection, after the handshake.
-//
-// It is meant to move into package pipeline (as pipeline.TLSPeer, carried by
-// Origin.TLS on a per-connection copy of the Origin), since the worker
-// writes the fields; until then the source computes it and logs it.
-type TLSPeer struct {
-	Version    string // tls.version: "1.2", "1.3"
-	Cipher     string // tls.cipher, e.g. "TLS_AES_128_GCM_SHA256"
-	ServerName string // tls.client.server_name (SNI), "" when none was sent
-
-	// Of the client certificate (the leaf); all empty when none was sent.
-	Subject          string    // tls.client.subject: the distinguished name, RFC 2253
-	Issuer           string    // tls.client.issuer: the issuer's distinguished name
-	CommonName       string    // tls.client.x509.subject.common_name
-	IssuerCommonName string    // tls.client.x509.issuer.common_name
-	AlternativeNames []string  // tls.client.x509.alternative_names: DNS names, IPs, e-mails, URIs
-	SerialNumber     string    // tls.client.x509.serial_number, upper-case hex
-	NotBefore        time.Time // tls.client.not_before
-	NotAfter         time.Time // tls.client.not_after
-	SHA256           string    // tls.client.hash.sha256: of the DER certificate, upper-case hex
-}
+// TLSPeer is what a TLS handshake tells about the sender; the pipeline
+// carries it on the connection's Origin.
+type TLSPeer = pipeline.TLSPeer
 
 // PeerFromState extracts the TLSPeer of a completed handshake.
 func PeerFromState(cs tls.ConnectionState) TLSPeer {

@@ -109,6 +109,10 @@ func TestTLSReceive(t *testing.T) {
 	for _, e := range evs {
 		require.Equal(t, "tls", e.Origin.Transport)
 		require.Equal(t, c.LocalAddr().String(), e.Peer.String())
+		// The client certificate travels with the connection's events.
+		require.NotNil(t, e.Origin.TLS)
+		require.Equal(t, p.client.cert.Subject.CommonName, e.Origin.TLS.CommonName)
+		require.NotEmpty(t, e.Origin.TLS.SHA256)
 	}
 	require.Equal(t, 1.0, value(t, h.m.SourceConnections.WithLabelValues("test")))
 	require.Zero(t, value(t, h.m.SourceDropped.WithLabelValues("test", reasonTLSHandshake)))
