@@ -42,6 +42,14 @@ const ReasonUnknown = "unknown"
 // this only guards against a caller passing error texts.
 const maxReasons = 16
 
+// lruResolution is how stale a sender's place in the LRU list may get: a
+// sender heard again within this time keeps its place instead of moving to
+// the front. Busy senders are heard thousands of times a second, and moving
+// them every time would write to their list neighbours on every event (cache
+// lines bouncing between the cores); eviction order is then least recently
+// heard to within this resolution.
+const lruResolution = int64(time.Second)
+
 // ReasonOther collects drops whose reason did not fit in maxReasons.
 const ReasonOther = "other"
 
@@ -55,6 +63,8 @@ const minPerShard = 64
 const maxShards = 16
 
 // Sender is a copy of one sender's counters, consistent at one instant.
+// Senders are keyed by IP address: IPv4-mapped IPv6 addresses count as IPv4,
+// and IPv6 zones are ignored.
 type Sender struct {
 	Address   netip.Addr        // the zero Addr for events that came with no address
 	Hostname  string            // last syslog HOSTNAME seen, or the configured one until then
@@ -89,6 +99,7 @@ type entry struct {
 	addr                          netip.Addr
 	hostname                      string
 	first, last                   int64 // unix nanoseconds; 0 = never
+	moved                         int64 // when last moved to the LRU front
 	received, delivered, inFlight uint64
 	dropped                       []reasonCount
 	interval                      time.Duration
@@ -207,7 +218,7 @@ func (l *Ledger) Received(addr netip.Addr, hostname string, n int) Ticket {
 	if l == nil || n <= 0 {
 		return Ticket{}
 	}
-	addr = addr.Unmap()
+	addr = addr.Unmap().WithZone("")
 	now := l.now().UnixNano()
 	sh := l.shardFor(addr)
 	sh.mu.Lock()
@@ -263,7 +274,7 @@ func (l *Ledger) Dropped(addr netip.Addr, n int, reason string) {
 	if l == nil || n <= 0 {
 		return
 	}
-	addr = addr.Unmap()
+	addr = addr.Unmap().WithZone("")
 	now := l.now().UnixNano()
 	sh := l.shardFor(addr)
 	sh.mu.Lock()
@@ -280,19 +291,21 @@ func (sh *shard) dropped(addr netip.Addr, n int, reason string, now int64, inter
 
 // touch returns addr's entry, creating it (and evicting the least recently
 // heard one when the shard is full), marks it heard at now and moves it to
-// the front of the LRU list. Called with sh.mu held.
+// the front of the LRU list (at most once per lruResolution). Called with
+// sh.mu held.
 func (sh *shard) touch(addr netip.Addr, now int64, interval time.Duration) *entry {
 	e := sh.m[addr]
 	if e == nil {
 		if sh.lru >= sh.max {
 			sh.evict(sh.tail)
 		}
-		e = &entry{addr: addr, interval: interval, shard: sh}
+		e = &entry{addr: addr, interval: interval, shard: sh, moved: now}
 		sh.m[addr] = e
 		sh.pushFront(e)
-	} else if !e.expected && sh.head != e {
+	} else if !e.expected && sh.head != e && now-e.moved >= lruResolution {
 		sh.unlink(e)
 		sh.pushFront(e)
+		e.moved = now
 	}
 	if e.first == 0 {
 		e.first = now

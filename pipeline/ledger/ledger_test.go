@@ -80,6 +80,18 @@ func TestCounts(t *testing.T) {
 	assert.Equal(t, uint64(5), s.Dropped["shutdown"])
 	requireBalanced(t, s)
 
+	// IPv6 zones are ignored.
+	zoned := ip("fe80::1%eth0")
+	l.Done(l.Received(zoned, "", 1), 1, "")
+	var tl Tally
+	tl.Add(zoned, "")
+	tl.Add(ip("fe80::1"), "")
+	l.ReceivedTally(&tl)
+	link := senderAt(t, l, "fe80::1")
+	assert.Equal(t, uint64(3), link.Received)
+	assert.Equal(t, uint64(2), link.InFlight)
+	l.DoneTally(&tl, "")
+
 	// Zero and negative counts change nothing.
 	l.Received(a, "x", 0)
 	l.Dropped(a, -1, "x")
@@ -296,8 +308,10 @@ func TestLRUEviction(t *testing.T) {
 	t1 := l.Received(ip("10.0.0.1"), "", 1)
 	t2 := l.Received(ip("10.0.0.2"), "", 2)
 	l.Received(ip("10.0.0.3"), "", 1)
+	clock.advance(time.Second)
 	l.Dropped(ip("10.0.0.1"), 1, "queue_full") // heard again: now the most recent
-	l.Done(t1, 1, "")                          // settling is not hearing
+	clock.advance(time.Second)
+	l.Done(t1, 1, "") // settling is not hearing
 	require.Equal(t, []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.99"}, addresses())
 	require.Equal(t, 4, l.Len())
 
@@ -324,6 +338,23 @@ func TestLRUEviction(t *testing.T) {
 	for _, s := range l.Snapshot() {
 		requireBalanced(t, s)
 	}
+}
+
+func TestLRUResolution(t *testing.T) {
+	clock := newFakeClock()
+	cfg := DefaultConfig()
+	cfg.MaxSenders = 2
+	l := New(cfg, clock.now)
+	l.Received(ip("10.0.0.1"), "", 1)
+	l.Received(ip("10.0.0.2"), "", 1)
+	clock.advance(time.Duration(lruResolution / 2))
+	l.Received(ip("10.0.0.1"), "", 1) // within the resolution: keeps its place
+	l.Received(ip("10.0.0.3"), "", 1) // evicts .1, whose place is from its first event
+	var got []string
+	for _, s := range l.Snapshot() {
+		got = append(got, s.Address.String())
+	}
+	assert.Equal(t, []string{"10.0.0.2", "10.0.0.3"}, got)
 }
 
 func TestShardedCapIsExact(t *testing.T) {

@@ -19,28 +19,46 @@ const tallyWindow = 4
 // Tally is not safe for concurrent use while it is filled; after
 // ReceivedTally it is only read, so the Ack may run on any goroutine.
 type Tally struct {
-	items []tallyItem
+	// items are pointer-free, so that growing them costs the garbage
+	// collector nothing: a batch from 256 different UDP senders appends 256.
+	items   []tallyItem
+	hosts   []string // the latest HOSTNAME of items that had one
+	tickets []*entry // set by ReceivedTally, one per item
 	// order lists item indexes grouped by shard, so each shard is locked
 	// once; nil when the ledger has one shard or the tally one item.
 	order []int32
 }
 
 type tallyItem struct {
-	addr     netip.Addr
-	hostname string
-	n        int
-	ticket   Ticket
-	shard    int
+	ip    [16]byte // the address as 16 bytes (IPv4 mapped), zone dropped
+	is4   bool
+	valid bool // false for events with no address
+	shard uint8
+	n     int32
+	host  int32 // index into hosts, or -1
+}
+
+func (it *tallyItem) addr() netip.Addr {
+	switch {
+	case !it.valid:
+		return netip.Addr{}
+	case it.is4:
+		return netip.AddrFrom16(it.ip).Unmap()
+	default:
+		return netip.AddrFrom16(it.ip)
+	}
 }
 
 // Add counts one event from addr with syslog HOSTNAME hostname ("" when
 // unknown). hostname may alias the event's buffer until ReceivedTally.
 func (t *Tally) Add(addr netip.Addr, hostname string) {
+	addr = addr.Unmap()
+	ip, is4, valid := addr.As16(), addr.Is4(), addr.IsValid()
 	for i := len(t.items) - 1; i >= 0 && i >= len(t.items)-tallyWindow; i-- {
-		if it := &t.items[i]; it.addr == addr {
+		if it := &t.items[i]; it.ip == ip && it.is4 == is4 && it.valid == valid {
 			it.n++
 			if hostname != "" {
-				it.hostname = hostname
+				t.setHost(it, hostname)
 			}
 			return
 		}
@@ -48,14 +66,36 @@ func (t *Tally) Add(addr netip.Addr, hostname string) {
 	if t.items == nil {
 		t.items = make([]tallyItem, 0, 16)
 	}
-	t.items = append(t.items, tallyItem{addr: addr, hostname: hostname, n: 1})
+	t.items = append(t.items, tallyItem{ip: ip, is4: is4, valid: valid, n: 1, host: -1})
+	if hostname != "" {
+		t.setHost(&t.items[len(t.items)-1], hostname)
+	}
+}
+
+func (t *Tally) setHost(it *tallyItem, hostname string) {
+	if it.host < 0 {
+		if t.hosts == nil {
+			t.hosts = make([]string, 0, 16)
+		}
+		it.host = int32(len(t.hosts))
+		t.hosts = append(t.hosts, hostname)
+		return
+	}
+	t.hosts[it.host] = hostname
+}
+
+func (t *Tally) hostname(it *tallyItem) string {
+	if it.host < 0 {
+		return ""
+	}
+	return t.hosts[it.host]
 }
 
 // Len returns how many events were added.
 func (t *Tally) Len() int {
 	n := 0
 	for _, it := range t.items {
-		n += it.n
+		n += int(it.n)
 	}
 	return n
 }
@@ -65,8 +105,7 @@ func (t *Tally) Len() int {
 func (l *Ledger) group(t *Tally) {
 	for i := range t.items {
 		it := &t.items[i]
-		it.addr = it.addr.Unmap()
-		it.shard = l.shardIndex(it.addr)
+		it.shard = uint8(l.shardIndex(it.addr()))
 	}
 	if l.mask == 0 || len(t.items) < 2 {
 		return
@@ -87,22 +126,21 @@ func (l *Ledger) group(t *Tally) {
 
 // each calls f for every item, holding the item's shard lock; each shard is
 // locked once.
-func (l *Ledger) each(t *Tally, f func(sh *shard, it *tallyItem)) {
+func (l *Ledger) each(t *Tally, f func(sh *shard, i int)) {
 	if t.order == nil {
 		if l.mask == 0 {
 			sh := &l.shards[0]
 			sh.mu.Lock()
 			for i := range t.items {
-				f(sh, &t.items[i])
+				f(sh, i)
 			}
 			sh.mu.Unlock()
 			return
 		}
 		for i := range t.items { // one item (or none)
-			it := &t.items[i]
-			sh := &l.shards[it.shard]
+			sh := &l.shards[t.items[i].shard]
 			sh.mu.Lock()
-			f(sh, it)
+			f(sh, i)
 			sh.mu.Unlock()
 		}
 		return
@@ -112,7 +150,7 @@ func (l *Ledger) each(t *Tally, f func(sh *shard, it *tallyItem)) {
 		sh := &l.shards[s]
 		sh.mu.Lock()
 		for ; k < len(t.order) && t.items[t.order[k]].shard == s; k++ {
-			f(sh, &t.items[t.order[k]])
+			f(sh, int(t.order[k]))
 		}
 		sh.mu.Unlock()
 	}
@@ -126,19 +164,21 @@ func (l *Ledger) ReceivedTally(t *Tally) {
 	}
 	now := l.now().UnixNano()
 	l.group(t)
-	l.each(t, func(sh *shard, it *tallyItem) {
-		it.ticket = Ticket{sh.received(it.addr, it.hostname, it.n, now, l.defaultInterval)}
-		it.hostname = "" // do not keep the event's buffer alive until the ack
+	t.tickets = make([]*entry, len(t.items))
+	l.each(t, func(sh *shard, i int) {
+		it := &t.items[i]
+		t.tickets[i] = sh.received(it.addr(), t.hostname(it), int(it.n), now, l.defaultInterval)
 	})
+	t.hosts = nil // do not keep the events' buffers alive until the ack
 }
 
 // DoneTally settles the tally's events: delivered when reason is "", else
 // dropped with that reason. Call it once, after ReceivedTally.
 func (l *Ledger) DoneTally(t *Tally, reason string) {
-	if l == nil || len(t.items) == 0 || t.items[0].ticket.e == nil {
+	if l == nil || len(t.tickets) != len(t.items) || len(t.items) == 0 {
 		return // never received
 	}
-	l.each(t, func(_ *shard, it *tallyItem) { it.ticket.e.done(it.n, reason) })
+	l.each(t, func(_ *shard, i int) { t.tickets[i].done(int(t.items[i].n), reason) })
 }
 
 // DroppedTally counts the tally's events as refused before entering the
@@ -150,8 +190,9 @@ func (l *Ledger) DroppedTally(t *Tally, reason string) {
 	}
 	now := l.now().UnixNano()
 	l.group(t)
-	l.each(t, func(sh *shard, it *tallyItem) {
-		sh.dropped(it.addr, it.n, reason, now, l.defaultInterval)
-		it.hostname = ""
+	l.each(t, func(sh *shard, i int) {
+		it := &t.items[i]
+		sh.dropped(it.addr(), int(it.n), reason, now, l.defaultInterval)
 	})
+	t.hosts = nil
 }
