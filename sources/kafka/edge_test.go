@@ -64,7 +64,7 @@ func TestEdgeHeadersNamesAndValues(t *testing.T) {
 		assert.True(t, ok, key)
 		assert.Equal(t, want, got, key)
 	}
-	for _, key := range []string{HeaderLog, HeaderFormat, HeaderFilePath, HeaderFileOffset, HeaderFlags, HeaderDataset, HeaderClockSkew} {
+	for _, key := range []string{HeaderLog, HeaderFormat, HeaderFilePath, HeaderFileOffset, HeaderFlags, HeaderProfileFields} {
 		_, ok := header(hs, key)
 		assert.False(t, ok, "%s is sent only when set", key)
 	}
@@ -82,8 +82,8 @@ func TestEdgeEncoderSendsTheProfileMatchedByHostname(t *testing.T) {
 	ev := &pipeline.Event{Origin: o, Received: time.Unix(1, 0), Routes: pipeline.Routes{Hostname: "fw01"}}
 	p, _ := header(EdgeHeaders(ev), HeaderProfile)
 	assert.Equal(t, "by_name", p)
-	ds, _ := header(EdgeHeaders(ev), HeaderDataset)
-	assert.Equal(t, "fw.custom", ds)
+	pf, _ := header(EdgeHeaders(ev), HeaderProfileFields)
+	assert.Equal(t, "dataset=fw.custom", pf)
 	ev.Routes.Hostname = "other"
 	p, _ = header(EdgeHeaders(ev), HeaderProfile)
 	assert.Equal(t, "by_address", p)
@@ -141,17 +141,32 @@ func TestApplyEdgeHeadersWithoutOrWithBadHeaders(t *testing.T) {
 		{Key: HeaderPeer, Value: []byte("not-an-address")},
 		{Key: HeaderTimezone, Value: []byte("Mars/Olympus")},
 		{Key: HeaderFormat, Value: []byte("cef")},
-		{Key: HeaderClockSkew, Value: []byte("-1h")},
+		{Key: HeaderProfileFields, Value: []byte("clock_skew=-1h&label.site=a%20b&bogus=1&observer.name=%zz")},
 		{Key: HeaderLog, Value: []byte("security")},
 	})
 	assert.True(t, ok)
-	for _, want := range []string{HeaderReceived, HeaderPeer, HeaderTimezone, HeaderFormat, HeaderClockSkew} {
+	for _, want := range []string{HeaderReceived, HeaderPeer, HeaderTimezone, HeaderFormat,
+		"clock_skew: bad duration", `unknown field "bogus"`, "invalid URL escape"} {
 		assert.ErrorContains(t, err, want)
 	}
+	assert.Equal(t, []pipeline.Label{{Key: "site", Value: "a b"}}, ev.Origin.Labels)
 	assert.Equal(t, time.Unix(5, 0), ev.Received, "a bad time leaves the record's own")
 	assert.False(t, ev.Peer.IsValid())
 	assert.Equal(t, "security", ev.Origin.Log, "good values still apply")
 	assert.Equal(t, "kerio_control", ev.Origin.Product, "what the headers do not say comes from the source")
 	assert.Equal(t, "k", ev.Origin.Source)
 	assert.Equal(t, time.UTC, ev.Origin.Location)
+}
+
+func TestProfileFieldsSurviveAwkwardCharacters(t *testing.T) {
+	o := &pipeline.Origin{Source: "s", Location: time.UTC, Profile: "p q", Dataset: "a&b=c",
+		Observer: pipeline.Observer{Name: "fw 01+é", Type: "firewall"}, ClockSkew: 90 * time.Second,
+		Labels: []pipeline.Label{{Key: "z&k", Value: "x=1&y=%2"}, {Key: "a", Value: " "}}}
+	got := &pipeline.Event{}
+	ok, err := ApplyEdgeHeaders(got, EdgeHeaders(&pipeline.Event{Origin: o, Received: time.Unix(1, 0)}))
+	require.NoError(t, err)
+	require.True(t, ok)
+	want := *o
+	want.Transport = "" // not set at the edge: the decoder's default (none here)
+	assert.Equal(t, want, *got.Origin)
 }

@@ -171,6 +171,9 @@ func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("SIEMFWD_TEST_DEBUG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	if _, bench := t.(*testing.B); bench {
+		return slog.New(slog.DiscardHandler)
+	}
 	return slog.New(slog.NewTextHandler(t.Output(), nil))
 }
 
