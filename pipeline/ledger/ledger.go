@@ -15,7 +15,11 @@
 // Memory is bounded: at most max_senders senders are tracked, the least
 // recently heard one is forgotten to make room (an eviction), and a Done for
 // events of a forgotten sender is ignored; it cannot disturb the counters of
-// the senders that remain, or of the same address tracked anew.
+// the senders that remain, or of the same address tracked anew. Large
+// ledgers are split into up to 16 lock shards, each holding its share of
+// max_senders with its own LRU list, so eviction is least-recently-heard
+// within a shard (to within a second), and can start when one shard is full
+// while the others are not.
 //
 // The package is a leaf: it knows nothing of pipeline events, only addresses,
 // hostnames, counts and reasons.
