@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"siemfwd/pipeline/diskbuf"
 )
 
 // Config tunes the worker pool and the shutdown.
@@ -20,6 +22,9 @@ type Config struct {
 	KeepOriginal bool `mapstructure:"keep_original"`
 	// Namespace is data_stream.namespace (Elasticsearch data stream naming).
 	Namespace string `mapstructure:"namespace"`
+	// DataDir holds the sinks' disk buffers (DataDir/buffer/<sink>); required
+	// when a sink has buffer.type disk.
+	DataDir string `mapstructure:"data_dir"`
 }
 
 // DefaultConfig returns the defaults.
@@ -84,12 +89,43 @@ type SinkConfig struct {
 	RetryMax     time.Duration `mapstructure:"retry_max"`
 	// Route selects the events this sink takes; empty takes everything.
 	Route Route `mapstructure:"route"`
+	// Buffer is where the sink's queue lives: in memory (lost on a crash;
+	// sources that can replay re-read it) or on disk (survives crashes and
+	// long outages up to max_bytes).
+	Buffer BufferConfig `mapstructure:"buffer"`
+}
+
+// BufferConfig chooses and sizes a sink's buffer.
+type BufferConfig struct {
+	// Type is memory (the bounded queue only) or disk.
+	Type string `mapstructure:"type"`
+	// MaxBytes bounds what the disk buffer holds unacknowledged.
+	MaxBytes int64 `mapstructure:"max_bytes"`
+	// SegmentBytes is the size at which a new segment file starts.
+	SegmentBytes int64 `mapstructure:"segment_bytes"`
+	// Sync is batch (fsync before a batch is acknowledged to its source) or
+	// interval (fsync every SyncInterval; a power cut may lose that much).
+	Sync string `mapstructure:"sync"`
+	// SyncInterval is the fsync period for sync: interval.
+	SyncInterval time.Duration `mapstructure:"sync_interval"`
+}
+
+// Disk returns the disk buffer's settings.
+func (c BufferConfig) Disk() diskbuf.Config {
+	d := diskbuf.DefaultConfig()
+	d.MaxBytes, d.SegmentBytes, d.Sync, d.SyncInterval = c.MaxBytes, c.SegmentBytes, c.Sync, c.SyncInterval
+	return d
+}
+
+func defaultBuffer() BufferConfig {
+	d := diskbuf.DefaultConfig()
+	return BufferConfig{Type: "memory", MaxBytes: 1 << 30, SegmentBytes: d.SegmentBytes, Sync: d.Sync, SyncInterval: d.SyncInterval}
 }
 
 // DefaultSinkConfig returns the defaults.
 func DefaultSinkConfig() SinkConfig {
 	return SinkConfig{QueueBatches: 64, WhenFull: WhenFullBlock, MaxEvents: 2048,
-		RetryInitial: 100 * time.Millisecond, RetryMax: 30 * time.Second}
+		RetryInitial: 100 * time.Millisecond, RetryMax: 30 * time.Second, Buffer: defaultBuffer()}
 }
 
 // Validate reports every problem, each with its key.
@@ -113,5 +149,24 @@ func (c SinkConfig) Validate() error {
 	if c.RetryMax < c.RetryInitial {
 		errs = append(errs, fmt.Errorf("retry_max: must be >= retry_initial (%s), got %s", c.RetryInitial, c.RetryMax))
 	}
+	switch c.Buffer.Type {
+	case "memory":
+	case "disk":
+		if err := c.Buffer.Disk().Validate(); err != nil {
+			for _, e := range unjoin(err) {
+				errs = append(errs, fmt.Errorf("buffer.%w", e))
+			}
+		}
+	default:
+		errs = append(errs, fmt.Errorf("buffer.type: must be memory or disk, got %q", c.Buffer.Type))
+	}
 	return errors.Join(errs...)
+}
+
+// unjoin lists the errors that errors.Join put together.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

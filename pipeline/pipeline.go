@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"siemfwd/pipeline/diskbuf"
 	"siemfwd/pipeline/metrics"
 )
 
@@ -26,6 +27,10 @@ type NamedSink struct {
 	Sink   Sink
 	// DeadLetter receives events the sink refused for good; nil logs and counts them.
 	DeadLetter DeadLetter
+	// Buffer, when not nil, is the sink's disk buffer: batches are stored
+	// there (and acknowledged to their source) instead of waiting in memory.
+	// The caller opens and closes it.
+	Buffer *diskbuf.Buffer
 }
 
 // DeadLetter stores events a sink refused permanently, with the reason.

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/diskbuf"
 	"siemfwd/pipeline/metrics"
 	"siemfwd/sinks/sinktest"
 )
@@ -289,4 +290,68 @@ func TestShutdownDeadlineAbandonsAStuckSinkAndSaysSo(t *testing.T) {
 	err := h.stop(t)
 	require.ErrorContains(t, err, "abandoned")
 	require.Len(t, src.waitAcks(t, 1), 1)
+}
+
+func openBuffer(t *testing.T, dir string, maxBytes int64) *diskbuf.Buffer {
+	t.Helper()
+	cfg := diskbuf.DefaultConfig()
+	cfg.MaxBytes, cfg.SegmentBytes, cfg.Sync = maxBytes, 4096, diskbuf.SyncBatch
+	buf, err := diskbuf.Open(dir, cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	return buf
+}
+
+func TestDiskBufferAcksSourcesOnceStoredAndReplaysAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	src := newListSource([]string{"d|event|1", "d|event|2"}, []string{"d|event|3"})
+	down := &sinktest.Blocking{Release: make(chan struct{}), Entered: make(chan struct{}, 10)}
+	buf := openBuffer(t, dir, 1<<20)
+	cfg := pipeline.DefaultConfig()
+	cfg.ShutdownTimeout = 100 * time.Millisecond
+	h := start(t, cfg, src, pipeline.NamedSink{Name: "es", Sink: down, Config: sinkCfg(), Buffer: buf})
+
+	// The sink is down, yet the source hears that its batches are safe.
+	require.Equal(t, []error{nil, nil}, src.waitAcks(t, 2))
+	<-down.Entered
+	require.Error(t, h.stop(t), "the write in progress is abandoned at the deadline")
+	require.NoError(t, buf.Close())
+	require.Empty(t, down.Events())
+
+	// Next start: what the sink never acknowledged is delivered from disk.
+	buf = openBuffer(t, dir, 1<<20)
+	defer buf.Close()
+	rec := &sinktest.Recorder{Written: make(chan int, 10)}
+	h = start(t, pipeline.DefaultConfig(), newListSource(), pipeline.NamedSink{Name: "es", Sink: rec, Config: sinkCfg(), Buffer: buf})
+	for n := 0; n < 3; n = <-rec.Written {
+	}
+	require.ElementsMatch(t, []string{"1", "2", "3"}, jsonOf(rec.Events()))
+	require.Equal(t, "d", rec.Events()[0].Routes.Dataset, "routing fields survive the disk")
+	require.NoError(t, h.stop(t))
+	require.Zero(t, buf.Stats().UnackedRecords)
+}
+
+func TestFullDiskBufferDropsNewestWhenToldTo(t *testing.T) {
+	batches := make([][]string, 50)
+	for i := range batches {
+		batches[i] = []string{"d|event|" + strings.Repeat("x", 400)}
+	}
+	src := newListSource(batches...)
+	down := &sinktest.Blocking{Release: make(chan struct{}), Entered: make(chan struct{}, 100)}
+	buf := openBuffer(t, t.TempDir(), 8192)
+	defer buf.Close()
+	h := start(t, pipeline.DefaultConfig(), src, pipeline.NamedSink{Name: "es", Sink: down, Buffer: buf,
+		Config: sinkCfg(func(c *pipeline.SinkConfig) { c.WhenFull = pipeline.WhenFullDropNewest })})
+	acks := src.waitAcks(t, 50)
+	dropped := 0
+	for _, err := range acks {
+		if errors.Is(err, pipeline.ErrDropped) {
+			dropped++
+		} else {
+			require.NoError(t, err)
+		}
+	}
+	require.Positive(t, dropped)
+	require.Less(t, dropped, 50)
+	require.Equal(t, float64(dropped), testutil.ToFloat64(h.m.SinkDropped.WithLabelValues("es", metrics.ReasonQueueFull)))
+	close(down.Release)
 }

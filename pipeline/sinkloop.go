@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"siemfwd/pipeline/diskbuf"
 	"siemfwd/pipeline/metrics"
 )
 
@@ -18,6 +19,7 @@ type sinkLoop struct {
 	route     Route
 	sink      Sink
 	dlq       DeadLetter
+	buf       *diskbuf.Buffer // nil: the in-memory queue is the buffer
 	queue     chan Batch
 	log       *slog.Logger
 	m         *metrics.Metrics
@@ -30,12 +32,16 @@ type sinkLoop struct {
 
 func newSinkLoop(s NamedSink, log *slog.Logger, m *metrics.Metrics) *sinkLoop {
 	m.QueueCapacity.WithLabelValues(s.Name).Set(float64(s.Config.QueueBatches))
-	return &sinkLoop{name: s.Name, cfg: s.Config, route: s.Config.Route, sink: s.Sink, dlq: s.DeadLetter,
+	return &sinkLoop{name: s.Name, cfg: s.Config, route: s.Config.Route, sink: s.Sink, dlq: s.DeadLetter, buf: s.Buffer,
 		queue: make(chan Batch, s.Config.QueueBatches), log: log, m: m}
 }
 
 // enqueue applies the when_full policy. Called by workers.
 func (s *sinkLoop) enqueue(hard context.Context, b Batch) {
+	if s.buf != nil {
+		s.enqueueDisk(hard, b)
+		return
+	}
 	if s.cfg.WhenFull == WhenFullDropNewest {
 		select {
 		case s.queue <- b:
@@ -55,6 +61,10 @@ func (s *sinkLoop) enqueue(hard context.Context, b Batch) {
 
 // run writes batches until the queue is closed and empty, then closes the sink.
 func (s *sinkLoop) run(hard context.Context) {
+	if s.buf != nil {
+		s.runDisk(hard)
+		return
+	}
 	defer func() {
 		if err := s.sink.Close(hard); err != nil {
 			s.log.Error("close failed", "err", err)
@@ -118,15 +128,27 @@ func (s *sinkLoop) run(hard context.Context) {
 	}
 }
 
-// write delivers the pending batches, retrying transient failures with
-// jittered exponential backoff until success or the shutdown deadline, and
-// dead-lettering permanent ones. Then it acks every pending batch.
+// write delivers the pending batches and acks them.
 func (s *sinkLoop) write(hard context.Context) {
 	s.events = s.events[:0]
 	for _, b := range s.pending {
 		s.events = append(s.events, b.Events...)
 	}
-	todo := s.events
+	err := s.deliver(hard, s.events)
+	for _, b := range s.pending {
+		b.Done(err)
+	}
+	clear(s.pending)
+	clear(s.events)
+}
+
+// deliver writes events, retrying transient failures with jittered
+// exponential backoff until success or the shutdown deadline, and
+// dead-lettering permanent ones. It returns nil when every event was either
+// accepted or dead-lettered, and the last error when some were abandoned at
+// the deadline.
+func (s *sinkLoop) deliver(hard context.Context, events []*Event) error {
+	todo := events
 	var ackErr error
 	backoff := s.cfg.RetryInitial
 	for len(todo) > 0 {
@@ -184,11 +206,7 @@ func (s *sinkLoop) write(hard context.Context) {
 		backoff = min(backoff*2, s.cfg.RetryMax)
 		todo = retry
 	}
-	for _, b := range s.pending {
-		b.Done(ackErr)
-	}
-	clear(s.pending)
-	clear(s.events)
+	return ackErr
 }
 
 // deadLetter hands refused events to the dead-letter destination. Without one,

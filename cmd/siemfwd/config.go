@@ -296,6 +296,9 @@ func (c Config) Validate() error {
 	}
 	for _, name := range sortedKeys(c.Sinks) {
 		errs = append(errs, prefixed("sinks."+name, c.Sinks[name].validate())...)
+		if c.Sinks[name].Common.Buffer.Type == "disk" && c.Pipeline.DataDir == "" {
+			errs = append(errs, fmt.Errorf("pipeline.data_dir: required, because sinks.%s.buffer.type is disk", name))
+		}
 	}
 	return errors.Join(errs...)
 }
