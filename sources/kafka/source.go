@@ -158,7 +158,11 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics, km *Metr
 		ecs:    &pipeline.Origin{Source: name, Transport: "kafka", Format: formatECS, Location: loc},
 		dialer: &kafkago.Dialer{Timeout: cfg.DialTimeout, DualStack: true, TLS: tlsCfg, SASLMechanism: mech, ClientID: "siemfwd"},
 		client: &kafkago.Client{
-			Addr:      kafkago.TCP(cfg.Brokers...),
+			Addr: kafkago.TCP(cfg.Brokers...),
+			// Bounds every request, so a broker that stops answering cannot
+			// stall a partition: kafka-go halves it for the broker-side wait,
+			// hence twice fetch_max_wait, plus Kafka's usual request timeout.
+			Timeout:   2*cfg.FetchMaxWait + 30*time.Second,
 			Transport: &kafkago.Transport{DialTimeout: cfg.DialTimeout, TLS: tlsCfg, SASL: mech, ClientID: "siemfwd"},
 		},
 		sem: make(chan struct{}, cfg.MaxInFlightBatches),
