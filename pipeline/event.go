@@ -17,6 +17,10 @@ const (
 	// FormatLine is one line of a log file as the device wrote it (e.g. a Kerio log line
 	// with its bracketed time), with no syslog header.
 	FormatLine
+	// FormatECS is an ECS JSON document that is already complete (from another
+	// siemfwd through Kafka, or made by siemfwd itself, such as an alert). The
+	// worker passes it on as it is; the source fills Event.Routes.
+	FormatECS
 )
 
 // Origin describes where a group of events came from: a listener, a

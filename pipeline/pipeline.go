@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"siemfwd/pipeline/diskbuf"
+	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
 )
 
@@ -51,6 +52,7 @@ type DeadLetter interface {
 // sink it was routed to has written it (or dead-lettered it, or dropped it by
 // policy); sources use it to move offsets.
 type Pipeline struct {
+	ledger       *ledger.Ledger // per-sender accounts; nil keeps none
 	cfg          Config
 	sources      []Source
 	sinks        []*sinkLoop
@@ -72,6 +74,46 @@ func New(cfg Config, sources []Source, sinks []NamedSink, newProcessor func() Pr
 		p.sinks = append(p.sinks, newSinkLoop(s, log.With("component", "sink", "sink", s.Name), m))
 	}
 	return p, nil
+}
+
+// SetLedger makes the workers account every event in l, per sender: received
+// when it enters the workers, then delivered or dropped when its batch is
+// acknowledged. Call it before Run.
+func (p *Pipeline) SetLedger(l *ledger.Ledger) { p.ledger = l }
+
+// ErrUnroutable is the Ack error of events that no sink's route takes. It
+// is ErrDropped too: the operator's routes chose to drop them.
+var ErrUnroutable = fmt.Errorf("%w: no sink route takes the event", ErrDropped)
+
+// ledgerReason names how a batch ended for the ledger.
+func ledgerReason(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrUnroutable):
+		return metrics.ReasonUnroutable
+	case errors.Is(err, ErrDropped):
+		return metrics.ReasonQueueFull
+	}
+	return metrics.ReasonShutdown
+}
+
+// Ready reports whether every sink is keeping up: a sink whose last write
+// failed and whose queue is full (so that sources are blocked or dropping)
+// is a problem. It never blocks.
+func (p *Pipeline) Ready() (bool, []string) {
+	var problems []string
+	for _, s := range p.sinks {
+		if s.failing.Load() && len(s.queue) == cap(s.queue) {
+			problems = append(problems, fmt.Sprintf("sink %s: failing and its queue is full", s.name))
+		}
+		if s.buf != nil && s.failing.Load() {
+			if st := s.buf.Stats(); st.UnackedBytes > s.cfg.Buffer.MaxBytes*9/10 {
+				problems = append(problems, fmt.Sprintf("sink %s: failing and its disk buffer is %d%% full", s.name, st.UnackedBytes*100/s.cfg.Buffer.MaxBytes))
+			}
+		}
+	}
+	return len(problems) == 0, problems
 }
 
 // Run runs until ctx is done, then drains: sources stop and return, the
@@ -174,6 +216,20 @@ func (p *Pipeline) work(hard context.Context, in <-chan Batch) {
 		for _, ev := range b.Events {
 			proc.Process(ev)
 		}
+		if p.ledger != nil {
+			tally := &ledger.Tally{}
+			for _, ev := range b.Events {
+				tally.Add(ev.Peer.Addr(), ev.Routes.Hostname)
+			}
+			p.ledger.ReceivedTally(tally)
+			ack := b.Ack
+			b.Ack = func(err error) {
+				p.ledger.DoneTally(tally, ledgerReason(err))
+				if ack != nil {
+					ack(err)
+				}
+			}
+		}
 		p.fanOut(hard, b)
 	}
 }
@@ -205,7 +261,7 @@ func (p *Pipeline) fanOut(hard context.Context, b Batch) {
 		if len(b.Events) > 0 {
 			p.m.SourceDropped.WithLabelValues(b.Events[0].Origin.Source, metrics.ReasonUnroutable).Add(float64(len(b.Events)))
 		}
-		b.Done(nil)
+		b.Done(ErrUnroutable)
 		return
 	}
 	cd := newCountdown(targets, b.Ack)

@@ -46,6 +46,13 @@ func NewECSProcessor(opts ProcessOptions, m *metrics.Metrics) *ECSProcessor {
 
 // Process fills ev.JSON and ev.Routes from ev.Raw.
 func (p *ECSProcessor) Process(ev *Event) {
+	if ev.Origin.Format == FormatECS {
+		ev.JSON = ev.Raw
+		if ev.Routes.Namespace == "" {
+			ev.Routes.Namespace = p.opts.Namespace
+		}
+		return
+	}
 	d := &p.doc
 	d.Reset()
 	o := ev.Origin

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
 )
 
@@ -343,5 +345,19 @@ func TestTLSClientCertificateReachesTheDocument(t *testing.T) {
 	require.Equal(t, "CN=mail01.contoso.example,O=Contoso", got["tls.client.subject"])
 	require.Equal(t, []any{"mail01.contoso.example"}, got["tls.client.x509.subject.common_name"])
 	require.Equal(t, []any{"mail01.contoso.example", "192.0.2.25"}, got["tls.client.x509.alternative_names"])
+	require.Empty(t, checkECS(loadECS(t), got))
+}
+
+func TestSilenceAlertIsAnECSAlert(t *testing.T) {
+	led := ledger.New(ledger.DefaultConfig(), nil)
+	a := pipeline.NewSilenceAlerts(led, time.Second, slog.New(slog.DiscardHandler))
+	ev := pipeline.SilenceAlertForTest(a, ledger.Sender{Address: netip.MustParseAddr("192.0.2.25"), Hostname: "mail01",
+		LastSeen: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), Interval: 5 * time.Minute})
+	newProcessor().Process(ev)
+	got := flatten(t, ev.JSON)
+	require.Equal(t, "alert", got["event.kind"])
+	require.Equal(t, "sender-silent", got["event.action"])
+	require.Equal(t, "mail01", got["observer.hostname"])
+	require.Equal(t, "alert", ev.Routes.Kind)
 	require.Empty(t, checkECS(loadECS(t), got))
 }

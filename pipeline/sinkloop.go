@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"siemfwd/pipeline/diskbuf"
@@ -23,7 +24,8 @@ type sinkLoop struct {
 	queue     chan Batch
 	log       *slog.Logger
 	m         *metrics.Metrics
-	abandoned int // events given up at the shutdown deadline; read after run returns
+	abandoned int         // events given up at the shutdown deadline; read after run returns
+	failing   atomic.Bool // the last write failed; for readiness
 
 	// scratch reused between writes
 	pending []Batch
@@ -155,6 +157,7 @@ func (s *sinkLoop) deliver(hard context.Context, events []*Event) error {
 		start := time.Now()
 		err := s.sink.Write(hard, todo)
 		s.m.SinkRequestDuration.WithLabelValues(s.name).Observe(time.Since(start).Seconds())
+		s.failing.Store(err != nil)
 		if err == nil {
 			s.m.SinkBatches.WithLabelValues(s.name).Inc()
 			s.m.SinkEvents.WithLabelValues(s.name, "sent").Add(float64(len(todo)))

@@ -18,7 +18,6 @@ import (
 	"golang.org/x/net/netutil"
 
 	"siemfwd/pipeline/ledger"
-	"siemfwd/pipeline/metrics"
 )
 
 // Limits of the admin listener that no operator needs to tune.
@@ -178,23 +177,6 @@ func (a *adminServer) Stop(ctx context.Context) error {
 		return fmt.Errorf("admin stop: %w", err)
 	}
 	return nil
-}
-
-// startAdmin serves /metrics and /healthz with the default limits: what
-// run.go calls today. Prefer startAdminServer, which also serves /readyz and
-// /senders and takes the admin section's limits.
-func startAdmin(addr string, m *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
-	cfg := DefaultAdminServerConfig()
-	cfg.Address = addr
-	a, err := startAdminServer(cfg, adminDeps{Gatherer: m.Registry}, log)
-	if err != nil {
-		return nil, err
-	}
-	return func() {
-		if err := a.Stop(context.Background()); err != nil {
-			log.Warn("admin listener did not stop cleanly", "err", err)
-		}
-	}, nil
 }
 
 // adminHandler routes the endpoints behind the request limits.

@@ -341,12 +341,6 @@ func TestAdminAddressInUse(t *testing.T) {
 	require.ErrorContains(t, err, "admin.address")
 }
 
-func TestStartAdminCompat(t *testing.T) {
-	stop, err := startAdmin("127.0.0.1:0", metrics.New(), slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	stop()
-}
-
 func TestAdminServerConfigValidate(t *testing.T) {
 	require.NoError(t, DefaultAdminServerConfig().Validate())
 	ok := DefaultAdminServerConfig()

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/viper"
 
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/ledger"
 	"siemfwd/sinks/deadletter"
 	essink "siemfwd/sinks/elasticsearch"
 	kafkasink "siemfwd/sinks/kafka"
@@ -26,8 +27,10 @@ import (
 type Config struct {
 	// Log configures siemfwd's own logs (stderr).
 	Log LogConfig `mapstructure:"log"`
-	// Admin is the HTTP listener for /metrics and /healthz.
-	Admin AdminConfig `mapstructure:"admin"`
+	// Admin is the HTTP listener for /metrics, /healthz, /readyz and /senders.
+	Admin AdminServerConfig `mapstructure:"admin"`
+	// Ledger is the per-sender loss ledger and its silence alerts.
+	Ledger ledger.Config `mapstructure:"ledger"`
 	// Pipeline tunes the workers and the shutdown.
 	Pipeline pipeline.Config `mapstructure:"pipeline"`
 	// Sources by name.
@@ -42,12 +45,6 @@ type LogConfig struct {
 	Level string `mapstructure:"level"`
 	// Format is text or json.
 	Format string `mapstructure:"format"`
-}
-
-// AdminConfig configures the admin HTTP listener.
-type AdminConfig struct {
-	// Address to listen on, e.g. 127.0.0.1:9600; empty turns the listener off.
-	Address string `mapstructure:"address"`
 }
 
 // SourceConfig is one source: its type and that type's settings.
@@ -172,6 +169,8 @@ func (c DeadLetterConfig) validate(sinkType string) error {
 func defaultConfig() Config {
 	return Config{
 		Log:      LogConfig{Level: "info", Format: "text"},
+		Admin:    DefaultAdminServerConfig(),
+		Ledger:   ledger.DefaultConfig(),
 		Pipeline: pipeline.DefaultConfig(),
 	}
 }
@@ -192,6 +191,7 @@ func loadConfig(yaml []byte, getenv func(string) string) (Config, error) {
 	setDefaults(v, "log", cfg.Log)
 	setDefaults(v, "admin", cfg.Admin)
 	setDefaults(v, "pipeline", cfg.Pipeline)
+	setDefaults(v, "ledger", cfg.Ledger)
 	sourceNames := sortedKeys(v.GetStringMap("sources"))
 	sinkNames := sortedKeys(v.GetStringMap("sinks"))
 	typeOf := func(key string) string {
@@ -231,6 +231,7 @@ func loadConfig(yaml []byte, getenv func(string) string) (Config, error) {
 	decode("log", &cfg.Log)
 	decode("admin", &cfg.Admin)
 	decode("pipeline", &cfg.Pipeline)
+	decode("ledger", &cfg.Ledger)
 
 	for _, name := range sourceNames {
 		key := "sources." + name
@@ -264,7 +265,7 @@ func loadConfig(yaml []byte, getenv func(string) string) (Config, error) {
 		cfg.Sinks[name] = sc
 	}
 	for _, top := range sortedKeys(all) {
-		if !slices.Contains([]string{"log", "admin", "pipeline", "sources", "sinks"}, top) {
+		if !slices.Contains([]string{"log", "admin", "ledger", "pipeline", "sources", "sinks"}, top) {
 			errs = append(errs, fmt.Errorf("%s: unknown key", top))
 		}
 	}
@@ -281,6 +282,8 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log.format: must be text or json, got %q", c.Log.Format))
 	}
 	errs = append(errs, prefixed("pipeline", c.Pipeline.Validate())...)
+	errs = append(errs, prefixed("admin", c.Admin.Validate())...)
+	errs = append(errs, prefixed("ledger", c.Ledger.Validate())...)
 	if len(c.Sources) == 0 {
 		errs = append(errs, errors.New("sources: at least one source is required"))
 	}

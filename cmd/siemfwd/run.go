@@ -17,6 +17,7 @@ import (
 	"siemfwd/configs"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/diskbuf"
+	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
 	"siemfwd/sinks/deadletter"
 	essink "siemfwd/sinks/elasticsearch"
@@ -104,6 +105,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 		}
 	}()
 
+	led := ledger.New(cfg.Ledger, nil)
+	if err := led.Register(m.Registry); err != nil {
+		return err
+	}
 	var sources []pipeline.Source
 	for _, name := range sortedKeys(cfg.Sources) {
 		sc := cfg.Sources[name]
@@ -111,8 +116,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 		if err != nil {
 			return fmt.Errorf("source %s: %w", name, err)
 		}
+		if s, ok := src.(*syslogsrc.Source); ok {
+			s.SetLedger(led)
+		}
 		closers = append(closers, closeSrc)
 		sources = append(sources, src)
+	}
+	if len(cfg.Ledger.ExpectedSenders) > 0 || cfg.Ledger.DefaultInterval > 0 {
+		sources = append(sources, pipeline.NewSilenceAlerts(led, cfg.Ledger.CheckInterval, log.With("component", "ledger")))
 	}
 	var sinks []pipeline.NamedSink
 	for _, name := range sortedKeys(cfg.Sinks) {
@@ -143,12 +154,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 	if err != nil {
 		return err
 	}
+	p.SetLedger(led)
 	if cfg.Admin.Address != "" {
-		stopAdmin, err := startAdmin(cfg.Admin.Address, m, log)
+		a, err := startAdminServer(cfg.Admin, adminDeps{Gatherer: m.Registry, Ready: p.Ready, Ledger: led}, log.With("component", "admin"))
 		if err != nil {
 			return err
 		}
-		defer stopAdmin()
+		defer a.Stop(context.Background()) // after the drain: /metrics stays up while draining
 	}
 	started = true
 	return p.Run(ctx)

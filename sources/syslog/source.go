@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
 )
 
@@ -41,6 +42,7 @@ type Source struct {
 	senders *senders     // allow-list and profiles; read-only
 	limiter *rateLimiter // nil: no rate limit
 	m       sourceMetrics
+	ledger  *ledger.Ledger   // per-sender accounts of events dropped here; nil records nothing
 	now     func() time.Time // the certificate reloader's clock; tests replace it before Listen
 
 	// mu guards the sockets, which Listen creates and Run or Close closes.
@@ -110,6 +112,11 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source
 	s.conns.init(cfg.MaxConnections, cfg.MaxConnectionsPerIP)
 	return s, nil
 }
+
+// SetLedger makes the source record in l the events it drops before they
+// enter the pipeline (UDP queue full, rate limited), so the per-sender ledger
+// balances. Call it before Run; nil (the default) records nothing.
+func (s *Source) SetLedger(l *ledger.Ledger) { s.ledger = l }
 
 // Name returns the configured source name.
 func (s *Source) Name() string { return s.name }

@@ -14,6 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/ledger"
+	"siemfwd/pipeline/metrics"
 )
 
 // maxDatagram is the largest UDP payload (64 KiB less the headers, rounded
@@ -155,6 +157,7 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 				notAllowed++
 			case refusedRateLimited:
 				rateLimited++
+				s.ledger.Dropped(peerOf(msgs[i].Addr).Addr(), 1, metrics.ReasonRateLimited)
 			}
 		}
 		// Counted per read, not per datagram: a flood of refused
@@ -244,5 +247,12 @@ func (s *Source) sendOrDrop(out chan<- pipeline.Batch, b pipeline.Batch) {
 	case out <- b:
 	default:
 		s.m.queueFull.Add(float64(len(b.Events)))
+		if s.ledger != nil {
+			var t ledger.Tally
+			for _, ev := range b.Events {
+				t.Add(ev.Peer.Addr(), "")
+			}
+			s.ledger.DroppedTally(&t, metrics.ReasonQueueFull)
+		}
 	}
 }
