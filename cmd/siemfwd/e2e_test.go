@@ -284,3 +284,73 @@ func TestShutdownFlushesInFlightEvents(t *testing.T) {
 	require.Equal(t, 0, s.stop(t))
 	require.Equal(t, sortedIDs(msgs), msgIDs(t, s.stdout.lines()))
 }
+
+func TestSendersLedgerBalancesForManySenders(t *testing.T) {
+	s := startSiemfwd(t, fmt.Sprintf(e2eConfig, ""), 3)
+	const perSender = 40
+	senders := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"}
+	var wg sync.WaitGroup
+	for _, ip := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+			c, err := d.Dial("tcp", s.addr["tcp"])
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			for _, m := range messages(ip, perSender) {
+				if _, err := c.Write([]byte(m + "\n")); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	type sender struct {
+		Address   string            `json:"address"`
+		Received  uint64            `json:"received"`
+		Delivered uint64            `json:"delivered"`
+		Dropped   map[string]uint64 `json:"dropped"`
+		InFlight  uint64            `json:"in_flight"`
+	}
+	read := func() map[string]sender {
+		resp, err := http.Get("http://" + s.addr["admin"] + "/senders")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var body struct {
+			Senders []sender `json:"senders"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		out := map[string]sender{}
+		for _, snd := range body.Senders {
+			var dropped uint64
+			for _, n := range snd.Dropped {
+				dropped += n
+			}
+			// The ledger balances at every read, also while events are in flight.
+			require.Equal(t, snd.Received, snd.Delivered+dropped+snd.InFlight, "sender %s", snd.Address)
+			out[snd.Address] = snd
+		}
+		return out
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for done := false; !done; {
+		require.True(t, time.Now().Before(deadline), "events not delivered in 60s")
+		got := read()
+		done = true
+		for _, ip := range senders {
+			if got[ip].Delivered != perSender {
+				done = false
+			}
+		}
+	}
+	wg.Wait()
+	got := read()
+	for _, ip := range senders {
+		require.Equal(t, uint64(perSender), got[ip].Received, ip)
+		require.Equal(t, uint64(perSender), got[ip].Delivered, ip)
+	}
+}
