@@ -20,6 +20,7 @@ import (
 	kafkasink "siemfwd/sinks/kafka"
 	"siemfwd/sinks/stdout"
 	filesrc "siemfwd/sources/file"
+	kafkasrc "siemfwd/sources/kafka"
 	syslogsrc "siemfwd/sources/syslog"
 )
 
@@ -52,10 +53,11 @@ type SourceConfig struct {
 	Type   string
 	Syslog syslogsrc.Config
 	File   filesrc.Config
+	Kafka  kafkasrc.Config
 }
 
 // sourceTypes are the values of sources.NAME.type.
-const sourceTypes = "syslog, file"
+const sourceTypes = "syslog, file, kafka"
 
 // settings returns a pointer to the settings of the source's type, filled
 // with that type's defaults, or nil for an unknown type.
@@ -67,6 +69,9 @@ func (sc *SourceConfig) settings() any {
 	case "file":
 		sc.File = filesrc.DefaultConfig()
 		return &sc.File
+	case "kafka":
+		sc.Kafka = kafkasrc.DefaultConfig()
+		return &sc.Kafka
 	}
 	return nil
 }
@@ -77,8 +82,21 @@ func (sc SourceConfig) validate() error {
 		return sc.Syslog.Validate()
 	case "file":
 		return sc.File.Validate()
+	case "kafka":
+		return sc.Kafka.Validate()
 	}
 	return nil
+}
+
+// drainTimeout is how long a replaying source waits for acks at shutdown.
+func (sc SourceConfig) drainTimeout() time.Duration {
+	switch sc.Type {
+	case "file":
+		return sc.File.DrainTimeout
+	case "kafka":
+		return sc.Kafka.DrainTimeout
+	}
+	return 0
 }
 
 // SinkConfig is one sink: its type, the settings every sink has, its dead
@@ -292,9 +310,9 @@ func (c Config) Validate() error {
 	}
 	for _, name := range sortedKeys(c.Sources) {
 		errs = append(errs, prefixed("sources."+name, c.Sources[name].validate())...)
-		if f := c.Sources[name].File; c.Sources[name].Type == "file" && f.DrainTimeout >= c.Pipeline.ShutdownTimeout {
+		if drain := c.Sources[name].drainTimeout(); drain >= c.Pipeline.ShutdownTimeout {
 			errs = append(errs, fmt.Errorf("sources.%s.drain_timeout: must be shorter than pipeline.shutdown_timeout (%s), got %s",
-				name, c.Pipeline.ShutdownTimeout, f.DrainTimeout))
+				name, c.Pipeline.ShutdownTimeout, drain))
 		}
 	}
 	for _, name := range sortedKeys(c.Sinks) {

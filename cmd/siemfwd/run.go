@@ -24,6 +24,7 @@ import (
 	kafkasink "siemfwd/sinks/kafka"
 	"siemfwd/sinks/stdout"
 	filesrc "siemfwd/sources/file"
+	kafkasrc "siemfwd/sources/kafka"
 	syslogsrc "siemfwd/sources/syslog"
 )
 
@@ -105,6 +106,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 		}
 	}()
 
+	km := kafkasrc.NewMetrics()
+	if err := km.Register(m.Registry); err != nil {
+		return err
+	}
 	led := ledger.New(cfg.Ledger, nil)
 	if err := led.Register(m.Registry); err != nil {
 		return err
@@ -112,7 +117,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 	var sources []pipeline.Source
 	for _, name := range sortedKeys(cfg.Sources) {
 		sc := cfg.Sources[name]
-		src, closeSrc, err := newSource(name, sc, log, m)
+		src, closeSrc, err := newSource(name, sc, log, m, km)
 		if err != nil {
 			return fmt.Errorf("source %s: %w", name, err)
 		}
@@ -188,7 +193,7 @@ func openDiskBuffer(dataDir, sink string, c pipeline.BufferConfig, log *slog.Log
 // newSource builds and opens one source: network sources bind their
 // sockets and file sources lock their state directory now, so that a port
 // in use or a second instance fails the start instead of a goroutine.
-func newSource(name string, sc SourceConfig, log *slog.Logger, m *metrics.Metrics) (pipeline.Source, func(), error) {
+func newSource(name string, sc SourceConfig, log *slog.Logger, m *metrics.Metrics, km *kafkasrc.Metrics) (pipeline.Source, func(), error) {
 	switch sc.Type {
 	case "syslog":
 		s, err := syslogsrc.New(name, sc.Syslog, log, m)
@@ -208,6 +213,12 @@ func newSource(name string, sc SourceConfig, log *slog.Logger, m *metrics.Metric
 			return nil, nil, err
 		}
 		return s, func() { s.Close() }, nil
+	case "kafka":
+		s, err := kafkasrc.New(name, sc.Kafka, log, m, km)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() {}, nil // Run connects; nothing is held before it
 	}
 	return nil, nil, fmt.Errorf("unknown source type %q", sc.Type)
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"siemfwd/pipeline/kafkaedge"
 )
 
 // BenchmarkConsumeRealBroker measures the raw-mode source alone: it reads a
@@ -27,7 +29,7 @@ func BenchmarkConsumeRealBroker(b *testing.B) {
 			createTopic(b, brokers, topic, 6)
 			var hs []kafkago.Header
 			if tc.headers {
-				hs = EdgeHeaders(corpus(b)[130].edgeEvent(mustZone(b, "Europe/Prague")))
+				hs = kafkaedge.Headers(corpus(b)[130].edgeEvent(mustZone(b, "Europe/Prague")))
 			}
 			produce(b, brokers, topic, 0, records, hs...)
 

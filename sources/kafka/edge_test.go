@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/kafkaedge"
 )
 
 func header(hs []kafkago.Header, key string) (string, bool) {
@@ -26,11 +27,11 @@ func TestEdgeHeadersRoundTrip(t *testing.T) {
 	for _, l := range corpus(t) {
 		edge := l.edgeEvent(prague)
 		edge.Flags = pipeline.FlagTruncated
-		hs := EdgeHeaders(edge)
+		hs := kafkaedge.Headers(edge)
 
 		base := &pipeline.Origin{Source: "indexer_kafka", Transport: "kafka", Format: pipeline.FormatSyslog, Location: time.UTC}
 		got := &pipeline.Event{Raw: edge.Raw, Origin: base, Offset: 99, Received: time.Unix(1, 0)}
-		ok, err := ApplyEdgeHeaders(got, hs)
+		ok, err := kafkaedge.Apply(got, hs)
 		require.NoError(t, err, l.ID)
 		require.True(t, ok, l.ID)
 
@@ -55,16 +56,16 @@ func TestEdgeHeadersNamesAndValues(t *testing.T) {
 		Product: "kerio_control", Profile: "fw"}
 	ev := &pipeline.Event{Origin: o, Peer: netip.MustParseAddrPort("[2001:db8::1]:514"),
 		Received: time.Date(2026, 11, 29, 10, 0, 0, 1, time.FixedZone("x", 3600))}
-	hs := EdgeHeaders(ev)
+	hs := kafkaedge.Headers(ev)
 	for key, want := range map[string]string{
-		HeaderReceived: "2026-11-29T09:00:00.000000001Z", HeaderPeer: "[2001:db8::1]:514", HeaderSource: "syslog_udp",
-		HeaderTransport: "udp", HeaderProfile: "fw", HeaderProduct: "kerio_control", HeaderTimezone: "UTC",
+		kafkaedge.HeaderReceived: "2026-11-29T09:00:00.000000001Z", kafkaedge.HeaderPeer: "[2001:db8::1]:514", kafkaedge.HeaderSource: "syslog_udp",
+		kafkaedge.HeaderTransport: "udp", kafkaedge.HeaderProfile: "fw", kafkaedge.HeaderProduct: "kerio_control", kafkaedge.HeaderTimezone: "UTC",
 	} {
 		got, ok := header(hs, key)
 		assert.True(t, ok, key)
 		assert.Equal(t, want, got, key)
 	}
-	for _, key := range []string{HeaderLog, HeaderFormat, HeaderFilePath, HeaderFileOffset, HeaderFlags, HeaderProfileFields} {
+	for _, key := range []string{kafkaedge.HeaderLog, kafkaedge.HeaderFormat, kafkaedge.HeaderFilePath, kafkaedge.HeaderFileOffset, kafkaedge.HeaderFlags, kafkaedge.HeaderProfileFields} {
 		_, ok := header(hs, key)
 		assert.False(t, ok, "%s is sent only when set", key)
 	}
@@ -80,12 +81,12 @@ func TestEdgeEncoderSendsTheProfileMatchedByHostname(t *testing.T) {
 			return nil
 		}}
 	ev := &pipeline.Event{Origin: o, Received: time.Unix(1, 0), Routes: pipeline.Routes{Hostname: "fw01"}}
-	p, _ := header(EdgeHeaders(ev), HeaderProfile)
+	p, _ := header(kafkaedge.Headers(ev), kafkaedge.HeaderProfile)
 	assert.Equal(t, "by_name", p)
-	pf, _ := header(EdgeHeaders(ev), HeaderProfileFields)
+	pf, _ := header(kafkaedge.Headers(ev), kafkaedge.HeaderProfileFields)
 	assert.Equal(t, "dataset=fw.custom", pf)
 	ev.Routes.Hostname = "other"
-	p, _ = header(EdgeHeaders(ev), HeaderProfile)
+	p, _ = header(kafkaedge.Headers(ev), kafkaedge.HeaderProfile)
 	assert.Equal(t, "by_address", p)
 }
 
@@ -93,7 +94,7 @@ func TestEdgeEncoderAllocatesNothingPerEventOnceWarm(t *testing.T) {
 	o := &pipeline.Origin{Source: "syslog_tcp", Transport: "tcp", Location: time.UTC, Profile: "p",
 		Labels: []pipeline.Label{{Key: "site", Value: "x"}}}
 	ev := &pipeline.Event{Origin: o, Peer: netip.MustParseAddrPort("192.0.2.1:5000"), Received: time.Now()}
-	var e EdgeEncoder
+	var e kafkaedge.Encoder
 	dst := make([]kafkago.Header, 0, 64)
 	dst = e.Append(dst, ev)
 	allocs := testing.AllocsPerRun(1000, func() {
@@ -105,12 +106,12 @@ func TestEdgeEncoderAllocatesNothingPerEventOnceWarm(t *testing.T) {
 
 func TestEdgeDecoderSharesOrigins(t *testing.T) {
 	o := &pipeline.Origin{Source: "edge", Transport: "udp", Location: mustZone(t, "Europe/Prague"), Product: "kerio_connect"}
-	d := NewEdgeDecoder(&pipeline.Origin{Source: "k", Transport: "kafka", Location: time.UTC})
+	d := kafkaedge.NewDecoder(&pipeline.Origin{Source: "k", Transport: "kafka", Location: time.UTC})
 	var origins []*pipeline.Origin
 	for i := range 3 {
 		ev := &pipeline.Event{Origin: o, Received: time.Unix(int64(i), 0), Peer: netip.MustParseAddrPort("192.0.2.1:1")}
 		got := &pipeline.Event{}
-		ok, err := d.Apply(got, EdgeHeaders(ev))
+		ok, err := d.Apply(got, kafkaedge.Headers(ev))
 		require.NoError(t, err)
 		require.True(t, ok)
 		origins = append(origins, got.Origin)
@@ -121,7 +122,7 @@ func TestEdgeDecoderSharesOrigins(t *testing.T) {
 	other := *o
 	other.Profile = "p2"
 	got := &pipeline.Event{}
-	_, err := d.Apply(got, EdgeHeaders(&pipeline.Event{Origin: &other, Received: time.Unix(1, 0)}))
+	_, err := d.Apply(got, kafkaedge.Headers(&pipeline.Event{Origin: &other, Received: time.Unix(1, 0)}))
 	require.NoError(t, err)
 	assert.NotSame(t, origins[0], got.Origin)
 	assert.Equal(t, "p2", got.Origin.Profile)
@@ -130,22 +131,22 @@ func TestEdgeDecoderSharesOrigins(t *testing.T) {
 func TestApplyEdgeHeadersWithoutOrWithBadHeaders(t *testing.T) {
 	base := &pipeline.Origin{Source: "k", Transport: "kafka", Location: time.UTC, Product: "kerio_control"}
 	ev := &pipeline.Event{Origin: base, Received: time.Unix(5, 0)}
-	ok, err := ApplyEdgeHeaders(ev, []kafkago.Header{{Key: "event.dataset", Value: []byte("x")}, {Key: HeaderSource, Value: []byte("s")}})
+	ok, err := kafkaedge.Apply(ev, []kafkago.Header{{Key: "event.dataset", Value: []byte("x")}, {Key: kafkaedge.HeaderSource, Value: []byte("s")}})
 	require.NoError(t, err)
 	assert.False(t, ok, "siemfwd.received marks edge records")
 	assert.Same(t, base, ev.Origin)
 
 	ev = &pipeline.Event{Origin: base, Received: time.Unix(5, 0)}
-	ok, err = ApplyEdgeHeaders(ev, []kafkago.Header{
-		{Key: HeaderReceived, Value: []byte("yesterday")},
-		{Key: HeaderPeer, Value: []byte("not-an-address")},
-		{Key: HeaderTimezone, Value: []byte("Mars/Olympus")},
-		{Key: HeaderFormat, Value: []byte("cef")},
-		{Key: HeaderProfileFields, Value: []byte("clock_skew=-1h&label.site=a%20b&bogus=1&observer.name=%zz")},
-		{Key: HeaderLog, Value: []byte("security")},
+	ok, err = kafkaedge.Apply(ev, []kafkago.Header{
+		{Key: kafkaedge.HeaderReceived, Value: []byte("yesterday")},
+		{Key: kafkaedge.HeaderPeer, Value: []byte("not-an-address")},
+		{Key: kafkaedge.HeaderTimezone, Value: []byte("Mars/Olympus")},
+		{Key: kafkaedge.HeaderFormat, Value: []byte("cef")},
+		{Key: kafkaedge.HeaderProfileFields, Value: []byte("clock_skew=-1h&label.site=a%20b&bogus=1&observer.name=%zz")},
+		{Key: kafkaedge.HeaderLog, Value: []byte("security")},
 	})
 	assert.True(t, ok)
-	for _, want := range []string{HeaderReceived, HeaderPeer, HeaderTimezone, HeaderFormat,
+	for _, want := range []string{kafkaedge.HeaderReceived, kafkaedge.HeaderPeer, kafkaedge.HeaderTimezone, kafkaedge.HeaderFormat,
 		"clock_skew: bad duration", `unknown field "bogus"`, "invalid URL escape"} {
 		assert.ErrorContains(t, err, want)
 	}
@@ -163,7 +164,7 @@ func TestProfileFieldsSurviveAwkwardCharacters(t *testing.T) {
 		Observer: pipeline.Observer{Name: "fw 01+é", Type: "firewall"}, ClockSkew: 90 * time.Second,
 		Labels: []pipeline.Label{{Key: "z&k", Value: "x=1&y=%2"}, {Key: "a", Value: " "}}}
 	got := &pipeline.Event{}
-	ok, err := ApplyEdgeHeaders(got, EdgeHeaders(&pipeline.Event{Origin: o, Received: time.Unix(1, 0)}))
+	ok, err := kafkaedge.Apply(got, kafkaedge.Headers(&pipeline.Event{Origin: o, Received: time.Unix(1, 0)}))
 	require.NoError(t, err)
 	require.True(t, ok)
 	want := *o

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/kafkaedge"
 )
 
 // produceMessages writes msgs to topic, in order.
@@ -52,7 +53,7 @@ func TestEdgeRecordsParseAsIfReceivedLocally(t *testing.T) {
 	prague := mustZone(t, "Europe/Prague")
 	var want [][]byte
 	var msgs []kafkago.Message
-	var enc EdgeEncoder
+	var enc kafkaedge.Encoder
 	for i, l := range corpus(t) {
 		ev := l.edgeEvent(prague)
 		if i%7 == 0 {
@@ -99,7 +100,7 @@ func TestECSModePassesDocumentsThrough(t *testing.T) {
 		want = append(want, ev)
 		msgs = append(msgs, kafkago.Message{Value: ev.JSON, Headers: []kafkago.Header{
 			{Key: "event.dataset", Value: []byte(ev.Routes.Dataset)},
-			{Key: HeaderReceived, Value: []byte(ev.Received.Format(time.RFC3339Nano))}}})
+			{Key: kafkaedge.HeaderReceived, Value: []byte(ev.Received.Format(time.RFC3339Nano))}}})
 	}
 	garbage := "<134>Nov 29 09:00:00 fw01 kerio: not a document"
 	produceMessages(t, brokers, topic, append(msgs, kafkago.Message{Value: []byte(garbage)}))

@@ -30,7 +30,7 @@
 // # Records
 //
 // Raw mode: the value is a syslog message or a Kerio log line (format). A
-// record carrying edge headers (see EdgeEncoder) gets back the receive
+// record carrying edge headers (see kafkaedge.Encoder) gets back the receive
 // time, peer, source name, sender profile and parsing hints of the edge
 // siemfwd that produced it; its Elasticsearch _id is then the one the edge
 // would have computed, so a redelivered record overwrites itself. Other
@@ -68,6 +68,7 @@ import (
 	"github.com/segmentio/kafka-go/protocol"
 
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/kafkaedge"
 	"siemfwd/pipeline/metrics"
 )
 
@@ -110,11 +111,8 @@ const (
 )
 
 // formatECS is the pipeline.Format of passed-through ECS documents: the
-// worker must leave their JSON and Routes as the source set them.
-//
-// TODO(lead): pipeline has no such format yet; add FormatECS after
-// FormatLine in pipeline/event.go and make this pipeline.FormatECS.
-const formatECS = pipeline.Format(2)
+// worker leaves their JSON and Routes as the source set them.
+const formatECS = pipeline.FormatECS
 
 // New checks cfg and prepares a source called name. It does not connect:
 // Run does. m is the process's metrics; km the Kafka sources' own (shared by
@@ -612,7 +610,7 @@ func (s *Source) updateLag(ctx context.Context, parts []*partition) {
 
 // fetch reads one partition until stop ends, sending batches downstream.
 func (s *Source) fetch(stop context.Context, p *partition, out chan<- pipeline.Batch, gs *genState) {
-	f := fetcher{s: s, p: p, out: out, gs: gs, stop: stop, edge: NewEdgeDecoder(s.raw)}
+	f := fetcher{s: s, p: p, out: out, gs: gs, stop: stop, edge: kafkaedge.NewDecoder(s.raw)}
 	offset := p.start
 	backoff := 100 * time.Millisecond
 	failures := 0
@@ -658,7 +656,7 @@ type fetcher struct {
 	out   chan<- pipeline.Batch
 	gs    *genState
 	stop  context.Context
-	edge  *EdgeDecoder
+	edge  *kafkaedge.Decoder
 	alloc slab
 	idBuf []byte
 }
@@ -756,7 +754,7 @@ func (f *fetcher) event(rec *kafkago.Record) *pipeline.Event {
 			ev.JSON = ev.Raw
 			ev.Routes = routes
 			for i := range rec.Headers {
-				if rec.Headers[i].Key == HeaderReceived {
+				if rec.Headers[i].Key == kafkaedge.HeaderReceived {
 					if t, err := time.Parse(time.RFC3339Nano, string(rec.Headers[i].Value)); err == nil {
 						ev.Received = t
 					}

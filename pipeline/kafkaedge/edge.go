@@ -1,4 +1,7 @@
-package kafka
+// Package kafkaedge is the record-header format an edge siemfwd uses to
+// forward raw events through Kafka, and an indexer to read them back, so
+// that the Kafka sink and source share it without importing each other.
+package kafkaedge
 
 import (
 	"errors"
@@ -12,6 +15,12 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"siemfwd/pipeline"
+)
+
+// Values of the siemfwd.format header (the same words as a Kafka source's format key).
+const (
+	formatSyslog = "syslog"
+	formatLine   = "line"
 )
 
 // Edge mode: an edge siemfwd receives syslog (or tails files) and produces
@@ -47,14 +56,14 @@ const (
 	HeaderProfileFields = "siemfwd.profile_fields"
 )
 
-// EdgeHeaders returns the edge headers of ev. It allocates; a sink writing
-// many events uses an EdgeEncoder instead.
-func EdgeHeaders(ev *pipeline.Event) []kafkago.Header {
-	var e EdgeEncoder
+// Headers returns the edge headers of ev. It allocates; a sink writing
+// many events uses an Encoder instead.
+func Headers(ev *pipeline.Event) []kafkago.Header {
+	var e Encoder
 	return e.Append(nil, ev)
 }
 
-// EdgeEncoder builds edge headers for many events with few allocations:
+// Encoder builds edge headers for many events with few allocations:
 // the headers that depend only on the event's origin are built once per
 // origin, and the per-event values are cut from one buffer. It is not safe
 // for concurrent use (a sink's Write is called by one goroutine).
@@ -62,7 +71,7 @@ func EdgeHeaders(ev *pipeline.Event) []kafkago.Header {
 // Header values alias the encoder's buffer until Reset: call Reset before
 // building the headers of the next Write, once the previous messages are no
 // longer in use.
-type EdgeEncoder struct {
+type Encoder struct {
 	static map[*pipeline.Origin][]kafkago.Header
 	buf    []byte
 }
@@ -72,7 +81,7 @@ type EdgeEncoder struct {
 const maxOrigins = 1024
 
 // Reset lets the encoder reuse its buffer.
-func (e *EdgeEncoder) Reset() { e.buf = e.buf[:0] }
+func (e *Encoder) Reset() { e.buf = e.buf[:0] }
 
 // Append appends the edge headers of ev to dst.
 //
@@ -80,7 +89,7 @@ func (e *EdgeEncoder) Reset() { e.buf = e.buf[:0] }
 // look up a sender profile by syslog hostname and the worker found a
 // hostname (ev.Routes.Hostname), that profile's origin is sent, so the
 // indexer, which has no profiles of its own, applies the same one.
-func (e *EdgeEncoder) Append(dst []kafkago.Header, ev *pipeline.Event) []kafkago.Header {
+func (e *Encoder) Append(dst []kafkago.Header, ev *pipeline.Event) []kafkago.Header {
 	o := ev.Origin
 	if o != nil && o.ByHostname != nil && ev.Routes.Hostname != "" {
 		if byName := o.ByHostname(ev.Routes.Hostname); byName != nil {
@@ -159,7 +168,7 @@ func originHeaders(o *pipeline.Origin) []kafkago.Header {
 	add(HeaderProduct, o.Product)
 	add(HeaderLog, o.Log)
 	if o.Format == pipeline.FormatLine {
-		add(HeaderFormat, FormatLine)
+		add(HeaderFormat, formatLine)
 	}
 	if o.Location != nil {
 		add(HeaderTimezone, o.Location.String())
@@ -238,35 +247,35 @@ func applyProfileFields(o *pipeline.Origin, v string) []error {
 	return errs
 }
 
-// ApplyEdgeHeaders rebuilds ev's receive time, peer, flags, file offset and
+// Apply rebuilds ev's receive time, peer, flags, file offset and
 // origin from edge headers, with ev.Origin as the defaults for what the
 // headers do not say. It reports whether the record carried edge headers
 // (siemfwd.received); malformed values are left out and reported in err.
-// A source decoding many records uses an EdgeDecoder, which caches origins.
-func ApplyEdgeHeaders(ev *pipeline.Event, headers []kafkago.Header) (edge bool, err error) {
-	return NewEdgeDecoder(ev.Origin).Apply(ev, headers)
+// A source decoding many records uses an Decoder, which caches origins.
+func Apply(ev *pipeline.Event, headers []kafkago.Header) (edge bool, err error) {
+	return NewDecoder(ev.Origin).Apply(ev, headers)
 }
 
-// EdgeDecoder turns edge headers back into event fields. Events with the
+// Decoder turns edge headers back into event fields. Events with the
 // same origin headers share one *pipeline.Origin, as events of one listener
 // do at the edge. It is not safe for concurrent use: each fetcher has one.
-type EdgeDecoder struct {
+type Decoder struct {
 	base    *pipeline.Origin
 	origins map[string]*pipeline.Origin
 	key     []byte
 }
 
-// NewEdgeDecoder returns a decoder whose origins default to base (zone,
+// NewDecoder returns a decoder whose origins default to base (zone,
 // product, log hint, format) where the headers are silent.
-func NewEdgeDecoder(base *pipeline.Origin) *EdgeDecoder {
+func NewDecoder(base *pipeline.Origin) *Decoder {
 	if base == nil {
 		base = &pipeline.Origin{Location: time.UTC}
 	}
-	return &EdgeDecoder{base: base, origins: map[string]*pipeline.Origin{}}
+	return &Decoder{base: base, origins: map[string]*pipeline.Origin{}}
 }
 
-// Apply sets ev's fields from headers; see ApplyEdgeHeaders.
-func (d *EdgeDecoder) Apply(ev *pipeline.Event, headers []kafkago.Header) (edge bool, err error) {
+// Apply sets ev's fields from headers; see Apply.
+func (d *Decoder) Apply(ev *pipeline.Event, headers []kafkago.Header) (edge bool, err error) {
 	var received []byte
 	found := false
 	for i := range headers {
@@ -337,7 +346,7 @@ func (d *EdgeDecoder) Apply(ev *pipeline.Event, headers []kafkago.Header) (edge 
 }
 
 // build makes the origin the headers describe.
-func (d *EdgeDecoder) build(headers []kafkago.Header) (*pipeline.Origin, []error) {
+func (d *Decoder) build(headers []kafkago.Header) (*pipeline.Origin, []error) {
 	b := d.base
 	o := &pipeline.Origin{Source: b.Source, Transport: b.Transport, Format: b.Format, Location: b.Location,
 		Product: b.Product, Log: b.Log}
@@ -357,9 +366,9 @@ func (d *EdgeDecoder) build(headers []kafkago.Header) (*pipeline.Origin, []error
 			o.Log = v
 		case k == HeaderFormat:
 			switch v {
-			case FormatLine:
+			case formatLine:
 				o.Format = pipeline.FormatLine
-			case FormatSyslog:
+			case formatSyslog:
 				o.Format = pipeline.FormatSyslog
 			default:
 				errs = append(errs, fmt.Errorf("%s: unknown format %q", HeaderFormat, v))
