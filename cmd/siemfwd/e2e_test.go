@@ -23,7 +23,11 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// kafka-go's transport closes a connection whose request was in flight when
+// it was told to close idle connections a moment later, on its own goroutine.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/segmentio/kafka-go.(*conn).run"))
+}
 
 // lockedBuffer is the stdout of an in-process siemfwd.
 type lockedBuffer struct {
@@ -61,6 +65,9 @@ func watchLogs(t *testing.T) *logWatcher {
 		defer close(lw.done)
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
+			if os.Getenv("SIEMFWD_TEST_LOGS") != "" {
+				os.Stderr.Write(append(sc.Bytes(), '\n')) // siemfwd's own logs, for debugging a test
+			}
 			var rec map[string]any
 			if json.Unmarshal(sc.Bytes(), &rec) != nil {
 				continue

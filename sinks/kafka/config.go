@@ -39,6 +39,10 @@ var saslMechanisms = []string{"plain", "scram-sha-256", "scram-sha-512"}
 type Config struct {
 	// Brokers are the bootstrap brokers, host:port.
 	Brokers []string `mapstructure:"brokers"`
+	// Mode is ecs (the record value is the ECS document) or edge (the value
+	// is the raw message and its receive metadata travels in record headers,
+	// for an indexer tier that parses it; see pipeline/kafkaedge).
+	Mode string `mapstructure:"mode"`
 	// Topic is a template over event fields, e.g. "kerio-{event.dataset}" or a
 	// constant "siem". See the package doc for the syntax and the fields.
 	Topic string `mapstructure:"topic"`
@@ -111,8 +115,15 @@ type SASLConfig struct {
 }
 
 // DefaultConfig returns the defaults. Brokers has none: it must be set.
+// The values of mode.
+const (
+	ModeECS  = "ecs"  // value: the ECS JSON document
+	ModeEdge = "edge" // value: the raw message; receive metadata in headers
+)
+
 func DefaultConfig() Config {
 	return Config{
+		Mode:            ModeECS,
 		Topic:           "siem",
 		DefaultTopic:    "siem",
 		Key:             "{source.ip|log.syslog.hostname}",
@@ -130,6 +141,9 @@ func DefaultConfig() Config {
 // Validate reports every problem, each with its key relative to the sink.
 func (c Config) Validate() error {
 	var errs []error
+	if c.Mode != ModeECS && c.Mode != ModeEdge {
+		errs = append(errs, fmt.Errorf("mode: must be %q or %q, got %q", ModeECS, ModeEdge, c.Mode))
+	}
 	if len(c.Brokers) == 0 {
 		errs = append(errs, errors.New("brokers: at least one broker is required"))
 	}

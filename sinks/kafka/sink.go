@@ -60,6 +60,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/scram"
 
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/kafkaedge"
 	"siemfwd/pipeline/metrics"
 )
 
@@ -115,6 +116,7 @@ type Sink struct {
 	keys   []byte
 	bounds []int
 	errs   []error
+	edge   kafkaedge.Encoder // edge mode's header values
 }
 
 // client is one kafka-go transport (connections and cached metadata) with
@@ -224,6 +226,7 @@ func (s *Sink) Write(ctx context.Context, events []*pipeline.Event) error {
 	if ctx.Err() != nil {
 		// kafka-go may still hold these records; let it keep them.
 		s.msgs, s.idx, s.hdrs, s.keys, s.bounds, s.errs = nil, nil, nil, nil, nil, nil
+		s.edge = kafkaedge.Encoder{}
 	}
 	s.cl.fresh = false
 	return s.result(events, errs)
@@ -251,6 +254,8 @@ func (s *Sink) build(events []*pipeline.Event) []error {
 		}
 	}
 	s.bounds[n] = len(s.keys)
+	s.edge.Reset()
+	edge := s.cfg.Mode == ModeEdge
 	now := time.Now()
 	for i, ev := range events {
 		var key []byte
@@ -262,23 +267,37 @@ func (s *Sink) build(events []*pipeline.Event) []error {
 			src = ev.Origin.Source
 		}
 		ds, sv := s.intern(ev.Routes.Dataset), s.intern(src)
-		size := len(key) + len(ev.JSON) + len(HeaderDataset) + len(ds) + len(HeaderSource) + len(sv) + recordOverhead
-		if len(ev.JSON) == 0 {
+		value := ev.JSON
+		if edge {
+			value = ev.Raw
+		}
+		if len(value) == 0 {
 			errs[i] = errNoDocument
 			continue
 		}
+		h := len(s.hdrs)
+		s.hdrs = append(s.hdrs, kafkago.Header{Key: HeaderDataset, Value: ds})
+		if edge {
+			s.hdrs = s.edge.Append(s.hdrs, ev) // carries siemfwd.source among the receive metadata
+		} else {
+			s.hdrs = append(s.hdrs, kafkago.Header{Key: HeaderSource, Value: sv})
+		}
+		size := len(key) + len(value) + recordOverhead
+		for _, hd := range s.hdrs[h:] {
+			size += len(hd.Key) + len(hd.Value)
+		}
 		if size > s.cfg.MaxMessageBytes {
+			s.hdrs = s.hdrs[:h]
 			errs[i] = &tooLargeError{size: size, max: s.cfg.MaxMessageBytes}
 			continue
 		}
-		h := len(s.hdrs)
-		s.hdrs = append(s.hdrs, kafkago.Header{Key: HeaderDataset, Value: ds}, kafkago.Header{Key: HeaderSource, Value: sv})
 		t := ev.Received
 		if t.IsZero() {
 			t = now
 		}
-		s.msgs = append(s.msgs, kafkago.Message{Topic: s.topicFor(ev), Key: key, Value: ev.JSON,
-			Headers: s.hdrs[h : h+2 : h+2], Time: t})
+		end := len(s.hdrs)
+		s.msgs = append(s.msgs, kafkago.Message{Topic: s.topicFor(ev), Key: key, Value: value,
+			Headers: s.hdrs[h:end:end], Time: t})
 		s.idx = append(s.idx, i)
 	}
 	return errs

@@ -75,8 +75,8 @@ func TestRunStopsPromptlyWithoutABroker(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- src.Run(ctx, make(chan pipeline.Batch)) }()
-	eventually(t, 30*time.Second, func() bool { return strings.Contains(logs.String(), "joining the group failed") },
-		"the source tried and failed to join")
+	eventually(t, 30*time.Second, func() bool { return strings.Contains(logs.String(), "cannot list topics") },
+		"the source tried and failed to reach the broker")
 	cancel()
 	select {
 	case err := <-done:

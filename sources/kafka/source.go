@@ -205,8 +205,8 @@ func (s *Source) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 			}
 		case len(topics) == 0:
 			if !warned {
-				s.log.Warn("no topic matches topic_regex yet; checking again", "topic_regex", s.cfg.TopicRegex,
-					"every", s.cfg.TopicRefreshInterval)
+				s.log.Warn("none of the topics exists yet; checking again", "topics", s.cfg.Topics,
+					"topic_regex", s.cfg.TopicRegex, "every", s.cfg.TopicRefreshInterval)
 				warned = true
 			}
 		default:
@@ -227,11 +227,11 @@ func (s *Source) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 	return nil
 }
 
-// resolveTopics returns the configured topics, or those topic_regex matches now.
+// resolveTopics returns the configured topics that exist now, or those
+// topic_regex matches now. A group that joins before its topic exists gets
+// no partitions and would keep none, so a topic the edges create later is
+// picked up by the watch and a rejoin.
 func (s *Source) resolveTopics(ctx context.Context) ([]string, error) {
-	if s.topicRE == nil {
-		return s.cfg.Topics, nil
-	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout+5*time.Second)
 	defer cancel()
 	md, err := s.client.Metadata(ctx, &kafkago.MetadataRequest{})
@@ -240,7 +240,10 @@ func (s *Source) resolveTopics(ctx context.Context) ([]string, error) {
 	}
 	var topics []string
 	for _, t := range md.Topics {
-		if !t.Internal && t.Error == nil && s.topicRE.MatchString(t.Name) {
+		if t.Internal || t.Error != nil || len(t.Partitions) == 0 {
+			continue
+		}
+		if s.topicRE != nil && s.topicRE.MatchString(t.Name) || s.topicRE == nil && slices.Contains(s.cfg.Topics, t.Name) {
 			topics = append(topics, t.Name)
 		}
 	}
@@ -283,9 +286,7 @@ func (s *Source) runGroup(ctx context.Context, topics []string, out chan<- pipel
 		return
 	}
 	var watcher sync.WaitGroup
-	if s.topicRE != nil {
-		watcher.Go(func() { s.watchTopics(groupCtx, topics, cancel) })
-	}
+	watcher.Go(func() { s.watchTopics(groupCtx, topics, cancel) })
 
 	// Closing the group first makes kafka-go end the current generation
 	// and wait for consume, which commits over the generation's connection,
@@ -344,7 +345,8 @@ func (s *Source) joinTimeout() time.Duration {
 	return s.cfg.RebalanceTimeout + s.cfg.HeartbeatInterval + 5*time.Second
 }
 
-// watchTopics ends the membership when the topics topic_regex matches change.
+// watchTopics ends the membership when the topics to consume change: a
+// configured topic was created, or topic_regex matches others.
 func (s *Source) watchTopics(ctx context.Context, current []string, changed context.CancelFunc) {
 	t := time.NewTicker(s.cfg.TopicRefreshInterval)
 	defer t.Stop()

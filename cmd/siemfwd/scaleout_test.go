@@ -1,0 +1,107 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestEdgeKafkaIndexerMatchesDirectReceipt runs the two-tier topology: an
+// edge siemfwd receives syslog over TCP and produces the raw messages with
+// their receive metadata to Kafka; an indexer siemfwd consumes them and
+// prints ECS. A third siemfwd receives the same messages directly. Apart from
+// event.created (each receiver's own clock), the documents must be equal,
+// sender-derived fields included.
+func TestEdgeKafkaIndexerMatchesDirectReceipt(t *testing.T) {
+	broker := os.Getenv("SIEMFWD_TEST_KAFKA")
+	if broker == "" {
+		t.Skip("needs a Kafka broker: scripts/testenv/up kafka && eval \"$(scripts/testenv/env)\" (make test does this)")
+	}
+	topic := fmt.Sprintf("siemfwd-edge-test-%d", time.Now().UnixNano())
+	receiver := `
+  tcp:
+    type: syslog
+    protocol: tcp
+    address: "127.0.0.1:0"
+    product: kerio_connect
+    timezone: Europe/Prague
+    profiles:
+      - name: loopback
+        match: {addresses: ["127.0.0.0/8"]}
+        observer: {name: mail-edge-test}
+        labels: {site: test}`
+	edge := startSiemfwd(t, fmt.Sprintf(`
+log: {level: info, format: json}
+sources:%s
+sinks:
+  kafka:
+    type: kafka
+    mode: edge
+    brokers: [%q]
+    topic: %q
+    allow_auto_topic_creation: true
+`, receiver, broker, topic), 1)
+	direct := startSiemfwd(t, fmt.Sprintf(`
+log: {level: info, format: json}
+sources:%s
+sinks:
+  out: {type: stdout}
+`, receiver), 1)
+	lines := []string{
+		"<20>1 2026-03-14T09:15:02.481Z mail01.contoso.example security - - - Failed IMAP login from 203.0.113.50, authentication method PLAIN",
+		"<22>Mar 14 09:16:00 mail01 kerio[2211]: Recv: Queue-ID: 65f2c1a0-00000012, Service: SMTP, From: <n@news.example>, To: <b@contoso.example>, Size: 2048, Sender-Host: 198.51.100.7, SSL: yes",
+		"<20>1 2026-03-14T09:29:00Z mail01.contoso.example security - - - SMTP Spam attack detected from 203.0.113.77:4433, client closed connection before SMTP greeting",
+	}
+	for _, s := range []*siemfwd{edge, direct} {
+		c, err := net.Dial("tcp", s.addr["tcp"])
+		require.NoError(t, err)
+		for _, l := range lines {
+			_, err := c.Write([]byte(l + "\n"))
+			require.NoError(t, err)
+		}
+		require.NoError(t, c.Close())
+	}
+	want := normalize(t, direct.waitLines(t, len(lines)))
+	// The edge has produced (its topic exists) by the time the direct copy is
+	// through, or soon after: the indexer joins its group now.
+	indexer := startSiemfwd(t, fmt.Sprintf(`
+log: {level: info, format: json}
+sources:
+  from_edges:
+    type: kafka
+    brokers: [%q]
+    topics: [%q]
+    group_id: %q
+    start_offset: earliest
+    topic_refresh_interval: 200ms      # the edge creates the topic while the indexer waits
+    product: kerio_connect
+sinks:
+  out: {type: stdout}
+`, broker, topic, topic+"-indexers"), 0)
+
+	got := normalize(t, indexer.waitLines(t, len(lines)))
+	require.Equal(t, want, got)
+	require.Contains(t, got[0], `"mail-edge-test"`, "the edge's sender profile reached the indexer")
+}
+
+// normalize drops event.created and sorts the documents.
+func normalize(t *testing.T, lines []string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range lines {
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &doc))
+		delete(doc["event"].(map[string]any), "created")
+		b, err := json.Marshal(doc)
+		require.NoError(t, err)
+		out = append(out, string(b))
+	}
+	sort.Strings(out)
+	return out
+}
