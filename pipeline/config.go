@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"siemfwd/pipeline/diskbuf"
+	"siemfwd/pipeline/enrich/geoip"
+	"siemfwd/pipeline/enrich/mailflow"
 )
 
 // Config tunes the worker pool and the shutdown.
@@ -25,11 +27,22 @@ type Config struct {
 	// DataDir holds the sinks' disk buffers (DataDir/buffer/<sink>); required
 	// when a sink has buffer.type disk.
 	DataDir string `mapstructure:"data_dir"`
+	// Enrich turns on enrichment steps.
+	Enrich EnrichConfig `mapstructure:"enrich"`
+}
+
+// EnrichConfig configures the optional enrichment steps.
+type EnrichConfig struct {
+	// GeoIP adds source/destination geo and AS fields from MaxMind databases.
+	GeoIP geoip.Config `mapstructure:"geoip"`
+	// MailFlow emits one summary event per Kerio Connect message.
+	MailFlow mailflow.Config `mapstructure:"mail_flow"`
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{QueueBatches: 64, ShutdownTimeout: 30 * time.Second, KeepOriginal: true, Namespace: "default"}
+	return Config{QueueBatches: 64, ShutdownTimeout: 30 * time.Second, KeepOriginal: true, Namespace: "default",
+		Enrich: EnrichConfig{GeoIP: geoip.DefaultConfig(), MailFlow: mailflow.DefaultConfig()}}
 }
 
 // Validate reports every problem, each with its key.
@@ -43,6 +56,12 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: must be > 0, got %s", c.ShutdownTimeout))
+	}
+	for _, e := range unjoinNil(c.Enrich.GeoIP.Validate()) {
+		errs = append(errs, fmt.Errorf("enrich.geoip.%w", e))
+	}
+	for _, e := range unjoinNil(c.Enrich.MailFlow.Validate()) {
+		errs = append(errs, fmt.Errorf("enrich.mail_flow.%w", e))
 	}
 	if !validNamespace(c.Namespace) {
 		errs = append(errs, fmt.Errorf("namespace: must be 1-100 lower-case characters without \\/*?\"<>| ,# or '-', got %q", c.Namespace))
@@ -161,6 +180,14 @@ func (c SinkConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("buffer.type: must be memory or disk, got %q", c.Buffer.Type))
 	}
 	return errors.Join(errs...)
+}
+
+// unjoinNil is unjoin that takes nil for no errors.
+func unjoinNil(err error) []error {
+	if err == nil {
+		return nil
+	}
+	return unjoin(err)
 }
 
 // unjoin lists the errors that errors.Join put together.

@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"siemfwd/pipeline/ecs"
+	"siemfwd/pipeline/enrich/geoip"
+	"siemfwd/pipeline/enrich/mailflow"
 	"siemfwd/pipeline/kerio"
 	"siemfwd/pipeline/metrics"
 	"siemfwd/pipeline/syslogparse"
@@ -25,6 +27,10 @@ type ProcessOptions struct {
 	Namespace    string // data_stream.namespace
 	AgentName    string // agent.name (the siemfwd instance)
 	AgentVersion string // agent.version
+
+	GeoIP        *geoip.Enricher        // source/destination geo and AS fields; nil = off
+	MailFlow     *mailflow.Tracker      // mail-flow correlation; nil = off
+	OfferSummary func(mailflow.Summary) // where completed mail flows go; must not block
 }
 
 // ECSProcessor parses syslog headers and Kerio messages and encodes ECS JSON.
@@ -144,6 +150,14 @@ func (p *ECSProcessor) Process(ev *Event) {
 		d.SetString("labels."+l.Key, l.Value)
 	}
 	d.SetStringNonEmpty("labels.siemfwd_profile", o.Profile)
+	if p.opts.GeoIP != nil {
+		p.opts.GeoIP.Enrich(d)
+	}
+	if p.opts.MailFlow != nil {
+		for _, sum := range p.opts.MailFlow.Observe(d, ev.Received) {
+			p.opts.OfferSummary(sum)
+		}
+	}
 	// From the connection's origin: a hostname profile swaps o for a shared one.
 	if t := ev.Origin.TLS; t != nil {
 		appendTLS(d, t)

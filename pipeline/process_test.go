@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/enrich/mailflow"
 	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
 )
@@ -359,5 +361,38 @@ func TestSilenceAlertIsAnECSAlert(t *testing.T) {
 	require.Equal(t, "sender-silent", got["event.action"])
 	require.Equal(t, "mail01", got["observer.hostname"])
 	require.Equal(t, "alert", ev.Routes.Kind)
+	require.Empty(t, checkECS(loadECS(t), got))
+}
+
+func TestMailFlowSummaryComesOutAsItsOwnEvent(t *testing.T) {
+	tracker := mailflow.New(mailflow.Config{Enabled: true, Timeout: time.Hour, MaxOpenMessages: 10, MaxRecipients: 10})
+	opts := pipeline.ProcessOptions{KeepOriginal: true, Namespace: "default"}
+	summaries := pipeline.NewMailFlowSummaries(tracker, nil, time.Hour, opts, metrics.New())
+	opts.MailFlow, opts.OfferSummary = tracker, summaries.Offer
+	p := pipeline.NewECSProcessor(opts, metrics.New())
+	o := &pipeline.Origin{Source: "files", Format: pipeline.FormatLine, Product: "kerio_connect", Log: "mail", Location: time.UTC}
+	for _, line := range []string{
+		"[30/Nov/2005 17:57:14] Recv: Queue-ID: 438dd9ea-00000000, Service: SMTP, From: <jwayne@company.com>, To: <wsmith@company.com>, Size: 1229, Sender-Host: 195.39.55.2, SSL: yes",
+		"[30/Nov/2005 17:57:15] Sent: Queue-ID: 438dd9ea-00000000, Recipient: <wsmith@company.com>, Result: delivered, Status: 2.0.0",
+	} {
+		ev := &pipeline.Event{Raw: []byte(line), Origin: o, Received: time.Now()}
+		p.Process(ev)
+		require.NotContains(t, flatten(t, ev.JSON)["event.action"], "message-flow", "the line's own event is unchanged")
+	}
+	out := make(chan pipeline.Batch, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- summaries.Run(ctx, out) }()
+	b := <-out
+	cancel()
+	require.NoError(t, <-done)
+	require.Len(t, b.Events, 1)
+	ev := b.Events[0]
+	p.Process(ev) // FormatECS: passed through
+	got := flatten(t, ev.JSON)
+	require.Equal(t, "message-flow", got["event.action"])
+	require.Equal(t, "438dd9ea-00000000", got["email.local_id"])
+	require.Equal(t, "success", got["event.outcome"])
+	require.Equal(t, float64(time.Second), got["event.duration"])
 	require.Empty(t, checkECS(loadECS(t), got))
 }

@@ -171,3 +171,27 @@ sinks:
 	require.Contains(t, all, "sources.f.paths")
 	require.Contains(t, all, "sources.f.state_dir")
 }
+
+func TestEnrichmentKeys(t *testing.T) {
+	cfg, err := loadConfig([]byte(`
+pipeline:
+  enrich:
+    mail_flow: {enabled: true, timeout: 5m}
+    geoip: {city_db: /var/lib/GeoIP/GeoLite2-City.mmdb}
+sources: {udp: {type: syslog, protocol: udp, address: "127.0.0.1:0"}}
+sinks: {out: {type: stdout}}
+`), noEnv)
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	require.True(t, cfg.Pipeline.Enrich.MailFlow.Enabled)
+	require.Equal(t, 5*time.Minute, cfg.Pipeline.Enrich.MailFlow.Timeout)
+	require.Equal(t, 100000, cfg.Pipeline.Enrich.MailFlow.MaxOpenMessages, "defaults fill what the file leaves out")
+	require.True(t, cfg.Pipeline.Enrich.GeoIP.Enabled())
+
+	cfg, _ = loadConfig([]byte(`
+pipeline: {enrich: {mail_flow: {enabled: true, timeout: 0s}}}
+sources: {udp: {type: syslog, protocol: udp, address: "127.0.0.1:0"}}
+sinks: {out: {type: stdout}}
+`), noEnv)
+	require.ErrorContains(t, cfg.Validate(), "pipeline.enrich.mail_flow.timeout")
+}

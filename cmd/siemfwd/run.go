@@ -17,6 +17,8 @@ import (
 	"siemfwd/configs"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/diskbuf"
+	"siemfwd/pipeline/enrich/geoip"
+	"siemfwd/pipeline/enrich/mailflow"
 	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
 	"siemfwd/sinks/deadletter"
@@ -153,6 +155,25 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 	hostname, _ := os.Hostname()
 	opts := pipeline.ProcessOptions{KeepOriginal: cfg.Pipeline.KeepOriginal, Namespace: cfg.Pipeline.Namespace,
 		AgentName: hostname, AgentVersion: version}
+	if gc := cfg.Pipeline.Enrich.GeoIP; gc.Enabled() {
+		geo, err := geoip.New(gc, log.With("component", "geoip"))
+		if err != nil {
+			return err
+		}
+		gctx, stopGeo := context.WithCancel(ctx)
+		reloaded := make(chan struct{})
+		go func() { defer close(reloaded); geo.Run(gctx) }()
+		defer func() { stopGeo(); <-reloaded }()
+		opts.GeoIP = geo
+	}
+	if mc := cfg.Pipeline.Enrich.MailFlow; mc.Enabled {
+		tracker := mailflow.New(mc)
+		summaries := pipeline.NewMailFlowSummaries(tracker, opts.GeoIP, min(mc.Timeout/10, 10*time.Second), opts, m)
+		sources = append(sources, summaries)
+		opts.MailFlow, opts.OfferSummary = tracker, summaries.Offer
+		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "siemfwd_mail_flow_open_messages",
+			Help: "Kerio Connect messages waiting for their delivery results."}, func() float64 { return float64(tracker.Stats().Open) }))
+	}
 	p, err := pipeline.New(cfg.Pipeline, sources, sinks,
 		func() pipeline.Processor { return pipeline.NewECSProcessor(opts, m) },
 		log.With("component", "pipeline"), m)
