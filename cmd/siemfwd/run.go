@@ -8,8 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -188,6 +190,20 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 		}
 		defer a.Stop(context.Background()) // after the drain: /metrics stays up while draining
 	}
+	// SIGHUP would end the process (Go's default) and lose what is in memory.
+	// siemfwd reopens nothing on it (certificates and GeoIP databases are
+	// reloaded when their files change; configuration needs a restart), so
+	// it only says so.
+	hup := make(chan os.Signal, 1)
+	defer close(hup) // deferred first, so it runs after signal.Stop
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			log.Info("SIGHUP ignored: certificates and GeoIP databases reload by themselves; restart to apply a new configuration")
+		}
+	}()
+
 	started = true
 	return p.Run(ctx)
 }
