@@ -195,3 +195,19 @@ sinks: {out: {type: stdout}}
 `), noEnv)
 	require.ErrorContains(t, cfg.Validate(), "pipeline.enrich.mail_flow.timeout")
 }
+
+func TestDockerComposeRunsTheDockerConfig(t *testing.T) {
+	compose, err := os.ReadFile(filepath.Join("..", "..", "docker-compose.yml"))
+	require.NoError(t, err)
+	require.Contains(t, string(compose), "/configs/docker.yaml")
+	b, err := os.ReadFile(filepath.Join("..", "..", "configs", "docker.yaml"))
+	require.NoError(t, err)
+	cfg, err := loadConfig(b, noEnv)
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	// The services the config names are the services compose starts.
+	require.Equal(t, []string{"kafka:9092"}, cfg.Sinks["kafka"].Kafka.Brokers)
+	require.Contains(t, string(compose), "\n  kafka:\n")
+	require.Equal(t, []string{"http://elasticsearch:9200"}, cfg.Sinks["elasticsearch"].Elasticsearch.Addresses)
+	require.Contains(t, string(compose), "\n  elasticsearch:\n")
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // timezone settings work on hosts and images without a zoneinfo database
 )
 
 func main() {
