@@ -3,35 +3,25 @@ package kafka
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"slices"
 	"time"
+
+	"siemfwd/pipeline/kafkaconn"
 )
 
-// Secret is a string that never shows in logs or printed configs: a
-// password read from the config file must not leak into an error report or
-// a debug dump of the configuration.
-type Secret string
-
-// String hides the value from fmt.
-func (Secret) String() string { return "REDACTED" }
-
-// GoString hides the value from fmt's %#v.
-func (Secret) GoString() string { return `"REDACTED"` }
-
-// LogValue hides the value from log/slog.
-func (Secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
-
-// MarshalText hides the value from encoders (JSON, YAML), e.g. when a
-// structure holding the config is logged or dumped.
-func (Secret) MarshalText() ([]byte, error) { return []byte("REDACTED"), nil }
+// The connection settings are shared with the Kafka source (pipeline/kafkaconn).
+type (
+	// Secret is a string that is never printed or logged.
+	Secret = kafkaconn.Secret
+	// TLSConfig secures the broker connections.
+	TLSConfig = kafkaconn.TLSConfig
+	// SASLConfig authenticates to the brokers.
+	SASLConfig = kafkaconn.SASLConfig
+)
 
 // Compression codecs accepted by Config.Compression.
 var compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
-
-// SASL mechanisms accepted by SASLConfig.Mechanism ("" turns SASL off).
-var saslMechanisms = []string{"plain", "scram-sha-256", "scram-sha-512"}
 
 // Config configures the Kafka sink. Acknowledgement is always acks=all
 // (RequireAll): a weaker setting would let siemfwd ack a batch that a leader
@@ -87,31 +77,6 @@ type Config struct {
 	TLS TLSConfig `mapstructure:"tls"`
 	// SASL authenticates to the brokers.
 	SASL SASLConfig `mapstructure:"sasl"`
-}
-
-// TLSConfig secures the broker connections.
-type TLSConfig struct {
-	// Enabled turns TLS on.
-	Enabled bool `mapstructure:"enabled"`
-	// CAFile is a PEM bundle of the CAs to trust; empty uses the system pool.
-	CAFile string `mapstructure:"ca_file"`
-	// CertFile is the PEM client certificate for mutual TLS (with KeyFile).
-	CertFile string `mapstructure:"cert_file"`
-	// KeyFile is the PEM private key of CertFile.
-	KeyFile string `mapstructure:"key_file"`
-	// InsecureSkipVerify accepts any server certificate. For tests only:
-	// it is logged as a warning at start.
-	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
-}
-
-// SASLConfig authenticates to the brokers.
-type SASLConfig struct {
-	// Mechanism is plain, scram-sha-256 or scram-sha-512; empty turns SASL off.
-	Mechanism string `mapstructure:"mechanism"`
-	// Username to authenticate as.
-	Username string `mapstructure:"username"`
-	// Password of Username; never logged.
-	Password Secret `mapstructure:"password"`
 }
 
 // DefaultConfig returns the defaults. Brokers has none: it must be set.
@@ -189,45 +154,9 @@ func (c Config) Validate() error {
 	if c.MetadataTTL <= 0 {
 		errs = append(errs, fmt.Errorf("metadata_ttl: must be > 0, got %s", c.MetadataTTL))
 	}
-	errs = append(errs, c.TLS.validate()...)
-	errs = append(errs, c.SASL.validate()...)
+	errs = append(errs, c.TLS.Validate()...)
+	errs = append(errs, c.SASL.Validate()...)
 	return errors.Join(errs...)
-}
-
-func (c TLSConfig) validate() []error {
-	var errs []error
-	if !c.Enabled {
-		for _, f := range []struct{ key, val string }{{"ca_file", c.CAFile}, {"cert_file", c.CertFile}, {"key_file", c.KeyFile}} {
-			if f.val != "" {
-				errs = append(errs, fmt.Errorf("tls.%s: set but tls.enabled is false", f.key))
-			}
-		}
-		return errs
-	}
-	if (c.CertFile == "") != (c.KeyFile == "") {
-		errs = append(errs, errors.New("tls.cert_file: cert_file and key_file must be set together"))
-	}
-	return errs
-}
-
-func (c SASLConfig) validate() []error {
-	var errs []error
-	if c.Mechanism == "" {
-		if c.Username != "" || c.Password != "" {
-			errs = append(errs, errors.New("sasl.mechanism: required when sasl.username or sasl.password is set"))
-		}
-		return errs
-	}
-	if !slices.Contains(saslMechanisms, c.Mechanism) {
-		errs = append(errs, fmt.Errorf("sasl.mechanism: must be one of %v, got %q", saslMechanisms, c.Mechanism))
-	}
-	if c.Username == "" {
-		errs = append(errs, errors.New("sasl.username: required with sasl.mechanism"))
-	}
-	if c.Password == "" {
-		errs = append(errs, errors.New("sasl.password: required with sasl.mechanism"))
-	}
-	return errs
 }
 
 // legalTopic reports whether s is a topic name Kafka accepts.

@@ -42,13 +42,11 @@ package kafka
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"sort"
 	"sync"
 	"syscall"
@@ -56,8 +54,6 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
-	"github.com/segmentio/kafka-go/sasl/plain"
-	"github.com/segmentio/kafka-go/sasl/scram"
 
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/kafkaedge"
@@ -154,13 +150,13 @@ func New(cfg Config, log *slog.Logger, m *metrics.Metrics) (*Sink, error) {
 		s.codec = kafkago.Zstd
 	}
 	var err error
-	if s.tls, err = cfg.TLS.build(); err != nil {
+	if s.tls, err = cfg.TLS.Build(); err != nil {
 		return nil, err
 	}
 	if cfg.TLS.Enabled && cfg.TLS.InsecureSkipVerify {
 		log.Warn("TLS CERTIFICATE VERIFICATION IS OFF (tls.insecure_skip_verify): anyone on the path can read and alter what is sent; use only in tests")
 	}
-	if s.sasl, err = cfg.SASL.build(); err != nil {
+	if s.sasl, err = cfg.SASL.Build(); err != nil {
 		return nil, err
 	}
 	if s.sasl != nil && !cfg.TLS.Enabled {
@@ -621,54 +617,6 @@ func staleLayout(err error) bool {
 	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
 		errors.Is(err, io.ErrClosedPipe)
-}
-
-// build makes the TLS configuration, or nil when TLS is off.
-func (c TLSConfig) build() (*tls.Config, error) {
-	if !c.Enabled {
-		return nil, nil
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // opt-in, warned about
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file: no PEM certificate in %s", c.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
-}
-
-// build makes the SASL mechanism, or nil when SASL is off.
-func (c SASLConfig) build() (sasl.Mechanism, error) {
-	switch c.Mechanism {
-	case "":
-		return nil, nil
-	case "plain":
-		return plain.Mechanism{Username: c.Username, Password: string(c.Password)}, nil
-	case "scram-sha-256", "scram-sha-512":
-		algo := scram.SHA256
-		if c.Mechanism == "scram-sha-512" {
-			algo = scram.SHA512
-		}
-		m, err := scram.Mechanism(algo, c.Username, string(c.Password))
-		if err != nil {
-			return nil, fmt.Errorf("sasl.mechanism: %w", err)
-		}
-		return m, nil
-	}
-	return nil, fmt.Errorf("sasl.mechanism: unknown %q", c.Mechanism)
 }
 
 var _ pipeline.Sink = (*Sink)(nil)

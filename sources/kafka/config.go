@@ -1,20 +1,13 @@
 package kafka
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"os"
 	"regexp"
-	"slices"
 	"time"
 
-	"github.com/segmentio/kafka-go/sasl"
-	"github.com/segmentio/kafka-go/sasl/plain"
-	"github.com/segmentio/kafka-go/sasl/scram"
+	"siemfwd/pipeline/kafkaconn"
 )
 
 // Modes of a Kafka source: what a record's value is.
@@ -39,25 +32,15 @@ const (
 	StartLatest   = "latest"
 )
 
-// Secret is a string that never shows in logs or printed configs: a
-// password read from the config file must not leak into an error report or
-// a debug dump of the configuration.
-type Secret string
-
-// String hides the value from fmt.
-func (Secret) String() string { return "REDACTED" }
-
-// GoString hides the value from fmt's %#v.
-func (Secret) GoString() string { return `"REDACTED"` }
-
-// LogValue hides the value from log/slog.
-func (Secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
-
-// MarshalText hides the value from encoders (JSON, YAML).
-func (Secret) MarshalText() ([]byte, error) { return []byte("REDACTED"), nil }
-
-// SASL mechanisms accepted by SASLConfig.Mechanism ("" turns SASL off).
-var saslMechanisms = []string{"plain", "scram-sha-256", "scram-sha-512"}
+// The connection settings are shared with the Kafka sink (pipeline/kafkaconn).
+type (
+	// Secret is a string that is never printed or logged.
+	Secret = kafkaconn.Secret
+	// TLSConfig secures the broker connections.
+	TLSConfig = kafkaconn.TLSConfig
+	// SASLConfig authenticates to the brokers.
+	SASLConfig = kafkaconn.SASLConfig
+)
 
 // Config configures one Kafka source: a member of a consumer group that
 // reads records and acknowledges them to the group only once the sinks have
@@ -132,31 +115,6 @@ type Config struct {
 	TLS TLSConfig `mapstructure:"tls"`
 	// SASL authenticates to the brokers.
 	SASL SASLConfig `mapstructure:"sasl"`
-}
-
-// TLSConfig secures the broker connections (the same keys as the Kafka sink).
-type TLSConfig struct {
-	// Enabled turns TLS on.
-	Enabled bool `mapstructure:"enabled"`
-	// CAFile is a PEM bundle of the CAs to trust; empty uses the system pool.
-	CAFile string `mapstructure:"ca_file"`
-	// CertFile is the PEM client certificate for mutual TLS (with KeyFile).
-	CertFile string `mapstructure:"cert_file"`
-	// KeyFile is the PEM private key of CertFile.
-	KeyFile string `mapstructure:"key_file"`
-	// InsecureSkipVerify accepts any server certificate. For tests only:
-	// it is logged as a warning at start.
-	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
-}
-
-// SASLConfig authenticates to the brokers (the same keys as the Kafka sink).
-type SASLConfig struct {
-	// Mechanism is plain, scram-sha-256 or scram-sha-512; empty turns SASL off.
-	Mechanism string `mapstructure:"mechanism"`
-	// Username to authenticate as.
-	Username string `mapstructure:"username"`
-	// Password of Username; never logged.
-	Password Secret `mapstructure:"password"`
 }
 
 // DefaultConfig returns the defaults: raw syslog in UTC, 512-record
@@ -265,93 +223,9 @@ func (c Config) Validate() error {
 	if c.MaxInFlightBatches < 1 {
 		bad("max_in_flight_batches", "must be > 0, got %d", c.MaxInFlightBatches)
 	}
-	errs = append(errs, c.TLS.validate()...)
-	errs = append(errs, c.SASL.validate()...)
+	errs = append(errs, c.TLS.Validate()...)
+	errs = append(errs, c.SASL.Validate()...)
 	return errors.Join(errs...)
-}
-
-func (c TLSConfig) validate() []error {
-	var errs []error
-	if !c.Enabled {
-		for _, f := range []struct{ key, val string }{{"ca_file", c.CAFile}, {"cert_file", c.CertFile}, {"key_file", c.KeyFile}} {
-			if f.val != "" {
-				errs = append(errs, fmt.Errorf("tls.%s: set but tls.enabled is false", f.key))
-			}
-		}
-		return errs
-	}
-	if (c.CertFile == "") != (c.KeyFile == "") {
-		errs = append(errs, errors.New("tls.cert_file: cert_file and key_file must be set together"))
-	}
-	return errs
-}
-
-func (c SASLConfig) validate() []error {
-	var errs []error
-	if c.Mechanism == "" {
-		if c.Username != "" || c.Password != "" {
-			errs = append(errs, errors.New("sasl.mechanism: required when sasl.username or sasl.password is set"))
-		}
-		return errs
-	}
-	if !slices.Contains(saslMechanisms, c.Mechanism) {
-		errs = append(errs, fmt.Errorf("sasl.mechanism: must be one of %v, got %q", saslMechanisms, c.Mechanism))
-	}
-	if c.Username == "" {
-		errs = append(errs, errors.New("sasl.username: required with sasl.mechanism"))
-	}
-	if c.Password == "" {
-		errs = append(errs, errors.New("sasl.password: required with sasl.mechanism"))
-	}
-	return errs
-}
-
-// build makes the TLS client config, or nil when TLS is off.
-func (c TLSConfig) build() (*tls.Config, error) {
-	if !c.Enabled {
-		return nil, nil
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // opt-in, warned about
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file: no PEM certificate in %s", c.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
-}
-
-// build makes the SASL mechanism, or nil when SASL is off.
-func (c SASLConfig) build() (sasl.Mechanism, error) {
-	switch c.Mechanism {
-	case "":
-		return nil, nil
-	case "plain":
-		return plain.Mechanism{Username: c.Username, Password: string(c.Password)}, nil
-	case "scram-sha-256", "scram-sha-512":
-		algo := scram.SHA256
-		if c.Mechanism == "scram-sha-512" {
-			algo = scram.SHA512
-		}
-		m, err := scram.Mechanism(algo, c.Username, string(c.Password))
-		if err != nil {
-			return nil, fmt.Errorf("sasl.mechanism: %w", err)
-		}
-		return m, nil
-	}
-	return nil, fmt.Errorf("sasl.mechanism: unknown %q", c.Mechanism)
 }
 
 // legalTopic reports whether s is a topic name Kafka accepts.

@@ -129,14 +129,14 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics, km *Metr
 	if err != nil {
 		return nil, fmt.Errorf("timezone: %w", err) // Validate loaded it already
 	}
-	tlsCfg, err := cfg.TLS.build()
+	tlsCfg, err := cfg.TLS.Build()
 	if err != nil {
 		return nil, err
 	}
 	if cfg.TLS.Enabled && cfg.TLS.InsecureSkipVerify {
 		log.Warn("TLS CERTIFICATE VERIFICATION IS OFF (tls.insecure_skip_verify): anyone on the path can read and alter what is received; use only in tests")
 	}
-	mech, err := cfg.SASL.build()
+	mech, err := cfg.SASL.Build()
 	if err != nil {
 		return nil, err
 	}

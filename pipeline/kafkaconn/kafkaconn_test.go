@@ -1,0 +1,33 @@
+package kafkaconn
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestSecretNeverPrints(t *testing.T) {
+	s := Secret("hunter2")
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("x", "password", s)
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%#v", s), b.String()} {
+		require.NotContains(t, out, "hunter2")
+	}
+}
+
+func TestValidateNamesTheKeys(t *testing.T) {
+	require.Empty(t, TLSConfig{}.Validate())
+	require.Empty(t, SASLConfig{}.Validate())
+	errs := SASLConfig{Mechanism: "kerberos"}.Validate()
+	require.Contains(t, fmt.Sprint(errs), "sasl.mechanism: must be one of")
+	require.Contains(t, fmt.Sprint(errs), "sasl.username: required")
+	require.Contains(t, fmt.Sprint(TLSConfig{CAFile: "x"}.Validate()), "tls.ca_file: set but tls.enabled is false")
+	_, err := TLSConfig{Enabled: true, CAFile: "/nonexistent"}.Build()
+	require.ErrorContains(t, err, "tls.ca_file")
+	m, err := SASLConfig{Mechanism: "scram-sha-512", Username: "u", Password: "p"}.Build()
+	require.NoError(t, err)
+	require.NotNil(t, m)
+}
