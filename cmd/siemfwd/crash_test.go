@@ -117,9 +117,18 @@ sinks:
 		require.NoError(t, os.Rename(filepath.Join(logs, "security.log"), filepath.Join(logs, fmt.Sprintf("security.log.%d", rotations))))
 	}
 	start := func() *exec.Cmd {
-		out, err := os.OpenFile(outPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		out, err := os.OpenFile(outPath, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
 		require.NoError(t, err)
 		defer out.Close()
+		// A run killed in the middle of a write left a partial line; end it, so
+		// that the next run's first event starts a line of its own.
+		if st, err := out.Stat(); err == nil && st.Size() > 0 {
+			last := make([]byte, 1)
+			if _, err := out.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+				_, err = out.Write([]byte("\n"))
+				require.NoError(t, err)
+			}
+		}
 		cmd := exec.Command(bin, "run", "-c", cfgPath)
 		cmd.Stdout = out
 		cmd.Stderr = os.Stderr
