@@ -61,19 +61,28 @@ func countOutput(t *testing.T, path string) map[int]int {
 // TestKillDashNineLosesNoFileLine tails Kerio log files that a writer keeps
 // appending to (and rotating), kills siemfwd with SIGKILL at random points of
 // its progress several times, restarts it each time, and checks that every
-// numbered line reached the sink at least once.
+// numbered line reached the sink at least once: with the sink's queue in
+// memory (file offsets wait for the sink) and with a disk buffer (offsets
+// wait for the buffer, which replays after the crash).
 func TestKillDashNineLosesNoFileLine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real binary several times; skipped with -short")
 	}
 	bin := buildBinary(t)
+	t.Run("memory queue", func(t *testing.T) { killDashNine(t, bin, "") })
+	t.Run("disk buffer", func(t *testing.T) {
+		killDashNine(t, bin, "{type: disk, max_bytes: 1073741824, sync: batch, segment_bytes: 1048576}")
+	})
+}
+
+func killDashNine(t *testing.T, bin, buffer string) {
 	dir := t.TempDir()
 	logs := filepath.Join(dir, "logs")
 	require.NoError(t, os.MkdirAll(logs, 0o755))
 	cfgPath := filepath.Join(dir, "siemfwd.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
 log: {level: warn, format: text}
-pipeline: {shutdown_timeout: 20s}
+pipeline: {shutdown_timeout: 20s, data_dir: %q}
 sources:
   kerio:
     type: file
@@ -85,8 +94,9 @@ sources:
     commit_interval: 20ms
     drain_timeout: 5s
 sinks:
-  out: {type: stdout}
-`, filepath.Join(logs, "security.log"), filepath.Join(logs, "security.log.*"), filepath.Join(dir, "state"))), 0o644))
+  out: {type: stdout%s}
+`, filepath.Join(dir, "data"), filepath.Join(logs, "security.log"), filepath.Join(logs, "security.log.*"), filepath.Join(dir, "state"),
+		map[bool]string{true: ", buffer: " + buffer}[buffer != ""])), 0o644))
 	outPath := filepath.Join(dir, "out.ndjson")
 
 	seed := rand.Uint64()
