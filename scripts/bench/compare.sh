@@ -84,6 +84,19 @@ END {
 }' "$results"
 
 echo
+echo "### UDP: drop accounting (sent - received = kernel receive-buffer drops + receiver-counted drops + unaccounted)"
+echo
+echo "Kernel drops: delta of RcvbufErrors in /proc/net/snmp over the scenario. Receiver-counted: siemfwd's"
+echo "siemfwd_source_dropped_events_total from its admin /metrics (all reasons), read before it stops; '-' = not available."
+echo
+awk -F'\t' '
+$3 > 0 {
+	if (!hdr) { print "| receiver | scenario | loadgen sent/s | sent - received | kernel drops | receiver-counted | unaccounted |"; print "|---|---|---:|---:|---:|---:|---:|"; hdr = 1 }
+	lost = $4 - $5
+	printf "| %s | %s | %s | %d | %s | %s | %s |\n", $1, $2, $14, lost, $12, $13, ($13 == "-" ? "?" : lost - $12 - $13)
+}' "$results"
+
+echo
 echo "### Commands"
 echo
 echo '```sh'

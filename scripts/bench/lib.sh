@@ -52,10 +52,20 @@ bench_cleanup() {
 	if [[ -n ${SCRATCH:-} && -d $SCRATCH ]]; then rm -rf "$SCRATCH"; fi
 }
 
-# build_loadgen compiles cmd/loadgen once into the scratch directory.
+# build_loadgen compiles cmd/loadgen once into the scratch directory, unless
+# LOADGEN names a binary already built (e.g. copied aside so that later edits
+# to the work tree cannot change it during a series of runs).
 build_loadgen() {
+	if [[ -n ${LOADGEN:-} && -x $LOADGEN ]]; then return 0; fi
 	LOADGEN=$SCRATCH/loadgen
 	(cd "$BENCH_ROOT" && go build -o "$LOADGEN" ./cmd/loadgen)
+}
+
+# udp_rcvbuf_errors: the kernel's count of UDP datagrams dropped because a
+# socket's receive buffer was full (RcvbufErrors in /proc/net/snmp), for the
+# whole machine: run nothing else on UDP during a scenario.
+udp_rcvbuf_errors() {
+	awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 } else print $c }' /proc/net/snmp
 }
 
 # cpu_ticks PID: user+system CPU time of the process (all threads) in ticks.
@@ -145,7 +155,8 @@ run_scenario() {
 	port=$(receiver_port "$proto")
 	rm -f "$out"
 	start_receiver "$proto" "$out"
-	local pid=$RECEIVER_PID cpu0 summary
+	local pid=$RECEIVER_PID cpu0 summary kdrop0
+	kdrop0=$(udp_rcvbuf_errors)
 	cpu0=$(cpu_ticks "$pid")
 
 	local cmd=("$LOADGEN" -proto "$proto" -addr "127.0.0.1:$port" -format "$format" -framing "$framing" -n "$N" -rate "$rate" -seed 1)
@@ -157,16 +168,20 @@ run_scenario() {
 	send_rate=$(sed -n 's/.* rate=\([0-9]*\) .*/\1/p' <<<"$summary")
 	wait_output "$out" "$N"
 
-	local cpu1 rss lines end_ns
+	local cpu1 rss lines end_ns kdrop own_drop=-
 	cpu1=$(cpu_ticks "$pid")
 	rss=$(peak_rss_kib "$pid")
+	kdrop=$(($(udp_rcvbuf_errors) - kdrop0))
+	# A receiver script may define receiver_dropped: the drops the receiver
+	# itself counted (e.g. from its metrics), read before it stops.
+	if declare -F receiver_dropped >/dev/null; then own_drop=$(receiver_dropped || echo -); fi
 	stop_receiver
 	lines=$(wc -l <"$out")
 	end_ns=$(stat -c %.9Y "$out" | tr -d .)
 	rm -f "$out"
 
 	awk -v r="$receiver" -v s="$name" -v n="$N" -v l="$lines" -v t0="$start_ns" -v t1="$end_ns" \
-		-v c0="$cpu0" -v c1="$cpu1" -v hz="$CLK_TCK" -v rss="$rss" -v rate="$rate" -v sr="$send_rate" -v results="${RESULTS:-}" \
+		-v c0="$cpu0" -v c1="$cpu1" -v hz="$CLK_TCK" -v rss="$rss" -v rate="$rate" -v sr="$send_rate" -v results="${RESULTS:-}" -v kdrop="$kdrop" -v odrop="$own_drop" \
 		-v cmd="${cmd[*]/#$SCRATCH\//}" '
 	BEGIN {
 		el = (t1 - t0) / 1e9; if (el <= 0) el = 1e-9
@@ -175,9 +190,10 @@ run_scenario() {
 		row = sprintf("| %-8s | %-15s | %8d | %9d | %8d | %6.2f%% | %7.2f | %9.0f | %6.1f | %6.2f | %7.1f |",
 			r, s, n, sr, l, 100 * loss / n, el, l / el, cpu, (l > 0 ? cpu / (l / 1e6) : 0), rss / 1024)
 		print row
+		if (loss != 0) printf "  %s %s: lost %d = kernel receive-buffer drops %d + receiver-counted drops %s + unaccounted %s\n", r, s, loss, kdrop, odrop, (odrop == "-" ? "?" : loss - kdrop - odrop) > "/dev/stderr"
 		if (results != "") {
-			printf "%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%.2f\t%.3f\t%.1f\t%s\n", r, s, rate, n, l, el, l / el, cpu,
-				(l > 0 ? cpu / (l / 1e6) : 0), rss / 1024, cmd >> results
+			printf "%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%.2f\t%.3f\t%.1f\t%s\t%s\t%s\t%s\n", r, s, rate, n, l, el, l / el, cpu,
+				(l > 0 ? cpu / (l / 1e6) : 0), rss / 1024, cmd, kdrop, odrop, sr >> results
 		}
 	}'
 }

@@ -13,6 +13,7 @@ source "$(dirname "$0")/lib.sh"
 SIEMFWD_TCP_PORT=${SIEMFWD_TCP_PORT:-55150}
 SIEMFWD_UDP_PORT=${SIEMFWD_UDP_PORT:-55151}
 SIEMFWD_BIN=${SIEMFWD_BIN:-$BENCH_ROOT/bin/siemfwd}
+SIEMFWD_ADMIN_PORT=${SIEMFWD_ADMIN_PORT:-55152}
 
 # CONFIG is the siemfwd configuration; @TCP_PORT@ and @UDP_PORT@ are filled
 # in. Keep it next to the top so a change of the config format is a one-place
@@ -21,6 +22,7 @@ CONFIG='
 log:
   level: warn
   format: text
+admin: {address: "127.0.0.1:@ADMIN_PORT@"}
 sources:
   bench_tcp: {type: syslog, protocol: tcp, address: "127.0.0.1:@TCP_PORT@"}
   bench_udp: {type: syslog, protocol: udp, address: "127.0.0.1:@UDP_PORT@"}
@@ -41,10 +43,17 @@ build_siemfwd() {
 
 start_receiver() {
 	local proto=$1 out=$2 conf=$SCRATCH/siemfwd.yaml
-	sed -e "s/@TCP_PORT@/$SIEMFWD_TCP_PORT/" -e "s/@UDP_PORT@/$SIEMFWD_UDP_PORT/" <<<"$CONFIG" >"$conf"
+	sed -e "s/@TCP_PORT@/$SIEMFWD_TCP_PORT/" -e "s/@UDP_PORT@/$SIEMFWD_UDP_PORT/" -e "s/@ADMIN_PORT@/$SIEMFWD_ADMIN_PORT/" <<<"$CONFIG" >"$conf"
 	"$SIEMFWD_BIN" run -c "$conf" >"$out" 2>>"$SCRATCH/siemfwd.stderr" &
 	RECEIVER_PID=$!
 	wait_listening "$proto" "$(receiver_port "$proto")" "$RECEIVER_PID"
+}
+
+# receiver_dropped: events siemfwd's sources counted as dropped (all reasons),
+# from siemfwd_source_dropped_events_total on the admin /metrics endpoint.
+receiver_dropped() {
+	curl -fsS --max-time 5 "http://127.0.0.1:$SIEMFWD_ADMIN_PORT/metrics" |
+		awk '/^siemfwd_source_dropped_events_total[{ ]/ {s += $NF} END {printf "%d\n", s}'
 }
 
 main() {
