@@ -42,8 +42,9 @@ type Source struct {
 	senders *senders     // allow-list and profiles; read-only
 	limiter *rateLimiter // nil: no rate limit
 	m       sourceMetrics
-	ledger  *ledger.Ledger   // per-sender accounts of events dropped here; nil records nothing
-	now     func() time.Time // the certificate reloader's clock; tests replace it before Listen
+	reg     prometheus.Registerer // where Listen registers the kernel drop counter of UDP sockets
+	ledger  *ledger.Ledger        // per-sender accounts of events dropped here; nil records nothing
+	now     func() time.Time      // the certificate reloader's clock; tests replace it before Listen
 
 	// mu guards the sockets, which Listen creates and Run or Close closes.
 	mu       sync.Mutex
@@ -85,6 +86,7 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Source{
+		reg:     m.Registry,
 		name:    name,
 		cfg:     cfg,
 		log:     log.With("component", "source", "source", name),
@@ -137,6 +139,9 @@ func (s *Source) Listen() error {
 	switch s.cfg.Protocol {
 	case ProtocolUDP:
 		s.pcs, err = s.listenUDP()
+		if err == nil {
+			s.registerKernelDrops(s.reg, s.pcs)
+		}
 	case ProtocolTCP:
 		s.ln, err = s.listenTCP()
 	case ProtocolTLS:

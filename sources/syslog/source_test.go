@@ -513,3 +513,33 @@ func TestUDPOctetCountIsStrippedOnlyWhenItMatches(t *testing.T) {
 		require.Equal(t, want, string(stripOctetCount([]byte(in))), in)
 	}
 }
+
+func TestKernelDropsAreReadForOurSocketsOnly(t *testing.T) {
+	table := `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  100: 0100007F:158A 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 17
+  101: 0100007F:158A 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4243 2 0000000000000000 5
+  102: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 9999 2 0000000000000000 1000
+`
+	require.Equal(t, uint64(22), kernelDrops([]io.Reader{strings.NewReader(table)}, []uint64{4242, 4243}))
+	require.Zero(t, kernelDrops([]io.Reader{strings.NewReader(table)}, []uint64{1}))
+}
+
+func TestUDPSocketsExportTheKernelDropCounter(t *testing.T) {
+	m := metrics.New()
+	cfg := DefaultConfig()
+	cfg.Address = "127.0.0.1:0"
+	src, err := New("udp", cfg, nil, m)
+	require.NoError(t, err)
+	require.NoError(t, src.Listen())
+	defer src.Close()
+	families, err := m.Registry.Gather()
+	require.NoError(t, err)
+	found := false
+	for _, f := range families {
+		if f.GetName() == "siemfwd_source_kernel_dropped_events_total" {
+			found = true
+			require.Zero(t, f.Metric[0].GetCounter().GetValue())
+		}
+	}
+	require.True(t, found)
+}
