@@ -396,3 +396,33 @@ func TestMailFlowSummaryComesOutAsItsOwnEvent(t *testing.T) {
 	require.Equal(t, float64(time.Second), got["event.duration"])
 	require.Empty(t, checkECS(loadECS(t), got))
 }
+
+// BenchmarkProcessCorpus compares the Security log alone with the mixed
+// corpus (every log of both products) through parse, map and encode: the
+// breadth of parsers must not make the common case slower.
+func BenchmarkProcessCorpus(b *testing.B) {
+	var security, mixed []corpusLine
+	for _, file := range []string{"dev.jsonl", "syslog_wrapped.jsonl"} {
+		for _, l := range readCorpus(b, file) {
+			mixed = append(mixed, l)
+			if l.Log == "connect.security" {
+				security = append(security, l)
+			}
+		}
+	}
+	for name, lines := range map[string][]corpusLine{"security": security, "mixed": mixed} {
+		b.Run(name, func(b *testing.B) {
+			p := newProcessor()
+			events := make([]*pipeline.Event, len(lines))
+			for i, l := range lines {
+				events[i] = l.event()
+			}
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				p.Process(events[n%len(events)])
+				n++
+			}
+		})
+	}
+}
