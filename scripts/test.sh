@@ -5,8 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Fresh data for every run: data left by earlier runs (indices the tests cannot
+# delete on this node) would pile up shards until Elasticsearch runs out of heap.
+if [ -z "${SIEMFWD_TESTENV_STATE:-}" ]; then
+	SIEMFWD_TESTENV_STATE="$(mktemp -d "${TMPDIR:-/tmp}/siemfwd-testenv.XXXXXX")"
+	export SIEMFWD_TESTENV_STATE
+fi
+export SIEMFWD_TESTENV_ES_HEAP="${SIEMFWD_TESTENV_ES_HEAP:--Xms1g -Xmx1g}"
 scripts/testenv/up
-trap 'scripts/testenv/down || true' EXIT
+trap 'scripts/testenv/down --purge || true' EXIT
 eval "$(scripts/testenv/env)"
 export SIEMFWD_TEST_KAFKA SIEMFWD_TEST_ES
 
