@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 # delete on this node) would pile up shards until Elasticsearch runs out of heap.
 if [ -z "${SIEMFWD_TESTENV_STATE:-}" ]; then
 	SIEMFWD_TESTENV_STATE="$(mktemp -d "${TMPDIR:-/tmp}/siemfwd-testenv.XXXXXX")"
+	chmod 755 "$SIEMFWD_TESTENV_STATE" # Elasticsearch runs as an unprivileged user
 	export SIEMFWD_TESTENV_STATE
 fi
 export SIEMFWD_TESTENV_ES_HEAP="${SIEMFWD_TESTENV_ES_HEAP:--Xms1g -Xmx1g}"
