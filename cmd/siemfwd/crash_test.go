@@ -172,6 +172,7 @@ sinks:
 	// Each event is well over 500 bytes of JSON; kill once the output grew by
 	// a random amount that the pending lines are sure to reach.
 	const minEventBytes = 500
+	inFlight := 0 // bound on what the kills can make siemfwd read again
 	for round := range 6 {
 		writeLines(2000 + rng.IntN(4000))
 		rotated := rng.IntN(2) == 0
@@ -194,6 +195,7 @@ sinks:
 		}
 		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 		cmd.Wait()
+		inFlight += next // at most every line written so far was read but not yet committed
 		t.Logf("round %d: killed after %d of %d lines (rotated: %v)", round, len(countOutput(t, outPath)), next, rotated)
 		writeLines(rng.IntN(1000)) // lines written while siemfwd is down
 	}
