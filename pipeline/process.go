@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -43,7 +45,29 @@ type ECSProcessor struct {
 	doc    ecs.Document
 	enc    ecs.Encoder
 	buf    []byte
+
+	// slab is the unused tail of a block that events' JSON is carved from:
+	// one allocation serves dozens of events instead of one each. A block
+	// stays alive while any of its events does; events leave in the order
+	// they were made, so that is at most one partly used block per batch
+	// in flight.
+	slab []byte
+	// peer caches observer.ip for consecutive events from one address (a
+	// TCP connection, a UDP sender), which would otherwise allocate each time.
+	peerAddr netip.Addr
+	peer     string
+	// categories holds immutable copies of the event.category sets seen so
+	// far (a few dozen at most: they come from parser tables), so Routes can
+	// share one instead of copying per event.
+	categories [][]string
 }
+
+// slabSize is the size of the blocks events' JSON is carved from; an event
+// bigger than a quarter of it gets a block of its own.
+const slabSize = 64 << 10
+
+// maxCategorySets bounds the category cache; sets beyond it are copied per event.
+const maxCategorySets = 64
 
 // NewECSProcessor returns a processor for one worker.
 func NewECSProcessor(opts ProcessOptions, m *metrics.Metrics) *ECSProcessor {
@@ -134,7 +158,7 @@ func (p *ECSProcessor) Process(ev *Event) {
 	hostname := h.Hostname
 	var peer string
 	if ev.Peer.IsValid() {
-		peer = ev.Peer.Addr().Unmap().String()
+		peer = p.peerString(ev.Peer.Addr())
 		d.SetStrings("observer.ip", peer)
 	}
 	if hostname != "" {
@@ -185,10 +209,47 @@ func (p *ECSProcessor) Process(ev *Event) {
 		Namespace: p.opts.Namespace,
 	}
 	if f, ok := d.Get("event.category"); ok && f.Kind == ecs.KindStrings {
-		ev.Routes.Categories = append([]string(nil), f.Strs...)
+		ev.Routes.Categories = p.categorySet(f.Strs)
 	}
 	p.buf = p.enc.Append(p.buf[:0], d)
-	ev.JSON = append(make([]byte, 0, len(p.buf)), p.buf...)
+	ev.JSON = p.carve(p.buf)
+}
+
+// carve returns an immutable copy of b cut from the current slab block.
+func (p *ECSProcessor) carve(b []byte) []byte {
+	if len(b) > slabSize/4 {
+		return append(make([]byte, 0, len(b)), b...)
+	}
+	if len(b) > cap(p.slab) {
+		p.slab = make([]byte, 0, slabSize)
+	}
+	out := append(p.slab, b...)
+	p.slab = out[len(out):]
+	return out[:len(out):len(out)] // full slice expression: an append by a reader must not write into the slab
+}
+
+// peerString returns addr as observer.ip text, reusing the last result for
+// the same address.
+func (p *ECSProcessor) peerString(addr netip.Addr) string {
+	if addr != p.peerAddr || p.peer == "" {
+		p.peerAddr, p.peer = addr, addr.Unmap().String()
+	}
+	return p.peer
+}
+
+// categorySet returns an immutable slice equal to cats, shared between
+// events with the same set.
+func (p *ECSProcessor) categorySet(cats []string) []string {
+	for _, c := range p.categories {
+		if slices.Equal(c, cats) {
+			return c
+		}
+	}
+	c := slices.Clone(cats)
+	if len(p.categories) < maxCategorySets {
+		p.categories = append(p.categories, c)
+	}
+	return c
 }
 
 func absDuration(d time.Duration) time.Duration {
