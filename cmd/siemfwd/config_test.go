@@ -1,8 +1,11 @@
 package main
 
 import (
+	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +73,7 @@ func TestConfigErrorsNameTheKeyAndTheReason(t *testing.T) {
 	yaml := `
 logg: {level: info}
 pipeline: {queue_batches: 0, shutdown_timeout: -1s}
+runtime: {gc_percent: 0, memory_limit: -1}
 sources:
   udp: {type: syslog, protocol: udpp, address: "127.0.0.1:5514", readres: 2}
   what: {type: carrier-pigeon}
@@ -87,9 +91,26 @@ sinks:
 		"pipeline.shutdown_timeout: must be > 0",
 		`sinks.out.when_full: must be "block" or "drop_newest", got "maybe"`,
 		"sources.udp.protocol:",
+		"runtime.gc_percent: must be > 0, got 0",
+		"runtime.memory_limit: must be >= 0 bytes, got -1",
 	} {
 		require.Contains(t, all, want)
 	}
+}
+
+func TestRuntimeSettingsApplyUnlessGoEnvironmentSetsThem(t *testing.T) {
+	prevGC, prevLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() { debug.SetGCPercent(prevGC); debug.SetMemoryLimit(prevLimit) })
+	discard := slog.New(slog.DiscardHandler)
+
+	applyRuntime(RuntimeConfig{GCPercent: 250, MemoryLimit: 1 << 30}, noEnv, discard)
+	require.Equal(t, 250, debug.SetGCPercent(100))
+	require.Equal(t, int64(1<<30), debug.SetMemoryLimit(math.MaxInt64))
+
+	goEnv := map[string]string{"GOGC": "150", "GOMEMLIMIT": "2GiB"}
+	applyRuntime(RuntimeConfig{GCPercent: 250, MemoryLimit: 1 << 30}, func(k string) string { return goEnv[k] }, discard)
+	require.Equal(t, 100, debug.SetGCPercent(100), "GOGC in the environment wins")
+	require.Equal(t, int64(math.MaxInt64), debug.SetMemoryLimit(math.MaxInt64), "GOMEMLIMIT in the environment wins")
 }
 
 func TestValidateCommandPrintsEveryProblemAndExitsNonZero(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -73,11 +74,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdoutW
 		return 0
 	}
 	log := newLogger(cfg.Log, stderr)
+	applyRuntime(cfg.Runtime, getenv, log)
 	if err := serve(ctx, cfg, log, stdoutW); err != nil {
 		log.Error("siemfwd failed", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// applyRuntime sets the garbage collector's knobs, unless Go's own
+// environment variables already did.
+func applyRuntime(c RuntimeConfig, getenv func(string) string, log *slog.Logger) {
+	if env := getenv("GOGC"); env != "" {
+		log.Info("GOGC is set, runtime.gc_percent is ignored", "GOGC", env)
+	} else {
+		debug.SetGCPercent(c.GCPercent)
+	}
+	if c.MemoryLimit == 0 {
+		return
+	}
+	if env := getenv("GOMEMLIMIT"); env != "" {
+		log.Info("GOMEMLIMIT is set, runtime.memory_limit is ignored", "GOMEMLIMIT", env)
+		return
+	}
+	debug.SetMemoryLimit(c.MemoryLimit)
 }
 
 func readConfig(file string, getenv func(string) string) (Config, error) {
