@@ -200,19 +200,44 @@ func (p *ECSProcessor) Process(ev *Event) {
 	d.SetString("data_stream.dataset", dataset)
 	d.SetString("data_stream.namespace", p.opts.Namespace)
 
-	ev.Routes = Routes{
-		Dataset:   dataset,
-		Kind:      d.GetString("event.kind"),
-		Hostname:  hostname,
-		SourceIP:  d.GetString("source.ip"),
-		Module:    d.GetString("event.module"),
-		Namespace: p.opts.Namespace,
-	}
-	if f, ok := d.Get("event.category"); ok && f.Kind == ecs.KindStrings {
-		ev.Routes.Categories = p.categorySet(f.Strs)
-	}
+	ev.Routes = p.routes(d, dataset, hostname)
 	p.buf = p.enc.Append(p.buf[:0], d)
 	ev.JSON = p.carve(p.buf)
+}
+
+// routes copies the routing fields out of d in one pass over its fields
+// (a Get per field would scan the document five times).
+func (p *ECSProcessor) routes(d *ecs.Document, dataset, hostname string) Routes {
+	r := Routes{Dataset: dataset, Hostname: hostname, Namespace: p.opts.Namespace}
+	fields := d.Fields()
+	for i := range fields { // later entries replace earlier ones, as in Get
+		f := &fields[i]
+		switch f.Key {
+		case "event.kind":
+			r.Kind = stringValue(f)
+		case "source.ip":
+			r.SourceIP = stringValue(f)
+		case "event.module":
+			r.Module = stringValue(f)
+		case "event.category":
+			r.Categories = nil
+			if f.Kind == ecs.KindStrings {
+				r.Categories = f.Strs
+			}
+		}
+	}
+	if r.Categories != nil {
+		r.Categories = p.categorySet(r.Categories)
+	}
+	return r
+}
+
+// stringValue is f's value when f is a string field, else "" (as GetString).
+func stringValue(f *ecs.Field) string {
+	if f.Kind == ecs.KindString {
+		return f.Str
+	}
+	return ""
 }
 
 // carve returns an immutable copy of b cut from the current slab block.

@@ -221,9 +221,28 @@ var plainASCII = func() (t [256]bool) {
 // read as Latin-1 (each byte becomes the code point of the same value), so
 // text from legacy 8-bit senders survives readable instead of becoming U+FFFD.
 func AppendString(dst []byte, s string) []byte {
+	// Most values need no escaping: find that out with tight loops, then
+	// copy the string whole.
+	i := 0
+	for i+8 <= len(s) && plainWord(s, i) {
+		i += 8
+	}
+	for i < len(s) && plainASCII[s[i]] {
+		i++
+	}
 	dst = append(dst, '"')
+	if i == len(s) {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	return appendEscaped(dst, s, i)
+}
+
+// appendEscaped appends s, whose bytes before i need no escaping, escaped,
+// and the closing quote.
+func appendEscaped(dst []byte, s string, i int) []byte {
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		if i+8 <= len(s) && plainWord(s, i) {
 			i += 8
 			continue
