@@ -4,6 +4,7 @@
 package kafkaedge
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -32,28 +33,26 @@ const (
 // of Raw, source name and receive time), so redeliveries overwrite instead
 // of duplicating.
 //
-// siemfwd.received marks a record as an edge record; every other header is
-// optional and present only when set at the edge.
+// Two headers, each a query string (key=value pairs joined by &, values
+// URL-escaped where they could need it), rather than one header per field:
+// kafka-go decodes every header with two allocations and byte-wise reads,
+// which made ten headers cost more CPU than parsing the message (measured
+// with scripts/bench/indexer.sh). The indexer caches origins by the value of
+// HeaderOrigin, so it parses each distinct one once.
 const (
-	HeaderReceived   = "siemfwd.received"    // receive time, RFC 3339 with nanoseconds, UTC
-	HeaderPeer       = "siemfwd.peer"        // sender ip:port
-	HeaderSource     = "siemfwd.source"      // the edge's source (listener) name
-	HeaderTransport  = "siemfwd.transport"   // udp, tcp, tls, file
-	HeaderProfile    = "siemfwd.profile"     // sender profile name
-	HeaderProduct    = "siemfwd.product"     // Kerio product hint
-	HeaderLog        = "siemfwd.log"         // Kerio log name hint
-	HeaderFormat     = "siemfwd.format"      // "line" for file lines; absent for syslog
-	HeaderTimezone   = "siemfwd.timezone"    // IANA zone for times without one
-	HeaderFilePath   = "siemfwd.file_path"   // log.file.path of a file source
-	HeaderFileOffset = "siemfwd.file_offset" // log.offset: byte offset of the line in that file
-	HeaderFlags      = "siemfwd.flags"       // "truncated", "split", comma separated
-	// HeaderProfileFields carries the rest of a sender profile in one
-	// header, as a query string in the profile's order: dataset,
-	// clock_skew (Go duration), observer.name, observer.vendor,
-	// observer.product, observer.type and label.<key> for each label. One
-	// header rather than one per field, because kafka-go decodes headers
-	// slowly (about 0.3µs each, measured) and a profile has many fields.
-	HeaderProfileFields = "siemfwd.profile_fields"
+	// HeaderEvent marks an edge record and carries what changes per event:
+	// received (RFC 3339 with nanoseconds, UTC), and when set peer (sender
+	// ip:port), file_offset (log.offset of a file line) and flags
+	// ("truncated", "split", comma separated).
+	HeaderEvent = "siemfwd.event"
+	// HeaderOrigin carries the origin, in this order and only the keys
+	// set: source (the edge's source name), transport, profile (sender
+	// profile name), product and log (Kerio hints), format ("line" for file
+	// lines), timezone (IANA zone for times without one), file_path, then
+	// the rest of the sender profile: dataset, clock_skew (Go duration),
+	// observer.name, observer.vendor, observer.product, observer.type and
+	// label.<key> for each label.
+	HeaderOrigin = "siemfwd.origin"
 )
 
 // Headers returns the edge headers of ev. It allocates; a sink writing
@@ -64,16 +63,16 @@ func Headers(ev *pipeline.Event) []kafkago.Header {
 }
 
 // Encoder builds edge headers for many events with few allocations:
-// the headers that depend only on the event's origin are built once per
-// origin, and the per-event values are cut from one buffer. It is not safe
-// for concurrent use (a sink's Write is called by one goroutine).
+// HeaderOrigin is built once per origin, and the per-event values are cut
+// from one buffer. It is not safe for concurrent use (a sink's Write is
+// called by one goroutine).
 //
 // Header values alias the encoder's buffer until Reset: call Reset before
 // building the headers of the next Write, once the previous messages are no
 // longer in use.
 type Encoder struct {
-	static map[*pipeline.Origin][]kafkago.Header
-	buf    []byte
+	origins map[*pipeline.Origin][]byte
+	buf     []byte
 }
 
 // maxOrigins bounds the per-origin caches; past it they start again empty
@@ -97,90 +96,44 @@ func (e *Encoder) Append(dst []kafkago.Header, ev *pipeline.Event) []kafkago.Hea
 		}
 	}
 	start := len(e.buf)
+	e.buf = append(e.buf, "received="...)
 	e.buf = ev.Received.UTC().AppendFormat(e.buf, time.RFC3339Nano)
-	dst = append(dst, kafkago.Header{Key: HeaderReceived, Value: e.buf[start:len(e.buf):len(e.buf)]})
 	if ev.Peer.IsValid() {
-		start = len(e.buf)
+		e.buf = append(e.buf, "&peer="...)
 		e.buf = ev.Peer.AppendTo(e.buf)
-		dst = append(dst, kafkago.Header{Key: HeaderPeer, Value: e.buf[start:len(e.buf):len(e.buf)]})
 	}
 	if o != nil && o.FilePath != "" {
-		start = len(e.buf)
+		e.buf = append(e.buf, "&file_offset="...)
 		e.buf = strconv.AppendInt(e.buf, ev.Offset, 10)
-		dst = append(dst, kafkago.Header{Key: HeaderFileOffset, Value: e.buf[start:len(e.buf):len(e.buf)]})
 	}
-	if ev.Flags != 0 {
-		var f string
-		switch {
-		case ev.Flags&pipeline.FlagTruncated != 0 && ev.Flags&pipeline.FlagSplit != 0:
-			f = "truncated,split"
-		case ev.Flags&pipeline.FlagTruncated != 0:
-			f = "truncated"
-		case ev.Flags&pipeline.FlagSplit != 0:
-			f = "split"
-		}
-		if f != "" {
-			dst = append(dst, kafkago.Header{Key: HeaderFlags, Value: staticBytes(f)})
-		}
+	switch {
+	case ev.Flags&pipeline.FlagTruncated != 0 && ev.Flags&pipeline.FlagSplit != 0:
+		e.buf = append(e.buf, "&flags=truncated,split"...)
+	case ev.Flags&pipeline.FlagTruncated != 0:
+		e.buf = append(e.buf, "&flags=truncated"...)
+	case ev.Flags&pipeline.FlagSplit != 0:
+		e.buf = append(e.buf, "&flags=split"...)
 	}
+	dst = append(dst, kafkago.Header{Key: HeaderEvent, Value: e.buf[start:len(e.buf):len(e.buf)]})
 	if o == nil {
 		return dst
 	}
-	hs, ok := e.static[o]
+	v, ok := e.origins[o]
 	if !ok {
-		hs = originHeaders(o)
-		if e.static == nil || len(e.static) >= maxOrigins {
-			e.static = make(map[*pipeline.Origin][]kafkago.Header)
+		v = []byte(originValue(o))
+		if e.origins == nil || len(e.origins) >= maxOrigins {
+			e.origins = make(map[*pipeline.Origin][]byte)
 		}
-		e.static[o] = hs
+		e.origins[o] = v
 	}
-	return append(dst, hs...)
+	if len(v) == 0 {
+		return dst
+	}
+	return append(dst, kafkago.Header{Key: HeaderOrigin, Value: v})
 }
 
-// staticBytes returns constant header values without allocating.
-func staticBytes(s string) []byte {
-	switch s {
-	case "truncated":
-		return flagTruncated
-	case "split":
-		return flagSplit
-	}
-	return flagBoth
-}
-
-var (
-	flagTruncated = []byte("truncated")
-	flagSplit     = []byte("split")
-	flagBoth      = []byte("truncated,split")
-)
-
-// originHeaders builds the headers that depend only on the origin.
-func originHeaders(o *pipeline.Origin) []kafkago.Header {
-	var hs []kafkago.Header
-	add := func(k, v string) {
-		if v != "" {
-			hs = append(hs, kafkago.Header{Key: k, Value: []byte(v)})
-		}
-	}
-	add(HeaderSource, o.Source)
-	add(HeaderTransport, o.Transport)
-	add(HeaderProfile, o.Profile)
-	add(HeaderProduct, o.Product)
-	add(HeaderLog, o.Log)
-	if o.Format == pipeline.FormatLine {
-		add(HeaderFormat, formatLine)
-	}
-	if o.Location != nil {
-		add(HeaderTimezone, o.Location.String())
-	}
-	add(HeaderFilePath, o.FilePath)
-	add(HeaderProfileFields, profileFields(o))
-	return hs
-}
-
-// profileFields encodes the profile fields of o for HeaderProfileFields,
-// or "" when it has none.
-func profileFields(o *pipeline.Origin) string {
+// originValue encodes o for HeaderOrigin, or "" when it says nothing.
+func originValue(o *pipeline.Origin) string {
 	var b strings.Builder
 	add := func(k, v string) {
 		if v == "" {
@@ -193,6 +146,18 @@ func profileFields(o *pipeline.Origin) string {
 		b.WriteByte('=')
 		b.WriteString(url.QueryEscape(v))
 	}
+	add("source", o.Source)
+	add("transport", o.Transport)
+	add("profile", o.Profile)
+	add("product", o.Product)
+	add("log", o.Log)
+	if o.Format == pipeline.FormatLine {
+		add("format", formatLine)
+	}
+	if o.Location != nil {
+		add("timezone", o.Location.String())
+	}
+	add("file_path", o.FilePath)
 	add("dataset", o.Dataset)
 	if o.ClockSkew > 0 {
 		add("clock_skew", o.ClockSkew.String())
@@ -207,62 +172,50 @@ func profileFields(o *pipeline.Origin) string {
 	return b.String()
 }
 
-// applyProfileFields sets the fields HeaderProfileFields encodes on o.
-func applyProfileFields(o *pipeline.Origin, v string) []error {
-	var errs []error
-	for pair := range strings.SplitSeq(v, "&") {
-		if pair == "" {
-			continue
-		}
-		ek, ev, _ := strings.Cut(pair, "=")
-		k, err1 := url.QueryUnescape(ek)
-		val, err2 := url.QueryUnescape(ev)
-		if err := errors.Join(err1, err2); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", HeaderProfileFields, err))
-			continue
-		}
-		switch {
-		case k == "dataset":
-			o.Dataset = val
-		case k == "clock_skew":
-			if d, err := time.ParseDuration(val); err == nil && d > 0 {
-				o.ClockSkew = d
-			} else {
-				errs = append(errs, fmt.Errorf("%s: clock_skew: bad duration %q", HeaderProfileFields, val))
-			}
-		case k == "observer.name":
-			o.Observer.Name = val
-		case k == "observer.vendor":
-			o.Observer.Vendor = val
-		case k == "observer.product":
-			o.Observer.Product = val
-		case k == "observer.type":
-			o.Observer.Type = val
-		case strings.HasPrefix(k, "label.") && len(k) > len("label."):
-			o.Labels = append(o.Labels, pipeline.Label{Key: k[len("label."):], Value: val})
-		default:
-			errs = append(errs, fmt.Errorf("%s: unknown field %q", HeaderProfileFields, k))
-		}
-	}
-	return errs
-}
-
 // Apply rebuilds ev's receive time, peer, flags, file offset and
 // origin from edge headers, with ev.Origin as the defaults for what the
 // headers do not say. It reports whether the record carried edge headers
-// (siemfwd.received); malformed values are left out and reported in err.
-// A source decoding many records uses an Decoder, which caches origins.
+// (HeaderEvent); malformed values are left out and reported in err.
+// A source decoding many records uses a Decoder, which caches origins.
 func Apply(ev *pipeline.Event, headers []kafkago.Header) (edge bool, err error) {
 	return NewDecoder(ev.Origin).Apply(ev, headers)
 }
 
+// Received returns the receive time an edge recorded in headers, if any
+// (ECS documents passed on through Kafka keep it).
+func Received(headers []kafkago.Header) (time.Time, bool) {
+	for i := range headers {
+		if headers[i].Key != HeaderEvent {
+			continue
+		}
+		for v := headers[i].Value; len(v) > 0; {
+			var pair []byte
+			pair, v, _ = bytes.Cut(v, amp)
+			if k, val, _ := bytes.Cut(pair, eq); string(k) == "received" {
+				var t time.Time
+				return t, t.UnmarshalText(val) == nil
+			}
+		}
+	}
+	return time.Time{}, false
+}
+
+var (
+	amp   = []byte("&")
+	eq    = []byte("=")
+	comma = []byte(",")
+)
+
 // Decoder turns edge headers back into event fields. Events with the
-// same origin headers share one *pipeline.Origin, as events of one listener
+// same origin header share one *pipeline.Origin, as events of one listener
 // do at the edge. It is not safe for concurrent use: each fetcher has one.
 type Decoder struct {
 	base    *pipeline.Origin
 	origins map[string]*pipeline.Origin
-	key     []byte
+	// The last peer decoded: consecutive records mostly come from one
+	// sender, and parsing an address from bytes allocates.
+	peerText []byte
+	peer     netip.AddrPort
 }
 
 // NewDecoder returns a decoder whose origins default to base (zone,
@@ -276,113 +229,153 @@ func NewDecoder(base *pipeline.Origin) *Decoder {
 
 // Apply sets ev's fields from headers; see Apply.
 func (d *Decoder) Apply(ev *pipeline.Event, headers []kafkago.Header) (edge bool, err error) {
-	var received []byte
+	var event, origin []byte
 	found := false
 	for i := range headers {
-		if headers[i].Key == HeaderReceived {
-			received, found = headers[i].Value, true
-			break
+		switch headers[i].Key {
+		case HeaderEvent:
+			event, found = headers[i].Value, true
+		case HeaderOrigin:
+			origin = headers[i].Value
 		}
 	}
 	if !found {
 		return false, nil
 	}
+	o, ok := d.origins[string(origin)]
 	var errs []error
-	if t, err := time.Parse(time.RFC3339Nano, string(received)); err == nil {
-		ev.Received = t
-	} else {
-		errs = append(errs, fmt.Errorf("%s: %w", HeaderReceived, err))
+	if !ok {
+		o, errs = d.build(string(origin))
+		if len(d.origins) >= maxOrigins {
+			clear(d.origins)
+		}
+		d.origins[string(origin)] = o
 	}
-	d.key = d.key[:0]
-	var fileOffset []byte
-	for i := range headers {
-		h := &headers[i]
-		switch {
-		case h.Key == HeaderReceived:
-		case h.Key == HeaderPeer:
-			if ap, err := netip.ParseAddrPort(string(h.Value)); err == nil {
-				ev.Peer = ap
+	ev.Origin = o
+	for v := event; len(v) > 0; {
+		var pair []byte
+		pair, v, _ = bytes.Cut(v, amp)
+		k, val, _ := bytes.Cut(pair, eq)
+		switch string(k) {
+		case "received":
+			var t time.Time
+			if err := t.UnmarshalText(val); err == nil {
+				ev.Received = t
 			} else {
-				errs = append(errs, fmt.Errorf("%s: %w", HeaderPeer, err))
+				errs = append(errs, fmt.Errorf("%s: received: %w", HeaderEvent, err))
 			}
-		case h.Key == HeaderFileOffset:
-			fileOffset = h.Value
-		case h.Key == HeaderFlags:
+		case "peer":
+			if err := d.parsePeer(val); err == nil {
+				ev.Peer = d.peer
+			} else {
+				errs = append(errs, fmt.Errorf("%s: peer: %w", HeaderEvent, err))
+			}
+		case "file_offset":
+			if o.FilePath == "" {
+				break
+			}
+			if n, err := strconv.ParseInt(string(val), 10, 64); err == nil {
+				ev.Offset = n
+			} else {
+				errs = append(errs, fmt.Errorf("%s: file_offset: %w", HeaderEvent, err))
+			}
+		case "flags":
 			ev.Flags = 0
-			for f := range strings.SplitSeq(string(h.Value), ",") {
-				switch f {
+			for f := range bytes.SplitSeq(val, comma) {
+				switch string(f) {
 				case "truncated":
 					ev.Flags |= pipeline.FlagTruncated
 				case "split":
 					ev.Flags |= pipeline.FlagSplit
 				}
 			}
-		case strings.HasPrefix(h.Key, "siemfwd."):
-			d.key = append(d.key, h.Key...)
-			d.key = append(d.key, 0)
-			d.key = append(d.key, h.Value...)
-			d.key = append(d.key, 0)
-		}
-	}
-	o, ok := d.origins[string(d.key)]
-	if !ok {
-		var oerrs []error
-		o, oerrs = d.build(headers)
-		errs = append(errs, oerrs...)
-		if len(d.origins) >= maxOrigins {
-			clear(d.origins)
-		}
-		d.origins[string(d.key)] = o
-	}
-	ev.Origin = o
-	if o.FilePath != "" && fileOffset != nil {
-		if n, err := strconv.ParseInt(string(fileOffset), 10, 64); err == nil {
-			ev.Offset = n
-		} else {
-			errs = append(errs, fmt.Errorf("%s: %w", HeaderFileOffset, err))
 		}
 	}
 	return true, errors.Join(errs...)
 }
 
-// build makes the origin the headers describe.
-func (d *Decoder) build(headers []kafkago.Header) (*pipeline.Origin, []error) {
+// parsePeer sets d.peer to the address text, reusing the last one when
+// the text is the same.
+func (d *Decoder) parsePeer(text []byte) error {
+	if d.peerText != nil && bytes.Equal(text, d.peerText) {
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(string(text))
+	if err != nil {
+		return err
+	}
+	d.peer, d.peerText = ap, append(d.peerText[:0], text...)
+	return nil
+}
+
+// build makes the origin a HeaderOrigin value describes.
+func (d *Decoder) build(v string) (*pipeline.Origin, []error) {
 	b := d.base
 	o := &pipeline.Origin{Source: b.Source, Transport: b.Transport, Format: b.Format, Location: b.Location,
 		Product: b.Product, Log: b.Log}
 	var errs []error
-	for i := range headers {
-		k, v := headers[i].Key, string(headers[i].Value)
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", HeaderOrigin, fmt.Sprintf(format, args...)))
+	}
+	for pair := range strings.SplitSeq(v, "&") {
+		if pair == "" {
+			continue
+		}
+		ek, ev, _ := strings.Cut(pair, "=")
+		k, err1 := url.QueryUnescape(ek)
+		val, err2 := url.QueryUnescape(ev)
+		if err := errors.Join(err1, err2); err != nil {
+			bad("%v", err)
+			continue
+		}
 		switch {
-		case k == HeaderSource:
-			o.Source = v
-		case k == HeaderTransport:
-			o.Transport = v
-		case k == HeaderProfile:
-			o.Profile = v
-		case k == HeaderProduct:
-			o.Product = v
-		case k == HeaderLog:
-			o.Log = v
-		case k == HeaderFormat:
-			switch v {
+		case k == "source":
+			o.Source = val
+		case k == "transport":
+			o.Transport = val
+		case k == "profile":
+			o.Profile = val
+		case k == "product":
+			o.Product = val
+		case k == "log":
+			o.Log = val
+		case k == "format":
+			switch val {
 			case formatLine:
 				o.Format = pipeline.FormatLine
 			case formatSyslog:
 				o.Format = pipeline.FormatSyslog
 			default:
-				errs = append(errs, fmt.Errorf("%s: unknown format %q", HeaderFormat, v))
+				bad("format: unknown format %q", val)
 			}
-		case k == HeaderTimezone:
-			if loc, err := time.LoadLocation(v); err == nil {
+		case k == "timezone":
+			if loc, err := time.LoadLocation(val); err == nil {
 				o.Location = loc
 			} else {
-				errs = append(errs, fmt.Errorf("%s: %w", HeaderTimezone, err))
+				bad("timezone: %v", err)
 			}
-		case k == HeaderFilePath:
-			o.FilePath = v
-		case k == HeaderProfileFields:
-			errs = append(errs, applyProfileFields(o, v)...)
+		case k == "file_path":
+			o.FilePath = val
+		case k == "dataset":
+			o.Dataset = val
+		case k == "clock_skew":
+			if d, err := time.ParseDuration(val); err == nil && d > 0 {
+				o.ClockSkew = d
+			} else {
+				bad("clock_skew: bad duration %q", val)
+			}
+		case k == "observer.name":
+			o.Observer.Name = val
+		case k == "observer.vendor":
+			o.Observer.Vendor = val
+		case k == "observer.product":
+			o.Observer.Product = val
+		case k == "observer.type":
+			o.Observer.Type = val
+		case strings.HasPrefix(k, "label.") && len(k) > len("label."):
+			o.Labels = append(o.Labels, pipeline.Label{Key: k[len("label."):], Value: val})
+		default:
+			bad("unknown field %q", k)
 		}
 	}
 	// Metrics and document ids need a source name: keep this source's.

@@ -56,19 +56,18 @@ func TestEdgeHeadersNamesAndValues(t *testing.T) {
 		Product: "kerio_control", Profile: "fw"}
 	ev := &pipeline.Event{Origin: o, Peer: netip.MustParseAddrPort("[2001:db8::1]:514"),
 		Received: time.Date(2026, 11, 29, 10, 0, 0, 1, time.FixedZone("x", 3600))}
-	hs := kafkaedge.Headers(ev)
-	for key, want := range map[string]string{
-		kafkaedge.HeaderReceived: "2026-11-29T09:00:00.000000001Z", kafkaedge.HeaderPeer: "[2001:db8::1]:514", kafkaedge.HeaderSource: "syslog_udp",
-		kafkaedge.HeaderTransport: "udp", kafkaedge.HeaderProfile: "fw", kafkaedge.HeaderProduct: "kerio_control", kafkaedge.HeaderTimezone: "UTC",
-	} {
-		got, ok := header(hs, key)
-		assert.True(t, ok, key)
-		assert.Equal(t, want, got, key)
-	}
-	for _, key := range []string{kafkaedge.HeaderLog, kafkaedge.HeaderFormat, kafkaedge.HeaderFilePath, kafkaedge.HeaderFileOffset, kafkaedge.HeaderFlags, kafkaedge.HeaderProfileFields} {
-		_, ok := header(hs, key)
-		assert.False(t, ok, "%s is sent only when set", key)
-	}
+	assert.Equal(t, []kafkago.Header{
+		{Key: kafkaedge.HeaderEvent, Value: []byte("received=2026-11-29T09:00:00.000000001Z&peer=[2001:db8::1]:514")},
+		{Key: kafkaedge.HeaderOrigin, Value: []byte("source=syslog_udp&transport=udp&profile=fw&product=kerio_control&timezone=UTC")},
+	}, kafkaedge.Headers(ev), "two headers; what is not set is left out")
+
+	file := &pipeline.Origin{Source: "kerio_files", Transport: "file", Format: pipeline.FormatLine,
+		Location: mustZone(t, "Europe/Prague"), FilePath: "/var/log/kerio/security.log", Log: "security"}
+	ev = &pipeline.Event{Origin: file, Offset: 4096, Flags: pipeline.FlagTruncated | pipeline.FlagSplit, Received: time.Unix(1, 0)}
+	assert.Equal(t, []kafkago.Header{
+		{Key: kafkaedge.HeaderEvent, Value: []byte("received=1970-01-01T00:00:01Z&file_offset=4096&flags=truncated,split")},
+		{Key: kafkaedge.HeaderOrigin, Value: []byte("source=kerio_files&transport=file&log=security&format=line&timezone=Europe%2FPrague&file_path=%2Fvar%2Flog%2Fkerio%2Fsecurity.log")},
+	}, kafkaedge.Headers(ev))
 }
 
 func TestEdgeEncoderSendsTheProfileMatchedByHostname(t *testing.T) {
@@ -81,13 +80,11 @@ func TestEdgeEncoderSendsTheProfileMatchedByHostname(t *testing.T) {
 			return nil
 		}}
 	ev := &pipeline.Event{Origin: o, Received: time.Unix(1, 0), Routes: pipeline.Routes{Hostname: "fw01"}}
-	p, _ := header(kafkaedge.Headers(ev), kafkaedge.HeaderProfile)
-	assert.Equal(t, "by_name", p)
-	pf, _ := header(kafkaedge.Headers(ev), kafkaedge.HeaderProfileFields)
-	assert.Equal(t, "dataset=fw.custom", pf)
+	v, _ := header(kafkaedge.Headers(ev), kafkaedge.HeaderOrigin)
+	assert.Equal(t, "source=syslog_udp&transport=udp&profile=by_name&timezone=UTC&dataset=fw.custom", v)
 	ev.Routes.Hostname = "other"
-	p, _ = header(kafkaedge.Headers(ev), kafkaedge.HeaderProfile)
-	assert.Equal(t, "by_address", p)
+	v, _ = header(kafkaedge.Headers(ev), kafkaedge.HeaderOrigin)
+	assert.Equal(t, "source=syslog_udp&transport=udp&profile=by_address&timezone=UTC", v)
 }
 
 func TestEdgeEncoderAllocatesNothingPerEventOnceWarm(t *testing.T) {
@@ -131,23 +128,18 @@ func TestEdgeDecoderSharesOrigins(t *testing.T) {
 func TestApplyEdgeHeadersWithoutOrWithBadHeaders(t *testing.T) {
 	base := &pipeline.Origin{Source: "k", Transport: "kafka", Location: time.UTC, Product: "kerio_control"}
 	ev := &pipeline.Event{Origin: base, Received: time.Unix(5, 0)}
-	ok, err := kafkaedge.Apply(ev, []kafkago.Header{{Key: "event.dataset", Value: []byte("x")}, {Key: kafkaedge.HeaderSource, Value: []byte("s")}})
+	ok, err := kafkaedge.Apply(ev, []kafkago.Header{{Key: "event.dataset", Value: []byte("x")}, {Key: kafkaedge.HeaderOrigin, Value: []byte("source=s")}})
 	require.NoError(t, err)
-	assert.False(t, ok, "siemfwd.received marks edge records")
+	assert.False(t, ok, "siemfwd.event marks edge records")
 	assert.Same(t, base, ev.Origin)
 
 	ev = &pipeline.Event{Origin: base, Received: time.Unix(5, 0)}
 	ok, err = kafkaedge.Apply(ev, []kafkago.Header{
-		{Key: kafkaedge.HeaderReceived, Value: []byte("yesterday")},
-		{Key: kafkaedge.HeaderPeer, Value: []byte("not-an-address")},
-		{Key: kafkaedge.HeaderTimezone, Value: []byte("Mars/Olympus")},
-		{Key: kafkaedge.HeaderFormat, Value: []byte("cef")},
-		{Key: kafkaedge.HeaderProfileFields, Value: []byte("clock_skew=-1h&label.site=a%20b&bogus=1&observer.name=%zz")},
-		{Key: kafkaedge.HeaderLog, Value: []byte("security")},
+		{Key: kafkaedge.HeaderEvent, Value: []byte("received=yesterday&peer=not-an-address")},
+		{Key: kafkaedge.HeaderOrigin, Value: []byte("timezone=Mars%2FOlympus&format=cef&clock_skew=-1h&label.site=a%20b&bogus=1&observer.name=%zz&log=security")},
 	})
 	assert.True(t, ok)
-	for _, want := range []string{kafkaedge.HeaderReceived, kafkaedge.HeaderPeer, kafkaedge.HeaderTimezone, kafkaedge.HeaderFormat,
-		"clock_skew: bad duration", `unknown field "bogus"`, "invalid URL escape"} {
+	for _, want := range []string{"received", "peer", "timezone", "unknown format", "clock_skew: bad duration", `unknown field "bogus"`, "invalid URL escape"} {
 		assert.ErrorContains(t, err, want)
 	}
 	assert.Equal(t, []pipeline.Label{{Key: "site", Value: "a b"}}, ev.Origin.Labels)
@@ -157,6 +149,45 @@ func TestApplyEdgeHeadersWithoutOrWithBadHeaders(t *testing.T) {
 	assert.Equal(t, "kerio_control", ev.Origin.Product, "what the headers do not say comes from the source")
 	assert.Equal(t, "k", ev.Origin.Source)
 	assert.Equal(t, time.UTC, ev.Origin.Location)
+}
+
+func TestEdgeDecoderReusesThePeerOnlyWhenItIsTheSame(t *testing.T) {
+	d := kafkaedge.NewDecoder(nil)
+	o := &pipeline.Origin{Source: "edge", Location: time.UTC}
+	for _, peer := range []string{"192.0.2.1:514", "192.0.2.1:514", "[2001:db8::1]:514", "192.0.2.1:514"} {
+		got := &pipeline.Event{}
+		_, err := d.Apply(got, kafkaedge.Headers(&pipeline.Event{Origin: o, Received: time.Unix(1, 0), Peer: netip.MustParseAddrPort(peer)}))
+		require.NoError(t, err)
+		assert.Equal(t, netip.MustParseAddrPort(peer), got.Peer)
+	}
+	got := &pipeline.Event{}
+	_, err := d.Apply(got, []kafkago.Header{{Key: kafkaedge.HeaderEvent, Value: []byte("received=1970-01-01T00:00:01Z&peer=192.0.2.1")}})
+	assert.ErrorContains(t, err, "peer")
+	assert.False(t, got.Peer.IsValid(), "a bad peer after a good one is not replaced by the good one")
+}
+
+func TestEdgeReceivedOfECSRecords(t *testing.T) {
+	at := time.Date(2026, 11, 29, 9, 0, 0, 5, time.UTC)
+	got, ok := kafkaedge.Received(append([]kafkago.Header{{Key: "event.dataset", Value: []byte("x")}},
+		kafkaedge.Headers(&pipeline.Event{Received: at, Peer: netip.MustParseAddrPort("192.0.2.1:514")})...))
+	assert.True(t, ok)
+	assert.True(t, at.Equal(got))
+	_, ok = kafkaedge.Received([]kafkago.Header{{Key: kafkaedge.HeaderEvent, Value: []byte("peer=192.0.2.1:514")}})
+	assert.False(t, ok)
+}
+
+func TestEdgeDecoderAllocatesNothingPerEventOnceWarm(t *testing.T) {
+	o := &pipeline.Origin{Source: "syslog_tcp", Transport: "tcp", Location: mustZone(t, "Europe/Prague"), Profile: "p",
+		Labels: []pipeline.Label{{Key: "site", Value: "x"}}}
+	hs := kafkaedge.Headers(&pipeline.Event{Origin: o, Peer: netip.MustParseAddrPort("192.0.2.1:5000"), Received: time.Now()})
+	d := kafkaedge.NewDecoder(nil)
+	var ev pipeline.Event
+	_, err := d.Apply(&ev, hs)
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(1000, func() {
+		_, _ = d.Apply(&ev, hs)
+	})
+	assert.Zero(t, allocs)
 }
 
 func TestProfileFieldsSurviveAwkwardCharacters(t *testing.T) {

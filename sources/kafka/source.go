@@ -755,13 +755,8 @@ func (f *fetcher) event(rec *kafkago.Record) *pipeline.Event {
 			ev.Origin = s.ecs
 			ev.JSON = ev.Raw
 			ev.Routes = routes
-			for i := range rec.Headers {
-				if rec.Headers[i].Key == kafkaedge.HeaderReceived {
-					if t, err := time.Parse(time.RFC3339Nano, string(rec.Headers[i].Value)); err == nil {
-						ev.Received = t
-					}
-					break
-				}
+			if t, ok := kafkaedge.Received(rec.Headers); ok {
+				ev.Received = t
 			}
 			return ev
 		}
