@@ -8,7 +8,7 @@ import "time"
 // returns for it (FuzzFastPathAgrees); anything it is unsure of it declines,
 // and the slow path decides.
 //
-//	RFC 5424: <PRI>1 SP (TIMESTAMP|-) SP HOST SP APP SP PROCID SP MSGID SP - [SP MSG]
+//	RFC 5424: <PRI>1 SP (TIMESTAMP|-) SP HOST SP APP SP PROCID SP MSGID SP (-|SD-ELEMENT+) [SP MSG]
 //	RFC 3164: <PRI>Mmm SP dd SP hh:mm:ss SP HOST SP TAG[ "[" PID "]" ] ":" SP MSG
 
 // fast parses raw when it has one of the common shapes; ok is false otherwise.
@@ -97,11 +97,20 @@ func (p *Parser) fast5424(raw []byte, pri uint8, i int) (Header, bool) {
 		i = end + 1
 	}
 	h.Hostname, h.AppName, h.ProcID, h.MsgID = fields[0], fields[1], fields[2], fields[3]
-	// Structured data other than "-" is rare; go-syslog parses it.
-	if i >= len(raw) || raw[i] != '-' {
+	switch {
+	case i >= len(raw):
+		return Header{}, false
+	case raw[i] == '-':
+		i++
+	case raw[i] == '[':
+		end, sd, ok := p.sd.structuredData(raw, i)
+		if !ok {
+			return Header{}, false
+		}
+		h.StructuredData, i = sd, end
+	default:
 		return Header{}, false
 	}
-	i++
 	switch {
 	case i == len(raw):
 	case raw[i] == ' ':

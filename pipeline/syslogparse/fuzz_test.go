@@ -77,6 +77,16 @@ func FuzzFastPathAgrees(f *testing.F) {
 		"<0>Jan 01 00:00:00 - -: -",
 		"<191>1 0000-02-29T23:59:59.999999-23:59 - - - - -",
 		"<22>1 2026-04-01T14:59:32+00:00 h a p m - \ufeff",
+		// Structured data: sorting, escapes, JSON escaping, UTF-8, edges.
+		`<20>1 2026-03-14T09:33:00Z h security 2345 SEC [meta sequenceId="42"][origin ip="192.0.2.25" software="Kerio Connect"] msg`,
+		`<13>1 - h a p m [b z="1" a="2"][a@32473 y="<&>" x=""]`,
+		`<13>1 - h a p m [x k="a\\b\"c\]d"] `,
+		`<13>1 - h a p m [x\y k\="v"]m`,
+		"<13>1 - h a p m [x k=\"\u2028\u2029 \u0416\"] \ufeffmsg",
+		`<13>1 - h a p m [x k="a\nb"] msg`,
+		`<13>1 - h a p m [x][x] msg`,
+		`<13>1 - h a p m [x k="a" k="b"] msg`,
+		`<13>1 - h a p m [x  k="v"] msg`,
 	} {
 		f.Add([]byte(s))
 	}

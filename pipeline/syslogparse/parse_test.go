@@ -287,9 +287,41 @@ func TestFastPathAccepts(t *testing.T) {
 		"<22>1 - mx01 audit - - - \ufeffx",
 		"<20>Mar 14 09:15:02 mail01 security: Failed IMAP login",
 		"<22>Mar 14 09:16:00 mail01 kerio[2211]: Recv",
+		bench5424SD,
 	} {
 		_, ok := New().fast([]byte(raw), recv, time.UTC)
 		assert.True(t, ok, raw)
+	}
+}
+
+func TestFastPathStructuredData(t *testing.T) {
+	// What json.Marshal writes for go-syslog's map: sorted keys, RFC 5424
+	// escapes undone, encoding/json's HTML and U+2028 escaping.
+	for _, c := range []struct{ raw, sd, msg string }{
+		{`<13>1 - h a p m [b z="1" a="2"][a@32473 y="<&>" x=""] msg`,
+			`{"a@32473":{"x":"","y":"\u003c\u0026\u003e"},"b":{"a":"2","z":"1"}}`, "msg"},
+		{`<13>1 - h a p m [x k="a\\b\"c\]d"]`, `{"x":{"k":"a\\b\"c]d"}}`, ""},
+		{`<13>1 - h a p m [x\y k<="v"]`, `{"x\\y":{"k\u003c":"v"}}`, ""},
+		{"<13>1 - h a p m [x k=\"\u2028 \u0416\"] \ufeffm", "{\"x\":{\"k\":\"\\u2028 \u0416\"}}", "m"},
+	} {
+		h, ok := New().fast([]byte(c.raw), time.Time{}, time.UTC)
+		require.True(t, ok, c.raw)
+		assert.Equal(t, c.sd, string(h.StructuredData), c.raw)
+		assert.Equal(t, c.msg, h.Msg, c.raw)
+	}
+	// go-syslog's quirks stay its own: these go to the slow path.
+	for _, raw := range []string{
+		`<13>1 - h a p m [x k="a\nb"] msg`,    // an escape RFC 5424 does not define
+		`<13>1 - h a p m [x][x] msg`,          // duplicate SD-ID
+		`<13>1 - h a p m [x k="a" k="b"] msg`, // duplicate PARAM-NAME
+		`<13>1 - h a p m [x  k="v"] msg`,      // doubled blank
+		`<13>1 - h a p m [x k="v"]msg`,        // no blank before MSG
+		"<13>1 - h a p m [x k=\"\x01\"] msg",  // control byte
+		"<13>1 - h a p m [x k=\"\xff\"] msg",  // invalid UTF-8
+		`<13>1 - h a p m [x k="v"`,            // unclosed
+	} {
+		_, ok := New().fast([]byte(raw), time.Time{}, time.UTC)
+		assert.False(t, ok, raw)
 	}
 }
 
@@ -357,8 +389,8 @@ func TestNames(t *testing.T) {
 func TestParseDoesNotAllocateOnFastPath(t *testing.T) {
 	p := New()
 	recv := mustTime(t, "2026-03-14T09:15:03Z")
-	for _, raw := range [][]byte{[]byte(bench5424), []byte(bench3164)} {
-		p.Parse(raw, recv, time.UTC) // warm the zone cache
+	for _, raw := range [][]byte{[]byte(bench5424), []byte(bench5424SD), []byte(bench3164)} {
+		p.Parse(raw, recv, time.UTC) // warm the zone cache and the scratch
 		allocs := testing.AllocsPerRun(100, func() { p.Parse(raw, recv, time.UTC) })
 		assert.Zero(t, allocs, string(raw))
 	}

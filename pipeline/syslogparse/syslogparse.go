@@ -3,9 +3,10 @@
 // log.syslog.* ECS fields.
 //
 // Parsing has two paths. A hand-written fast path accepts only the common,
-// well-formed header shapes (RFC 5424 with VERSION 1 and no structured data;
-// RFC 3164 "<PRI>Mmm dd hh:mm:ss host tag[pid]: msg") and returns strings that
-// alias the input, with no allocation. Everything else goes to the
+// well-formed header shapes (RFC 5424 with VERSION 1, with or without
+// well-formed structured data; RFC 3164 "<PRI>Mmm dd hh:mm:ss host
+// tag[pid]: msg") and returns strings that alias the input, with no
+// allocation. Everything else goes to the
 // github.com/leodido/go-syslog/v4 machines in best-effort mode, which stay the
 // reference: FuzzFastPathAgrees checks that the fast path returns exactly what
 // the slow path returns for every input the fast path accepts. Small pre and
@@ -75,7 +76,8 @@ type Header struct {
 	MsgID     string
 	// StructuredData is the RFC 5424 STRUCTURED-DATA as a JSON object
 	// {"sd-id":{"param":"value"}} with sorted keys (ECS type flattened); nil
-	// when absent.
+	// when absent. It may be the Parser's scratch: valid until the Parser's
+	// next Parse.
 	StructuredData []byte
 	// Msg is the MSG part with a leading UTF-8 BOM stripped; for Unknown it is
 	// the whole payload. Line terminators are kept: framing owns them.
@@ -94,6 +96,8 @@ type Parser struct {
 	zones map[int]*time.Location
 	// scratch holds an RFC 3164 header rewritten for go-syslog (year removed).
 	scratch []byte
+	// sd is the fast path's structured-data scratch.
+	sd sdScratch
 }
 
 // New returns a Parser with its own go-syslog machines.
@@ -114,7 +118,8 @@ func New() *Parser {
 
 // Parse parses one message: the bytes after framing. raw must not be
 // modified afterwards while the returned Header is in use, because its
-// strings may alias raw. received and loc resolve RFC 3164's missing year and
+// strings may alias raw; its StructuredData may alias the Parser's scratch
+// and is valid until the next Parse. received and loc resolve RFC 3164's missing year and
 // zone (loc nil means UTC). Parse never fails: when the header cannot be
 // parsed at all, Format is Unknown and Msg is the whole payload.
 func (p *Parser) Parse(raw []byte, received time.Time, loc *time.Location) Header {
