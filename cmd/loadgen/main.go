@@ -63,7 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.rate, "rate", 100_000, "UDP only: paced rate in messages/s; 0 = as fast as possible (TCP is never paced)")
 	fs.IntVar(&o.conns, "conns", 1, "TCP only: connections in parallel, each sending a contiguous share")
 	fs.StringVar(&o.hostname, "hostname", "mail01.contoso.example", "syslog HOSTNAME")
-	fs.StringVar(&o.app, "app", "security", "syslog APP-NAME / TAG")
+	fs.StringVar(&o.app, "app", "", "syslog APP-NAME / TAG of every line; empty = each line's Kerio log (security, audit)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for generated values; equal seeds give equal messages")
 	fs.BoolVar(&o.print, "print", false, "write the framed messages to stdout instead of sending them")
 	if err := fs.Parse(args); err != nil {

@@ -31,7 +31,7 @@ const (
 type genConfig struct {
 	Format   string    // formatRFC5424 or formatRFC3164
 	Hostname string    // syslog HOSTNAME field
-	App      string    // APP-NAME (RFC 5424) or TAG (RFC 3164)
+	App      string    // APP-NAME (RFC 5424) or TAG (RFC 3164); "" = each line's own Kerio log name
 	Seed     uint64    // seed of the value generator
 	Start    time.Time // timestamp of the first message; later ones advance a few ms each
 }
@@ -65,8 +65,8 @@ func generate(cfg genConfig, n int) (*messages, error) {
 	if cfg.Format != formatRFC5424 && cfg.Format != formatRFC3164 {
 		return nil, fmt.Errorf("format: want %s or %s, got %q", formatRFC5424, formatRFC3164, cfg.Format)
 	}
-	if cfg.Hostname == "" || cfg.App == "" {
-		return nil, fmt.Errorf("hostname and app must not be empty")
+	if cfg.Hostname == "" {
+		return nil, fmt.Errorf("hostname must not be empty")
 	}
 	g, err := newGenerator(cfg)
 	if err != nil {
@@ -141,50 +141,56 @@ type segment struct {
 // variant is one kind of Kerio log line, parsed once from its text so that
 // generating a line is only appends.
 type variant struct {
-	pri     int  // syslog priority
-	bracket bool // starts with Kerio's "[02/Jan/2006 15:04:05] " timestamp
+	app     string // the Kerio log's syslog APP-NAME ("security", "audit")
+	pri     int    // syslog priority
+	bracket bool   // starts with Kerio's "[02/Jan/2006 15:04:05] " timestamp
 	segs    []segment
 }
 
-// Severities used by the Kerio syslog exporter (facility mail = 2).
+// The two Kerio Connect logs the generator writes: Kerio names each log in
+// APP-NAME and gives it its own severity (facility mail = 2).
 const (
-	priWarning = 2*8 + 4 // security log entries
-	priInfo    = 2*8 + 6 // audit log entries
+	appSecurity = "security"
+	appAudit    = "audit"
+	priWarning  = 2*8 + 4 // security log entries
+	priInfo     = 2*8 + 6 // audit log entries
 )
 
 // variantTexts are the message kinds, following the Kerio Connect security
 // and audit log lines in testdata/kerio.
 func variantTexts() []struct {
+	app     string
 	pri     int
 	bracket bool
 	text    string
 } {
 	return []struct {
+		app     string
 		pri     int
 		bracket bool
 		text    string
 	}{
-		{priWarning, true, "Failed {service} login from {ip}, {authreason}"},
-		{priWarning, true, "SMTP: User {user} doesn't exist. Attempt from IP address {ip}."},
-		{priWarning, true, "HTTP/WebMail: Invalid password for user {user}. Attempt from IP address {ip}."},
-		{priWarning, true, "HTTP/KOFF: User {user} - login denied: Access Policy rule '{rule}' used. Attempt from IP address {ip}."},
-		{priWarning, true, "Found virus in mail from <{ext}> to <{user}>: {virus}"},
-		{priWarning, true, "Message from <{ext}> to <{user}> rejected by spam filter: score {score}, threshold {threshold}"},
-		{priWarning, true, "Relay attempt from IP address {ip}, mail from <{ext}> to <{ext}> rejected"},
-		{priWarning, true, "IP address {ip} found in DNS blacklist {blacklist}, mail from <{ext}> to <{user}> rejected"},
-		{priWarning, true, "SMTP Spam attack detected from {ip}:{port}, {attack}"},
-		{priWarning, true, "SMTP: AntiHammering - IP address {ip} will be blocked for {minutes} minutes, too many failed logins from this IP address."},
-		{priWarning, true, "SPF check failed: The IP address '{ip}' is not in permitted set for sender '{ext}' (FAIL)"},
-		{priWarning, true, "Attempt to deliver to unknown recipient <{user}>, from <{ext}>, IP address {ip}"},
-		{priWarning, true, "Administration login into Web Administration from {ip} failed: IP address not allowed"},
-		{priInfo, true, "{service}: User {user} authenticated from IP address {ip}"},
+		{appSecurity, priWarning, true, "Failed {service} login from {ip}, {authreason}"},
+		{appSecurity, priWarning, true, "SMTP: User {user} doesn't exist. Attempt from IP address {ip}."},
+		{appSecurity, priWarning, true, "HTTP/WebMail: Invalid password for user {user}. Attempt from IP address {ip}."},
+		{appSecurity, priWarning, true, "HTTP/KOFF: User {user} - login denied: Access Policy rule '{rule}' used. Attempt from IP address {ip}."},
+		{appSecurity, priWarning, true, "Found virus in mail from <{ext}> to <{user}>: {virus}"},
+		{appSecurity, priWarning, true, "Message from <{ext}> to <{user}> rejected by spam filter: score {score}, threshold {threshold}"},
+		{appSecurity, priWarning, true, "Relay attempt from IP address {ip}, mail from <{ext}> to <{ext}> rejected"},
+		{appSecurity, priWarning, true, "IP address {ip} found in DNS blacklist {blacklist}, mail from <{ext}> to <{user}> rejected"},
+		{appSecurity, priWarning, true, "SMTP Spam attack detected from {ip}:{port}, {attack}"},
+		{appSecurity, priWarning, true, "SMTP: AntiHammering - IP address {ip} will be blocked for {minutes} minutes, too many failed logins from this IP address."},
+		{appSecurity, priWarning, true, "SPF check failed: The IP address '{ip}' is not in permitted set for sender '{ext}' (FAIL)"},
+		{appSecurity, priWarning, true, "Attempt to deliver to unknown recipient <{user}>, from <{ext}>, IP address {ip}"},
+		{appSecurity, priWarning, true, "Administration login into Web Administration from {ip} failed: IP address not allowed"},
+		{appAudit, priInfo, true, "{service}: User {user} authenticated from IP address {ip}"},
 	}
 }
 
 // parseVariant splits text at {name} placeholders.
-func parseVariant(pri int, bracket bool, text string) (variant, error) {
+func parseVariant(app string, pri int, bracket bool, text string) (variant, error) {
 	names := fieldNames()
-	v := variant{pri: pri, bracket: bracket}
+	v := variant{app: app, pri: pri, bracket: bracket}
 	rest := text
 	for rest != "" {
 		open := strings.IndexByte(rest, '{')
@@ -221,7 +227,7 @@ func newGenerator(cfg genConfig) (*generator, error) {
 		v:   kerioVocabulary(),
 	}
 	for _, t := range variantTexts() {
-		v, err := parseVariant(t.pri, t.bracket, t.text)
+		v, err := parseVariant(t.app, t.pri, t.bracket, t.text)
 		if err != nil {
 			return nil, err
 		}
@@ -238,6 +244,10 @@ func (g *generator) appendMessage(b []byte, v variant, seq int, ts time.Time) []
 // appendHeader appends the syslog header and, for variants that have it,
 // Kerio's own bracketed timestamp.
 func (g *generator) appendHeader(b []byte, v variant, seq int, ts time.Time) []byte {
+	app := g.cfg.App
+	if app == "" {
+		app = v.app
+	}
 	b = append(b, '<')
 	b = strconv.AppendInt(b, int64(v.pri), 10)
 	b = append(b, '>')
@@ -248,7 +258,7 @@ func (g *generator) appendHeader(b []byte, v variant, seq int, ts time.Time) []b
 		b = append(b, ' ')
 		b = append(b, g.cfg.Hostname...)
 		b = append(b, ' ')
-		b = append(b, g.cfg.App...)
+		b = append(b, app...)
 		b = append(b, " - seq"...)
 		b = strconv.AppendInt(b, int64(seq), 10)
 		b = append(b, " - "...)
@@ -257,7 +267,7 @@ func (g *generator) appendHeader(b []byte, v variant, seq int, ts time.Time) []b
 		b = append(b, ' ')
 		b = append(b, g.cfg.Hostname...)
 		b = append(b, ' ')
-		b = append(b, g.cfg.App...)
+		b = append(b, app...)
 		b = append(b, '[')
 		b = strconv.AppendInt(b, int64(seq), 10)
 		b = append(b, "]: "...)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,19 +15,18 @@ func testConfig(format string) genConfig {
 	return genConfig{
 		Format:   format,
 		Hostname: "mail01.contoso.example",
-		App:      "security",
 		Seed:     7,
 		Start:    time.Date(2026, 3, 14, 9, 15, 2, 0, time.UTC),
 	}
 }
 
 // headerRE returns a pattern for the format's header that captures the
-// sequence number.
+// priority, the sequence number and the APP-NAME.
 func headerRE(format string) *regexp.Regexp {
 	if format == formatRFC5424 {
-		return regexp.MustCompile(`^<(20|22)>1 2026-03-14T09:\d\d:\d\d\.\d{3}Z mail01\.contoso\.example security - seq(\d+) - `)
+		return regexp.MustCompile(`^<(20|22)>1 2026-03-14T09:\d\d:\d\d\.\d{3}Z mail01\.contoso\.example (security|audit|kerio) - seq(\d+) - `)
 	}
-	return regexp.MustCompile(`^<(20|22)>Mar 14 09:\d\d:\d\d mail01\.contoso\.example security\[(\d+)\]: `)
+	return regexp.MustCompile(`^<(20|22)>Mar 14 09:\d\d:\d\d mail01\.contoso\.example (security|audit|kerio)\[(\d+)\]: `)
 }
 
 func TestGenerateShape(t *testing.T) {
@@ -50,7 +50,7 @@ func TestGenerateShape(t *testing.T) {
 
 				h := re.FindSubmatch(m)
 				require.NotNil(t, h, "message %d has no valid header: %q", i, m)
-				seq, err := strconv.Atoi(string(h[2]))
+				seq, err := strconv.Atoi(string(h[3]))
 				require.NoError(t, err)
 				require.False(t, seen[seq], "sequence number %d repeats", seq)
 				seen[seq] = true
@@ -58,7 +58,16 @@ func TestGenerateShape(t *testing.T) {
 
 				body := string(m[len(h[0]):])
 				bodies[body] = true
-				kinds[kindOf(body)] = true
+				kind := kindOf(body)
+				kinds[kind] = true
+				// Each line names its own log, as Kerio does, so a receiver
+				// reading APP-NAME as the log gets it right.
+				app, pri := "security", "20"
+				if kind == "audit" {
+					app, pri = "audit", "22"
+				}
+				require.Equal(t, app, string(h[2]), "message %d: %q", i, m)
+				require.Equal(t, pri, string(h[1]), "message %d: %q", i, m)
 			}
 			// Values are generated, so practically every line differs.
 			require.Greater(t, len(bodies), n*99/100)
@@ -74,16 +83,19 @@ func kindOf(body string) string {
 	if len(body) > 0 && body[0] == '[' {
 		body = body[len("[14/Mar/2026 09:15:02] "):]
 	}
+	if strings.Contains(body, " authenticated from IP address ") {
+		return "audit" // "SMTP: User … authenticated" would pass for the security variant
+	}
 	for _, prefix := range []string{
 		"Failed", "SMTP: User", "HTTP/WebMail: Invalid", "HTTP/KOFF", "Found virus",
 		"Message from", "Relay attempt", "IP address", "SMTP Spam attack", "SMTP: AntiHammering",
 		"SPF check", "Attempt to deliver", "Administration login",
 	} {
-		if len(body) >= len(prefix) && body[:len(prefix)] == prefix {
+		if strings.HasPrefix(body, prefix) {
 			return prefix
 		}
 	}
-	return "audit"
+	return "unknown"
 }
 
 func TestGenerateIsDeterministic(t *testing.T) {
@@ -100,6 +112,19 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	require.NotEqual(t, a.buf, c.buf)
 }
 
+func TestGenerateAppOverridesEveryLine(t *testing.T) {
+	cfg := testConfig(formatRFC3164)
+	cfg.App = "kerio"
+	msgs, err := generate(cfg, 200)
+	require.NoError(t, err)
+	re := headerRE(formatRFC3164)
+	for i := range msgs.Len() {
+		h := re.FindSubmatch(msgs.At(i))
+		require.NotNil(t, h, "message %d: %q", i, msgs.At(i))
+		require.Equal(t, "kerio", string(h[2]))
+	}
+}
+
 func TestGenerateRejectsBadConfig(t *testing.T) {
 	tests := []struct {
 		name string
@@ -107,7 +132,6 @@ func TestGenerateRejectsBadConfig(t *testing.T) {
 	}{
 		{"unknown format", func(c *genConfig) { c.Format = "rfc9999" }},
 		{"empty hostname", func(c *genConfig) { c.Hostname = "" }},
-		{"empty app", func(c *genConfig) { c.App = "" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,13 +144,13 @@ func TestGenerateRejectsBadConfig(t *testing.T) {
 }
 
 func TestParseVariant(t *testing.T) {
-	v, err := parseVariant(priWarning, true, "from {ip}:{port} done")
+	v, err := parseVariant(appSecurity, priWarning, true, "from {ip}:{port} done")
 	require.NoError(t, err)
 	require.Equal(t, []segment{{"from ", fieldIP}, {":", fieldPort}, {" done", fieldNone}}, v.segs)
 
-	_, err = parseVariant(priWarning, true, "from {nope}")
+	_, err = parseVariant(appSecurity, priWarning, true, "from {nope}")
 	require.ErrorContains(t, err, "unknown field")
-	_, err = parseVariant(priWarning, true, "from {ip")
+	_, err = parseVariant(appSecurity, priWarning, true, "from {ip")
 	require.ErrorContains(t, err, "unclosed")
 }
 

@@ -76,8 +76,10 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 
 	prod := productOf(hint.Product)
 	lg := logOf(hint.Log)
+	byApp := false // the log is only APP-NAME's guess, not configuration
 	if lg == logUnknown {
 		lg = logOf(hint.AppName)
+		byApp = lg != logUnknown
 	}
 	if prod == prodUnknown {
 		prod = onlyProduct[lg] // a log name that exists in one product only names it
@@ -102,11 +104,11 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 			mp, ml, ok = prodControl, logHTTP, true
 		}
 	default:
-		mp, ml, ok = c.match(body, prod, lg)
+		mp, ml, ok = c.match(body, prod, lg, byApp)
 	}
 	if !ok && (env || !hint.FileLine) && strings.Contains(body, "  ") {
 		// Doubled blanks: retry once on a collapsed copy; message keeps the original text.
-		mp, ml, ok = c.match(p.collapse(body), prod, lg)
+		mp, ml, ok = c.match(p.collapse(body), prod, lg, byApp)
 	}
 
 	switch {
@@ -156,8 +158,11 @@ func (c *ctx) common(prod product, lg logID) {
 
 // match tries the layouts of the given product and log on body. With an
 // unknown log every layout of the product is tried in FORMATS §5/§6 order;
-// with an unknown product Connect's layouts go before Control's.
-func (c *ctx) match(body string, prod product, lg logID) (product, logID, bool) {
+// with an unknown product Connect's layouts go before Control's. byApp says
+// the log came from APP-NAME, which is only a hint (FORMATS §3.2): a sender
+// that names the wrong log, or one APP-NAME for several logs, gets its lines
+// recognised from the text when the named log's layouts do not fit.
+func (c *ctx) match(body string, prod product, lg logID, byApp bool) (product, logID, bool) {
 	if body == "" {
 		return prod, lg, false
 	}
@@ -168,17 +173,15 @@ func (c *ctx) match(body string, prod product, lg logID) (product, logID, bool) 
 		if prod != prodConnect && c.controlLog(lg, body, true) {
 			return prodControl, lg, true
 		}
+		if byApp {
+			if p, l := c.recognize(body, prod); l != logUnknown {
+				return p, l, true
+			}
+		}
 		return prod, lg, false
 	}
-	if prod != prodControl {
-		if l := c.recognizeConnect(body); l != logUnknown {
-			return prodConnect, l, true
-		}
-	}
-	if prod != prodConnect {
-		if l := c.recognizeControl(body); l != logUnknown {
-			return prodControl, l, true
-		}
+	if p, l := c.recognize(body, prod); l != logUnknown {
+		return p, l, true
 	}
 	// The config log's catch-all ("user - anything") goes last, and only for
 	// a plain login, so foreign "a - b" text is not taken for it.
@@ -233,6 +236,23 @@ func (c *ctx) controlLog(lg logID, m string, other bool) bool {
 		return c.config(m) || (other && c.configOther(m, false))
 	}
 	return false
+}
+
+// recognize tries the specific layouts of prod's logs (both products' when
+// prod is unknown, Connect's first) and returns the log that matched, or
+// logUnknown. The Config log's catch-all is not among them.
+func (c *ctx) recognize(body string, prod product) (product, logID) {
+	if prod != prodControl {
+		if l := c.recognizeConnect(body); l != logUnknown {
+			return prodConnect, l
+		}
+	}
+	if prod != prodConnect {
+		if l := c.recognizeControl(body); l != logUnknown {
+			return prodControl, l
+		}
+	}
+	return prod, logUnknown
 }
 
 // recognizeConnect tries every Kerio Connect layout and returns the log it

@@ -135,6 +135,37 @@ func TestRobustness(t *testing.T) {
 			},
 		},
 		{
+			name: "APP-NAME is a hint: an Audit line sent as security is recognised as Audit",
+			msg:  "[02/Apr/2026 08:00:09] SMTP: User bob@contoso.example authenticated from IP address 198.51.100.4",
+			hint: Hint{Product: "kerio_connect", AppName: "security"},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.True(t, res.Matched)
+				require.Equal(t, "kerio_connect.audit", doc.GetString("event.dataset"))
+				require.Equal(t, "login-succeeded", doc.GetString("event.action"))
+				require.Equal(t, "bob@contoso.example", doc.GetString("user.name"))
+				require.False(t, doc.Has("tags"))
+			},
+		},
+		{
+			name: "a configured log is not a hint: the same line stays generic Security",
+			msg:  "[02/Apr/2026 08:00:09] SMTP: User bob@contoso.example authenticated from IP address 198.51.100.4",
+			hint: Hint{Product: "kerio_connect", Log: "security", AppName: "security"},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.Equal(t, "kerio_connect.security", doc.GetString("event.dataset"))
+				require.Equal(t, []string{"kerio_generic"}, stringsOf(doc, "tags"))
+				require.False(t, doc.Has("event.action"))
+			},
+		},
+		{
+			name: "a hinted log does not fall to the Config catch-all",
+			msg:  "backup - disk almost full",
+			hint: Hint{Product: "kerio_connect", AppName: "error"},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.Equal(t, "kerio_connect.error", doc.GetString("event.dataset"))
+				require.Equal(t, []string{"kerio_generic"}, stringsOf(doc, "tags"))
+			},
+		},
+		{
 			name: "a known log does not borrow another log's layout",
 			msg:  "[16/Jun/2004 18:53:43] Directory harvest attack from 213.7.0.87 detected",
 			hint: Hint{Product: "kerio_connect", Log: "mail", FileLine: true},
