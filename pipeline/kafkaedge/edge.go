@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,27 +34,28 @@ const (
 // of Raw, source name and receive time), so redeliveries overwrite instead
 // of duplicating.
 //
-// Two headers, each a query string (key=value pairs joined by &, values
-// URL-escaped where they could need it), rather than one header per field:
-// kafka-go decodes every header with two allocations and byte-wise reads,
-// which made ten headers cost more CPU than parsing the message (measured
-// with scripts/bench/indexer.sh). The indexer caches origins by the value of
-// HeaderOrigin, so it parses each distinct one once.
-const (
-	// HeaderEvent marks an edge record and carries what changes per event:
-	// received (RFC 3339 with nanoseconds, UTC), and when set peer (sender
-	// ip:port), file_offset (log.offset of a file line) and flags
-	// ("truncated", "split", comma separated).
-	HeaderEvent = "siemfwd.event"
-	// HeaderOrigin carries the origin, in this order and only the keys
-	// set: source (the edge's source name), transport, profile (sender
-	// profile name), product and log (Kerio hints), format ("line" for file
-	// lines), timezone (IANA zone for times without one), file_path, then
-	// the rest of the sender profile: dataset, clock_skew (Go duration),
-	// observer.name, observer.vendor, observer.product, observer.type and
-	// label.<key> for each label.
-	HeaderOrigin = "siemfwd.origin"
-)
+// One header, HeaderEdge, whose value is a query string (key=value pairs
+// joined by &, values URL-escaped where they could need it), rather than
+// one header per field: kafka-go decodes every header with two allocations
+// and byte-wise reads, which made ten headers cost more CPU than parsing
+// the message (measured with scripts/bench/indexer.sh).
+//
+// The pairs that change per event come first: received (RFC 3339 with
+// nanoseconds, UTC; always present), then when set peer (sender ip:port),
+// file_offset (log.offset of a file line) and flags ("truncated", "split",
+// comma separated). The rest describes the origin, in this order and only
+// the keys set: source (the edge's source name), transport, profile (sender
+// profile name), product and log (Kerio hints), format ("line" for file
+// lines), timezone (IANA zone for times without one), file_path, then the
+// rest of the sender profile: dataset, clock_skew (Go duration),
+// observer.name, observer.vendor, observer.product, observer.type and
+// label.<key> for each label. The encoder builds that origin part once per
+// origin and the decoder parses each distinct one once.
+const HeaderEdge = "siemfwd.edge"
+
+// eventKeys are the per-event keys of HeaderEdge; the origin part starts
+// at the first other key.
+var eventKeys = []string{"received", "peer", "file_offset", "flags"}
 
 // Headers returns the edge headers of ev. It allocates; a sink writing
 // many events uses an Encoder instead.
@@ -63,15 +65,15 @@ func Headers(ev *pipeline.Event) []kafkago.Header {
 }
 
 // Encoder builds edge headers for many events with few allocations:
-// HeaderOrigin is built once per origin, and the per-event values are cut
-// from one buffer. It is not safe for concurrent use (a sink's Write is
+// the origin part is built once per origin, and the values are cut from
+// one buffer. It is not safe for concurrent use (a sink's Write is
 // called by one goroutine).
 //
 // Header values alias the encoder's buffer until Reset: call Reset before
 // building the headers of the next Write, once the previous messages are no
 // longer in use.
 type Encoder struct {
-	origins map[*pipeline.Origin][]byte
+	origins map[*pipeline.Origin]string // the origin part of HeaderEdge
 	buf     []byte
 }
 
@@ -114,25 +116,25 @@ func (e *Encoder) Append(dst []kafkago.Header, ev *pipeline.Event) []kafkago.Hea
 	case ev.Flags&pipeline.FlagSplit != 0:
 		e.buf = append(e.buf, "&flags=split"...)
 	}
-	dst = append(dst, kafkago.Header{Key: HeaderEvent, Value: e.buf[start:len(e.buf):len(e.buf)]})
-	if o == nil {
-		return dst
-	}
-	v, ok := e.origins[o]
-	if !ok {
-		v = []byte(originValue(o))
-		if e.origins == nil || len(e.origins) >= maxOrigins {
-			e.origins = make(map[*pipeline.Origin][]byte)
+	if o != nil {
+		v, ok := e.origins[o]
+		if !ok {
+			v = originValue(o)
+			if e.origins == nil || len(e.origins) >= maxOrigins {
+				e.origins = make(map[*pipeline.Origin]string)
+			}
+			e.origins[o] = v
 		}
-		e.origins[o] = v
+		if v != "" {
+			e.buf = append(e.buf, '&')
+			e.buf = append(e.buf, v...)
+		}
 	}
-	if len(v) == 0 {
-		return dst
-	}
-	return append(dst, kafkago.Header{Key: HeaderOrigin, Value: v})
+	return append(dst, kafkago.Header{Key: HeaderEdge, Value: e.buf[start:len(e.buf):len(e.buf)]})
 }
 
-// originValue encodes o for HeaderOrigin, or "" when it says nothing.
+// originValue encodes o for the origin part of HeaderEdge, or "" when it
+// says nothing.
 func originValue(o *pipeline.Origin) string {
 	var b strings.Builder
 	add := func(k, v string) {
@@ -175,7 +177,7 @@ func originValue(o *pipeline.Origin) string {
 // Apply rebuilds ev's receive time, peer, flags, file offset and
 // origin from edge headers, with ev.Origin as the defaults for what the
 // headers do not say. It reports whether the record carried edge headers
-// (HeaderEvent); malformed values are left out and reported in err.
+// (HeaderEdge); malformed values are left out and reported in err.
 // A source decoding many records uses a Decoder, which caches origins.
 func Apply(ev *pipeline.Event, headers []kafkago.Header) (edge bool, err error) {
 	return NewDecoder(ev.Origin).Apply(ev, headers)
@@ -185,17 +187,13 @@ func Apply(ev *pipeline.Event, headers []kafkago.Header) (edge bool, err error) 
 // (ECS documents passed on through Kafka keep it).
 func Received(headers []kafkago.Header) (time.Time, bool) {
 	for i := range headers {
-		if headers[i].Key != HeaderEvent {
+		if headers[i].Key != HeaderEdge {
 			continue
 		}
-		for v := headers[i].Value; len(v) > 0; {
-			var pair []byte
-			pair, v, _ = bytes.Cut(v, amp)
-			if k, val, _ := bytes.Cut(pair, eq); string(k) == "received" {
-				var t time.Time
-				return t, t.UnmarshalText(val) == nil
-			}
-		}
+		k, v, _ := bytes.Cut(headers[i].Value, eq)
+		v, _, _ = bytes.Cut(v, amp)
+		var t time.Time
+		return t, string(k) == "received" && t.UnmarshalText(v) == nil
 	}
 	return time.Time{}, false
 }
@@ -207,7 +205,7 @@ var (
 )
 
 // Decoder turns edge headers back into event fields. Events with the
-// same origin header share one *pipeline.Origin, as events of one listener
+// same origin share one *pipeline.Origin, as events of one listener
 // do at the edge. It is not safe for concurrent use: each fetcher has one.
 type Decoder struct {
 	base    *pipeline.Origin
@@ -229,56 +227,42 @@ func NewDecoder(base *pipeline.Origin) *Decoder {
 
 // Apply sets ev's fields from headers; see Apply.
 func (d *Decoder) Apply(ev *pipeline.Event, headers []kafkago.Header) (edge bool, err error) {
-	var event, origin []byte
+	var v []byte
 	found := false
 	for i := range headers {
-		switch headers[i].Key {
-		case HeaderEvent:
-			event, found = headers[i].Value, true
-		case HeaderOrigin:
-			origin = headers[i].Value
+		if headers[i].Key == HeaderEdge {
+			v, found = headers[i].Value, true
+			break
 		}
 	}
 	if !found {
 		return false, nil
 	}
-	o, ok := d.origins[string(origin)]
 	var errs []error
-	if !ok {
-		o, errs = d.build(string(origin))
-		if len(d.origins) >= maxOrigins {
-			clear(d.origins)
-		}
-		d.origins[string(origin)] = o
-	}
-	ev.Origin = o
-	for v := event; len(v) > 0; {
-		var pair []byte
-		pair, v, _ = bytes.Cut(v, amp)
+	var offset []byte
+	for len(v) > 0 {
+		pair, rest, _ := bytes.Cut(v, amp)
 		k, val, _ := bytes.Cut(pair, eq)
+		if !slices.Contains(eventKeys, string(k)) {
+			break // the origin part
+		}
+		v = rest
 		switch string(k) {
 		case "received":
 			var t time.Time
 			if err := t.UnmarshalText(val); err == nil {
 				ev.Received = t
 			} else {
-				errs = append(errs, fmt.Errorf("%s: received: %w", HeaderEvent, err))
+				errs = append(errs, fmt.Errorf("%s: received: %w", HeaderEdge, err))
 			}
 		case "peer":
 			if err := d.parsePeer(val); err == nil {
 				ev.Peer = d.peer
 			} else {
-				errs = append(errs, fmt.Errorf("%s: peer: %w", HeaderEvent, err))
+				errs = append(errs, fmt.Errorf("%s: peer: %w", HeaderEdge, err))
 			}
 		case "file_offset":
-			if o.FilePath == "" {
-				break
-			}
-			if n, err := strconv.ParseInt(string(val), 10, 64); err == nil {
-				ev.Offset = n
-			} else {
-				errs = append(errs, fmt.Errorf("%s: file_offset: %w", HeaderEvent, err))
-			}
+			offset = val
 		case "flags":
 			ev.Flags = 0
 			for f := range bytes.SplitSeq(val, comma) {
@@ -289,6 +273,24 @@ func (d *Decoder) Apply(ev *pipeline.Event, headers []kafkago.Header) (edge bool
 					ev.Flags |= pipeline.FlagSplit
 				}
 			}
+		}
+	}
+	o, ok := d.origins[string(v)]
+	if !ok {
+		var oerrs []error
+		o, oerrs = d.build(string(v))
+		errs = append(errs, oerrs...)
+		if len(d.origins) >= maxOrigins {
+			clear(d.origins)
+		}
+		d.origins[string(v)] = o
+	}
+	ev.Origin = o
+	if o.FilePath != "" && offset != nil {
+		if n, err := strconv.ParseInt(string(offset), 10, 64); err == nil {
+			ev.Offset = n
+		} else {
+			errs = append(errs, fmt.Errorf("%s: file_offset: %w", HeaderEdge, err))
 		}
 	}
 	return true, errors.Join(errs...)
@@ -308,14 +310,14 @@ func (d *Decoder) parsePeer(text []byte) error {
 	return nil
 }
 
-// build makes the origin a HeaderOrigin value describes.
+// build makes the origin the origin part of a HeaderEdge value describes.
 func (d *Decoder) build(v string) (*pipeline.Origin, []error) {
 	b := d.base
 	o := &pipeline.Origin{Source: b.Source, Transport: b.Transport, Format: b.Format, Location: b.Location,
 		Product: b.Product, Log: b.Log}
 	var errs []error
 	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", HeaderOrigin, fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("%s: %s", HeaderEdge, fmt.Sprintf(format, args...)))
 	}
 	for pair := range strings.SplitSeq(v, "&") {
 		if pair == "" {

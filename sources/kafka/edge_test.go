@@ -56,17 +56,15 @@ func TestEdgeHeadersNamesAndValues(t *testing.T) {
 		Product: "kerio_control", Profile: "fw"}
 	ev := &pipeline.Event{Origin: o, Peer: netip.MustParseAddrPort("[2001:db8::1]:514"),
 		Received: time.Date(2026, 11, 29, 10, 0, 0, 1, time.FixedZone("x", 3600))}
-	assert.Equal(t, []kafkago.Header{
-		{Key: kafkaedge.HeaderEvent, Value: []byte("received=2026-11-29T09:00:00.000000001Z&peer=[2001:db8::1]:514")},
-		{Key: kafkaedge.HeaderOrigin, Value: []byte("source=syslog_udp&transport=udp&profile=fw&product=kerio_control&timezone=UTC")},
-	}, kafkaedge.Headers(ev), "two headers; what is not set is left out")
+	assert.Equal(t, []kafkago.Header{{Key: kafkaedge.HeaderEdge,
+		Value: []byte("received=2026-11-29T09:00:00.000000001Z&peer=[2001:db8::1]:514&source=syslog_udp&transport=udp&profile=fw&product=kerio_control&timezone=UTC")},
+	}, kafkaedge.Headers(ev), "one header; what is not set is left out")
 
 	file := &pipeline.Origin{Source: "kerio_files", Transport: "file", Format: pipeline.FormatLine,
 		Location: mustZone(t, "Europe/Prague"), FilePath: "/var/log/kerio/security.log", Log: "security"}
 	ev = &pipeline.Event{Origin: file, Offset: 4096, Flags: pipeline.FlagTruncated | pipeline.FlagSplit, Received: time.Unix(1, 0)}
-	assert.Equal(t, []kafkago.Header{
-		{Key: kafkaedge.HeaderEvent, Value: []byte("received=1970-01-01T00:00:01Z&file_offset=4096&flags=truncated,split")},
-		{Key: kafkaedge.HeaderOrigin, Value: []byte("source=kerio_files&transport=file&log=security&format=line&timezone=Europe%2FPrague&file_path=%2Fvar%2Flog%2Fkerio%2Fsecurity.log")},
+	assert.Equal(t, []kafkago.Header{{Key: kafkaedge.HeaderEdge,
+		Value: []byte("received=1970-01-01T00:00:01Z&file_offset=4096&flags=truncated,split&source=kerio_files&transport=file&log=security&format=line&timezone=Europe%2FPrague&file_path=%2Fvar%2Flog%2Fkerio%2Fsecurity.log")},
 	}, kafkaedge.Headers(ev))
 }
 
@@ -80,11 +78,11 @@ func TestEdgeEncoderSendsTheProfileMatchedByHostname(t *testing.T) {
 			return nil
 		}}
 	ev := &pipeline.Event{Origin: o, Received: time.Unix(1, 0), Routes: pipeline.Routes{Hostname: "fw01"}}
-	v, _ := header(kafkaedge.Headers(ev), kafkaedge.HeaderOrigin)
-	assert.Equal(t, "source=syslog_udp&transport=udp&profile=by_name&timezone=UTC&dataset=fw.custom", v)
+	v, _ := header(kafkaedge.Headers(ev), kafkaedge.HeaderEdge)
+	assert.Equal(t, "received=1970-01-01T00:00:01Z&source=syslog_udp&transport=udp&profile=by_name&timezone=UTC&dataset=fw.custom", v)
 	ev.Routes.Hostname = "other"
-	v, _ = header(kafkaedge.Headers(ev), kafkaedge.HeaderOrigin)
-	assert.Equal(t, "source=syslog_udp&transport=udp&profile=by_address&timezone=UTC", v)
+	v, _ = header(kafkaedge.Headers(ev), kafkaedge.HeaderEdge)
+	assert.Equal(t, "received=1970-01-01T00:00:01Z&source=syslog_udp&transport=udp&profile=by_address&timezone=UTC", v)
 }
 
 func TestEdgeEncoderAllocatesNothingPerEventOnceWarm(t *testing.T) {
@@ -128,15 +126,14 @@ func TestEdgeDecoderSharesOrigins(t *testing.T) {
 func TestApplyEdgeHeadersWithoutOrWithBadHeaders(t *testing.T) {
 	base := &pipeline.Origin{Source: "k", Transport: "kafka", Location: time.UTC, Product: "kerio_control"}
 	ev := &pipeline.Event{Origin: base, Received: time.Unix(5, 0)}
-	ok, err := kafkaedge.Apply(ev, []kafkago.Header{{Key: "event.dataset", Value: []byte("x")}, {Key: kafkaedge.HeaderOrigin, Value: []byte("source=s")}})
+	ok, err := kafkaedge.Apply(ev, []kafkago.Header{{Key: "event.dataset", Value: []byte("x")}, {Key: "siemfwd.source", Value: []byte("s")}})
 	require.NoError(t, err)
-	assert.False(t, ok, "siemfwd.event marks edge records")
+	assert.False(t, ok, "siemfwd.edge marks edge records")
 	assert.Same(t, base, ev.Origin)
 
 	ev = &pipeline.Event{Origin: base, Received: time.Unix(5, 0)}
 	ok, err = kafkaedge.Apply(ev, []kafkago.Header{
-		{Key: kafkaedge.HeaderEvent, Value: []byte("received=yesterday&peer=not-an-address")},
-		{Key: kafkaedge.HeaderOrigin, Value: []byte("timezone=Mars%2FOlympus&format=cef&clock_skew=-1h&label.site=a%20b&bogus=1&observer.name=%zz&log=security")},
+		{Key: kafkaedge.HeaderEdge, Value: []byte("received=yesterday&peer=not-an-address&timezone=Mars%2FOlympus&format=cef&clock_skew=-1h&label.site=a%20b&bogus=1&observer.name=%zz&log=security")},
 	})
 	assert.True(t, ok)
 	for _, want := range []string{"received", "peer", "timezone", "unknown format", "clock_skew: bad duration", `unknown field "bogus"`, "invalid URL escape"} {
@@ -161,7 +158,7 @@ func TestEdgeDecoderReusesThePeerOnlyWhenItIsTheSame(t *testing.T) {
 		assert.Equal(t, netip.MustParseAddrPort(peer), got.Peer)
 	}
 	got := &pipeline.Event{}
-	_, err := d.Apply(got, []kafkago.Header{{Key: kafkaedge.HeaderEvent, Value: []byte("received=1970-01-01T00:00:01Z&peer=192.0.2.1")}})
+	_, err := d.Apply(got, []kafkago.Header{{Key: kafkaedge.HeaderEdge, Value: []byte("received=1970-01-01T00:00:01Z&peer=192.0.2.1")}})
 	assert.ErrorContains(t, err, "peer")
 	assert.False(t, got.Peer.IsValid(), "a bad peer after a good one is not replaced by the good one")
 }
@@ -172,7 +169,7 @@ func TestEdgeReceivedOfECSRecords(t *testing.T) {
 		kafkaedge.Headers(&pipeline.Event{Received: at, Peer: netip.MustParseAddrPort("192.0.2.1:514")})...))
 	assert.True(t, ok)
 	assert.True(t, at.Equal(got))
-	_, ok = kafkaedge.Received([]kafkago.Header{{Key: kafkaedge.HeaderEvent, Value: []byte("peer=192.0.2.1:514")}})
+	_, ok = kafkaedge.Received([]kafkago.Header{{Key: kafkaedge.HeaderEdge, Value: []byte("peer=192.0.2.1:514")}})
 	assert.False(t, ok)
 }
 

@@ -100,7 +100,7 @@ func TestECSModePassesDocumentsThrough(t *testing.T) {
 		want = append(want, ev)
 		msgs = append(msgs, kafkago.Message{Value: ev.JSON, Headers: []kafkago.Header{
 			{Key: "event.dataset", Value: []byte(ev.Routes.Dataset)},
-			{Key: kafkaedge.HeaderEvent, Value: []byte("received=" + ev.Received.Format(time.RFC3339Nano))}}})
+			{Key: kafkaedge.HeaderEdge, Value: []byte("received=" + ev.Received.Format(time.RFC3339Nano))}}})
 	}
 	garbage := "<134>Nov 29 09:00:00 fw01 kerio: not a document"
 	produceMessages(t, brokers, topic, append(msgs, kafkago.Message{Value: []byte(garbage)}))
