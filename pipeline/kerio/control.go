@@ -3,6 +3,7 @@ package kerio
 import (
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // filter recognises the Kerio Control Filter log (FORMATS §6.1): URL/FTP
@@ -709,7 +710,7 @@ func (c *ctx) host(m string) bool {
 		c.doc.AppendUnique("related.ip", ip6)
 	}
 	if mac != "" {
-		c.doc.SetString(src.mac, upperMAC(mac))
+		c.doc.SetString(src.mac, c.upperMAC(mac))
 	}
 	c.str("kerio.host.mac_vendor", vendor)
 	c.str(src.domain, hostname)
@@ -717,21 +718,27 @@ func (c *ctx) host(m string) bool {
 	return true
 }
 
-// upperMAC writes a MAC address the ECS way: upper-case hex, hyphens. It
-// allocates only when the address is not in that form already.
-func upperMAC(s string) string {
-	for i := 0; i < len(s); i++ {
-		if b := s[i]; b >= 'a' && b <= 'f' || b == ':' {
-			return strings.Map(func(r rune) rune {
-				switch {
-				case r >= 'a' && r <= 'f':
-					return r - 'a' + 'A'
-				case r == ':':
-					return '-'
-				}
-				return r
-			}, s)
+// upperMAC writes a MAC address the ECS way: upper-case hex, hyphens. An
+// address not in that form already is rewritten into the Parser's out
+// buffer, so no line allocates.
+func (c *ctx) upperMAC(s string) string {
+	i := 0
+	for i < len(s) && !(s[i] >= 'a' && s[i] <= 'f' || s[i] == ':') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	start := len(*c.out)
+	b := append(*c.out, s...)
+	for j := start + i; j < len(b); j++ {
+		switch {
+		case b[j] >= 'a' && b[j] <= 'f':
+			b[j] -= 'a' - 'A'
+		case b[j] == ':':
+			b[j] = '-'
 		}
 	}
-	return s
+	*c.out = b
+	return unsafe.String(&b[start], len(s))
 }

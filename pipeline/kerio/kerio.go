@@ -22,6 +22,10 @@ import (
 // scratch space, so one Parser per worker is all that is needed.
 type Parser struct {
 	buf []byte // scratch for the rare lines that must be rewritten (Latin-1, doubled blanks)
+	// out holds field values that are not substrings of the line (an
+	// upper-cased MAC address). Fields alias it, so it is only reset by the
+	// next Parse.
+	out []byte
 }
 
 // NewParser returns a Parser ready for use.
@@ -64,7 +68,8 @@ type Result struct {
 // Parse recognises msg (the text after any syslog header, or a whole file
 // line) and fills doc. loc interprets zone-less times (the bracket time and
 // the Operations log's Delivered time); nil means UTC. Parse never fails:
-// unknown text gets the FORMATS §7 fallback. Fields set on doc may alias msg.
+// unknown text gets the FORMATS §7 fallback. Fields set on doc may alias msg
+// and the Parser's own buffer, which the next Parse reuses: encode doc first.
 func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Location) Result {
 	if loc == nil {
 		loc = time.UTC
@@ -85,7 +90,8 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 		prod = onlyProduct[lg] // a log name that exists in one product only names it
 	}
 
-	c := ctx{doc: doc, loc: loc}
+	p.out = p.out[:0]
+	c := ctx{doc: doc, loc: loc, out: &p.out}
 	res := &c.res
 	kts, body, bracket, env := envelope(msg, loc)
 	if !env {
@@ -304,6 +310,7 @@ func (c *ctx) recognizeControl(m string) logID {
 // ctx carries what the layout functions write to.
 type ctx struct {
 	doc        *ecs.Document
+	out        *[]byte // the Parser's out buffer
 	loc        *time.Location
 	res        Result
 	message    string // replaces the message text when hasMessage is set
