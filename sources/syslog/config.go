@@ -52,6 +52,11 @@ type Config struct {
 	Readers int `mapstructure:"readers"`
 	// ReceiveBuffer is the UDP socket receive buffer (SO_RCVBUF) in bytes; 0 keeps the kernel default.
 	ReceiveBuffer int `mapstructure:"receive_buffer"`
+	// QueueFullWait is how long a UDP reader waits for room in a full
+	// pipeline queue before it drops its batch (counted as queue_full).
+	// Meanwhile the receive buffer holds what arrives, so short stalls lose
+	// nothing; 0 drops at once.
+	QueueFullWait time.Duration `mapstructure:"queue_full_wait"`
 	// MaxConnections is the most TCP connections served at once; more are accepted and closed at once.
 	MaxConnections int `mapstructure:"max_connections"`
 	// MaxConnectionsPerIP is the most TCP/TLS connections one sender address may hold; 0 = no
@@ -167,6 +172,7 @@ func DefaultConfig() Config {
 		BatchEvents:     256,
 		Readers:         2,
 		ReceiveBuffer:   4 << 20,
+		QueueFullWait:   100 * time.Millisecond,
 		MaxConnections:  1024,
 		IdleTimeout:     5 * time.Minute,
 		TLS: TLSConfig{
@@ -212,6 +218,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReceiveBuffer < 0 {
 		bad("receive_buffer", "must be >= 0, got %d", c.ReceiveBuffer)
+	}
+	if c.QueueFullWait < 0 {
+		bad("queue_full_wait", "must be >= 0, got %s", c.QueueFullWait)
 	}
 	if c.MaxConnections < 1 {
 		bad("max_connections", "must be > 0, got %d", c.MaxConnections)

@@ -236,9 +236,29 @@ func TestUDPDropsCounted(t *testing.T) {
 		_, err := fmt.Fprintf(c, "<13>msg %d", i)
 		require.NoError(t, err)
 	}
+	dropped := h.m.SourceDropped.WithLabelValues("test", metrics.ReasonQueueFull)
+	eventually(t, "every datagram counted as dropped", func() bool { return value(t, dropped) == n })
+	require.Equal(t, float64(n), value(t, h.m.SourceReceived.WithLabelValues("test")))
+}
+
+func TestUDPReaderWaitsForRoomBeforeDropping(t *testing.T) {
+	cfg := udpConfig()
+	cfg.QueueFullWait = time.Hour // longer than the test: the queue frees up first
+	h := start(t, cfg, 1)
+	h.out <- pipeline.Batch{} // full until the test reads it
+	c, err := net.Dial("udp", h.src.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	const n = 50
+	for i := range n {
+		_, err := fmt.Fprintf(c, "<13>msg %d", i)
+		require.NoError(t, err)
+	}
 	received := h.m.SourceReceived.WithLabelValues("test")
-	eventually(t, "all datagrams received", func() bool { return value(t, received) == n })
-	require.Equal(t, float64(n), value(t, h.m.SourceDropped.WithLabelValues("test", metrics.ReasonQueueFull)))
+	eventually(t, "the datagrams read into a waiting batch", func() bool { return value(t, received) > 0 })
+	<-h.out // room again
+	require.Len(t, h.events(t, n), n)
+	require.Zero(t, value(t, h.m.SourceDropped.WithLabelValues("test", metrics.ReasonQueueFull)))
 }
 
 func TestTCPFraming(t *testing.T) {

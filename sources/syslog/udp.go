@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 
 	"siemfwd/pipeline"
@@ -92,48 +90,29 @@ func receiveBuffer(pc net.PacketConn) int {
 	return n
 }
 
-// batchReader is the ReadBatch (recvmmsg) method that ipv4.PacketConn and
-// ipv6.PacketConn share.
-type batchReader interface {
-	ReadBatch(ms []ipv4.Message, flags int) (int, error)
-}
-
-func newBatchReader(pc net.PacketConn) batchReader {
-	if a, ok := pc.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
-		return ipv6.NewPacketConn(pc) // also a dual-stack wildcard socket
-	}
-	return ipv4.NewPacketConn(pc)
-}
-
 // readUDP reads datagrams from pc until it is closed, one message each.
 // It reads with recvmmsg into reused buffers, copies each message into the
 // batch arena, and keeps reading without waiting while datagrams are queued,
 // so a batch goes out when it is full or the socket is drained.
 func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipeline.Batch) {
-	br := newBatchReader(pc)
-	// A buffer no larger than the maximum message makes the kernel cut
-	// longer datagrams and say so with MSG_TRUNC.
 	bufSize := min(s.cfg.MaxMessageBytes, maxDatagram)
-	msgs := make([]ipv4.Message, min(udpReadBatch, s.cfg.BatchEvents))
-	for i := range msgs {
-		msgs[i].Buffers = [][]byte{make([]byte, bufSize)}
+	r, err := newMmsgReader(pc, min(udpReadBatch, s.cfg.BatchEvents), bufSize)
+	if err != nil {
+		s.log.Error("udp reader not started", "err", err)
+		return
 	}
 	b := newBatcher(s.cfg.BatchEvents, bufSize)
+	full := time.NewTimer(time.Hour)
+	full.Stop()
 	var (
 		lastErrLog time.Time
 		cache      peerCache
 	)
 	for {
-		k := min(len(msgs), s.cfg.BatchEvents-b.len())
-		flags := 0
-		if b.len() > 0 {
-			// Holding events: only take what is already queued.
-			flags = unix.MSG_DONTWAIT
-		}
-		n, err := br.ReadBatch(msgs[:k], flags)
+		dgs, err := r.read(s.cfg.BatchEvents-b.len(), b.len() == 0)
 		if err != nil {
 			if b.len() > 0 {
-				s.sendOrDrop(out, b.take(&s.m))
+				s.sendOrDrop(ctx, out, b.take(&s.m), full)
 			}
 			if errors.Is(err, unix.EAGAIN) {
 				continue // drained: the batch went out, now wait
@@ -141,8 +120,6 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			// Not expected on an unconnected UDP socket; do not spin on
-			// the log if it persists.
 			if now := time.Now(); now.Sub(lastErrLog) >= time.Second {
 				s.log.Warn("udp read failed", "err", err)
 				lastErrLog = now
@@ -151,17 +128,15 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 		}
 		now := time.Now()
 		var notAllowed, rateLimited int
-		for i := range msgs[:n] {
-			switch s.pushDatagram(b, &msgs[i], now, &cache) {
+		for i := range dgs {
+			switch s.pushDatagram(b, &dgs[i], now, &cache) {
 			case refusedNotAllowed:
 				notAllowed++
 			case refusedRateLimited:
 				rateLimited++
-				s.ledger.Dropped(peerOf(msgs[i].Addr).Addr(), 1, metrics.ReasonRateLimited)
+				s.ledger.Dropped(dgs[i].peer.Addr(), 1, metrics.ReasonRateLimited)
 			}
 		}
-		// Counted per read, not per datagram: a flood of refused
-		// datagrams must not make the readers contend on the counters.
 		if notAllowed > 0 {
 			s.m.notAllowed.Add(float64(notAllowed))
 		}
@@ -169,7 +144,7 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 			s.m.rateLimited.Add(float64(rateLimited))
 		}
 		if b.full() {
-			s.sendOrDrop(out, b.take(&s.m))
+			s.sendOrDrop(ctx, out, b.take(&s.m), full)
 		}
 	}
 }
@@ -187,8 +162,8 @@ const (
 // trimmed, cut datagrams flagged, carrying its sender's Origin. Empty
 // datagrams carry nothing and are skipped. Senders outside the allow-list
 // and over their rate are refused before any of that.
-func (s *Source) pushDatagram(b *batcher, m *ipv4.Message, received time.Time, cache *peerCache) refusal {
-	peer := peerOf(m.Addr)
+func (s *Source) pushDatagram(b *batcher, dg *datagram, received time.Time, cache *peerCache) refusal {
+	peer := dg.peer
 	allowed, origin := cache.lookup(s.senders, peer.Addr())
 	if !allowed {
 		return refusedNotAllowed
@@ -196,9 +171,9 @@ func (s *Source) pushDatagram(b *batcher, m *ipv4.Message, received time.Time, c
 	if s.limiter != nil && !s.limiter.allow(peer.Addr()) {
 		return refusedRateLimited
 	}
-	data := m.Buffers[0][:m.N]
+	data := dg.data
 	var flags pipeline.Flags
-	if m.Flags&unix.MSG_TRUNC != 0 {
+	if dg.truncated {
 		flags |= pipeline.FlagTruncated
 	}
 	if len(data) > s.cfg.MaxMessageBytes {
@@ -239,20 +214,34 @@ func stripOctetCount(data []byte) []byte {
 	return data
 }
 
-// sendOrDrop passes a UDP batch on if out has room and otherwise drops it,
-// counting every event: UDP cannot push back, and blocking would only move
-// the loss into the kernel's receive buffer, where it is harder to see.
-func (s *Source) sendOrDrop(out chan<- pipeline.Batch, b pipeline.Batch) {
+// sendOrDrop passes a UDP batch on, waiting up to queue_full_wait for room,
+// and otherwise drops it, counting every event: UDP cannot push back. While
+// the reader waits, the socket's receive buffer holds what arrives, so a
+// short stall of the pipeline costs nothing; what overflows that buffer is
+// counted by the kernel and exported as siemfwd's kernel drop metric.
+func (s *Source) sendOrDrop(ctx context.Context, out chan<- pipeline.Batch, b pipeline.Batch, full *time.Timer) {
 	select {
 	case out <- b:
+		return
 	default:
-		s.m.queueFull.Add(float64(len(b.Events)))
-		if s.ledger != nil {
-			var t ledger.Tally
-			for _, ev := range b.Events {
-				t.Add(ev.Peer.Addr(), "")
-			}
-			s.ledger.DroppedTally(&t, metrics.ReasonQueueFull)
+	}
+	if s.cfg.QueueFullWait > 0 {
+		full.Reset(s.cfg.QueueFullWait)
+		select {
+		case out <- b:
+			full.Stop()
+			return
+		case <-full.C:
+		case <-ctx.Done():
+			full.Stop()
 		}
+	}
+	s.m.queueFull.Add(float64(len(b.Events)))
+	if s.ledger != nil {
+		var t ledger.Tally
+		for _, ev := range b.Events {
+			t.Add(ev.Peer.Addr(), "")
+		}
+		s.ledger.DroppedTally(&t, metrics.ReasonQueueFull)
 	}
 }
