@@ -99,7 +99,8 @@ var logAliases = [...]struct {
 	{"host", logHost}, {"sslvpn", logSslvpn}, {"web", logWeb},
 }
 
-// logOf maps a log name or APP-NAME, in any case, to a log.
+// logOf maps a log name or APP-NAME, in any case, to a log. Kerio's own
+// lower-case names take one switch; only other spellings scan logAliases.
 func logOf(s string) logID {
 	switch s {
 	case "":
@@ -110,14 +111,36 @@ func logOf(s string) logID {
 		return logAudit
 	case "mail":
 		return logMail
-	case "warn", "warning":
-		return logWarning
+	case "spam":
+		return logSpam
 	case "operations":
 		return logOperations
+	case "warn", "warning":
+		return logWarning
+	case "error":
+		return logError
+	case "debug":
+		return logDebug
+	case "config":
+		return logConfig
 	case "filter":
 		return logFilter
+	case "http":
+		return logHTTP
 	case "connection":
 		return logConnection
+	case "alert":
+		return logAlert
+	case "dial":
+		return logDial
+	case "host":
+		return logHost
+	case "sslvpn":
+		return logSslvpn
+	case "web":
+		return logWeb
+	case "kerio":
+		return logUnknown // the usual configured name for every log
 	}
 	if len(s) > 10 {
 		return logUnknown
@@ -371,6 +394,9 @@ func isIP(s string) bool {
 	if len(s) < 2 || len(s) > 45 {
 		return false
 	}
+	if strings.IndexByte(s, ':') < 0 {
+		return isIPv4(s)
+	}
 	colon, dotBeforeColon := false, false
 	for i := 0; i < len(s); i++ {
 		switch b := s[i]; {
@@ -383,11 +409,36 @@ func isIP(s string) bool {
 			return false
 		}
 	}
-	if colon && dotBeforeColon { // "1.2.3.4:80"
+	if dotBeforeColon { // "1.2.3.4:80"
 		return false
 	}
 	a, err := netip.ParseAddr(s)
 	return err == nil && a.Zone() == ""
+}
+
+// isIPv4 reports whether s is a dotted quad as netip.ParseAddr accepts it
+// (no leading zeros), without netip's work of building the address: most
+// addresses in Kerio lines are IPv4, several per line.
+func isIPv4(s string) bool {
+	dots, val, n := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b == '.' {
+			if n == 0 || dots == 3 {
+				return false
+			}
+			dots, val, n = dots+1, 0, 0
+			continue
+		}
+		if b < '0' || b > '9' || (n == 1 && val == 0) {
+			return false
+		}
+		val, n = val*10+int(b-'0'), n+1
+		if val > 255 {
+			return false
+		}
+	}
+	return dots == 3 && n > 0
 }
 
 // isHostname reports whether s looks like a DNS name (letters, digits, '-', '_', '.').

@@ -1,6 +1,7 @@
 package kerio
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -280,4 +281,29 @@ func FuzzParse(f *testing.F) {
 		res := p.Parse(&doc, msg, h, time.UTC)
 		requireBasics(t, s, &doc, res, msg)
 	})
+}
+
+// FuzzIsIP checks the hand-written address test against netip, which it
+// replaces on the hot path.
+func FuzzIsIP(f *testing.F) {
+	for _, s := range []string{"192.0.2.1", "255.255.255.255", "256.1.1.1", "01.2.3.4", "0.0.0.0", "1.2.3", "1.2.3.4.5",
+		"1..2.3", "1.2.3.", ".1.2.3", "2001:db8::1", "::ffff:1.2.3.4", "1.2.3.4:80", "fe80::1%eth0", "a.b.c.d", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := netip.ParseAddr(s)
+		if want := err == nil && a.Zone() == ""; isIP(s) != want {
+			t.Fatalf("isIP(%q) = %v, netip says %v", s, !want, want)
+		}
+	})
+}
+
+// TestLogOfKnowsEveryAlias keeps logOf's fast switch and logAliases in step.
+func TestLogOfKnowsEveryAlias(t *testing.T) {
+	for _, a := range logAliases {
+		require.Equal(t, a.log, logOf(a.name), a.name)
+		require.Equal(t, a.log, logOf(strings.ToUpper(a.name)), a.name)
+	}
+	require.Equal(t, logUnknown, logOf("kerio"))
+	require.Equal(t, logUnknown, logOf("postfix"))
 }
