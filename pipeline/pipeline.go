@@ -116,6 +116,10 @@ func (p *Pipeline) Ready() (bool, []string) {
 	return len(problems) == 0, problems
 }
 
+// maxShutdownGrace bounds the part of ShutdownTimeout kept back for sinks
+// to stop after the drain is cut off.
+const maxShutdownGrace = 5 * time.Second
+
 // Run runs until ctx is done, then drains: sources stop and return, the
 // workers finish what is queued, the sinks write it and close. The drain is
 // bounded by ShutdownTimeout; what is left after it is abandoned and logged.
@@ -181,7 +185,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 	<-ctx.Done()
 	p.log.Info("draining", "timeout", p.cfg.ShutdownTimeout)
-	deadline := time.AfterFunc(p.cfg.ShutdownTimeout, func() {
+	// The drain stops at the hard deadline; the rest of ShutdownTimeout is
+	// the grace for sinks to notice. A sink stuck in a write that never
+	// returns (stdout into a pipe nobody reads) is left behind after it.
+	grace := min(p.cfg.ShutdownTimeout/4, maxShutdownGrace)
+	deadline := time.AfterFunc(p.cfg.ShutdownTimeout-grace, func() {
 		p.log.Warn("shutdown deadline passed; abandoning what is still queued")
 		cancelHard()
 	})
@@ -193,7 +201,20 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	for _, s := range p.sinks {
 		close(s.queue)
 	}
-	sinkWG.Wait()
+	sinksDone := make(chan struct{})
+	go func() {
+		sinkWG.Wait()
+		close(sinksDone)
+	}()
+	select {
+	case <-sinksDone:
+	case <-hard.Done():
+		select {
+		case <-sinksDone:
+		case <-time.After(grace):
+			return errors.Join(append(srcErrs, errors.New("a sink did not stop after the shutdown deadline; what it held is abandoned"))...)
+		}
+	}
 
 	abandoned := 0
 	for _, s := range p.sinks {

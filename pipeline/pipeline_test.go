@@ -292,6 +292,28 @@ func TestShutdownDeadlineAbandonsAStuckSinkAndSaysSo(t *testing.T) {
 	require.Len(t, src.waitAcks(t, 1), 1)
 }
 
+// deafSink blocks in Write until released, whatever its context says, as a
+// write to a pipe that nobody reads does.
+type deafSink struct{ entered, release chan struct{} }
+
+func (d deafSink) Write(context.Context, []*pipeline.Event) error {
+	d.entered <- struct{}{}
+	<-d.release
+	return nil
+}
+func (deafSink) Close(context.Context) error { return nil }
+
+func TestShutdownReturnsWithinTheTimeoutWhenASinkNeverReturns(t *testing.T) {
+	src := newListSource([]string{"d|event|1"})
+	deaf := deafSink{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	defer close(deaf.release) // after the test: let the goroutine end for the leak check
+	cfg := pipeline.DefaultConfig()
+	cfg.ShutdownTimeout = 100 * time.Millisecond
+	h := start(t, cfg, src, pipeline.NamedSink{Name: "deaf", Sink: deaf, Config: sinkCfg()})
+	<-deaf.entered
+	require.ErrorContains(t, h.stop(t), "did not stop after the shutdown deadline")
+}
+
 func openBuffer(t *testing.T, dir string, maxBytes int64) *diskbuf.Buffer {
 	t.Helper()
 	cfg := diskbuf.DefaultConfig()
