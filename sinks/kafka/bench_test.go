@@ -21,16 +21,11 @@ import (
 // max_events), five keys over the topic's partitions, values that compress
 // like real documents. It reports events/s.
 // Settings can be varied without editing: SIEMFWD_BENCH_COMPRESSION,
-// SIEMFWD_BENCH_BATCH_TIMEOUT, SIEMFWD_BENCH_PARTITIONS.
+// SIEMFWD_BENCH_PARTITIONS.
 func BenchmarkWriteRealBroker(b *testing.B) {
 	brokers := realBrokers(b)
 	cfg := testConfig(brokers, "")
 	cfg.Compression = envOr("SIEMFWD_BENCH_COMPRESSION", "lz4")
-	if v := os.Getenv("SIEMFWD_BENCH_BATCH_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		require.NoError(b, err)
-		cfg.BatchTimeout = d
-	}
 	partitions, err := strconv.Atoi(envOr("SIEMFWD_BENCH_PARTITIONS", "3"))
 	require.NoError(b, err)
 	cfg.Topic = uniqueTopic(b)
@@ -58,7 +53,7 @@ func BenchmarkWriteRealBroker(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batch)/time.Since(start).Seconds(), "events/s")
 	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N*batch), "cpu-ns/event")
-	b.Logf("compression=%s batch_timeout=%s partitions=%d", cfg.Compression, cfg.BatchTimeout, partitions)
+	b.Logf("compression=%s partitions=%d", cfg.Compression, partitions)
 }
 
 // realisticDoc makes a 1 KB ECS-like document that compresses about as

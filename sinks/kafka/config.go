@@ -43,18 +43,15 @@ type Config struct {
 	// (murmur2, as the Java client). Empty, or a template that renders empty,
 	// sends the record without a key, to a random partition.
 	Key string `mapstructure:"key"`
-	// BatchMaxEvents caps the records of one produce request per partition.
-	// Keep it at or above the sink's max_events so a Write is not split.
+	// BatchMaxEvents caps the records of one produce request per partition;
+	// a Write's records for one partition above it go in several requests,
+	// one after the other. The sink's max_events (the pipeline's batch)
+	// decides how much one Write carries; nothing waits to fill a batch.
 	BatchMaxEvents int `mapstructure:"batch_max_events"`
 	// BatchMaxBytes caps the uncompressed bytes of one produce request per
 	// partition. It must not exceed the broker's message.max.bytes (1048588
 	// by default) and must hold the largest record (max_message_bytes).
 	BatchMaxBytes int64 `mapstructure:"batch_max_bytes"`
-	// BatchTimeout is how long a partition's batch that is not full waits
-	// before it is sent. Write is synchronous, so every Write waits this
-	// long for its last partial batch per partition: the pipeline already
-	// batches, so keep it short (5ms measured about half the throughput of 1ms).
-	BatchTimeout time.Duration `mapstructure:"batch_timeout"`
 	// Compression is none, gzip, snappy, lz4 or zstd.
 	Compression string `mapstructure:"compression"`
 	// MaxMessageBytes is the largest record (key, value and headers) the sink
@@ -94,7 +91,6 @@ func DefaultConfig() Config {
 		Key:             "{source.ip|log.syslog.hostname}",
 		BatchMaxEvents:  10000,
 		BatchMaxBytes:   1000000,
-		BatchTimeout:    time.Millisecond,
 		Compression:     "lz4",
 		MaxMessageBytes: 1000000,
 		WriteTimeout:    10 * time.Second,
@@ -138,9 +134,6 @@ func (c Config) Validate() error {
 	}
 	if c.BatchMaxBytes < int64(c.MaxMessageBytes) {
 		errs = append(errs, fmt.Errorf("batch_max_bytes: must be >= max_message_bytes (%d), got %d", c.MaxMessageBytes, c.BatchMaxBytes))
-	}
-	if c.BatchTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("batch_timeout: must be > 0, got %s", c.BatchTimeout))
 	}
 	if !slices.Contains(compressions, c.Compression) {
 		errs = append(errs, fmt.Errorf("compression: must be one of %v, got %q", compressions, c.Compression))

@@ -39,8 +39,8 @@ func TestValidateReportsEveryProblemWithItsKey(t *testing.T) {
 		{"default topic too long", func(c *Config) { c.DefaultTopic = strings.Repeat("a", 250) }, []string{"default_topic: must be a legal topic name"}},
 		{"sizes", func(c *Config) { c.BatchMaxEvents, c.MaxMessageBytes, c.BatchMaxBytes = 0, 2000, 1000 }, []string{
 			"batch_max_events: must be > 0, got 0", "batch_max_bytes: must be >= max_message_bytes (2000), got 1000"}},
-		{"durations", func(c *Config) { c.BatchTimeout, c.WriteTimeout, c.DialTimeout, c.MetadataTTL = 0, 0, -1, 0 }, []string{
-			"batch_timeout: must be > 0", "write_timeout: must be > 0", "dial_timeout: must be > 0", "metadata_ttl: must be > 0"}},
+		{"durations", func(c *Config) { c.WriteTimeout, c.DialTimeout, c.MetadataTTL = 0, -1, 0 }, []string{
+			"write_timeout: must be > 0", "dial_timeout: must be > 0", "metadata_ttl: must be > 0"}},
 		{"compression", func(c *Config) { c.Compression = "brotli" }, []string{`compression: must be one of [none gzip snappy lz4 zstd], got "brotli"`}},
 		{"tls files without tls", func(c *Config) { c.TLS.CAFile = "ca.pem" }, []string{"tls.ca_file: set but tls.enabled is false"}},
 		{"tls cert without key", func(c *Config) { c.TLS = TLSConfig{Enabled: true, CertFile: "c.pem"} }, []string{"tls.cert_file: cert_file and key_file must be set together"}},

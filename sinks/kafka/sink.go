@@ -25,8 +25,8 @@
 //   - Transient, retried by the loop with backoff, events kept: broker
 //     unreachable, connection reset, leader not available or moved, not
 //     enough replicas, request timed out, a cancelled attempt, and any error
-//     not listed below. kafka-go does not retry on its own (MaxAttempts 1),
-//     so the loop's backoff and the shutdown deadline decide.
+//     not listed below. The sink does not retry on its own, so the loop's
+//     backoff and the shutdown deadline decide.
 //   - Permanent, per record, dead-lettered: a record over max_message_bytes
 //     (checked before sending), MESSAGE_TOO_LARGE from the broker for a
 //     record sent alone, a missing topic when allow_auto_topic_creation is
@@ -37,9 +37,21 @@
 // A failed Write returns a plain error when every event may be retried and
 // pipeline.ItemErrors otherwise, so records that were acked are not sent
 // again.
+//
+// # Producing
+//
+// Write produces with kafka-go's Client.Produce, one request per partition
+// (split at batch_max_events and batch_max_bytes), all partitions at once
+// and each partition's requests in order. It does not use kafka-go's
+// Writer: the pipeline hands over whole batches and waits for them, and the
+// Writer's own batching looked up the topic's metadata once per message,
+// allocated batch_max_events message slots per batch and held every
+// partition's last batch for batch_timeout, which cost about a third of the
+// sink's CPU time and added a wait to every Write.
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -53,6 +65,7 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	metadataapi "github.com/segmentio/kafka-go/protocol/metadata"
 	"github.com/segmentio/kafka-go/sasl"
 
 	"siemfwd/pipeline"
@@ -75,8 +88,8 @@ const recordOverhead = 64
 // allocated per record instead (a template over source.ip is unbounded).
 const internLimit = 4096
 
-// maxTopicWriters bounds the topics written concurrently in one Write.
-const maxTopicWriters = 16
+// maxPartitionWriters bounds the partitions written concurrently in one Write.
+const maxPartitionWriters = 16
 
 // errNoDocument refuses an event without JSON: an empty value would be a
 // tombstone, which deletes the key in a compacted topic.
@@ -113,16 +126,18 @@ type Sink struct {
 	bounds []int
 	errs   []error
 	edge   kafkaedge.Encoder // edge mode's header values
+	part   []int             // partition of msgs[i], then where each partition's run starts
+	order  []int             // positions in msgs, grouped by topic and partition
 }
 
-// client is one kafka-go transport (connections and cached metadata) with
-// its two writers. It is replaced as a whole when its metadata may be stale:
-// kafka-go refreshes metadata only on a timer, not after NOT_LEADER.
+// client is one kafka-go transport (connections and cached metadata). It is
+// replaced as a whole when its metadata may be stale: kafka-go refreshes
+// metadata only on a timer, not after NOT_LEADER.
 type client struct {
 	transport *kafkago.Transport
-	batch     *kafkago.Writer // normal writes
-	single    *kafkago.Writer // BatchSize 1: resends records of a batch the broker found too large
-	fresh     bool            // no Write has completed with it: its metadata is this Write's
+	kc        *kafkago.Client
+	ids       []int // 0, 1, 2, ...: the partition list the balancer takes
+	fresh     bool  // no Write has completed with it: its metadata is this Write's
 }
 
 // New validates cfg and builds the sink. It does not connect: kafka-go
@@ -174,31 +189,44 @@ func (s *Sink) newClient() *client {
 		TLS:         s.tls,
 		SASL:        s.sasl,
 	}
-	writer := func(batchSize int) *kafkago.Writer {
-		return &kafkago.Writer{
-			Addr:                   kafkago.TCP(s.cfg.Brokers...),
-			Balancer:               kafkago.Murmur2Balancer{},
-			MaxAttempts:            1,
-			BatchSize:              batchSize,
-			BatchBytes:             s.cfg.BatchMaxBytes,
-			BatchTimeout:           s.cfg.BatchTimeout,
-			ReadTimeout:            s.cfg.WriteTimeout,
-			WriteTimeout:           s.cfg.WriteTimeout,
-			RequiredAcks:           kafkago.RequireAll,
-			Async:                  false,
-			Compression:            s.codec,
-			Transport:              t,
-			AllowAutoTopicCreation: s.cfg.AllowAutoTopicCreation,
-		}
-	}
-	return &client{transport: t, batch: writer(s.cfg.BatchMaxEvents), single: writer(1), fresh: true}
+	kc := &kafkago.Client{Addr: kafkago.TCP(s.cfg.Brokers...), Transport: t, Timeout: s.cfg.WriteTimeout}
+	return &client{transport: t, kc: kc, fresh: true}
 }
 
-// close waits for the writers' goroutines and closes the connections.
+// close closes the connections. No request is in flight: send waits for its own.
 func (c *client) close() {
-	c.batch.Close()
-	c.single.Close()
 	c.transport.CloseIdleConnections()
+}
+
+// partitions returns the topic's partition count from the transport's
+// cached metadata (fetched when the topic is not in it yet).
+func (c *client) partitions(ctx context.Context, topic string, autoCreate bool) (int, error) {
+	r, err := c.transport.RoundTrip(ctx, c.kc.Addr, &metadataapi.Request{
+		TopicNames: []string{topic}, AllowAutoTopicCreation: autoCreate})
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range r.(*metadataapi.Response).Topics {
+		if t.Name != topic {
+			continue
+		}
+		switch {
+		case t.ErrorCode != 0:
+			return 0, kafkago.Error(t.ErrorCode)
+		case len(t.Partitions) == 0:
+			return 0, kafkago.LeaderNotAvailable // a topic being created
+		}
+		return len(t.Partitions), nil
+	}
+	return 0, kafkago.UnknownTopicOrPartition
+}
+
+// partitionIDs returns 0..n-1 without allocating per message.
+func (c *client) partitionIDs(n int) []int {
+	for len(c.ids) < n {
+		c.ids = append(c.ids, len(c.ids))
+	}
+	return c.ids[:n]
 }
 
 // Write produces one record per event and returns when every one is acked
@@ -214,13 +242,13 @@ func (s *Sink) Write(ctx context.Context, events []*pipeline.Event) error {
 		s.stale = false
 	}
 	errs := s.build(events)
-	s.send(ctx, s.cl.batch, s.msgs, s.idx, errs)
+	abandoned := s.send(ctx, s.cfg.BatchMaxEvents, s.msgs, s.idx, errs)
 	if ctx.Err() == nil {
-		s.resendTooLarge(ctx, errs)
-		s.verifyMissing(ctx, errs)
+		abandoned = s.resendTooLarge(ctx, errs) || abandoned
+		abandoned = s.verifyMissing(ctx, errs) || abandoned
 	}
-	if ctx.Err() != nil {
-		// kafka-go may still hold these records; let it keep them.
+	if abandoned || ctx.Err() != nil {
+		// kafka-go may still be encoding these records; let it keep them.
 		s.msgs, s.idx, s.hdrs, s.keys, s.bounds, s.errs = nil, nil, nil, nil, nil, nil
 		s.edge = kafkaedge.Encoder{}
 	}
@@ -278,10 +306,7 @@ func (s *Sink) build(events []*pipeline.Event) []error {
 		} else {
 			s.hdrs = append(s.hdrs, kafkago.Header{Key: HeaderSource, Value: sv})
 		}
-		size := len(key) + len(value) + recordOverhead
-		for _, hd := range s.hdrs[h:] {
-			size += len(hd.Key) + len(hd.Value)
-		}
+		size := recordSize(key, value, s.hdrs[h:])
 		if size > s.cfg.MaxMessageBytes {
 			s.hdrs = s.hdrs[:h]
 			errs[i] = &tooLargeError{size: size, max: s.cfg.MaxMessageBytes}
@@ -297,6 +322,15 @@ func (s *Sink) build(events []*pipeline.Event) []error {
 		s.idx = append(s.idx, i)
 	}
 	return errs
+}
+
+// recordSize over-estimates a record's bytes in a produce request.
+func recordSize(key, value []byte, hdrs []kafkago.Header) int {
+	size := len(key) + len(value) + recordOverhead
+	for _, hd := range hdrs {
+		size += len(hd.Key) + len(hd.Value)
+	}
+	return size
 }
 
 func resize[T any](s []T, n int) []T {
@@ -348,70 +382,152 @@ func (s *Sink) topicFor(ev *pipeline.Event) string {
 	return t
 }
 
-// send writes msgs, one WriteMessages per topic (concurrently when there are
-// several), and records each message's error at errs[idx[i]]. One call per
-// topic keeps a missing or forbidden topic from failing the others: kafka-go
-// fails a whole call when it cannot look up one of its topics.
-func (s *Sink) send(ctx context.Context, w *kafkago.Writer, msgs []kafkago.Message, idx []int, errs []error) {
+// send produces msgs and records each message's error at errs[idx[i]]. It
+// groups them by topic and partition (murmur2 over the key, as the Java
+// client; random without a key), then writes every partition concurrently,
+// each in requests of at most maxRecords records and batch_max_bytes bytes,
+// in order. A topic whose metadata fails fails only its own records. It
+// reports whether a request was abandoned because ctx or write_timeout
+// ended, in which case kafka-go may still be reading msgs.
+func (s *Sink) send(ctx context.Context, maxRecords int, msgs []kafkago.Message, idx []int, errs []error) (abandoned bool) {
 	if len(msgs) == 0 {
-		return
+		return false
 	}
-	same := true
-	for i := range msgs {
-		if msgs[i].Topic != msgs[0].Topic {
-			same = false
-			break
-		}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
+	defer cancel()
+	if !sort.IsSorted(byTopic{msgs, idx}) {
+		sort.Stable(byTopic{msgs, idx})
 	}
-	if same {
-		spread(w.WriteMessages(ctx, msgs...), idx, errs)
-		return
+	n := len(msgs)
+	s.part = resize(s.part, n)
+	s.order = resize(s.order, n)
+	type run struct {
+		topic     string
+		partition int
+		from, to  int // s.order[from:to]
 	}
-	sort.Stable(byTopic{msgs, idx})
-	type segment struct {
-		from, to int
-		err      error
-	}
-	var segs []segment
-	for from := 0; from < len(msgs); {
+	var runs []run
+	var balancer kafkago.Murmur2Balancer
+	for from := 0; from < n; {
+		topic := msgs[from].Topic
 		to := from + 1
-		for to < len(msgs) && msgs[to].Topic == msgs[from].Topic {
+		for to < n && msgs[to].Topic == topic {
 			to++
 		}
-		segs = append(segs, segment{from: from, to: to})
+		np, err := s.cl.partitions(ctx, topic, s.cfg.AllowAutoTopicCreation)
+		if err != nil {
+			for k := from; k < to; k++ {
+				errs[idx[k]] = err
+			}
+			from = to
+			continue
+		}
+		// Counting sort of msgs[from:to] by partition into s.order[from:to].
+		ids := s.cl.partitionIDs(np)
+		counts := make([]int, np+1)
+		for k := from; k < to; k++ {
+			p := balancer.Balance(msgs[k], ids...)
+			s.part[k] = p
+			counts[p+1]++
+		}
+		for p := 1; p <= np; p++ {
+			counts[p] += counts[p-1]
+		}
+		for p := 0; p < np; p++ {
+			if counts[p+1] > counts[p] {
+				runs = append(runs, run{topic: topic, partition: p, from: from + counts[p], to: from + counts[p+1]})
+			}
+		}
+		for k := from; k < to; k++ {
+			p := s.part[k]
+			s.order[from+counts[p]] = k
+			counts[p]++
+		}
 		from = to
 	}
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, maxTopicWriters)
-	for i := range segs {
+	var mu sync.Mutex
+	sem := make(chan struct{}, maxPartitionWriters)
+	for _, r := range runs {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			segs[i].err = w.WriteMessages(ctx, msgs[segs[i].from:segs[i].to]...)
+			if s.produceRun(ctx, maxRecords, r.topic, r.partition, msgs, idx, s.order[r.from:r.to], errs) {
+				mu.Lock()
+				abandoned = true
+				mu.Unlock()
+			}
 		})
 	}
 	wg.Wait()
-	for _, sg := range segs {
-		spread(sg.err, idx[sg.from:sg.to], errs)
-	}
+	return abandoned
 }
 
-// spread records the result of one WriteMessages call per message.
-func spread(err error, idx []int, errs []error) {
-	if err == nil {
-		return
-	}
-	var we kafkago.WriteErrors
-	if errors.As(err, &we) && len(we) == len(idx) {
-		for k, e := range we {
-			errs[idx[k]] = e
+// produceRun writes the records msgs[order[...]] of one partition in
+// requests of at most maxRecords records and batch_max_bytes bytes, one
+// after the other. Each goroutine writes only its own records' errs.
+func (s *Sink) produceRun(ctx context.Context, maxRecords int, topic string, partition int,
+	msgs []kafkago.Message, idx, order []int, errs []error) (abandoned bool) {
+	for len(order) > 0 {
+		end, total := 0, int64(0)
+		for end < len(order) && end < maxRecords {
+			m := &msgs[order[end]]
+			size := int64(recordSize(m.Key, m.Value, m.Headers))
+			if end > 0 && total+size > s.cfg.BatchMaxBytes {
+				break
+			}
+			total += size
+			end++
 		}
-		return
+		res, err := s.cl.kc.Produce(ctx, &kafkago.ProduceRequest{
+			Topic: topic, Partition: partition, RequiredAcks: kafkago.RequireAll,
+			Compression: s.codec, Records: &records{msgs: msgs, order: order[:end]},
+		})
+		if err == nil && res.Error != nil {
+			err = res.Error
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				abandoned = true
+			}
+			for _, k := range order[:end] {
+				errs[idx[k]] = err
+			}
+		}
+		order = order[end:]
 	}
-	for _, i := range idx {
-		errs[i] = err
-	}
+	return abandoned
 }
+
+// records reads msgs[order[...]] as kafka-go records without copying the
+// keys, values or headers.
+type records struct {
+	msgs       []kafkago.Message
+	order      []int
+	rec        kafkago.Record
+	key, value bytesReader
+}
+
+func (r *records) ReadRecord() (*kafkago.Record, error) {
+	if len(r.order) == 0 {
+		return nil, io.EOF
+	}
+	m := &r.msgs[r.order[0]]
+	r.order = r.order[1:]
+	r.rec = kafkago.Record{Time: m.Time, Headers: m.Headers}
+	if m.Key != nil {
+		r.key.Reset(m.Key)
+		r.rec.Key = &r.key
+	}
+	r.value.Reset(m.Value)
+	r.rec.Value = &r.value
+	return &r.rec, nil
+}
+
+// bytesReader is a kafkago.Bytes over a slice.
+type bytesReader struct{ bytes.Reader }
+
+func (*bytesReader) Close() error { return nil }
 
 type byTopic struct {
 	msgs []kafkago.Message
@@ -429,7 +545,7 @@ func (b byTopic) Swap(i, j int) {
 // too large. The broker's limit applies to a whole compressed batch, so a
 // batch can be refused although each of its records fits; only a record
 // refused on its own is dead-lettered.
-func (s *Sink) resendTooLarge(ctx context.Context, errs []error) {
+func (s *Sink) resendTooLarge(ctx context.Context, errs []error) (abandoned bool) {
 	var msgs []kafkago.Message
 	var idx []int
 	for k, i := range s.idx {
@@ -440,10 +556,10 @@ func (s *Sink) resendTooLarge(ctx context.Context, errs []error) {
 		}
 	}
 	if len(msgs) == 0 {
-		return
+		return false
 	}
 	s.log.Debug("broker refused a batch as too large; sending its records one by one", "records", len(msgs))
-	s.send(ctx, s.cl.single, msgs, idx, errs)
+	return s.send(ctx, 1, msgs, idx, errs)
 }
 
 // verifyMissing handles records refused because their topic does not exist,
@@ -452,9 +568,9 @@ func (s *Sink) resendTooLarge(ctx context.Context, errs []error) {
 // metadata is this Write's own, or the topic was found missing recently,
 // the client is replaced and the records are sent once more. What is still
 // missing then is missing indeed.
-func (s *Sink) verifyMissing(ctx context.Context, errs []error) {
+func (s *Sink) verifyMissing(ctx context.Context, errs []error) (abandoned bool) {
 	if s.cfg.AllowAutoTopicCreation {
-		return
+		return false
 	}
 	var msgs []kafkago.Message
 	var idx []int
@@ -476,11 +592,11 @@ func (s *Sink) verifyMissing(ctx context.Context, errs []error) {
 		errs[i] = nil
 	}
 	if len(msgs) == 0 {
-		return
+		return false
 	}
 	s.cl.close()
 	s.cl = s.newClient()
-	s.send(ctx, s.cl.batch, msgs, idx, errs)
+	abandoned = s.send(ctx, s.cfg.BatchMaxEvents, msgs, idx, errs)
 	for k, i := range idx {
 		if errors.Is(errs[i], kafkago.UnknownTopicOrPartition) {
 			s.missing[msgs[k].Topic] = now
@@ -492,6 +608,7 @@ func (s *Sink) verifyMissing(ctx context.Context, errs []error) {
 			delete(s.missing, t)
 		}
 	}
+	return abandoned
 }
 
 // result turns per-event errors into Write's answer and notes whether the
@@ -569,11 +686,7 @@ func (e *missingTopicError) Error() string {
 func (e *missingTopicError) Unwrap() error { return kafkago.UnknownTopicOrPartition }
 
 func isTooLarge(err error) bool {
-	if err == nil {
-		return false
-	}
-	var mtl kafkago.MessageTooLargeError
-	return errors.Is(err, kafkago.MessageSizeTooLarge) || errors.As(err, &mtl)
+	return err != nil && errors.Is(err, kafkago.MessageSizeTooLarge)
 }
 
 // permanent reports whether retrying err cannot succeed. Unknown topics are

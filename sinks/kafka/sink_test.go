@@ -207,6 +207,41 @@ func TestWriteNotLeaderOnceThenSucceeds(t *testing.T) {
 	assert.EqualValues(t, 20, recordCount(t, c.ListenAddrs(), "siem", 1), "nothing written by the refused attempt")
 }
 
+// A partition's records beyond batch_max_events or batch_max_bytes go in
+// several produce requests, sent in order: offsets follow the events' order.
+func TestWriteSplitsRequestsAndKeepsPartitionOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		set         func(*Config)
+		minRequests int
+	}{
+		{"batch_max_events", func(c *Config) { c.BatchMaxEvents = 4 }, 10},
+		{"batch_max_bytes", func(c *Config) { c.MaxMessageBytes, c.BatchMaxBytes = 500, 500 }, 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fakeCluster(t, 1, []string{"siem"})
+			requests := 0
+			c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+				requests++
+				c.KeepControl()
+				return nil, nil, false
+			})
+			cfg := testConfig(c.ListenAddrs(), "siem")
+			tc.set(&cfg)
+			s := newSink(t, cfg)
+			evs := events(40, "a", 300)
+
+			require.NoError(t, s.Write(context.Background(), evs))
+
+			recs := consume(t, c.ListenAddrs(), "siem", len(evs))
+			for i, r := range recs {
+				assert.Equal(t, string(evs[i].JSON), string(r.Value), "offset %d", r.Offset)
+			}
+			assert.GreaterOrEqual(t, requests, tc.minRequests)
+		})
+	}
+}
+
 func TestWritePartialFailureRetriesOnlyTheFailedItems(t *testing.T) {
 	c := fakeCluster(t, 2, []string{"siem"})
 	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "siem", Partitions: []int32{1},
