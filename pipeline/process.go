@@ -214,11 +214,11 @@ func (p *ECSProcessor) routes(d *ecs.Document, dataset, hostname string) Routes 
 		f := &fields[i]
 		switch f.Key {
 		case "event.kind":
-			r.Kind = stringValue(f)
+			r.Kind = f.Text()
 		case "source.ip":
-			r.SourceIP = stringValue(f)
+			r.SourceIP = f.Text()
 		case "event.module":
-			r.Module = stringValue(f)
+			r.Module = f.Text()
 		case "event.category":
 			r.Categories = nil
 			if f.Kind == ecs.KindStrings {
@@ -230,14 +230,6 @@ func (p *ECSProcessor) routes(d *ecs.Document, dataset, hostname string) Routes 
 		r.Categories = p.categorySet(r.Categories)
 	}
 	return r
-}
-
-// stringValue is f's value when f is a string field, else "" (as GetString).
-func stringValue(f *ecs.Field) string {
-	if f.Kind == ecs.KindString {
-		return f.Str
-	}
-	return ""
 }
 
 // carve returns an immutable copy of b cut from the current slab block.

@@ -41,6 +41,15 @@ type Field struct {
 	Raw   []byte
 }
 
+// Text returns the value of a string field, or "" for other kinds (whose
+// Str may still hold a string of an earlier event: storage is reused).
+func (f *Field) Text() string {
+	if f.Kind == KindString {
+		return f.Str
+	}
+	return ""
+}
+
 // Document is one event's fields. The zero value is empty and ready to use.
 // Setting a key that is already present replaces its value.
 //
@@ -90,8 +99,8 @@ func (d *Document) Get(key string) (*Field, bool) {
 
 // GetString returns the value of a string field, or "" when it is absent or not a string.
 func (d *Document) GetString(key string) string {
-	if f, ok := d.Get(key); ok && f.Kind == KindString {
-		return f.Str
+	if f, ok := d.Get(key); ok {
+		return f.Text()
 	}
 	return ""
 }

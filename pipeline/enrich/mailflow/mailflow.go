@@ -275,15 +275,6 @@ type line struct {
 	destIP, destName     string
 }
 
-// str returns a string field's value; a reused field of another kind may
-// still hold an old string.
-func str(f *ecs.Field) string {
-	if f.Kind == ecs.KindString {
-		return f.Str
-	}
-	return ""
-}
-
 // read takes every field in one pass over doc (cheaper than a look-up per
 // key); a later entry of a key wins, as in the encoder.
 func (l *line) read(doc *ecs.Document) {
@@ -292,19 +283,19 @@ func (l *line) read(doc *ecs.Document) {
 		f := &fields[i]
 		switch f.Key {
 		case "event.module":
-			l.module = str(f)
+			l.module = f.Text()
 		case "email.local_id":
-			l.id = str(f)
+			l.id = f.Text()
 		case "observer.hostname":
-			l.observer = str(f)
+			l.observer = f.Text()
 		case "@timestamp":
 			if f.Kind == ecs.KindTime {
 				l.at = f.Time
 			}
 		case "email.from.address":
-			l.from = str(f)
+			l.from = f.Text()
 		case "source.ip":
-			l.clientIP = str(f)
+			l.clientIP = f.Text()
 		case "kerio.mail.size":
 			l.size, l.hasSize = f.Int, f.Kind == ecs.KindInt
 		case "email.to.address":
@@ -312,13 +303,13 @@ func (l *line) read(doc *ecs.Document) {
 				l.to = f.Strs
 			}
 		case "kerio.mail.result":
-			l.result = str(f)
+			l.result = f.Text()
 		case "kerio.mail.status":
-			l.status = str(f)
+			l.status = f.Text()
 		case "destination.ip":
-			l.destIP = str(f)
+			l.destIP = f.Text()
 		case "destination.domain":
-			l.destName = str(f)
+			l.destName = f.Text()
 		}
 	}
 }
