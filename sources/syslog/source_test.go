@@ -225,17 +225,23 @@ func TestUDPTruncated(t *testing.T) {
 
 // TestUDPDropsCounted fills out and checks that every datagram that could
 // not be passed on is counted, none silently lost.
-func TestUDPDropsCounted(t *testing.T) {
-	h := start(t, udpConfig(), 1)
-	h.out <- pipeline.Batch{} // full: nobody reads
+// sendDatagrams sends n syslog datagrams to h's source.
+func sendDatagrams(t *testing.T, h *harness, n int) {
+	t.Helper()
 	c, err := net.Dial("udp", h.src.Addr().String())
 	require.NoError(t, err)
 	defer c.Close()
-	const n = 50
 	for i := range n {
 		_, err := fmt.Fprintf(c, "<13>msg %d", i)
 		require.NoError(t, err)
 	}
+}
+
+func TestUDPDropsCounted(t *testing.T) {
+	h := start(t, udpConfig(), 1)
+	h.out <- pipeline.Batch{} // full: nobody reads
+	const n = 50
+	sendDatagrams(t, h, n)
 	dropped := h.m.SourceDropped.WithLabelValues("test", metrics.ReasonQueueFull)
 	eventually(t, "every datagram counted as dropped", func() bool { return value(t, dropped) == n })
 	require.Equal(t, float64(n), value(t, h.m.SourceReceived.WithLabelValues("test")))
@@ -246,14 +252,8 @@ func TestUDPReaderWaitsForRoomBeforeDropping(t *testing.T) {
 	cfg.QueueFullWait = time.Hour // longer than the test: the queue frees up first
 	h := start(t, cfg, 1)
 	h.out <- pipeline.Batch{} // full until the test reads it
-	c, err := net.Dial("udp", h.src.Addr().String())
-	require.NoError(t, err)
-	defer c.Close()
 	const n = 50
-	for i := range n {
-		_, err := fmt.Fprintf(c, "<13>msg %d", i)
-		require.NoError(t, err)
-	}
+	sendDatagrams(t, h, n)
 	received := h.m.SourceReceived.WithLabelValues("test")
 	eventually(t, "the datagrams read into a waiting batch", func() bool { return value(t, received) > 0 })
 	<-h.out // room again
