@@ -137,6 +137,7 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipel
 	br := bufio.NewReaderSize(c, readBufferSize)
 	fr := NewFramer(br, s.cfg.MaxMessageBytes)
 	b := newBatcher(s.cfg.BatchEvents, s.cfg.MaxMessageBytes)
+	var received time.Time
 	for {
 		// Room for a whole frame, so the framer appends into the arena
 		// without reallocating it.
@@ -146,7 +147,14 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipel
 			info FrameInfo
 			err  error
 		)
+		// Frames that one read brought share its time: a clock read per
+		// frame costs more than the precision is worth. A frame whose first
+		// bytes were already buffered keeps the time they arrived.
+		refill := br.Buffered() == 0
 		b.arena, info, err = fr.Next(b.arena)
+		if refill {
+			received = time.Now()
+		}
 		if err == nil {
 			var flags pipeline.Flags
 			if info.Truncated || info.Incomplete {
@@ -155,7 +163,7 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipel
 			if info.BadFrame {
 				b.bad++
 			}
-			b.push(start, time.Now(), origin, peer, flags)
+			b.push(start, received, origin, peer, flags)
 		}
 		if b.full() || (b.len() > 0 && (err != nil || br.Buffered() == 0)) {
 			if s.limiter != nil {
