@@ -44,9 +44,8 @@ type ECSProcessor struct {
 	kerio  *kerio.Parser
 	doc    ecs.Document
 	enc    ecs.Encoder
-	buf    []byte
 
-	// slab is the unused tail of a block that events' JSON is carved from:
+	// slab is the unused tail of a block that events' JSON is encoded into:
 	// one allocation serves dozens of events instead of one each. A block
 	// stays alive while any of its events does; events leave in the order
 	// they were made, so that is at most one partly used block per batch
@@ -62,16 +61,20 @@ type ECSProcessor struct {
 	categories [][]string
 }
 
-// slabSize is the size of the blocks events' JSON is carved from; an event
-// bigger than a quarter of it gets a block of its own.
-const slabSize = 64 << 10
+// slabSize is the size of the blocks events' JSON is encoded into, and
+// slabReserve the room a block must have left to take the next event. A
+// bigger event outgrows it and gets an array of its own.
+const (
+	slabSize    = 64 << 10
+	slabReserve = 4 << 10
+)
 
 // maxCategorySets bounds the category cache; sets beyond it are copied per event.
 const maxCategorySets = 64
 
 // NewECSProcessor returns a processor for one worker.
 func NewECSProcessor(opts ProcessOptions, m *metrics.Metrics) *ECSProcessor {
-	return &ECSProcessor{opts: opts, m: m, syslog: syslogparse.New(), kerio: kerio.NewParser(), buf: make([]byte, 0, 4096)}
+	return &ECSProcessor{opts: opts, m: m, syslog: syslogparse.New(), kerio: kerio.NewParser()}
 }
 
 // Process fills ev.JSON and ev.Routes from ev.Raw.
@@ -201,8 +204,7 @@ func (p *ECSProcessor) Process(ev *Event) {
 	d.SetString("data_stream.namespace", p.opts.Namespace)
 
 	ev.Routes = p.routes(d, dataset, hostname)
-	p.buf = p.enc.Append(p.buf[:0], d)
-	ev.JSON = p.carve(p.buf)
+	ev.JSON = p.encode(d)
 }
 
 // routes copies the routing fields out of d in one pass over its fields
@@ -232,16 +234,16 @@ func (p *ECSProcessor) routes(d *ecs.Document, dataset, hostname string) Routes 
 	return r
 }
 
-// carve returns an immutable copy of b cut from the current slab block.
-func (p *ECSProcessor) carve(b []byte) []byte {
-	if len(b) > slabSize/4 {
-		return append(make([]byte, 0, len(b)), b...)
-	}
-	if len(b) > cap(p.slab) {
+// encode encodes d into the current slab block and returns its bytes, which
+// nobody writes again.
+func (p *ECSProcessor) encode(d *ecs.Document) []byte {
+	if cap(p.slab) < slabReserve {
 		p.slab = make([]byte, 0, slabSize)
 	}
-	out := append(p.slab, b...)
-	p.slab = out[len(out):]
+	out := p.enc.Append(p.slab, d)
+	if cap(out) == cap(p.slab) { // still in the block, not moved by append
+		p.slab = out[len(out):]
+	}
 	return out[:len(out):len(out)] // full slice expression: an append by a reader must not write into the slab
 }
 

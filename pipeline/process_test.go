@@ -429,3 +429,25 @@ func BenchmarkProcessCorpus(b *testing.B) {
 		})
 	}
 }
+
+func TestEventsJSONStaysSeparateWhateverItsSize(t *testing.T) {
+	p := newProcessor()
+	o := &pipeline.Origin{Source: "t", Location: time.UTC, Format: pipeline.FormatSyslog}
+	var events []*pipeline.Event
+	for _, size := range []int{10, 100_000, 10, 3000, 10} { // the big one outgrows a block
+		ev := &pipeline.Event{Raw: []byte("<13>host app: " + strings.Repeat("x", size)), Origin: o, Received: time.Now()}
+		p.Process(ev)
+		events = append(events, ev)
+	}
+	want := make([]string, len(events))
+	for i, ev := range events {
+		want[i] = string(ev.JSON)
+		require.True(t, json.Valid(ev.JSON))
+	}
+	for _, ev := range events {
+		_ = append(ev.JSON, "garbage"...) // a careless reader must not reach its neighbour
+	}
+	for i, ev := range events {
+		require.Equal(t, want[i], string(ev.JSON))
+	}
+}
