@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -141,4 +142,23 @@ func TestCachedOrderIsOnlyUsedForTheSameKeys(t *testing.T) {
 	// Same lengths and count, other strings built at run time: sorted afresh.
 	x, y := string([]byte("z")), string([]byte("y.c"))
 	require.Equal(t, `{"y":{"c":"y.c"},"z":"z"}`, build(y, x))
+}
+
+func TestAppendTimeWritesRFC3339WithTheFractionKept(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	times := []time.Time{
+		time.Date(2026, 3, 14, 9, 15, 2, 481_000_000, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 0, time.FixedZone("east", 3600)),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC),
+		{},
+	}
+	for range 10_000 {
+		times = append(times, time.Unix(rng.Int64N(400_000_000_000)-62_135_596_800, rng.Int64N(1_000_000_000)))
+	}
+	for _, tm := range times {
+		require.Equal(t, tm.UTC().Format(time.RFC3339Nano), string(AppendTime(nil, tm)), "%v", tm)
+	}
 }
