@@ -16,27 +16,25 @@ const maxReadBytes = 16 << 20
 // its source at once: from here on the buffer owns the events, and a crash
 // replays them. A full buffer applies the when_full policy.
 func (s *sinkLoop) enqueueDisk(hard context.Context, b Batch) {
-	size := 0
-	for _, ev := range b.Events {
-		size += len(ev.Raw) + len(ev.JSON) + 128
-	}
-	arena := make([]byte, 0, size)
-	recs := make([][]byte, len(b.Events))
+	var bound int64
+	// The events themselves go along as memos: a caught-up sink loop takes
+	// them instead of reading their records back (events are read-only
+	// after fan-out, so sharing them is safe).
+	memos := make([]any, len(b.Events))
 	for i, ev := range b.Events {
-		start := len(arena)
-		arena = appendRecord(arena, ev)
-		recs[i] = arena[start:len(arena):len(arena)]
+		bound += int64(recordBound(ev))
+		memos[i] = ev
 	}
-	var err error
-	if s.cfg.WhenFull == WhenFullDropNewest {
-		err = s.buf.Append(recs)
-		if errors.Is(err, diskbuf.ErrFull) {
-			s.m.SinkDropped.WithLabelValues(s.name, metrics.ReasonQueueFull).Add(float64(len(b.Events)))
-			b.Done(ErrDropped)
-			return
-		}
-	} else {
-		err = s.buf.AppendWait(hard, recs)
+	err := s.buf.AppendBatch(hard, diskbuf.Batch{
+		Len:    len(b.Events),
+		Bound:  bound,
+		Encode: func(dst []byte, i int) []byte { return appendRecord(dst, b.Events[i]) },
+		Memos:  memos,
+	}, s.cfg.WhenFull != WhenFullDropNewest)
+	if errors.Is(err, diskbuf.ErrFull) {
+		s.m.SinkDropped.WithLabelValues(s.name, metrics.ReasonQueueFull).Add(float64(len(b.Events)))
+		b.Done(ErrDropped)
+		return
 	}
 	if err != nil {
 		// Not stored: the source hears about it (a file source keeps its offset
@@ -66,9 +64,9 @@ func (s *sinkLoop) runDisk(hard context.Context) {
 		}
 		cancel()
 	}()
-	origins := map[[6]string]*Origin{}
+	var orig origins
 	for stop.Err() == nil {
-		recs, pos, err := s.buf.Next(stop, s.cfg.MaxEvents, maxReadBytes)
+		recs, memos, pos, err := s.buf.Next(stop, s.cfg.MaxEvents, maxReadBytes)
 		if err != nil {
 			if !errors.Is(err, context.Canceled) && !errors.Is(err, diskbuf.ErrClosed) {
 				s.log.Error("disk buffer read failed", "err", err)
@@ -76,14 +74,17 @@ func (s *sinkLoop) runDisk(hard context.Context) {
 			return
 		}
 		s.events = s.events[:0]
-		for _, rec := range recs {
-			ev, err := decodeRecord(rec, origins)
-			if err != nil {
+		for _, m := range memos {
+			s.events = append(s.events, m.(*Event))
+		}
+		decoded := make([]Event, len(recs))
+		for i, rec := range recs {
+			if err := decodeRecord(rec, &decoded[i], &orig); err != nil {
 				s.m.SinkEvents.WithLabelValues(s.name, "failed").Inc()
 				s.log.Error("unreadable disk-buffer record skipped", "err", err)
 				continue
 			}
-			s.events = append(s.events, ev)
+			s.events = append(s.events, &decoded[i])
 		}
 		if err := s.deliver(hard, s.events); err != nil {
 			return // abandoned at the deadline: still in the buffer, replayed at the next start

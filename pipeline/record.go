@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
 )
 
@@ -35,6 +34,23 @@ func appendRecord(dst []byte, ev *Event) []byte {
 	}
 	dst = appendBytes(dst, ev.Raw)
 	return appendBytes(dst, ev.JSON)
+}
+
+// recordBound is at least the size of ev's record: every field at its
+// length with the longest length prefix.
+func recordBound(ev *Event) int {
+	const prefix = binary.MaxVarintLen64
+	o, r := ev.Origin, &ev.Routes
+	n := 1 + 2*prefix + 1 + prefix + 18 + len(ev.Peer.Addr().Zone()) // version, times, flags, peer
+	for _, s := range []string{o.Source, o.Transport, o.FilePath, o.Product, o.Log, o.Profile, ev.ID,
+		r.Dataset, r.Kind, r.Hostname, r.SourceIP, r.Module, r.Namespace} {
+		n += prefix + len(s)
+	}
+	n += prefix
+	for _, c := range r.Categories {
+		n += prefix + len(c)
+	}
+	return n + 2*prefix + len(ev.Raw) + len(ev.JSON)
 }
 
 func appendBytes(dst, b []byte) []byte {
@@ -81,55 +97,88 @@ func (r *recordReader) byte() byte {
 	return c
 }
 
-// decodeRecord rebuilds an event from appendRecord's bytes. The event's Raw
-// and JSON alias rec. origins caches one Origin per distinct source fields,
-// so events from one file share it as they did before.
-func decodeRecord(rec []byte, origins map[[6]string]*Origin) (*Event, error) {
+// textFields is the number of string fields before the categories: the
+// Origin's six, the ID and the six single-valued Routes.
+const textFields = 13
+
+// origins hands out one Origin per distinct source fields, so that decoded
+// events from one file share it as they did before.
+type origins struct {
+	last *Origin
+	m    map[[6]string]*Origin
+}
+
+func (c *origins) get(key [6]string) *Origin {
+	if o := c.last; o != nil && [6]string{o.Source, o.Transport, o.FilePath, o.Product, o.Log, o.Profile} == key {
+		return o
+	}
+	o, ok := c.m[key]
+	if !ok {
+		o = &Origin{Source: key[0], Transport: key[1], FilePath: key[2], Product: key[3], Log: key[4], Profile: key[5],
+			Location: time.UTC}
+		if c.m == nil {
+			c.m = map[[6]string]*Origin{}
+		}
+		c.m[key] = o
+	}
+	c.last = o
+	return o
+}
+
+// decodeRecord rebuilds into ev, which must be zero, an event from
+// appendRecord's bytes. The event's Raw and JSON alias rec; its strings
+// share one allocation (they are contiguous in the record).
+func decodeRecord(rec []byte, ev *Event, orig *origins) error {
 	r := recordReader{b: rec}
 	if v := r.byte(); v != recordVersion {
-		return nil, fmt.Errorf("%w: version %d", errBadRecord, v)
+		return fmt.Errorf("%w: version %d", errBadRecord, v)
 	}
-	ev := &Event{}
 	ev.Received = time.Unix(0, r.varint())
 	ev.Offset = r.varint()
 	ev.Flags = Flags(r.byte())
 	if peer := r.bytes(); len(peer) > 0 && r.err == nil {
 		if err := ev.Peer.UnmarshalBinary(peer); err != nil {
-			return nil, fmt.Errorf("%w: peer: %v", errBadRecord, err)
+			return fmt.Errorf("%w: peer: %v", errBadRecord, err)
 		}
-	} else {
-		ev.Peer = netip.AddrPort{}
 	}
-	var key [6]string
-	for i := range key {
-		key[i] = string(r.bytes())
+	// Where each string field is, as offsets into rec.
+	span := len(rec) - len(r.b)
+	var fields [textFields][2]int
+	for i := range fields {
+		v := r.bytes()
+		end := len(rec) - len(r.b)
+		fields[i] = [2]int{end - len(v), end}
 	}
-	ev.ID = string(r.bytes())
-	ev.Routes.Dataset = string(r.bytes())
-	ev.Routes.Kind = string(r.bytes())
-	ev.Routes.Hostname = string(r.bytes())
-	ev.Routes.SourceIP = string(r.bytes())
-	ev.Routes.Module = string(r.bytes())
-	ev.Routes.Namespace = string(r.bytes())
 	n, k := binary.Uvarint(r.b)
-	if k <= 0 || n > uint64(len(r.b)) {
-		return nil, errBadRecord
+	if r.err != nil || k <= 0 || n > uint64(len(r.b)) {
+		return errBadRecord
 	}
 	r.b = r.b[k:]
+	var catBuf [4][2]int
+	cats := catBuf[:0]
 	for range n {
-		ev.Routes.Categories = append(ev.Routes.Categories, string(r.bytes()))
+		v := r.bytes()
+		end := len(rec) - len(r.b)
+		cats = append(cats, [2]int{end - len(v), end})
 	}
+	spanEnd := len(rec) - len(r.b)
 	ev.Raw = r.bytes()
 	ev.JSON = r.bytes()
 	if r.err != nil {
-		return nil, r.err
+		return r.err
 	}
-	o, ok := origins[key]
-	if !ok {
-		o = &Origin{Source: key[0], Transport: key[1], FilePath: key[2], Product: key[3], Log: key[4], Profile: key[5],
-			Location: time.UTC}
-		origins[key] = o
+	text := string(rec[span:spanEnd])
+	str := func(f [2]int) string { return text[f[0]-span : f[1]-span] }
+	ev.Origin = orig.get([6]string{str(fields[0]), str(fields[1]), str(fields[2]), str(fields[3]), str(fields[4]), str(fields[5])})
+	ev.ID = str(fields[6])
+	rt := &ev.Routes
+	rt.Dataset, rt.Kind, rt.Hostname = str(fields[7]), str(fields[8]), str(fields[9])
+	rt.SourceIP, rt.Module, rt.Namespace = str(fields[10]), str(fields[11]), str(fields[12])
+	if len(cats) > 0 {
+		rt.Categories = make([]string, len(cats))
+		for i, c := range cats {
+			rt.Categories[i] = str(c)
+		}
 	}
-	ev.Origin = o
-	return ev, nil
+	return nil
 }

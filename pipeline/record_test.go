@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"math"
 	"net/netip"
 	"testing"
 	"time"
@@ -18,12 +19,16 @@ func TestRecordRoundTrip(t *testing.T) {
 				Hostname: "mail01", SourceIP: "203.0.113.5", Module: "kerio_connect", Namespace: "default"}},
 		{Raw: []byte("<13>hi"), JSON: []byte(`{}`), Received: time.Unix(5, 0), Origin: &Origin{Source: "udp", Transport: "udp"},
 			Peer: netip.MustParseAddrPort("[2001:db8::1]:514")},
+		{Raw: []byte("x"), JSON: []byte("{}"), Received: time.Unix(-1<<30, -1), Offset: math.MaxInt64, Origin: &Origin{},
+			Peer: netip.MustParseAddrPort("[fe80::1%eth0]:65535")},
 	}
-	origins := map[[6]string]*Origin{}
+	var orig origins
 	var decoded []*Event
 	for _, ev := range events {
-		got, err := decodeRecord(appendRecord(nil, ev), origins)
-		require.NoError(t, err)
+		rec := appendRecord(nil, ev)
+		require.LessOrEqual(t, len(rec), recordBound(ev))
+		got := &Event{}
+		require.NoError(t, decodeRecord(rec, got, &orig))
 		decoded = append(decoded, got)
 	}
 	for i, want := range events {
@@ -39,19 +44,21 @@ func TestRecordRoundTrip(t *testing.T) {
 		require.Equal(t, want.Origin.Source, got.Origin.Source)
 		require.Equal(t, want.Origin.FilePath, got.Origin.FilePath)
 	}
-	again, err := decodeRecord(appendRecord(nil, events[0]), origins)
-	require.NoError(t, err)
-	require.Same(t, decoded[0].Origin, again.Origin, "events of one file share their Origin")
+	for i, ev := range events {
+		again := &Event{}
+		require.NoError(t, decodeRecord(appendRecord(nil, ev), again, &orig))
+		require.Same(t, decoded[i].Origin, again.Origin, "events of one file share their Origin")
+	}
 }
 
 func TestDamagedRecordsAreRefusedNotMisread(t *testing.T) {
 	rec := appendRecord(nil, &Event{Raw: []byte("x"), JSON: []byte("{}"), Origin: &Origin{Source: "s"}})
 	for cut := range len(rec) {
-		_, err := decodeRecord(rec[:cut], map[[6]string]*Origin{})
+		err := decodeRecord(rec[:cut], &Event{}, &origins{})
 		require.Error(t, err, "cut at %d", cut)
 	}
 	bad := append([]byte{99}, rec[1:]...)
-	_, err := decodeRecord(bad, map[[6]string]*Origin{})
+	err := decodeRecord(bad, &Event{}, &origins{})
 	require.ErrorIs(t, err, errBadRecord)
 }
 
@@ -59,7 +66,8 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(appendRecord(nil, &Event{Raw: []byte("x"), JSON: []byte("{}"), Origin: &Origin{Source: "s"},
 		Routes: Routes{Categories: []string{"a"}}}))
 	f.Fuzz(func(t *testing.T, rec []byte) {
-		ev, err := decodeRecord(rec, map[[6]string]*Origin{})
+		ev := &Event{}
+		err := decodeRecord(rec, ev, &origins{})
 		if err == nil && (ev.Origin == nil) {
 			t.Fatal("decoded event without origin")
 		}

@@ -53,7 +53,7 @@ func drain(b *testing.B, buf *Buffer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for {
-		_, pos, err := buf.Next(ctx, 4096, 4<<20)
+		_, _, pos, err := buf.Next(ctx, 4096, 4<<20)
 		if errors.Is(err, context.Canceled) {
 			return
 		}
@@ -135,7 +135,7 @@ func BenchmarkNextAck(b *testing.B) {
 			b.StartTimer()
 			cpu0 = processCPU()
 		}
-		got, pos, err := buf.Next(ctx, benchBatch, 1<<20)
+		got, _, pos, err := buf.Next(ctx, benchBatch, 1<<20)
 		if err != nil || len(got) != benchBatch {
 			b.Fatal(len(got), err)
 		}
@@ -178,7 +178,7 @@ func BenchmarkThroughBuffer(b *testing.B) {
 				}
 			}()
 			for b.Loop() {
-				got, pos, err := buf.Next(ctx, benchBatch, 1<<20)
+				got, _, pos, err := buf.Next(ctx, benchBatch, 1<<20)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -43,7 +43,19 @@
 //
 // The buffer holds no records: Append writes through one reused buffer, and
 // Next streams from the segment file (a bufio.Reader over *os.File). The
-// only records in memory are those Next returned and the caller still holds.
+// only records in memory are those Next returned and the caller still holds,
+// and the memos below, which are bounded.
+//
+// # Hand-off
+//
+// AppendBatch can also take one memo per record: the caller's in-memory form
+// of it (for the pipeline, the event the record encodes). While the reader is
+// caught up, Next returns the memos instead of reading the records back from
+// the segment file, which saves the read and the caller's decoding. The file
+// is still written the same way and still decides everything else: positions,
+// acks, what Open replays. Memos wait for the reader up to handoffBytes of
+// their records' size; a batch appended beyond that gets none, and its
+// records are read from the file when the reader gets there.
 package diskbuf
 
 import (
@@ -86,6 +98,26 @@ type Position struct {
 
 // String is for logs.
 func (p Position) String() string { return fmt.Sprintf("%d:%d", p.seq, p.off) }
+
+// handoffBytes bounds the framed size of the records whose memos wait for
+// the reader, so that memory stays flat while the reader is behind (a sink
+// that is down): only the first batches of a backlog are kept in memory.
+// It is about what a sink's in-memory queue holds without a disk buffer (64
+// batches of 512 events). Much less would be a false economy: a reader that
+// falls that far behind (a short stall on a busy machine) reads the rest
+// from the file at several times the CPU per record, so it stays behind for
+// as long as the input keeps coming.
+const handoffBytes = 64 << 20
+
+// memoRun is the part of one appended batch whose memos the reader has not
+// taken yet.
+type memoRun struct {
+	at    segPos  // where its first record starts
+	index int64   // records in its segment before that one
+	memos []any   // one per record
+	sizes []int32 // framed size of each record
+	bytes int64   // sum of sizes
+}
 
 // segPos is a physical place: a segment and an offset in it.
 type segPos struct {
@@ -144,7 +176,10 @@ type Buffer struct {
 	synced   segPos                         // data before it is on stable storage
 	acked    Position
 	ackDirty bool
-	handed   Position // the end of what Next handed out
+	handed   Position  // the end of what Next handed out
+	memos    []memoRun // appended batches' memos, oldest first, none before the reader
+	memoSize int64     // sum of their bytes, at most handoff
+	handoff  int64     // handoffBytes; tests lower it
 	dataCh   chan struct{}
 	spaceCh  chan struct{}
 	stats    Stats // counters only; the rest is computed in Stats()
@@ -182,7 +217,7 @@ func Open(dir string, cfg Config, log *slog.Logger) (*Buffer, error) {
 		return nil, fmt.Errorf("disk buffer %s: %w", dir, err)
 	}
 	b := &Buffer{dir: dir, cfg: cfg, log: log, lock: lock, closedCh: make(chan struct{}), stop: make(chan struct{}),
-		rbr: bufio.NewReaderSize(nil, 64<<10)}
+		rbr: bufio.NewReaderSize(nil, 64<<10), handoff: handoffBytes}
 	if err := b.recover(); err != nil {
 		b.mu.Lock()
 		if b.active != nil {
@@ -381,7 +416,7 @@ func (b *Buffer) initSegment(f *os.File) error {
 // usable and starts a new segment for the next batch. Records are copied
 // before Append returns; the caller keeps ownership.
 func (b *Buffer) Append(records [][]byte) error {
-	return b.append(nil, records)
+	return b.appendRecords(nil, records)
 }
 
 // AppendWait is Append that waits for space instead of returning ErrFull:
@@ -389,22 +424,58 @@ func (b *Buffer) Append(records [][]byte) error {
 // Checking for space and waiting happen under one lock, so an Ack that frees
 // space between the two cannot be missed.
 func (b *Buffer) AppendWait(ctx context.Context, records [][]byte) error {
-	return b.append(ctx, records)
+	return b.appendRecords(ctx, records)
 }
 
-func (b *Buffer) append(ctx context.Context, records [][]byte) error {
-	if len(records) == 0 {
-		return nil
-	}
+// appendRecords waits for space unless ctx is nil.
+func (b *Buffer) appendRecords(ctx context.Context, records [][]byte) error {
 	var size int64
 	for _, r := range records {
 		if len(r) > MaxRecordBytes {
 			return fmt.Errorf("%w: record of %d bytes, the maximum is %d", ErrTooLarge, len(r), MaxRecordBytes)
 		}
-		size += frameHeaderLen + int64(len(r))
+		size += int64(len(r))
 	}
-	if size > b.cfg.MaxBytes {
-		return fmt.Errorf("%w: batch of %d bytes, max_bytes is %d", ErrTooLarge, size, b.cfg.MaxBytes)
+	enc := func(dst []byte, i int) []byte { return append(dst, records[i]...) }
+	return b.append(ctx, Batch{Len: len(records), Bound: size, Encode: enc})
+}
+
+// Batch is a group of records for AppendBatch that the buffer encodes
+// itself, straight into its write buffer: no copy of the batch is made.
+type Batch struct {
+	Len int // records
+	// Bound is at least the sum of the records' sizes (without framing). The
+	// check against max_bytes uses it, before anything is encoded.
+	Bound int64
+	// Encode appends record i to dst and returns the result. It is called
+	// once per record, in order, with the buffer's lock held: it must not
+	// call the Buffer.
+	Encode func(dst []byte, i int) []byte
+	// Memos, if not nil, holds one memo per record (see the package doc,
+	// Hand-off). The buffer keeps them until Next hands them out or the
+	// reader passes them; what they refer to must not change.
+	Memos []any
+}
+
+// AppendBatch is AppendWait, or Append when wait is false, for a Batch.
+func (b *Buffer) AppendBatch(ctx context.Context, batch Batch, wait bool) error {
+	if batch.Memos != nil && len(batch.Memos) != batch.Len {
+		return fmt.Errorf("disk buffer: %d memos for %d records", len(batch.Memos), batch.Len)
+	}
+	if !wait {
+		ctx = nil
+	}
+	return b.append(ctx, batch)
+}
+
+// append waits for space unless ctx is nil.
+func (b *Buffer) append(ctx context.Context, batch Batch) error {
+	if batch.Len == 0 {
+		return nil
+	}
+	bound := batch.Bound + frameHeaderLen*int64(batch.Len)
+	if bound > b.cfg.MaxBytes {
+		return fmt.Errorf("%w: batch of up to %d bytes, max_bytes is %d", ErrTooLarge, bound, b.cfg.MaxBytes)
 	}
 	b.mu.Lock()
 	for {
@@ -412,11 +483,11 @@ func (b *Buffer) append(ctx context.Context, records [][]byte) error {
 			b.mu.Unlock()
 			return ErrClosed
 		}
-		if b.appended.bytes-b.acked.bytes+size <= b.cfg.MaxBytes {
+		if b.appended.bytes-b.acked.bytes+bound <= b.cfg.MaxBytes {
 			break
 		}
 		if ctx == nil {
-			b.stats.Refused += int64(len(records))
+			b.stats.Refused += int64(batch.Len)
 			b.mu.Unlock()
 			return ErrFull
 		}
@@ -433,7 +504,7 @@ func (b *Buffer) append(ctx context.Context, records [][]byte) error {
 		}
 		b.mu.Lock()
 	}
-	at, err := b.write(records, size)
+	at, err := b.write(batch, bound)
 	b.mu.Unlock()
 	if err != nil {
 		return err
@@ -444,11 +515,12 @@ func (b *Buffer) append(ctx context.Context, records [][]byte) error {
 	return nil
 }
 
-// write frames records and writes them with one write(2). Called with mu
-// held. It returns the end of the written data.
-func (b *Buffer) write(records [][]byte, size int64) (segPos, error) {
+// write frames the batch's records and writes them with one write(2), and
+// queues their memos, if any, for the reader. bound is at least their framed
+// size. Called with mu held. It returns the end of the written data.
+func (b *Buffer) write(batch Batch, bound int64) (segPos, error) {
 	a := b.active
-	if a == nil || a.broken || (a.end > segmentHeaderLen && a.end+size > b.cfg.SegmentBytes) {
+	if a == nil || a.broken || (a.end > segmentHeaderLen && a.end+bound > b.cfg.SegmentBytes) {
 		if err := b.roll(); err != nil {
 			b.log.Error("disk buffer: cannot start a new segment", "err", err)
 			if b.active == nil {
@@ -457,10 +529,31 @@ func (b *Buffer) write(records [][]byte, size int64) (segPos, error) {
 		}
 		a = b.active
 	}
-	b.wbuf = b.wbuf[:0]
-	for _, r := range records {
-		b.wbuf = appendFrame(b.wbuf, r)
+	var sizes []int32
+	if batch.Memos != nil && b.memoSize+bound <= b.handoff {
+		sizes = make([]int32, batch.Len)
 	}
+	b.wbuf = b.wbuf[:0]
+	var err error
+	for i := range batch.Len {
+		at := len(b.wbuf)
+		b.wbuf = appendFrame(b.wbuf, batch.Encode, i)
+		if n := len(b.wbuf) - at - frameHeaderLen; n > MaxRecordBytes {
+			err = fmt.Errorf("%w: record of %d bytes, the maximum is %d", ErrTooLarge, n, MaxRecordBytes)
+			break
+		}
+		if sizes != nil {
+			sizes[i] = int32(len(b.wbuf) - at)
+		}
+	}
+	if size := int64(len(b.wbuf)); err == nil && size > bound {
+		err = fmt.Errorf("disk buffer: batch of %d bytes over its bound of %d", size, bound)
+	}
+	if err != nil {
+		b.wbuf = nil
+		return segPos{}, err
+	}
+	size := int64(len(b.wbuf))
 	n, err := a.f.Write(b.wbuf)
 	if cap(b.wbuf) > 16<<20 {
 		b.wbuf = nil // a rare huge batch must not pin its buffer
@@ -477,9 +570,13 @@ func (b *Buffer) write(records [][]byte, size int64) (segPos, error) {
 		}
 		return segPos{}, fmt.Errorf("write %s: %w", filepath.Base(a.path), err)
 	}
+	if sizes != nil {
+		b.memos = append(b.memos, memoRun{at: segPos{a.seq, a.end}, index: a.records, memos: batch.Memos, sizes: sizes, bytes: size})
+		b.memoSize += size
+	}
 	a.end += size
-	a.records += int64(len(records))
-	b.appended.records += int64(len(records))
+	a.records += int64(batch.Len)
+	b.appended.records += int64(batch.Len)
 	b.appended.bytes += size
 	if b.dataCh != nil {
 		close(b.dataCh)
@@ -580,12 +677,14 @@ func (b *Buffer) syncedBefore(p segPos) bool {
 
 // Next returns the next records after those already handed out, at most
 // maxRecords and at most maxBytes of payload (but always at least one
-// record), and the Position to pass to Ack once they are delivered. It does
-// not wait for acks: several reads can be outstanding. When no record is
-// available it waits for one, for ctx to end (ctx.Err()) or for Close
-// (ErrClosed); records already available are returned even if ctx has ended.
-// The returned slices belong to the caller.
-func (b *Buffer) Next(ctx context.Context, maxRecords, maxBytes int) ([][]byte, Position, error) {
+// record), and the Position to pass to Ack once they are delivered. Records
+// appended with memos that are still in memory come back as their memos
+// instead (records nil; see the package doc, Hand-off); one call returns
+// either records or memos. It does not wait for acks: several reads can be
+// outstanding. When no record is available it waits for one, for ctx to end
+// (ctx.Err()) or for Close (ErrClosed); records already available are
+// returned even if ctx has ended. The returned slices belong to the caller.
+func (b *Buffer) Next(ctx context.Context, maxRecords, maxBytes int) ([][]byte, []any, Position, error) {
 	maxRecords = max(maxRecords, 1)
 	b.rmu.Lock()
 	defer b.rmu.Unlock()
@@ -595,10 +694,23 @@ func (b *Buffer) Next(ctx context.Context, maxRecords, maxBytes int) ([][]byte, 
 		b.mu.Lock()
 		if b.closed {
 			b.mu.Unlock()
-			return nil, Position{}, ErrClosed
+			return nil, nil, Position{}, ErrClosed
 		}
 		seg := b.rseg
 		end, total := seg.end, seg.records
+		// Memos the reader passed (it skipped damage) are of no more use.
+		for len(b.memos) > 0 && b.memos[0].at.before(segPos{seg.seq, b.roff}) {
+			b.dropMemoRun()
+		}
+		if len(b.memos) > 0 && b.memos[0].at.seq == seg.seq {
+			if run := &b.memos[0]; run.at.off == b.roff && len(out) == 0 {
+				memos, pos := b.takeMemos(run, maxRecords, maxBytes)
+				b.mu.Unlock()
+				return nil, memos, pos, nil
+			}
+			// Read the file only up to the memos.
+			end, total = b.memos[0].at.off, b.memos[0].index
+		}
 		var next *segment
 		for _, s := range b.segs {
 			if s.seq > seg.seq {
@@ -619,14 +731,14 @@ func (b *Buffer) Next(ctx context.Context, maxRecords, maxBytes int) ([][]byte, 
 			var err error
 			out, size, err = b.read(out, size, seg, end, total, maxRecords, maxBytes)
 			if err != nil && len(out) == 0 {
-				return nil, Position{}, err
+				return nil, nil, Position{}, err
 			}
 			if err != nil || len(out) >= maxRecords || size >= maxBytes || b.roff < end {
 				return b.handOut(out, seg)
 			}
-			// The segment is read to the end: go on with the next one, if any.
+			// Read to the end of the segment, or up to memos.
 		}
-		if next != nil {
+		if next != nil && b.roff >= seg.end {
 			b.closeReader()
 			b.rseg, b.roff, b.rread = next, next.start, 0
 			continue
@@ -635,26 +747,69 @@ func (b *Buffer) Next(ctx context.Context, maxRecords, maxBytes int) ([][]byte, 
 			return b.handOut(out, seg)
 		}
 		if wait == nil {
-			continue // records were skipped as damaged; look again
+			continue // records were skipped as damaged, or memos follow; look again
 		}
 		select {
 		case <-wait:
 		case <-b.closedCh:
 		case <-ctx.Done():
-			return nil, Position{}, ctx.Err()
+			return nil, nil, Position{}, ctx.Err()
 		}
 	}
 }
 
+// takeMemos hands out memos from the start of run, which is at the read
+// position, within the limits of Next, and moves the reader past their
+// records. Called with rmu and mu held.
+func (b *Buffer) takeMemos(run *memoRun, maxRecords, maxBytes int) ([]any, Position) {
+	n, size, framed := 0, 0, int64(0)
+	for n < len(run.memos) && n < maxRecords {
+		payload := int(run.sizes[n]) - frameHeaderLen
+		if n > 0 && size+payload > maxBytes {
+			break
+		}
+		size += payload
+		framed += int64(run.sizes[n])
+		n++
+	}
+	memos := run.memos[:n:n]
+	if n == len(run.memos) {
+		b.dropMemoRun()
+	} else {
+		run.at.off += framed
+		run.index += int64(n)
+		run.memos, run.sizes = run.memos[n:], run.sizes[n:]
+		run.bytes -= framed
+		b.memoSize -= framed
+	}
+	// The file reader, if open, is no longer at the read position.
+	b.closeReader()
+	b.roff += framed
+	b.rread += int64(n)
+	b.rpos.records += int64(n)
+	b.rpos.bytes += framed
+	pos := b.rpos
+	pos.seq, pos.off = b.rseg.seq, b.roff
+	b.handed = pos
+	return memos, pos
+}
+
+// dropMemoRun forgets the oldest memo run. Called with mu held.
+func (b *Buffer) dropMemoRun() {
+	b.memoSize -= b.memos[0].bytes
+	b.memos[0] = memoRun{}
+	b.memos = b.memos[1:]
+}
+
 // handOut records what Next returns. Called with rmu held; seg is where
 // the read stopped.
-func (b *Buffer) handOut(out [][]byte, seg *segment) ([][]byte, Position, error) {
+func (b *Buffer) handOut(out [][]byte, seg *segment) ([][]byte, []any, Position, error) {
 	pos := b.rpos
 	pos.seq, pos.off = seg.seq, b.roff
 	b.mu.Lock()
 	b.handed = pos
 	b.mu.Unlock()
-	return out, pos, nil
+	return out, nil, pos, nil
 }
 
 // read appends records of seg, from roff up to end (where seg had total
@@ -830,6 +985,7 @@ func (b *Buffer) Close() error {
 	}
 	b.closed = true
 	close(b.closedCh)
+	b.memos, b.memoSize = nil, 0
 	b.mu.Unlock()
 
 	close(b.stop)

@@ -78,7 +78,7 @@ func TestRoundTripAcrossSegmentRolls(t *testing.T) {
 	var positions []Position
 	ctx := context.Background()
 	for len(got) < 500 {
-		recs, pos, err := b.Next(ctx, 7, 1<<20)
+		recs, _, pos, err := b.Next(ctx, 7, 1<<20)
 		require.NoError(t, err)
 		require.LessOrEqual(t, len(recs), 7)
 		got = append(got, nums(t, recs)...)
@@ -103,19 +103,19 @@ func TestNextLimits(t *testing.T) {
 	appendN(t, b, 0, 10, 100, 10)
 	ctx := context.Background()
 
-	recs, _, err := b.Next(ctx, 3, 1<<20)
+	recs, _, _, err := b.Next(ctx, 3, 1<<20)
 	require.NoError(t, err)
 	require.Equal(t, []int{0, 1, 2}, nums(t, recs))
 
-	recs, _, err = b.Next(ctx, 100, 250) // payload bytes: two records fit, a third would not
+	recs, _, _, err = b.Next(ctx, 100, 250) // payload bytes: two records fit, a third would not
 	require.NoError(t, err)
 	require.Equal(t, []int{3, 4}, nums(t, recs))
 
-	recs, _, err = b.Next(ctx, 100, 1) // always at least one
+	recs, _, _, err = b.Next(ctx, 100, 1) // always at least one
 	require.NoError(t, err)
 	require.Equal(t, []int{5}, nums(t, recs))
 
-	recs, _, err = b.Next(ctx, 0, 1<<20) // non-positive count means one
+	recs, _, _, err = b.Next(ctx, 0, 1<<20) // non-positive count means one
 	require.NoError(t, err)
 	require.Equal(t, []int{6}, nums(t, recs))
 }
@@ -124,12 +124,12 @@ func TestRestartReplaysExactlyTheUnacked(t *testing.T) {
 	dir := t.TempDir()
 	b := openT(t, dir, testConfig())
 	appendN(t, b, 0, 300, 100, 25)
-	recs, pos, err := b.Next(context.Background(), 120, 1<<20)
+	recs, _, pos, err := b.Next(context.Background(), 120, 1<<20)
 	require.NoError(t, err)
 	require.Equal(t, seq(0, 120), nums(t, recs))
 	require.NoError(t, b.Ack(pos))
 	// Read but not acknowledged: in flight when we stop, so delivered again.
-	recs, _, err = b.Next(context.Background(), 50, 1<<20)
+	recs, _, _, err = b.Next(context.Background(), 50, 1<<20)
 	require.NoError(t, err)
 	require.Equal(t, seq(120, 170), nums(t, recs))
 	require.NoError(t, b.Close())
@@ -176,7 +176,7 @@ func TestAckPersistedWithoutClose(t *testing.T) {
 	b := openT(t, dir, cfg)
 	defer b.Close()
 	appendN(t, b, 0, 100, 100, 10)
-	recs, pos, err := b.Next(context.Background(), 60, 1<<20)
+	recs, _, pos, err := b.Next(context.Background(), 60, 1<<20)
 	require.NoError(t, err)
 	require.Equal(t, seq(0, 60), nums(t, recs))
 	require.NoError(t, b.Ack(pos))
@@ -197,7 +197,7 @@ func TestUnsavedAckReplays(t *testing.T) {
 	b := openT(t, dir, cfg)
 	defer b.Close()
 	appendN(t, b, 0, 100, 100, 10)
-	_, pos, err := b.Next(context.Background(), 60, 1<<20)
+	_, _, pos, err := b.Next(context.Background(), 60, 1<<20)
 	require.NoError(t, err)
 	require.NoError(t, b.Ack(pos)) // deletes whole segments, but the ack file is not written yet
 
@@ -215,7 +215,7 @@ func TestDamagedAckFileReplaysEverything(t *testing.T) {
 	dir := t.TempDir()
 	b := openT(t, dir, testConfig())
 	appendN(t, b, 0, 20, 100, 10)
-	recs, pos, err := b.Next(context.Background(), 5, 1<<20)
+	recs, _, pos, err := b.Next(context.Background(), 5, 1<<20)
 	require.NoError(t, err)
 	require.Equal(t, seq(0, 5), nums(t, recs))
 	require.NoError(t, b.Ack(pos))
@@ -261,7 +261,7 @@ func TestErrFullThenSpaceAfterAck(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- b.AppendWait(context.Background(), [][]byte{rec(n, size)}) }()
 
-	recs, pos, err := b.Next(context.Background(), 8, 1<<20) // the first segment, exactly
+	recs, _, pos, err := b.Next(context.Background(), 8, 1<<20) // the first segment, exactly
 	require.NoError(t, err)
 	require.Equal(t, seq(0, 8), nums(t, recs))
 	require.NoError(t, b.Ack(pos))
@@ -317,7 +317,7 @@ func TestNextWaitsForAppendAndCloseWakesIt(t *testing.T) {
 	}
 	results := make(chan result)
 	read := func() {
-		recs, _, err := b.Next(context.Background(), 10, 1<<20)
+		recs, _, _, err := b.Next(context.Background(), 10, 1<<20)
 		results <- result{recs, err}
 	}
 	go read()
@@ -342,7 +342,7 @@ func TestNextHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() {
-		_, _, err := b.Next(ctx, 1, 1)
+		_, _, _, err := b.Next(ctx, 1, 1)
 		done <- err
 	}()
 	cancel()
@@ -353,7 +353,7 @@ func TestAckBeyondWhatWasReadIsRefused(t *testing.T) {
 	b := openT(t, t.TempDir(), testConfig())
 	defer b.Close()
 	appendN(t, b, 0, 10, 10, 10)
-	_, p1, err := b.Next(context.Background(), 5, 1<<20)
+	_, _, p1, err := b.Next(context.Background(), 5, 1<<20)
 	require.NoError(t, err)
 	fake := p1
 	fake.bytes += 1000
@@ -397,7 +397,7 @@ func TestConcurrentAppendOneReader(t *testing.T) {
 			next := make([]int, writers)
 			total := 0
 			for total < writers*batches*per {
-				recs, pos, err := b.Next(context.Background(), 50, 64<<10)
+				recs, _, pos, err := b.Next(context.Background(), 50, 64<<10)
 				require.NoError(t, err)
 				for _, r := range recs {
 					var w, i int

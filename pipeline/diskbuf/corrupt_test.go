@@ -191,7 +191,7 @@ func TestDamageFoundWhileReading(t *testing.T) {
 	b := openT(t, dir, testConfig())
 	defer b.Close()
 	appendN(t, b, 0, n, 100, 5)
-	recs, _, err := b.Next(context.Background(), 10, 1<<20)
+	recs, _, _, err := b.Next(context.Background(), 10, 1<<20)
 	require.NoError(t, err)
 	require.Equal(t, seq(0, 10), nums(t, recs))
 

@@ -24,7 +24,7 @@ func Example() {
 	_ = buf.AppendWait(ctx, [][]byte{[]byte("event 1"), []byte("event 2")})
 	_ = buf.AppendWait(ctx, [][]byte{[]byte("event 3")})
 
-	records, pos, _ := buf.Next(ctx, 2048, 4<<20)
+	records, _, pos, _ := buf.Next(ctx, 2048, 4<<20)
 	for _, r := range records {
 		fmt.Println(string(r)) // deliver; retry until the sink accepts
 	}

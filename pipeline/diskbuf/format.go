@@ -70,12 +70,12 @@ func parseSegmentName(name string) (uint64, bool) {
 	return n, err == nil
 }
 
-// appendFrame appends one framed record to dst. The header is written in
-// place, so that nothing escapes to the heap per record.
-func appendFrame(dst, payload []byte) []byte {
+// appendFrame appends record i of a batch, framed, to dst: enc appends the
+// payload after room for the header, which is then filled in.
+func appendFrame(dst []byte, enc func(dst []byte, i int) []byte, i int) []byte {
 	at := len(dst)
-	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0)
-	dst = append(dst, payload...)
+	dst = enc(append(dst, 0, 0, 0, 0, 0, 0, 0, 0), i)
+	payload := dst[at+frameHeaderLen:]
 	binary.LittleEndian.PutUint32(dst[at:at+4], uint32(len(payload)))
 	crc := crc32.Update(crc32.Checksum(dst[at:at+4], castagnoli), castagnoli, payload)
 	binary.LittleEndian.PutUint32(dst[at+4:at+8], crc)

@@ -74,7 +74,7 @@ func readAvailable(t testing.TB, b *Buffer, maxRecords int) ([][]byte, Position)
 	var all [][]byte
 	var last Position
 	for {
-		recs, pos, err := b.Next(ctx, maxRecords, 1<<20)
+		recs, _, pos, err := b.Next(ctx, maxRecords, 1<<20)
 		if errors.Is(err, context.Canceled) {
 			return all, last
 		}

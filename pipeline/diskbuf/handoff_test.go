@@ -1,0 +1,137 @@
+package diskbuf
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// appendMemos appends records from..to-1 of size bytes as one batch, each
+// with its number as memo.
+func appendMemos(t testing.TB, b *Buffer, from, to, size int) {
+	t.Helper()
+	var recs [][]byte
+	var memos []any
+	for i := from; i < to; i++ {
+		recs = append(recs, rec(i, size))
+		memos = append(memos, i)
+	}
+	require.NoError(t, b.AppendBatch(context.Background(), batchOf(recs, memos), true))
+}
+
+// batchOf is a Batch of recs with memos.
+func batchOf(recs [][]byte, memos []any) Batch {
+	var bound int64
+	for _, r := range recs {
+		bound += int64(len(r))
+	}
+	return Batch{Len: len(recs), Bound: bound, Memos: memos,
+		Encode: func(dst []byte, i int) []byte { return append(dst, recs[i]...) }}
+}
+
+// readMixed reads everything available now, records and memos alike, in
+// chunks of maxRecords and maxBytes, and returns the record numbers in
+// order, how many came as memos, and the position after the last.
+func readMixed(t testing.TB, b *Buffer, maxRecords, maxBytes int) (got []int, fromMemos int, last Position) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for {
+		recs, memos, pos, err := b.Next(ctx, maxRecords, maxBytes)
+		if errors.Is(err, context.Canceled) {
+			return got, fromMemos, last
+		}
+		require.NoError(t, err)
+		require.True(t, (len(recs) == 0) != (len(memos) == 0), "records or memos, not both")
+		require.LessOrEqual(t, len(recs)+len(memos), max(maxRecords, 1))
+		got = append(got, nums(t, recs)...)
+		for _, m := range memos {
+			got = append(got, m.(int))
+		}
+		fromMemos += len(memos)
+		last = pos
+	}
+}
+
+func TestMemosStandInForTheirRecords(t *testing.T) {
+	dir := t.TempDir()
+	b := openT(t, dir, testConfig())
+	// Batches with and without memos, across many small segments.
+	for i := 0; i < 300; i += 20 {
+		if i%40 == 0 {
+			appendMemos(t, b, i, i+20, 100)
+		} else {
+			appendN(t, b, i, i+20, 100, 20)
+		}
+	}
+	// Chunks that split batches: a memo run is handed out in parts, and the
+	// reader goes from the file to memos and back.
+	got, fromMemos, last := readMixed(t, b, 7, 1<<20)
+	require.Equal(t, seq(0, 300), got)
+	require.Equal(t, 160, fromMemos)
+	require.NoError(t, b.Ack(last))
+	require.Zero(t, b.Stats().UnackedRecords)
+
+	// maxBytes applies to memos by their records' size, at least one.
+	appendMemos(t, b, 300, 310, 100)
+	_, memos, _, err := b.Next(context.Background(), 100, 250)
+	require.NoError(t, err)
+	require.Equal(t, []any{300, 301}, memos)
+	_, memos, _, err = b.Next(context.Background(), 100, 1)
+	require.NoError(t, err)
+	require.Equal(t, []any{302}, memos)
+
+	// Handed out as memos, not acknowledged: replayed from the file after a restart.
+	require.NoError(t, b.Close())
+	b = openT(t, dir, testConfig())
+	defer b.Close()
+	got, fromMemos, _ = readMixed(t, b, 64, 1<<20)
+	require.Equal(t, seq(300, 310), got)
+	require.Zero(t, fromMemos)
+}
+
+func TestMemosOfAReaderFarBehindAreBounded(t *testing.T) {
+	cfg := testConfig()
+	cfg.SegmentBytes = 4 << 20
+	cfg.Sync = SyncInterval
+	b := openT(t, t.TempDir(), cfg)
+	defer b.Close()
+	b.mu.Lock()
+	b.handoff = 1 << 20
+	b.mu.Unlock()
+	const size, batch = 4 << 10, 16
+	n := 2 * (1 << 20) / size // twice what memos may hold
+	for i := 0; i < n; i += batch {
+		appendMemos(t, b, i, i+batch, size)
+	}
+	b.mu.Lock()
+	require.LessOrEqual(t, b.memoSize, b.handoff)
+	b.mu.Unlock()
+	got, fromMemos, _ := readMixed(t, b, 100, 1<<30)
+	require.Equal(t, seq(0, n), got)
+	require.Positive(t, fromMemos)
+	require.Less(t, fromMemos, n, "the batches beyond the bound come from the file")
+}
+
+func TestAppendBatchChecksItsArguments(t *testing.T) {
+	b := openT(t, t.TempDir(), testConfig())
+	defer b.Close()
+	ctx := context.Background()
+	require.Error(t, b.AppendBatch(ctx, batchOf([][]byte{rec(0, 10)}, []any{}), true), "a memo per record")
+	short := batchOf([][]byte{rec(0, 10)}, nil)
+	short.Bound = 5
+	require.Error(t, b.AppendBatch(ctx, short, true), "records over the bound")
+	require.Zero(t, b.Stats().UnackedRecords, "nothing written")
+	cfg := testConfig()
+	cfg.MaxBytes = minSegmentBytes
+	full := openT(t, t.TempDir(), cfg)
+	defer full.Close()
+	require.NoError(t, full.AppendBatch(ctx, batchOf([][]byte{rec(0, 3000)}, []any{0}), false))
+	require.ErrorIs(t, full.AppendBatch(ctx, batchOf([][]byte{rec(1, 3000)}, []any{1}), false), ErrFull)
+	require.NoError(t, b.AppendBatch(ctx, batchOf([][]byte{rec(0, 10)}, []any{0}), true))
+	_, memos, _, err := b.Next(ctx, 10, 1<<20)
+	require.NoError(t, err)
+	require.Equal(t, []any{0}, memos)
+}
