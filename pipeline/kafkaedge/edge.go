@@ -195,19 +195,23 @@ func Received(headers []kafkago.Header) (time.Time, bool) {
 		if headers[i].Key != HeaderEdge {
 			continue
 		}
-		k, v, _ := bytes.Cut(headers[i].Value, eq)
-		v, _, _ = bytes.Cut(v, amp)
+		k, v, _ := nextPair(headers[i].Value)
 		var t time.Time
 		return t, string(k) == "received" && t.UnmarshalText(v) == nil
 	}
 	return time.Time{}, false
 }
 
-var (
-	amp   = []byte("&")
-	eq    = []byte("=")
-	comma = []byte(",")
-)
+// nextPair splits the first key=value pair off a query string.
+func nextPair(v []byte) (k, val, rest []byte) {
+	if i := bytes.IndexByte(v, '&'); i >= 0 {
+		v, rest = v[:i], v[i+1:]
+	}
+	if i := bytes.IndexByte(v, '='); i >= 0 {
+		return v[:i], v[i+1:], rest
+	}
+	return v, nil, rest
+}
 
 // Decoder turns edge headers back into event fields. Events with the
 // same origin share one *pipeline.Origin, as events of one listener
@@ -219,6 +223,10 @@ type Decoder struct {
 	// sender, and parsing an address from bytes allocates.
 	peerText []byte
 	peer     netip.AddrPort
+	// The second of the last receive time parsed ("2006-01-02T15:04:05",
+	// UTC), as text and as a time: consecutive records mostly share it.
+	secondText []byte
+	second     time.Time
 }
 
 // NewDecoder returns a decoder whose origins default to base (zone,
@@ -246,16 +254,14 @@ func (d *Decoder) Apply(ev *pipeline.Event, headers []kafkago.Header) (edge bool
 	var errs []error
 	var offset []byte
 	for len(v) > 0 {
-		pair, rest, _ := bytes.Cut(v, amp)
-		k, val, _ := bytes.Cut(pair, eq)
+		k, val, rest := nextPair(v)
 		if !isEventKey(k) {
 			break // the origin part
 		}
 		v = rest
 		switch string(k) {
 		case "received":
-			var t time.Time
-			if err := t.UnmarshalText(val); err == nil {
+			if t, err := d.parseReceived(val); err == nil {
 				ev.Received = t
 			} else {
 				errs = append(errs, fmt.Errorf("%s: received: %w", HeaderEdge, err))
@@ -270,7 +276,7 @@ func (d *Decoder) Apply(ev *pipeline.Event, headers []kafkago.Header) (edge bool
 			offset = val
 		case "flags":
 			ev.Flags = 0
-			for f := range bytes.SplitSeq(val, comma) {
+			for f := range bytes.SplitSeq(val, []byte(",")) {
 				switch string(f) {
 				case "truncated":
 					ev.Flags |= pipeline.FlagTruncated
@@ -313,6 +319,38 @@ func (d *Decoder) parsePeer(text []byte) error {
 	}
 	d.peer, d.peerText = ap, append(d.peerText[:0], text...)
 	return nil
+}
+
+// parseReceived parses a receive time as the encoder writes it (RFC 3339,
+// UTC: "Z"). When its second is the last one's, only the fraction is read.
+func (d *Decoder) parseReceived(text []byte) (time.Time, error) {
+	const secondLen = len("2006-01-02T15:04:05")
+	n := len(text)
+	if n > secondLen+2 && n <= secondLen+11 && text[n-1] == 'Z' && text[secondLen] == '.' &&
+		d.secondText != nil && bytes.Equal(text[:secondLen], d.secondText) {
+		ns, digits := 0, 0
+		for _, c := range text[secondLen+1 : n-1] {
+			if c < '0' || c > '9' {
+				break
+			}
+			ns = ns*10 + int(c-'0')
+			digits++
+		}
+		if digits == n-secondLen-2 {
+			for ; digits < 9; digits++ {
+				ns *= 10
+			}
+			return d.second.Add(time.Duration(ns)), nil
+		}
+	}
+	var t time.Time
+	if err := t.UnmarshalText(text); err != nil {
+		return t, err
+	}
+	if n > secondLen && text[n-1] == 'Z' {
+		d.secondText, d.second = append(d.secondText[:0], text[:secondLen]...), t.Truncate(time.Second)
+	}
+	return t, nil
 }
 
 // build makes the origin the origin part of a HeaderEdge value describes.

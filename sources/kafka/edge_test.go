@@ -163,6 +163,25 @@ func TestEdgeDecoderReusesThePeerOnlyWhenItIsTheSame(t *testing.T) {
 	assert.False(t, got.Peer.IsValid(), "a bad peer after a good one is not replaced by the good one")
 }
 
+func TestEdgeDecoderReceiveTimesWithinOneSecond(t *testing.T) {
+	d := kafkaedge.NewDecoder(nil)
+	base := time.Date(2026, 11, 29, 9, 0, 5, 0, time.FixedZone("x", 3600))
+	for _, ns := range []int{123456789, 100000000, 1, 0, 999999999, 5e8, 1e9 + 7, 1e9 + 7, 3, 59e9 + 10} {
+		at := base.Add(time.Duration(ns))
+		hs := kafkaedge.Headers(&pipeline.Event{Received: at})
+		var want time.Time
+		require.NoError(t, want.UnmarshalText([]byte(at.UTC().Format(time.RFC3339Nano))))
+		got := &pipeline.Event{}
+		_, err := d.Apply(got, hs)
+		require.NoError(t, err)
+		assert.Equal(t, want, got.Received, "%d ns: the same time.Time as a full parse", ns)
+		assert.Equal(t, at.UnixNano(), got.Received.UnixNano())
+	}
+	got := &pipeline.Event{}
+	_, err := d.Apply(got, []kafkago.Header{{Key: kafkaedge.HeaderEdge, Value: []byte("received=2026-11-29T08:01:04.12x4Z")}})
+	assert.ErrorContains(t, err, "received", "a bad fraction within the cached second is still an error")
+}
+
 func TestEdgeReceivedOfECSRecords(t *testing.T) {
 	at := time.Date(2026, 11, 29, 9, 0, 0, 5, time.UTC)
 	got, ok := kafkaedge.Received(append([]kafkago.Header{{Key: "event.dataset", Value: []byte("x")}},
