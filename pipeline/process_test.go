@@ -1,7 +1,6 @@
 package pipeline_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/corpus"
 	"siemfwd/internal/cputime"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/enrich/mailflow"
@@ -26,55 +26,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden from the current output")
 
-// corpusLine is one labelled line of testdata/kerio/*.jsonl (FORMATS.md §8).
-type corpusLine struct {
-	ID         string         `json:"id"`
-	Log        string         `json:"log"`
-	Format     string         `json:"format"`
-	ReceivedAt string         `json:"received_at"`
-	Raw        string         `json:"raw"`
-	Expected   map[string]any `json:"expected"`
-}
-
-func readCorpus(t testing.TB, name string) []corpusLine {
+// readCorpus reads one corpus file of testdata/kerio.
+func readCorpus(t testing.TB, name string) []corpus.Line {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "testdata", "kerio", name))
-	require.NoError(t, err)
-	defer f.Close()
-	var lines []corpusLine
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var l corpusLine
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &l))
-		lines = append(lines, l)
-	}
-	require.NoError(t, sc.Err())
-	return lines
-}
-
-// event builds the event a source would hand over for a corpus line: a
-// syslog message for the wrapped corpus, a file line otherwise, with the
-// product and log taken from the line's `log` context.
-func (l corpusLine) event() *pipeline.Event {
-	o := &pipeline.Origin{Source: "test", Location: time.UTC, Format: pipeline.FormatLine, Transport: "file"}
-	if l.Format != "" {
-		o.Format, o.Transport = pipeline.FormatSyslog, "udp"
-	}
-	product, log, _ := strings.Cut(l.Log, ".")
-	switch product {
-	case "connect":
-		o.Product = "kerio_connect"
-	case "control":
-		o.Product = "kerio_control"
-	}
-	o.Log = log
-	received := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	if l.ReceivedAt != "" {
-		received, _ = time.Parse(time.RFC3339, l.ReceivedAt)
-	}
-	return &pipeline.Event{Raw: []byte(l.Raw), Origin: o, Received: received,
-		Peer: netip.MustParseAddrPort("192.0.2.7:40000")}
+	return corpus.Read(t, filepath.Join("..", "testdata", "kerio"), name)
 }
 
 func newProcessor() *pipeline.ECSProcessor {
@@ -108,7 +63,7 @@ func TestEveryCorpusLineProducesItsExpectedFields(t *testing.T) {
 	for _, file := range []string{"dev.jsonl", "syslog_wrapped.jsonl", "variants.jsonl"} {
 		for _, l := range readCorpus(t, file) {
 			t.Run(l.ID, func(t *testing.T) {
-				ev := l.event()
+				ev := l.Event()
 				p.Process(ev)
 				got := flatten(t, ev.JSON)
 				for key, want := range l.Expected {
@@ -204,7 +159,7 @@ func TestEveryEmittedFieldIsECSWithTheRightType(t *testing.T) {
 	p := newProcessor()
 	for _, file := range []string{"dev.jsonl", "syslog_wrapped.jsonl", "variants.jsonl"} {
 		for _, l := range readCorpus(t, file) {
-			ev := l.event()
+			ev := l.Event()
 			p.Process(ev)
 			require.Empty(t, checkECS(schema, flatten(t, ev.JSON)), "%s: %s", l.ID, ev.JSON)
 		}
@@ -265,7 +220,7 @@ func TestEventOriginalCanBeSwitchedOff(t *testing.T) {
 var goldenIDs = []string{"dev-001", "dev-004", "dev-010", "dev-019", "dev-113", "sys-001", "sys-009", "sys-021", "sys-025", "sys-034"}
 
 func TestGoldenDocuments(t *testing.T) {
-	lines := map[string]corpusLine{}
+	lines := map[string]corpus.Line{}
 	for _, file := range []string{"dev.jsonl", "syslog_wrapped.jsonl"} {
 		for _, l := range readCorpus(t, file) {
 			lines[l.ID] = l
@@ -276,7 +231,7 @@ func TestGoldenDocuments(t *testing.T) {
 		t.Run(id, func(t *testing.T) {
 			l, ok := lines[id]
 			require.True(t, ok)
-			ev := l.event()
+			ev := l.Event()
 			p.Process(ev)
 			var pretty bytes.Buffer
 			require.NoError(t, json.Indent(&pretty, ev.JSON, "", "  "))
@@ -321,7 +276,7 @@ func BenchmarkProcess(b *testing.B) {
 			}
 			b.Run(l.ID, func(b *testing.B) {
 				p := newProcessor()
-				ev := l.event()
+				ev := l.Event()
 				b.ReportAllocs()
 				b.SetBytes(int64(len(l.Raw)))
 				for b.Loop() {
@@ -402,7 +357,7 @@ func TestMailFlowSummaryComesOutAsItsOwnEvent(t *testing.T) {
 // corpus (every log of both products) through parse, map and encode: the
 // breadth of parsers must not make the common case slower.
 func BenchmarkProcessCorpus(b *testing.B) {
-	var security, mixed []corpusLine
+	var security, mixed []corpus.Line
 	for _, file := range []string{"dev.jsonl", "syslog_wrapped.jsonl"} {
 		for _, l := range readCorpus(b, file) {
 			mixed = append(mixed, l)
@@ -411,12 +366,12 @@ func BenchmarkProcessCorpus(b *testing.B) {
 			}
 		}
 	}
-	for name, lines := range map[string][]corpusLine{"security": security, "mixed": mixed} {
+	for name, lines := range map[string][]corpus.Line{"security": security, "mixed": mixed} {
 		b.Run(name, func(b *testing.B) {
 			p := newProcessor()
 			events := make([]*pipeline.Event, len(lines))
 			for i, l := range lines {
-				events[i] = l.event()
+				events[i] = l.Event()
 			}
 			b.ReportAllocs()
 			n := 0

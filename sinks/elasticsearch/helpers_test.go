@@ -1,7 +1,6 @@
 package elasticsearch
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -10,8 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,67 +18,17 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"siemfwd/internal/corpus"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// corpusLine is one line of testdata/kerio/*.jsonl.
-type corpusLine struct {
-	ID         string `json:"id"`
-	Log        string `json:"log"`
-	Format     string `json:"format"`
-	ReceivedAt string `json:"received_at"`
-	Raw        string `json:"raw"`
-}
-
-func readCorpus(t testing.TB, files ...string) []corpusLine {
+// readCorpus reads every Kerio corpus of testdata/kerio.
+func readCorpus(t testing.TB) []corpus.Line {
 	t.Helper()
-	if len(files) == 0 {
-		files = []string{"dev.jsonl", "syslog_wrapped.jsonl", "variants.jsonl"}
-	}
-	var lines []corpusLine
-	for _, name := range files {
-		f, err := os.Open(filepath.Join("..", "..", "testdata", "kerio", name))
-		require.NoError(t, err)
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var l corpusLine
-			require.NoError(t, json.Unmarshal(sc.Bytes(), &l))
-			lines = append(lines, l)
-		}
-		require.NoError(t, sc.Err())
-		f.Close()
-	}
-	return lines
-}
-
-// event builds what a source would hand over for a corpus line, as the
-// pipeline's own tests do.
-func (l corpusLine) event(namespaceOrigin *pipeline.Origin) *pipeline.Event {
-	o := &pipeline.Origin{Source: "test", Location: time.UTC, Format: pipeline.FormatLine, Transport: "file"}
-	if l.Format != "" {
-		o.Format, o.Transport = pipeline.FormatSyslog, "udp"
-	}
-	if namespaceOrigin != nil {
-		o.Source = namespaceOrigin.Source
-	}
-	product, log, _ := strings.Cut(l.Log, ".")
-	switch product {
-	case "connect":
-		o.Product = "kerio_connect"
-	case "control":
-		o.Product = "kerio_control"
-	}
-	o.Log = log
-	received := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	if l.ReceivedAt != "" {
-		received, _ = time.Parse(time.RFC3339, l.ReceivedAt)
-	}
-	return &pipeline.Event{Raw: []byte(l.Raw), Origin: o, Received: received,
-		Peer: netip.MustParseAddrPort("192.0.2.7:40000")}
+	return corpus.Read(t, filepath.Join("..", "..", "testdata", "kerio"), corpus.Files...)
 }
 
 // ecsEvents returns n processed events cycling over the corpus, each with a
@@ -94,7 +41,7 @@ func ecsEvents(t testing.TB, n int, ns string) []*pipeline.Event {
 	base := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	events := make([]*pipeline.Event, n)
 	for i := range events {
-		ev := lines[i%len(lines)].event(nil)
+		ev := lines[i%len(lines)].Event()
 		ev.Received = base.Add(time.Duration(i) * time.Microsecond)
 		p.Process(ev)
 		events[i] = ev
