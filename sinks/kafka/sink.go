@@ -40,18 +40,18 @@
 //
 // # Producing
 //
-// Write produces with kafka-go's Client.Produce, one request per partition
-// (split at batch_max_events and batch_max_bytes), all partitions at once
-// and each partition's requests in order. It does not use kafka-go's
-// Writer: the pipeline hands over whole batches and waits for them, and the
-// Writer's own batching looked up the topic's metadata once per message,
-// allocated batch_max_events message slots per batch and held every
-// partition's last batch for batch_timeout, which cost about a third of the
-// sink's CPU time and added a wait to every Write.
+// Write produces with kafka-go's Client.RawProduce, one request per
+// partition (split at batch_max_events and batch_max_bytes), all partitions
+// at once and each partition's requests in order; the record batches are
+// encoded here (recordbatch.go). It does not use kafka-go's Writer: the
+// pipeline hands over whole batches and waits for them, and the Writer's
+// own batching looked up the topic's metadata once per message, allocated
+// batch_max_events message slots per batch and held every partition's last
+// batch for batch_timeout, which cost about a third of the sink's CPU time
+// and added a wait to every Write.
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -65,6 +65,7 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
 	metadataapi "github.com/segmentio/kafka-go/protocol/metadata"
 	"github.com/segmentio/kafka-go/sasl"
 
@@ -126,8 +127,10 @@ type Sink struct {
 	bounds []int
 	errs   []error
 	edge   kafkaedge.Encoder // edge mode's header values
-	part   []int             // partition of msgs[i], then where each partition's run starts
+	part   []int             // partition of msgs[i]
 	order  []int             // positions in msgs, grouped by topic and partition
+
+	encoders sync.Pool // *batchEncoder, one per partition written at once
 }
 
 // client is one kafka-go transport (connections and cached metadata). It is
@@ -177,6 +180,7 @@ func New(cfg Config, log *slog.Logger, m *metrics.Metrics) (*Sink, error) {
 	if s.sasl != nil && !cfg.TLS.Enabled {
 		log.Warn("sasl without tls: credentials and events cross the network in clear", "mechanism", cfg.SASL.Mechanism)
 	}
+	s.encoders.New = func() any { return newBatchEncoder(s.codec) }
 	s.cl = s.newClient()
 	return s, nil
 }
@@ -468,6 +472,7 @@ func (s *Sink) send(ctx context.Context, maxRecords int, msgs []kafkago.Message,
 // after the other. Each goroutine writes only its own records' errs.
 func (s *Sink) produceRun(ctx context.Context, maxRecords int, topic string, partition int,
 	msgs []kafkago.Message, idx, order []int, errs []error) (abandoned bool) {
+	enc := s.encoders.Get().(*batchEncoder)
 	for len(order) > 0 {
 		end, total := 0, int64(0)
 		for end < len(order) && end < maxRecords {
@@ -479,55 +484,33 @@ func (s *Sink) produceRun(ctx context.Context, maxRecords int, topic string, par
 			total += size
 			end++
 		}
-		res, err := s.cl.kc.Produce(ctx, &kafkago.ProduceRequest{
-			Topic: topic, Partition: partition, RequiredAcks: kafkago.RequireAll,
-			Compression: s.codec, Records: &records{msgs: msgs, order: order[:end]},
-		})
-		if err == nil && res.Error != nil {
-			err = res.Error
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				abandoned = true
+		batch, err := enc.encode(msgs, order[:end])
+		if err == nil {
+			var res *kafkago.ProduceResponse
+			res, err = s.cl.kc.RawProduce(ctx, &kafkago.RawProduceRequest{
+				Topic: topic, Partition: partition, RequiredAcks: kafkago.RequireAll,
+				RawRecords: protocol.RawRecordSet{Reader: batch},
+			})
+			if err == nil && res.Error != nil {
+				err = res.Error
 			}
-			for _, k := range order[:end] {
+		}
+		if err != nil && ctx.Err() != nil {
+			// kafka-go may still be reading the batch: the encoder is not
+			// reused, and the rest of the partition is not tried.
+			for _, k := range order {
 				errs[idx[k]] = err
 			}
+			return true
+		}
+		for _, k := range order[:end] {
+			errs[idx[k]] = err
 		}
 		order = order[end:]
 	}
-	return abandoned
+	s.encoders.Put(enc)
+	return false
 }
-
-// records reads msgs[order[...]] as kafka-go records without copying the
-// keys, values or headers.
-type records struct {
-	msgs       []kafkago.Message
-	order      []int
-	rec        kafkago.Record
-	key, value bytesReader
-}
-
-func (r *records) ReadRecord() (*kafkago.Record, error) {
-	if len(r.order) == 0 {
-		return nil, io.EOF
-	}
-	m := &r.msgs[r.order[0]]
-	r.order = r.order[1:]
-	r.rec = kafkago.Record{Time: m.Time, Headers: m.Headers}
-	if m.Key != nil {
-		r.key.Reset(m.Key)
-		r.rec.Key = &r.key
-	}
-	r.value.Reset(m.Value)
-	r.rec.Value = &r.value
-	return &r.rec, nil
-}
-
-// bytesReader is a kafkago.Bytes over a slice.
-type bytesReader struct{ bytes.Reader }
-
-func (*bytesReader) Close() error { return nil }
 
 type byTopic struct {
 	msgs []kafkago.Message
