@@ -13,9 +13,11 @@
 #   events/s  N / (that poll's time - loadgen's first send)
 #   CPU-s/M   siemfwd utime+stime (/proc/PID/stat) per million events
 #   events/Write, ms/Write  how the sink loop batched, from its metrics
-#   broker    the same for the broker's JVM (found by its listening port), so
-#             that the share of the 2 cores each side needs is visible; it
+#   broker    the same for the broker's JVM (found by its listening port); it
 #             includes any other client's traffic to that broker meanwhile
+#   loadgen   the sender's CPU time
+#   all       siemfwd + broker + loadgen CPU-s/M; 2e6 / all is the most
+#             events/s the 2 cores could carry even with nothing else running
 # With RUNS > 1 the medians are printed last.
 #
 # Environment (all optional): N (1000000), RUNS (3), PARTITIONS (3),
@@ -112,9 +114,15 @@ run_once() {
 	cpu0=$(cpu_ticks "$pid")
 	[[ -n $bpid ]] && bcpu0=$(cpu_ticks "$bpid")
 
-	local summary start_ns end_ns sent=0 deadline
-	summary=$("$LOADGEN" -proto tcp -addr "127.0.0.1:$SIEMFWD_TCP_PORT" -format rfc5424 -framing lf -n "$N" -seed 1)
+	local summary start_ns end_ns sent=0 deadline lcpu
+	# The subshell reports loadgen's CPU time: its children's utime+stime.
+	summary=$(
+		me=$BASHPID
+		"$LOADGEN" -proto tcp -addr "127.0.0.1:$SIEMFWD_TCP_PORT" -format rfc5424 -framing lf -n "$N" -seed 1
+		sed 's/^.*) //' "/proc/$me/stat" | awk '{print "loadgen_ticks=" $14 + $15}'
+	)
 	start_ns=$(sed -n 's/.* start_unix_ns=\([0-9]*\).*/\1/p' <<<"$summary")
+	lcpu=$(sed -n 's/^loadgen_ticks=//p' <<<"$summary")
 	deadline=$(($(date +%s) + MAX_SECS))
 	while :; do
 		sent=$(sent_events)
@@ -140,14 +148,15 @@ run_once() {
 
 	awk -v i="$i" -v n="$N" -v sent="$sent" -v t0="$start_ns" -v t1="$end_ns" -v c0="$cpu0" -v c1="$cpu1" \
 		-v b0="$bcpu0" -v b1="$bcpu1" -v hz="$CLK_TCK" -v rss="$rss" -v off="$offsets" -v load="$load" \
-		-v w="$writes" -v ws="$wsecs" -v out="$SCRATCH/results" '
+		-v w="$writes" -v ws="$wsecs" -v lc="$lcpu" -v out="$SCRATCH/results" '
 	BEGIN {
 		el = (t1 - t0) / 1e9; if (el <= 0) el = 1e-9
-		cpu = (c1 - c0) / hz; bcpu = (b1 - b0) / hz
-		printf "| %3d | %9d | %9d | %7.2f | %9.0f | %7.2f | %8.2f | %7.2f | %6.0f | %6.1f | %7.1f | %9d | %4s |\n",
-			i, n, sent, el, sent / el, cpu / (n / 1e6), bcpu / (n / 1e6), (cpu + bcpu) / el,
+		cpu = (c1 - c0) / hz; bcpu = (b1 - b0) / hz; lcpu = lc / hz
+		all = (cpu + bcpu + lcpu) / (n / 1e6)
+		printf "| %3d | %9d | %7.2f | %9.0f | %7.2f | %7.2f | %7.2f | %7.2f | %9.0f | %6.0f | %6.1f | %7.1f | %9d | %5s |\n",
+			i, sent, el, sent / el, cpu / (n / 1e6), bcpu / (n / 1e6), lcpu / (n / 1e6), all, 2e6 / all,
 			(w > 0 ? sent / w : 0), (w > 0 ? 1000 * ws / w : 0), rss / 1024, off, load
-		printf "%.0f %.3f %.3f\n", sent / el, cpu / (n / 1e6), bcpu / (n / 1e6) >> out
+		printf "%.0f %.3f %.3f %.3f\n", sent / el, cpu / (n / 1e6), bcpu / (n / 1e6), all >> out
 	}'
 }
 
@@ -158,8 +167,8 @@ main() {
 	trap 'exit 130' INT TERM
 	build_loadgen
 	echo "$("$SIEMFWD_BIN" version 2>/dev/null | head -1 || true), N=$N, partitions=$PARTITIONS, compression=$COMPRESSION, max_events=$MAX_EVENTS${EXTRA_SINK:+, $EXTRA_SINK}, $(nproc) cores" >&2
-	echo "| run |         N |      sent | elapsed |  events/s | siemfwd CPU-s/M | broker CPU-s/M | siemfwd+broker cores | events/Write | ms/Write | RSS MiB | end offsets | load |"
-	echo "|----:|----------:|----------:|--------:|----------:|--------:|---------:|--------:|-------:|-------:|--------:|----------:|-----:|"
+	echo "| run | sent | elapsed s | events/s | siemfwd CPU-s/M | broker CPU-s/M | loadgen CPU-s/M | all CPU-s/M | 2-core ceiling events/s | events/Write | ms/Write | siemfwd RSS MiB | end offsets | load |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	local i
 	for ((i = 1; i <= RUNS; i++)); do
 		run_once "$i"
@@ -168,6 +177,7 @@ main() {
 		sort -n -k1 "$SCRATCH/results" | awk '{r[NR] = $1} END {printf "median events/s %.0f\n", r[int((NR + 1) / 2)]}'
 		sort -n -k2 "$SCRATCH/results" | awk '{c[NR] = $2} END {printf "median siemfwd CPU-s/M %.2f\n", c[int((NR + 1) / 2)]}'
 		sort -n -k3 "$SCRATCH/results" | awk '{c[NR] = $3} END {printf "median broker CPU-s/M %.2f\n", c[int((NR + 1) / 2)]}'
+		sort -n -k4 "$SCRATCH/results" | awk '{c[NR] = $4} END {printf "median all CPU-s/M %.2f (2-core ceiling %.0f events/s)\n", c[int((NR + 1) / 2)], 2e6 / c[int((NR + 1) / 2)]}'
 	fi
 }
 
