@@ -3,6 +3,7 @@ package diskbuf
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -148,51 +149,66 @@ func BenchmarkNextAck(b *testing.B) {
 	report(b, b.N*benchBatch, cpu)
 }
 
-// BenchmarkThroughBuffer is the buffer as the sink loop will use it: a
-// writer appends batches while the reader takes them out and acknowledges
-// them. This is the cost the disk buffer adds to each event.
+// BenchmarkThroughBuffer is the buffer as the sink loop uses it: a writer
+// appends batches while the reader takes them out and acknowledges them.
+// This is the cost the disk buffer adds to each event. With memos, a reader
+// that keeps up takes them instead of reading the records back.
 func BenchmarkThroughBuffer(b *testing.B) {
 	for _, mode := range []string{SyncBatch, SyncInterval} {
-		b.Run("sync="+mode, func(b *testing.B) {
-			cfg := benchConfig(mode)
-			cfg.MaxBytes = 256 << 20
-			buf, err := Open(b.TempDir(), cfg, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer buf.Close()
-			recs := benchBatchRecords()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			writerDone := make(chan error, 1)
-			b.SetBytes(benchBatch * benchRecord)
-			b.ReportAllocs()
-			cpu0 := processCPU()
-			n := 0
-			go func() {
-				for {
-					if err := buf.AppendWait(ctx, recs); err != nil {
-						writerDone <- err
-						return
-					}
-				}
-			}()
-			for b.Loop() {
-				got, _, pos, err := buf.Next(ctx, benchBatch, 1<<20)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := buf.Ack(pos); err != nil {
-					b.Fatal(err)
-				}
-				n += len(got)
-			}
-			cpu := processCPU() - cpu0
-			cancel()
-			<-writerDone
-			report(b, n, cpu)
-		})
+		for _, withMemos := range []bool{false, true} {
+			b.Run(fmt.Sprintf("sync=%s/memos=%t", mode, withMemos), func(b *testing.B) {
+				benchThrough(b, mode, withMemos)
+			})
+		}
 	}
+}
+
+func benchThrough(b *testing.B, mode string, withMemos bool) {
+	cfg := benchConfig(mode)
+	cfg.MaxBytes = 256 << 20
+	buf, err := Open(b.TempDir(), cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer buf.Close()
+	recs := benchBatchRecords()
+	var memos []any
+	if withMemos {
+		memos = make([]any, len(recs))
+		for i := range memos {
+			memos[i] = i
+		}
+	}
+	batch := batchOf(recs, memos)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	writerDone := make(chan error, 1)
+	b.SetBytes(benchBatch * benchRecord)
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	n := 0
+	go func() {
+		for {
+			if err := buf.AppendBatch(ctx, batch, true); err != nil {
+				writerDone <- err
+				return
+			}
+		}
+	}()
+	for b.Loop() {
+		got, gotMemos, pos, err := buf.Next(ctx, benchBatch, 1<<20)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := buf.Ack(pos); err != nil {
+			b.Fatal(err)
+		}
+		n += len(got) + len(gotMemos)
+	}
+	cpu := processCPU() - cpu0
+	cancel()
+	<-writerDone
+	report(b, n, cpu)
 }
 
 // BenchmarkOpen is the recovery scan: Open checks every unacknowledged
