@@ -10,7 +10,7 @@
 #  1. fill: a fresh topic (PARTITIONS, default 6) is filled the way edges fill
 #     it: an edge siemfwd (configs/edge.yaml: Kafka sink in edge mode, lz4,
 #     keyed by sender, disk buffer) fed by loadgen over TCP, so every record
-#     carries the edge headers. The run waits until the edge's sink reports
+#     carries the edge header (siemfwd.edge). The run waits until the edge's sink reports
 #     N events sent (acknowledged by the broker). Not measured.
 #  2. indexer: siemfwd with a kafka source (new group, earliest) reads the
 #     topic. events/s = N / (mtime of the output when it holds N lines -
