@@ -118,8 +118,8 @@ type Sink struct {
 	values         map[string][]byte // header values, interned
 	warnedFallback bool
 
-	// Scratch reused between writes. It is dropped when a write is abandoned
-	// (context done), because kafka-go may still be sending those records.
+	// Scratch reused between writes. kafka-go never holds it: records are
+	// copied into a batch encoder before a request starts.
 	msgs   []kafkago.Message
 	idx    []int // msgs[i] carries events[idx[i]]
 	hdrs   []kafkago.Header
@@ -246,15 +246,10 @@ func (s *Sink) Write(ctx context.Context, events []*pipeline.Event) error {
 		s.stale = false
 	}
 	errs := s.build(events)
-	abandoned := s.send(ctx, s.cfg.BatchMaxEvents, s.msgs, s.idx, errs)
+	s.send(ctx, s.cfg.BatchMaxEvents, s.msgs, s.idx, errs)
 	if ctx.Err() == nil {
-		abandoned = s.resendTooLarge(ctx, errs) || abandoned
-		abandoned = s.verifyMissing(ctx, errs) || abandoned
-	}
-	if abandoned || ctx.Err() != nil {
-		// kafka-go may still be encoding these records; let it keep them.
-		s.msgs, s.idx, s.hdrs, s.keys, s.bounds, s.errs = nil, nil, nil, nil, nil, nil
-		s.edge = kafkaedge.Encoder{}
+		s.resendTooLarge(ctx, errs)
+		s.verifyMissing(ctx, errs)
 	}
 	s.cl.fresh = false
 	return s.result(events, errs)
@@ -390,12 +385,10 @@ func (s *Sink) topicFor(ev *pipeline.Event) string {
 // groups them by topic and partition (murmur2 over the key, as the Java
 // client; random without a key), then writes every partition concurrently,
 // each in requests of at most maxRecords records and batch_max_bytes bytes,
-// in order. A topic whose metadata fails fails only its own records. It
-// reports whether a request was abandoned because ctx or write_timeout
-// ended, in which case kafka-go may still be reading msgs.
-func (s *Sink) send(ctx context.Context, maxRecords int, msgs []kafkago.Message, idx []int, errs []error) (abandoned bool) {
+// in order. A topic whose metadata fails fails only its own records.
+func (s *Sink) send(ctx context.Context, maxRecords int, msgs []kafkago.Message, idx []int, errs []error) {
 	if len(msgs) == 0 {
-		return false
+		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
 	defer cancel()
@@ -450,28 +443,22 @@ func (s *Sink) send(ctx context.Context, maxRecords int, msgs []kafkago.Message,
 		from = to
 	}
 	var wg sync.WaitGroup
-	var mu sync.Mutex
 	sem := make(chan struct{}, maxPartitionWriters)
 	for _, r := range runs {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if s.produceRun(ctx, maxRecords, r.topic, r.partition, msgs, idx, s.order[r.from:r.to], errs) {
-				mu.Lock()
-				abandoned = true
-				mu.Unlock()
-			}
+			s.produceRun(ctx, maxRecords, r.topic, r.partition, msgs, idx, s.order[r.from:r.to], errs)
 		})
 	}
 	wg.Wait()
-	return abandoned
 }
 
 // produceRun writes the records msgs[order[...]] of one partition in
 // requests of at most maxRecords records and batch_max_bytes bytes, one
 // after the other. Each goroutine writes only its own records' errs.
 func (s *Sink) produceRun(ctx context.Context, maxRecords int, topic string, partition int,
-	msgs []kafkago.Message, idx, order []int, errs []error) (abandoned bool) {
+	msgs []kafkago.Message, idx, order []int, errs []error) {
 	enc := s.encoders.Get().(*batchEncoder)
 	for len(order) > 0 {
 		end, total := 0, int64(0)
@@ -501,7 +488,7 @@ func (s *Sink) produceRun(ctx context.Context, maxRecords int, topic string, par
 			for _, k := range order {
 				errs[idx[k]] = err
 			}
-			return true
+			return
 		}
 		for _, k := range order[:end] {
 			errs[idx[k]] = err
@@ -509,7 +496,6 @@ func (s *Sink) produceRun(ctx context.Context, maxRecords int, topic string, par
 		order = order[end:]
 	}
 	s.encoders.Put(enc)
-	return false
 }
 
 type byTopic struct {
@@ -528,7 +514,7 @@ func (b byTopic) Swap(i, j int) {
 // too large. The broker's limit applies to a whole compressed batch, so a
 // batch can be refused although each of its records fits; only a record
 // refused on its own is dead-lettered.
-func (s *Sink) resendTooLarge(ctx context.Context, errs []error) (abandoned bool) {
+func (s *Sink) resendTooLarge(ctx context.Context, errs []error) {
 	var msgs []kafkago.Message
 	var idx []int
 	for k, i := range s.idx {
@@ -539,10 +525,10 @@ func (s *Sink) resendTooLarge(ctx context.Context, errs []error) (abandoned bool
 		}
 	}
 	if len(msgs) == 0 {
-		return false
+		return
 	}
 	s.log.Debug("broker refused a batch as too large; sending its records one by one", "records", len(msgs))
-	return s.send(ctx, 1, msgs, idx, errs)
+	s.send(ctx, 1, msgs, idx, errs)
 }
 
 // verifyMissing handles records refused because their topic does not exist,
@@ -551,9 +537,9 @@ func (s *Sink) resendTooLarge(ctx context.Context, errs []error) (abandoned bool
 // metadata is this Write's own, or the topic was found missing recently,
 // the client is replaced and the records are sent once more. What is still
 // missing then is missing indeed.
-func (s *Sink) verifyMissing(ctx context.Context, errs []error) (abandoned bool) {
+func (s *Sink) verifyMissing(ctx context.Context, errs []error) {
 	if s.cfg.AllowAutoTopicCreation {
-		return false
+		return
 	}
 	var msgs []kafkago.Message
 	var idx []int
@@ -575,11 +561,11 @@ func (s *Sink) verifyMissing(ctx context.Context, errs []error) (abandoned bool)
 		errs[i] = nil
 	}
 	if len(msgs) == 0 {
-		return false
+		return
 	}
 	s.cl.close()
 	s.cl = s.newClient()
-	abandoned = s.send(ctx, s.cfg.BatchMaxEvents, msgs, idx, errs)
+	s.send(ctx, s.cfg.BatchMaxEvents, msgs, idx, errs)
 	for k, i := range idx {
 		if errors.Is(errs[i], kafkago.UnknownTopicOrPartition) {
 			s.missing[msgs[k].Topic] = now
@@ -591,7 +577,6 @@ func (s *Sink) verifyMissing(ctx context.Context, errs []error) (abandoned bool)
 			delete(s.missing, t)
 		}
 	}
-	return abandoned
 }
 
 // result turns per-event errors into Write's answer and notes whether the
