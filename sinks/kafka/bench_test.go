@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
 
@@ -41,7 +42,12 @@ func BenchmarkWriteRealBroker(b *testing.B) {
 		ev.JSON = realisticDoc(rng, i, 1024)
 	}
 	ctx := context.Background()
-	require.NoError(b, s.Write(ctx, evs)) // connect and cache metadata first
+	// Connect and cache metadata first; a topic just created may not have
+	// its leader yet, which the sink reports as a transient error.
+	deadline := time.Now().Add(patience)
+	for err := s.Write(ctx, evs); err != nil; err = s.Write(ctx, evs) {
+		require.False(b, pipeline.IsPermanent(err) || time.Now().After(deadline), "first write: %v", err)
+	}
 
 	b.SetBytes(int64(batch * 1024))
 	b.ReportAllocs()
