@@ -148,6 +148,16 @@ func TestRobustness(t *testing.T) {
 			},
 		},
 		{
+			name: "APP-NAME hint without a configured product (loadgen before it named each log)",
+			msg:  "IMAP: User j.doe@contoso.example authenticated from IP address 192.0.2.10",
+			hint: Hint{AppName: "security"},
+			check: func(t *testing.T, doc *ecs.Document, res Result) {
+				require.Equal(t, "kerio_connect.audit", doc.GetString("event.dataset"))
+				require.Equal(t, "login-succeeded", doc.GetString("event.action"))
+				require.False(t, doc.Has("tags"))
+			},
+		},
+		{
 			name: "a configured log is not a hint: the same line stays generic Security",
 			msg:  "[02/Apr/2026 08:00:09] SMTP: User bob@contoso.example authenticated from IP address 198.51.100.4",
 			hint: Hint{Product: "kerio_connect", Log: "security", AppName: "security"},
