@@ -250,8 +250,13 @@ func AppendString(dst []byte, s string) []byte {
 	// Most values need no escaping: find that out with tight loops, then
 	// copy the string whole.
 	i := 0
-	for i+8 <= len(s) && plainWord(s, i) {
-		i += 8
+	if len(s) >= 8 {
+		for i+8 <= len(s) && plainWord(s, i) {
+			i += 8
+		}
+		if i+8 > len(s) && plainWord(s, len(s)-8) { // the last, overlapping word
+			i = len(s)
+		}
 	}
 	for i < len(s) && plainASCII[s[i]] {
 		i++

@@ -162,3 +162,18 @@ func TestAppendTimeWritesRFC3339WithTheFractionKept(t *testing.T) {
 		require.Equal(t, tm.UTC().Format(time.RFC3339Nano), string(AppendTime(nil, tm)), "%v", tm)
 	}
 }
+
+func BenchmarkAppendString(b *testing.B) {
+	values := []string{"login-failed", "authentication", "203.0.113.150", "kerio_connect.security", "Kerio Connect",
+		"david.garcia97@branch-office.contoso-holding.example", "mail01.contoso.example", "HTTP/WebMail", "logs", "default",
+		"HTTP/WebMail: Invalid password for user david.garcia97@branch-office.contoso-holding.example. Attempt from IP address 203.0.113.150.",
+		"<20>1 2026-11-29T11:58:57.508Z mail01.contoso.example security - seq256 - [29/Nov/2026 11:58:57] HTTP/WebMail: Invalid password for user david.garcia97@branch-office.contoso-holding.example. Attempt from IP address 203.0.113.150."}
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		for _, v := range values {
+			buf = AppendString(buf, v)
+		}
+	}
+}
