@@ -224,7 +224,7 @@ func (s *Source) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 	ln, pcs := s.ln, s.pcs
 	s.mu.Unlock()
 
-	// The closer wakes every blocked Accept, ReadBatch and Read when ctx
+	// The closer wakes every blocked Accept, recvmmsg and Read when ctx
 	// ends: closing a socket is the only way to interrupt them.
 	closed := make(chan struct{})
 	go func() {
