@@ -17,6 +17,8 @@ scripts/testenv/up
 trap 'scripts/testenv/down --purge || true' EXIT
 eval "$(scripts/testenv/env)"
 export SIEMFWD_TEST_KAFKA SIEMFWD_TEST_ES
+# A test that finds no service address fails here instead of skipping.
+export SIEMFWD_TEST_REQUIRE_SERVICES=1
 
 go vet ./...
 # Packages that talk to the shared broker and node run one at a time: some

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"siemfwd/internal/testservice"
 )
 
 // TestEdgeKafkaIndexerMatchesDirectReceipt runs the two-tier topology: an
@@ -19,10 +21,7 @@ import (
 // event.created (each receiver's own clock), the documents must be equal,
 // sender-derived fields included.
 func TestEdgeKafkaIndexerMatchesDirectReceipt(t *testing.T) {
-	broker := os.Getenv("SIEMFWD_TEST_KAFKA")
-	if broker == "" {
-		t.Skip("needs a Kafka broker: scripts/testenv/up kafka && eval \"$(scripts/testenv/env)\" (make test does this)")
-	}
+	broker := strings.Join(testservice.Kafka(t), ",")
 	topic := fmt.Sprintf("siemfwd-edge-test-%d", time.Now().UnixNano())
 	receiver := `
   tcp:

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -19,18 +18,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 )
 
-// esAddress returns SIEMFWD_TEST_ES or skips with how to start the node.
+// esAddress returns the test node's URL (see testservice).
 func esAddress(t testing.TB) string {
 	t.Helper()
-	addr := os.Getenv("SIEMFWD_TEST_ES")
-	if addr == "" {
-		t.Skip("SIEMFWD_TEST_ES is not set: start Elasticsearch with `scripts/testenv/up es` and " +
-			"`eval \"$(scripts/testenv/env)\"`, or run `make test`, which does both")
-	}
-	return addr
+	return testservice.Elasticsearch(t)
 }
 
 // uniqueNamespace keeps each test's data streams apart.

@@ -21,20 +21,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
 
-// realBrokers returns the real test broker's address, or skips with how to
-// start one. CI always sets SIEMFWD_TEST_KAFKA, so there these never skip.
+// realBrokers returns the real test broker's addresses (see testservice).
 func realBrokers(t testing.TB) []string {
 	t.Helper()
-	addr := os.Getenv("SIEMFWD_TEST_KAFKA")
-	if addr == "" {
-		t.Skip("SIEMFWD_TEST_KAFKA is not set: run `make test`, or start a broker with " +
-			"`scripts/testenv/up kafka` and `eval \"$(scripts/testenv/env)\"`")
-	}
-	return strings.Split(addr, ",")
+	return testservice.Kafka(t)
 }
 
 // uniqueTopic names a topic no other run uses, so tests need no clean-up
