@@ -61,11 +61,12 @@ type ECSProcessor struct {
 	categories [][]string
 }
 
-// slabSize is the size of the blocks events' JSON is encoded into, and
-// slabReserve the room a block must have left to take the next event. A
-// bigger event outgrows it and gets an array of its own.
+// slabSize is the size of the blocks events' JSON is encoded into (the
+// largest that Go's small-object allocator serves), and slabReserve the room a
+// block must have left to take the next event. A bigger event outgrows it
+// and gets an array of its own.
 const (
-	slabSize    = 64 << 10
+	slabSize    = 32 << 10
 	slabReserve = 4 << 10
 )
 
