@@ -8,7 +8,9 @@
 package ecs
 
 import (
+	"math"
 	"time"
+	"unsafe"
 )
 
 // Version is the ECS version every document claims in ecs.version.
@@ -21,25 +23,29 @@ type Kind uint8
 const (
 	KindString  Kind = iota + 1 // Str
 	KindInt                     // Int
-	KindFloat                   // Float
+	KindFloat                   // Float()
 	KindBool                    // Bool
 	KindStrings                 // Strs, encoded as a JSON array
 	KindTime                    // Time, encoded as RFC 3339 UTC with the fraction kept
-	KindRaw                     // Raw, an already-encoded JSON value (objects of flattened fields)
+	KindRaw                     // Str holds an already-encoded JSON value (objects of flattened fields)
 )
 
-// Field is one dotted ECS field and its value.
+// Field is one dotted ECS field and its value. Members are shared between
+// kinds where they can be (a float's bits in Int, raw JSON in Str): a
+// document is a few dozen of these, written per event, and a smaller Field
+// is cheaper to fill and to walk.
 type Field struct {
-	Key   string
-	Kind  Kind
-	Str   string
-	Int   int64
-	Float float64
-	Bool  bool
-	Strs  []string
-	Time  time.Time
-	Raw   []byte
+	Key  string
+	Kind Kind
+	Bool bool
+	Int  int64 // KindInt; the bits of a KindFloat
+	Str  string
+	Strs []string
+	Time time.Time
 }
+
+// Float returns the value of a KindFloat field.
+func (f *Field) Float() float64 { return math.Float64frombits(uint64(f.Int)) }
 
 // Text returns the value of a string field, or "" for other kinds (whose
 // Str may still hold a string of an earlier event: storage is reused).
@@ -139,7 +145,9 @@ func (d *Document) SetStringNonEmpty(key, v string) {
 func (d *Document) SetInt(key string, v int64) { d.slot(key, KindInt).Int = v }
 
 // SetFloat sets a float field.
-func (d *Document) SetFloat(key string, v float64) { d.slot(key, KindFloat).Float = v }
+func (d *Document) SetFloat(key string, v float64) {
+	d.slot(key, KindFloat).Int = int64(math.Float64bits(v))
+}
 
 // SetBool sets a boolean field.
 func (d *Document) SetBool(key string, v bool) { d.slot(key, KindBool).Bool = v }
@@ -148,7 +156,9 @@ func (d *Document) SetBool(key string, v bool) { d.slot(key, KindBool).Bool = v 
 func (d *Document) SetTime(key string, v time.Time) { d.slot(key, KindTime).Time = v }
 
 // SetRaw sets a field to an already-encoded JSON value. The bytes are kept, not copied.
-func (d *Document) SetRaw(key string, v []byte) { d.slot(key, KindRaw).Raw = v }
+func (d *Document) SetRaw(key string, v []byte) {
+	d.slot(key, KindRaw).Str = unsafe.String(unsafe.SliceData(v), len(v))
+}
 
 // SetStrings sets an array field to exactly vs.
 func (d *Document) SetStrings(key string, vs ...string) {

@@ -158,10 +158,11 @@ func appendValue(dst []byte, f *Field) []byte {
 	case KindInt:
 		return strconv.AppendInt(dst, f.Int, 10)
 	case KindFloat:
-		if math.IsNaN(f.Float) || math.IsInf(f.Float, 0) {
+		v := f.Float()
+		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return append(dst, "null"...)
 		}
-		return strconv.AppendFloat(dst, f.Float, 'f', -1, 64)
+		return strconv.AppendFloat(dst, v, 'f', -1, 64)
 	case KindBool:
 		return strconv.AppendBool(dst, f.Bool)
 	case KindStrings:
@@ -178,10 +179,10 @@ func appendValue(dst []byte, f *Field) []byte {
 		dst = AppendTime(dst, f.Time)
 		return append(dst, '"')
 	case KindRaw:
-		if len(f.Raw) == 0 {
+		if len(f.Str) == 0 {
 			return append(dst, "null"...)
 		}
-		return append(dst, f.Raw...)
+		return append(dst, f.Str...)
 	}
 	return append(dst, "null"...)
 }

@@ -200,7 +200,7 @@ func valueEqual(f *ecs.Field, want any) bool {
 		case ecs.KindInt:
 			return float64(f.Int) == w
 		case ecs.KindFloat:
-			return math.Abs(f.Float-w) < 1e-9
+			return math.Abs(f.Float()-w) < 1e-9
 		}
 	case bool:
 		return f.Kind == ecs.KindBool && f.Bool == w
@@ -228,7 +228,7 @@ func fieldString(f *ecs.Field) string {
 	case ecs.KindInt:
 		return fmt.Sprint(f.Int)
 	case ecs.KindFloat:
-		return fmt.Sprint(f.Float)
+		return fmt.Sprint(f.Float())
 	case ecs.KindBool:
 		return fmt.Sprint(f.Bool)
 	case ecs.KindStrings:
@@ -236,7 +236,7 @@ func fieldString(f *ecs.Field) string {
 	case ecs.KindTime:
 		return f.Time.Format(time.RFC3339Nano)
 	case ecs.KindRaw:
-		return string(f.Raw)
+		return f.Str
 	}
 	return "?"
 }

@@ -60,7 +60,7 @@ func fieldJSON(t testing.TB, f *ecs.Field) string {
 	case ecs.KindInt:
 		v = f.Int
 	case ecs.KindRaw:
-		return string(f.Raw)
+		return f.Str
 	default:
 		t.Fatalf("%s: unexpected kind %d", f.Key, f.Kind)
 	}

@@ -352,7 +352,7 @@ func TestAppendECS(t *testing.T) {
 		case ecs.KindString:
 			got[f.Key] = f.Str
 		case ecs.KindRaw:
-			got[f.Key] = string(f.Raw)
+			got[f.Key] = f.Str
 		default:
 			t.Fatalf("unexpected kind %d for %s", f.Kind, f.Key)
 		}
