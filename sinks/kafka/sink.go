@@ -6,7 +6,8 @@
 // the in-sync replicas have every record. One record per event: the value is
 // the event's ECS JSON (shared, not copied), the key and the topic come from
 // templates, and two headers, event.dataset and siemfwd.source, let
-// consumers route without parsing the value.
+// consumers route without parsing the value. In edge mode the value is the
+// raw message and its only header is kafkaedge.HeaderEdge.
 //
 // # Templates
 //
@@ -69,12 +70,14 @@ import (
 	metadataapi "github.com/segmentio/kafka-go/protocol/metadata"
 	"github.com/segmentio/kafka-go/sasl"
 
+	"siemfwd/internal/kafkabatch"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/kafkaedge"
 	"siemfwd/pipeline/metrics"
 )
 
-// Header keys every record carries.
+// Header keys every record of ecs mode carries (edge mode sends
+// kafkaedge.HeaderEdge only).
 const (
 	HeaderDataset = "event.dataset"
 	HeaderSource  = "siemfwd.source"
@@ -130,7 +133,7 @@ type Sink struct {
 	part   []int             // partition of msgs[i]
 	order  []int             // positions in msgs, grouped by topic and partition
 
-	encoders sync.Pool // *batchEncoder, one per partition written at once
+	encoders sync.Pool // *kafkabatch.Encoder, one per partition written at once
 }
 
 // client is one kafka-go transport (connections and cached metadata). It is
@@ -180,7 +183,7 @@ func New(cfg Config, log *slog.Logger, m *metrics.Metrics) (*Sink, error) {
 	if s.sasl != nil && !cfg.TLS.Enabled {
 		log.Warn("sasl without tls: credentials and events cross the network in clear", "mechanism", cfg.SASL.Mechanism)
 	}
-	s.encoders.New = func() any { return newBatchEncoder(s.codec) }
+	s.encoders.New = func() any { return kafkabatch.NewEncoder(s.codec) }
 	s.cl = s.newClient()
 	return s, nil
 }
@@ -285,11 +288,6 @@ func (s *Sink) build(events []*pipeline.Event) []error {
 		if a, b := s.bounds[i], s.bounds[i+1]; b > a {
 			key = s.keys[a:b:b]
 		}
-		src := ""
-		if ev.Origin != nil {
-			src = ev.Origin.Source
-		}
-		ds, sv := s.intern(ev.Routes.Dataset), s.intern(src)
 		value := ev.JSON
 		if edge {
 			value = ev.Raw
@@ -299,11 +297,17 @@ func (s *Sink) build(events []*pipeline.Event) []error {
 			continue
 		}
 		h := len(s.hdrs)
-		s.hdrs = append(s.hdrs, kafkago.Header{Key: HeaderDataset, Value: ds})
 		if edge {
-			s.hdrs = s.edge.Append(s.hdrs, ev) // carries siemfwd.source among the receive metadata
+			// One header: the indexer reads the source name and the rest of
+			// the receive metadata from it, and parses the dataset itself.
+			s.hdrs = s.edge.Append(s.hdrs, ev)
 		} else {
-			s.hdrs = append(s.hdrs, kafkago.Header{Key: HeaderSource, Value: sv})
+			src := ""
+			if ev.Origin != nil {
+				src = ev.Origin.Source
+			}
+			s.hdrs = append(s.hdrs, kafkago.Header{Key: HeaderDataset, Value: s.intern(ev.Routes.Dataset)},
+				kafkago.Header{Key: HeaderSource, Value: s.intern(src)})
 		}
 		size := recordSize(key, value, s.hdrs[h:])
 		if size > s.cfg.MaxMessageBytes {
@@ -459,7 +463,7 @@ func (s *Sink) send(ctx context.Context, maxRecords int, msgs []kafkago.Message,
 // after the other. Each goroutine writes only its own records' errs.
 func (s *Sink) produceRun(ctx context.Context, maxRecords int, topic string, partition int,
 	msgs []kafkago.Message, idx, order []int, errs []error) {
-	enc := s.encoders.Get().(*batchEncoder)
+	enc := s.encoders.Get().(*kafkabatch.Encoder)
 	for len(order) > 0 {
 		end, total := 0, int64(0)
 		for end < len(order) && end < maxRecords {
@@ -471,7 +475,7 @@ func (s *Sink) produceRun(ctx context.Context, maxRecords int, topic string, par
 			total += size
 			end++
 		}
-		batch, err := enc.encode(msgs, order[:end])
+		batch, err := enc.Encode(msgs, order[:end])
 		if err == nil {
 			var res *kafkago.ProduceResponse
 			res, err = s.cl.kc.RawProduce(ctx, &kafkago.RawProduceRequest{

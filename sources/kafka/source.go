@@ -2,6 +2,9 @@
 // member of a consumer group, with segmentio/kafka-go. Callers alias it
 // kafkasrc. Several siemfwd instances with the same group_id share the
 // partitions; when one leaves or dies, the others take its partitions over.
+// kafka-go runs the group, the connections, offsets and commits; fetched
+// record sets are read as bytes (rawFetch) and decoded by
+// internal/kafkabatch, which costs a fraction of kafka-go's decoder.
 //
 //	ConsumerGroup ─ Generation (assignment) ─┬─ fetcher (partition 0) ─┐  Fetch → batch of records
 //	                                         ├─ fetcher (partition 1) ─┼→ out (blocks: backpressure)
@@ -65,8 +68,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/protocol"
+	"github.com/segmentio/kafka-go/protocol/fetch"
 
+	"siemfwd/internal/kafkabatch"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/kafkaedge"
 	"siemfwd/pipeline/metrics"
@@ -98,6 +102,7 @@ type sourceMetrics struct {
 	receivedBytes  prometheus.Counter
 	ecsFailures    prometheus.Counter
 	edgeFailures   prometheus.Counter
+	batchFailures  prometheus.Counter
 	rebalances     prometheus.Counter
 	commitFailures prometheus.Counter
 	offsetResets   prometheus.Counter
@@ -108,7 +113,13 @@ type sourceMetrics struct {
 const (
 	failureECS  = "ecs"          // a value in ecs mode that is not a JSON object
 	failureEdge = "edge_headers" // an edge header with a malformed value
+	// A fetched record batch that cannot be decoded (bad CRC, impossible
+	// layout): it is fetched again, never skipped.
+	failureBatch = "record_batch"
 )
+
+// clientID names this program to the brokers.
+const clientID = "siemfwd"
 
 // formatECS is the pipeline.Format of passed-through ECS documents: the
 // worker leaves their JSON and Routes as the source set them.
@@ -154,14 +165,14 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics, km *Metr
 		raw: &pipeline.Origin{Source: name, Transport: "kafka", Format: format, Location: loc,
 			Product: cfg.Product, Log: cfg.Log},
 		ecs:    &pipeline.Origin{Source: name, Transport: "kafka", Format: formatECS, Location: loc},
-		dialer: &kafkago.Dialer{Timeout: cfg.DialTimeout, DualStack: true, TLS: tlsCfg, SASLMechanism: mech, ClientID: "siemfwd"},
+		dialer: &kafkago.Dialer{Timeout: cfg.DialTimeout, DualStack: true, TLS: tlsCfg, SASLMechanism: mech, ClientID: clientID},
 		client: &kafkago.Client{
 			Addr: kafkago.TCP(cfg.Brokers...),
 			// Bounds every request, so a broker that stops answering cannot
 			// stall a partition: kafka-go halves it for the broker-side wait,
 			// hence twice fetch_max_wait, plus Kafka's usual request timeout.
 			Timeout:   2*cfg.FetchMaxWait + 30*time.Second,
-			Transport: &kafkago.Transport{DialTimeout: cfg.DialTimeout, TLS: tlsCfg, SASL: mech, ClientID: "siemfwd"},
+			Transport: &kafkago.Transport{DialTimeout: cfg.DialTimeout, TLS: tlsCfg, SASL: mech, ClientID: clientID},
 		},
 		sem: make(chan struct{}, cfg.MaxInFlightBatches),
 		m: sourceMetrics{
@@ -169,6 +180,7 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics, km *Metr
 			receivedBytes:  m.SourceReceivedBytes.WithLabelValues(name),
 			ecsFailures:    m.ParseFailures.WithLabelValues(name, failureECS),
 			edgeFailures:   m.ParseFailures.WithLabelValues(name, failureEdge),
+			batchFailures:  m.ParseFailures.WithLabelValues(name, failureBatch),
 			rebalances:     km.Rebalances.WithLabelValues(name),
 			commitFailures: km.CommitFailures.WithLabelValues(name),
 			offsetResets:   km.OffsetResets.WithLabelValues(name),
@@ -617,38 +629,63 @@ func (s *Source) fetch(stop context.Context, p *partition, out chan<- pipeline.B
 	backoff := 100 * time.Millisecond
 	failures := 0
 	for stop.Err() == nil {
-		res, err := s.client.Fetch(stop, &kafkago.FetchRequest{Topic: p.topic, Partition: p.id, Offset: offset,
-			MinBytes: 1, MaxBytes: int64(s.cfg.FetchMaxBytes), MaxWait: s.cfg.FetchMaxWait})
-		if err == nil && res.Error != nil {
-			err = res.Error
+		res, err := f.roundTrip(offset)
+		if err == nil && res.err != nil {
+			err = res.err
 		}
-		if err != nil {
-			if stop.Err() != nil {
+		if err == nil {
+			next, ok, derr := f.records(res.records, offset)
+			if !ok {
 				return
 			}
-			if errors.Is(err, kafkago.OffsetOutOfRange) {
-				offset = f.reset(offset)
+			offset = next
+			if derr == nil {
+				failures, backoff = 0, 100*time.Millisecond
 				continue
 			}
-			failures++
-			if failures == 1 || failures%20 == 0 {
-				s.log.Warn("fetch failed; retrying", "topic", p.topic, "partition", p.id, "offset", offset, "err", err, "failures", failures)
-			}
-			select {
-			case <-stop.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 5*time.Second)
-			continue
+			err = derr
 		}
-		failures, backoff = 0, 100*time.Millisecond
-		next, ok := f.records(res.Records, offset)
-		if !ok {
+		if stop.Err() != nil {
 			return
 		}
-		offset = next
+		if errors.Is(err, kafkago.OffsetOutOfRange) {
+			offset = f.reset(offset)
+			continue
+		}
+		failures++
+		if failures == 1 || failures%20 == 0 {
+			s.log.Warn("fetch failed; retrying", "topic", p.topic, "partition", p.id, "offset", offset, "err", err, "failures", failures)
+		}
+		select {
+		case <-stop.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// roundTrip fetches the partition from offset, waiting up to
+// fetch_max_wait for records, with kafka-go's default isolation,
+// read_uncommitted, as before (kafkabatch does not filter aborted
+// transactions).
+func (f *fetcher) roundTrip(offset int64) (*fetchResult, error) {
+	s, p := f.s, f.p
+	if f.raw == nil {
+		f.raw = &rawFetch{clientID: clientID}
+	}
+	f.raw.req = fetch.Request{ReplicaID: -1, MaxWaitTime: int32(s.cfg.FetchMaxWait.Milliseconds()), MinBytes: 1,
+		MaxBytes: int32(s.cfg.FetchMaxBytes), SessionID: -1, SessionEpoch: -1,
+		Topics: []fetch.RequestTopic{{Topic: p.topic, Partitions: []fetch.RequestPartition{{Partition: int32(p.id),
+			CurrentLeaderEpoch: -1, FetchOffset: offset, LogStartOffset: -1, PartitionMaxBytes: int32(s.cfg.FetchMaxBytes)}}}}}
+	ctx, cancel := context.WithTimeout(f.stop, s.client.Timeout)
+	defer cancel()
+	res, err := s.client.Transport.RoundTrip(ctx, s.client.Addr, f.raw)
+	if err != nil {
+		f.raw = nil // the connection may still use its buffer
+		return nil, err
+	}
+	return res.(*fetchResult), nil
 }
 
 // fetcher is the state of one partition's fetch loop.
@@ -659,33 +696,38 @@ type fetcher struct {
 	gs    *genState
 	stop  context.Context
 	edge  *kafkaedge.Decoder
+	raw   *rawFetch
+	dec   kafkabatch.Decoder
+	hdrs  []kafkago.Header // the edge headers of the current record
 	alloc slab
 	idBuf []byte
 }
 
-// records turns one fetch response into batches and sends them. It returns
-// the offset to fetch next, and false when stop ended it.
-func (f *fetcher) records(rr kafkago.RecordReader, offset int64) (int64, bool) {
+// records turns one fetched record set into batches and sends them. It
+// returns the offset to fetch next, false when stop ended it, and the error
+// of a batch that could not be decoded (counted), after sending the records
+// before it.
+func (f *fetcher) records(set []byte, offset int64) (int64, bool, error) {
 	s := f.s
 	next := offset
-	if cb, ok := rr.(*protocol.ControlBatch); ok { // transaction markers only
-		next = max(next, controlEnd(cb))
-		f.p.tr.skip(next)
-		return next, true
-	}
 	var evs []*pipeline.Event
 	var bytes int
+	var err error
 	sentEnd := offset
+	f.dec.Reset(set)
 	for {
-		rec, err := rr.ReadRecord()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				s.log.Warn("cannot read a fetched record batch; fetching again", "topic", f.p.topic, "partition", f.p.id, "offset", next, "err", err)
-			}
+		rec, derr := f.dec.Next()
+		if errors.Is(derr, io.EOF) {
+			next = max(next, f.dec.End()) // past control batches and compacted-away offsets
+			break
+		}
+		if derr != nil {
+			s.m.batchFailures.Inc()
+			err = derr
 			break
 		}
 		if rec.Offset < offset {
-			continue // a compressed batch may start before the offset asked for
+			continue // a batch may start before the offset asked for
 		}
 		next = rec.Offset + 1
 		ev := f.event(rec)
@@ -696,56 +738,38 @@ func (f *fetcher) records(rr kafkago.RecordReader, offset int64) (int64, bool) {
 		bytes += len(ev.Raw)
 		if len(evs) == s.cfg.BatchEvents {
 			if !f.send(evs, bytes, next) {
-				return 0, false
+				return 0, false, nil
 			}
 			evs, bytes, sentEnd = nil, 0, next
 		}
 	}
-	if rs, ok := rr.(*protocol.RecordStream); ok {
-		for _, r := range rs.Records {
-			if cb, ok := r.(*protocol.ControlBatch); ok {
-				next = max(next, controlEnd(cb))
-			}
-		}
-	}
 	if len(evs) > 0 {
 		if !f.send(evs, bytes, next) {
-			return 0, false
+			return 0, false, nil
 		}
 	} else if next > sentEnd {
 		f.p.tr.skip(next) // offsets without events
 	}
-	return next, true
-}
-
-// controlEnd returns the offset after the last control record of cb.
-func controlEnd(cb *protocol.ControlBatch) int64 {
-	end := int64(-1)
-	for {
-		cr, err := cb.ReadControlRecord()
-		if err != nil {
-			return end
-		}
-		end = max(end, cr.Offset+1)
-	}
+	return next, true, err
 }
 
 // event builds the event of one record, or nil for a record without a
 // value (a tombstone: nothing to log).
-func (f *fetcher) event(rec *kafkago.Record) *pipeline.Event {
+//
+// The record's bytes alias the decoder's buffers, reused for the next
+// batch and fetch, while the event lives on in the pipeline: its Raw is a
+// copy, and kafkaedge copies what it keeps of the headers.
+func (f *fetcher) event(rec *kafkabatch.Record) *pipeline.Event {
 	s := f.s
-	if rec.Value == nil || rec.Value.Len() == 0 {
+	if len(rec.Value) == 0 {
 		return nil
 	}
 	ev := f.alloc.event()
-	raw := f.alloc.bytes(rec.Value.Len())
-	if _, err := io.ReadFull(rec.Value, raw); err != nil {
-		return nil // a truncated record in a batch the broker sent: the next fetch reads it again
-	}
-	ev.Raw = raw
+	ev.Raw = f.alloc.bytes(len(rec.Value))
+	copy(ev.Raw, rec.Value)
 	ev.Offset = rec.Offset
-	ev.Received = rec.Time
-	if ev.Received.IsZero() || ev.Received.UnixMilli() <= 0 {
+	ev.Received = time.UnixMilli(rec.Time)
+	if rec.Time <= 0 {
 		ev.Received = s.now()
 	}
 	if s.cfg.Mode == ModeECS {
@@ -755,7 +779,7 @@ func (f *fetcher) event(rec *kafkago.Record) *pipeline.Event {
 			ev.Origin = s.ecs
 			ev.JSON = ev.Raw
 			ev.Routes = routes
-			if t, ok := kafkaedge.Received(rec.Headers); ok {
+			if t, ok := kafkaedge.Received(f.edgeHeaders(rec.Headers)); ok {
 				ev.Received = t
 			}
 			return ev
@@ -767,7 +791,7 @@ func (f *fetcher) event(rec *kafkago.Record) *pipeline.Event {
 	}
 	ev.Origin = s.raw
 	if len(rec.Headers) > 0 {
-		edge, err := f.edge.Apply(ev, rec.Headers)
+		edge, err := f.edge.Apply(ev, f.edgeHeaders(rec.Headers))
 		if err != nil {
 			s.m.edgeFailures.Inc()
 			if s.log.Enabled(f.stop, slog.LevelDebug) {
@@ -784,15 +808,29 @@ func (f *fetcher) event(rec *kafkago.Record) *pipeline.Event {
 	return ev
 }
 
+// edgeHeaders returns the record's kafkaedge.HeaderEdge headers, the only
+// ones kafkaedge reads, as kafka-go headers without copying their values
+// or making a string of every key.
+func (f *fetcher) edgeHeaders(hs []kafkabatch.Header) []kafkago.Header {
+	f.hdrs = f.hdrs[:0]
+	for _, h := range hs {
+		if string(h.Key) == kafkaedge.HeaderEdge {
+			f.hdrs = append(f.hdrs, kafkago.Header{Key: kafkaedge.HeaderEdge, Value: h.Value})
+		}
+	}
+	return f.hdrs
+}
+
 // appendRecordID appends the document id of a record without edge headers:
-// a hash of where it is in Kafka and its timestamp (which tells a record
-// from the one at the same offset of a topic deleted and created again).
-func appendRecordID(dst []byte, topic string, partition int, offset int64, t time.Time) []byte {
+// a hash of where it is in Kafka and its timestamp in milliseconds (which
+// tells a record from the one at the same offset of a topic deleted and
+// created again).
+func appendRecordID(dst []byte, topic string, partition int, offset, millis int64) []byte {
 	var buf [300]byte
 	b := append(buf[:0], topic...)
 	b = binary.LittleEndian.AppendUint32(b, uint32(partition))
 	b = binary.LittleEndian.AppendUint64(b, uint64(offset))
-	b = binary.LittleEndian.AppendUint64(b, uint64(t.UnixMilli()))
+	b = binary.LittleEndian.AppendUint64(b, uint64(millis))
 	sum := sha256.Sum256(b)
 	return base64.RawURLEncoding.AppendEncode(dst, sum[:16])
 }

@@ -1,4 +1,4 @@
-package kafka
+package kafkabatch
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ func batchMessages() []kafkago.Message {
 		m := kafkago.Message{
 			Value:   bytes.Repeat([]byte(fmt.Sprintf(`{"seq":%d}`, i)), 1+i%50),
 			Time:    t0.Add(time.Duration(i%7-3) * time.Second),
-			Headers: []kafkago.Header{{Key: HeaderDataset, Value: []byte("kerio_connect.mail")}, {Key: HeaderSource, Value: []byte{}}},
+			Headers: []kafkago.Header{{Key: "event.dataset", Value: []byte("kerio_connect.mail")}, {Key: "siemfwd.source", Value: []byte{}}},
 		}
 		if i%3 != 0 {
 			m.Key = []byte(fmt.Sprintf("10.0.0.%d", i%5))
@@ -33,7 +33,7 @@ func batchMessages() []kafkago.Message {
 }
 
 // The uncompressed batch is byte for byte what kafka-go's own encoder makes.
-func TestBatchEncoderMatchesKafkaGoUncompressed(t *testing.T) {
+func TestEncoderMatchesKafkaGoUncompressed(t *testing.T) {
 	msgs := batchMessages()
 	order := []int{5, 0, 299, 17}
 	recs := make([]protocol.Record, 0, len(order))
@@ -49,7 +49,7 @@ func TestBatchEncoderMatchesKafkaGoUncompressed(t *testing.T) {
 	_, err := (&protocol.RecordSet{Version: 2, Records: protocol.NewRecordReader(recs...)}).WriteTo(&want)
 	require.NoError(t, err)
 
-	rd, err := newBatchEncoder(0).encode(msgs, order)
+	rd, err := NewEncoder(0).Encode(msgs, order)
 	require.NoError(t, err)
 	got, err := io.ReadAll(rd)
 	require.NoError(t, err)
@@ -58,13 +58,13 @@ func TestBatchEncoderMatchesKafkaGoUncompressed(t *testing.T) {
 
 // With every codec, kafka-go's decoder reads back the records, in order,
 // from an encoder reused between batches.
-func TestBatchEncoderRoundTripsEveryCodec(t *testing.T) {
+func TestEncoderRoundTripsEveryCodec(t *testing.T) {
 	msgs := batchMessages()
 	for _, c := range []kafkago.Compression{0, kafkago.Gzip, kafkago.Snappy, kafkago.Lz4, kafkago.Zstd} {
 		t.Run(fmt.Sprint(c), func(t *testing.T) {
-			e := newBatchEncoder(c)
+			e := NewEncoder(c)
 			for _, order := range [][]int{{0, 1, 2, 3, 4, 5, 6}, {299, 3, 150, 42}} {
-				rd, err := e.encode(msgs, order)
+				rd, err := e.Encode(msgs, order)
 				require.NoError(t, err)
 				var rs protocol.RecordSet
 				_, err = rs.ReadFrom(rd)

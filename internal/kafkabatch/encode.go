@@ -1,4 +1,9 @@
-package kafka
+// Package kafkabatch encodes and decodes Kafka record batches (message
+// format v2, the only one Kafka 4 accepts) directly on byte slices, for the
+// Kafka sink and source: kafka-go's own codec handles every field of every
+// record through readers and writers and allocates per record and header,
+// which cost as much CPU as the compression itself.
+package kafkabatch
 
 import (
 	"bytes"
@@ -11,14 +16,13 @@ import (
 	"github.com/segmentio/kafka-go/compress"
 )
 
-// batchEncoder lays out one Kafka record batch (message format v2, the
-// only one Kafka 4 accepts) for Client.RawProduce. The records go into one
-// buffer and are compressed in one call: kafka-go's own encoder writes each
-// field of each record into the codec separately, which cost about as much
-// as the compression itself. lz4 frames carry no content checksum, like the
+// Encoder lays out one record batch for Client.RawProduce. The records go
+// into one buffer and are compressed in one call: kafka-go's own encoder
+// writes each field of each record into the codec separately, which cost
+// about as much as the compression itself. lz4 frames carry no content checksum, like the
 // Java client's: the batch's CRC-32C covers the compressed bytes already.
 // An encoder is used by one goroutine at a time and reused between batches.
-type batchEncoder struct {
+type Encoder struct {
 	codec kafkago.Compression
 	raw   []byte       // the records, uncompressed
 	out   bytes.Buffer // the batch as sent
@@ -31,8 +35,8 @@ const batchHeaderSize = 61
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-func newBatchEncoder(codec kafkago.Compression) *batchEncoder {
-	e := &batchEncoder{codec: codec}
+func NewEncoder(codec kafkago.Compression) *Encoder {
+	e := &Encoder{codec: codec}
 	if codec == kafkago.Lz4 {
 		e.lz4 = lz4.NewWriter(nil)
 		// 1 MiB blocks hold a whole default batch (batch_max_bytes) in one
@@ -44,9 +48,9 @@ func newBatchEncoder(codec kafkago.Compression) *batchEncoder {
 	return e
 }
 
-// encode returns the batch of msgs[order[...]], prefixed with its size, as
-// a reader for RawProduce. The reader is valid until the next encode.
-func (e *batchEncoder) encode(msgs []kafkago.Message, order []int) (io.Reader, error) {
+// Encode returns the batch of msgs[order[...]], prefixed with its size, as
+// a reader for RawProduce. The reader is valid until the next Encode.
+func (e *Encoder) Encode(msgs []kafkago.Message, order []int) (io.Reader, error) {
 	first := msgs[order[0]].Time.UnixMilli()
 	maxTS := first
 	e.raw = e.raw[:0]
@@ -84,7 +88,7 @@ func (e *batchEncoder) encode(msgs []kafkago.Message, order []int) (io.Reader, e
 }
 
 // compress appends e.raw, compressed with the codec, to e.out.
-func (e *batchEncoder) compress() error {
+func (e *Encoder) compress() error {
 	var w io.WriteCloser
 	switch {
 	case e.codec == 0:

@@ -1,0 +1,115 @@
+package kafka
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol/fetch"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"siemfwd/internal/kafkabatch"
+	"siemfwd/pipeline"
+	"siemfwd/pipeline/kafkaedge"
+	"siemfwd/pipeline/metrics"
+)
+
+// lz4Batch returns an lz4 batch of lines at offsets base, base+1, ...
+func lz4Batch(t *testing.T, base int64, lines ...string) []byte {
+	t.Helper()
+	msgs := make([]kafkago.Message, len(lines))
+	order := make([]int, len(lines))
+	for i, l := range lines {
+		msgs[i], order[i] = kafkago.Message{Value: []byte(l), Time: time.UnixMilli(1_700_000_000_000)}, i
+	}
+	rd, err := kafkabatch.NewEncoder(kafkago.Lz4).Encode(msgs, order)
+	require.NoError(t, err)
+	b, err := io.ReadAll(rd)
+	require.NoError(t, err)
+	b = b[4:] // the size prefix
+	binary.BigEndian.PutUint64(b, uint64(base))
+	return b
+}
+
+// A batch that fails its CRC is counted and returned as an error after the
+// records before it were sent; the next fetch starts at it again.
+func TestCorruptBatchIsCountedAndFetchedAgain(t *testing.T) {
+	m, km := metrics.New(), NewMetrics()
+	src, err := New("k", testConfig([]string{"127.0.0.1:1"}, "t", "g"), nil, m, km)
+	require.NoError(t, err)
+	out := make(chan pipeline.Batch, 4)
+	p := &partition{topic: "t", tr: newTracker(0)}
+	f := fetcher{s: src, p: p, out: out, gs: &genState{idle: make(chan struct{}, 1)}, stop: context.Background(),
+		edge: kafkaedge.NewDecoder(src.raw)}
+	bad := lz4Batch(t, 2, "c", "d")
+	bad[len(bad)-1] ^= 1
+	set := append(lz4Batch(t, 0, "a", "b"), bad...)
+
+	next, ok, err := f.records(set, 0)
+	require.True(t, ok)
+	require.ErrorIs(t, err, kafkabatch.ErrCorrupt)
+	assert.Equal(t, int64(2), next)
+	assert.EqualValues(t, 1, testutil.ToFloat64(m.ParseFailures.WithLabelValues("k", failureBatch)))
+	b := <-out
+	require.Len(t, b.Events, 2)
+	assert.Equal(t, "a", string(b.Events[0].Raw))
+	assert.Equal(t, "b", string(b.Events[1].Raw))
+	b.Done(nil)
+	assert.Equal(t, int64(2), p.tr.position())
+}
+
+// fetchResponse lays out a v11 fetch response with one partition.
+func fetchResponse(id int32, topLevel int16, topic string, partition int32, code int16, records []byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(id))
+	b = binary.BigEndian.AppendUint32(b, 0) // throttle
+	b = binary.BigEndian.AppendUint16(b, uint16(topLevel))
+	b = binary.BigEndian.AppendUint32(b, 0) // session id
+	b = binary.BigEndian.AppendUint32(b, 1) // topics
+	b = binary.BigEndian.AppendUint16(b, uint16(len(topic)))
+	b = append(b, topic...)
+	b = binary.BigEndian.AppendUint32(b, 1) // partitions
+	b = binary.BigEndian.AppendUint32(b, uint32(partition))
+	b = binary.BigEndian.AppendUint16(b, uint16(code))
+	b = append(b, make([]byte, 24)...)      // high watermark, last stable and log start offsets
+	b = binary.BigEndian.AppendUint32(b, 1) // one aborted transaction
+	b = append(b, make([]byte, 16)...)
+	b = binary.BigEndian.AppendUint32(b, 0xffffffff) // preferred read replica
+	b = binary.BigEndian.AppendUint32(b, uint32(len(records)))
+	return append(b, records...)
+}
+
+func TestRawFetchParsesResponses(t *testing.T) {
+	records := []byte("the record set")
+	for _, tc := range []struct {
+		name    string
+		resp    []byte
+		err     error
+		records []byte
+	}{
+		{"records", fetchResponse(7, 0, "t", 3, 0, records), nil, records},
+		{"partition error", fetchResponse(7, 0, "t", 3, 1, nil), kafkago.OffsetOutOfRange, nil},
+		{"request error", fetchResponse(7, 29, "t", 3, 0, nil), kafkago.TopicAuthorizationFailed, nil},
+		{"other partition", fetchResponse(7, 0, "t", 4, 0, records), kafkago.UnknownTopicOrPartition, nil},
+		{"other topic", fetchResponse(7, 0, "u", 3, 0, records), kafkago.UnknownTopicOrPartition, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &rawFetch{version: 11, id: 7, buf: tc.resp, req: fetch.Request{
+				Topics: []fetch.RequestTopic{{Topic: "t", Partitions: []fetch.RequestPartition{{Partition: 3}}}}}}
+			require.NoError(t, r.parse())
+			assert.ErrorIs(t, r.res.err, tc.err)
+			assert.Equal(t, string(tc.records), string(r.res.records))
+		})
+	}
+	full := fetchResponse(7, 0, "t", 3, 0, records)
+	for n := range len(full) {
+		r := &rawFetch{version: 11, id: 7, buf: full[:n], req: fetch.Request{
+			Topics: []fetch.RequestTopic{{Topic: "t", Partitions: []fetch.RequestPartition{{Partition: 3}}}}}}
+		assert.Error(t, r.parse(), fmt.Sprint(n))
+	}
+}
