@@ -14,14 +14,17 @@ import (
 // 6-partition topic of Kerio syslog lines from the local broker into a
 // channel that a goroutine drains and acks at once, with the default
 // settings (512-record batches, 1 MiB fetches, 64 batches in flight). Each
-// iteration is a new group reading the whole topic. It reports events/s
+// iteration is a new group reading the whole topic. The records are plain
+// lines, lines with edge headers, and lines with edge headers in lz4
+// batches, as edge siemfwds send them. It reports events/s
 // (wall clock: noisy on a shared machine) and the CPU time of this process
 // per event (the broker runs in its own process and is not counted).
 func BenchmarkConsumeRealBroker(b *testing.B) {
 	for _, tc := range []struct {
 		name    string
 		headers bool
-	}{{"plain", false}, {"edge_headers", true}} {
+		codec   kafkago.Compression
+	}{{"plain", false, 0}, {"edge_headers", true, 0}, {"edge_headers_lz4", true, kafkago.Lz4}} {
 		b.Run(tc.name, func(b *testing.B) {
 			brokers := realBrokers(b)
 			const records = 100_000
@@ -31,7 +34,7 @@ func BenchmarkConsumeRealBroker(b *testing.B) {
 			if tc.headers {
 				hs = kafkaedge.Headers(corpus(b)[130].edgeEvent(mustZone(b, "Europe/Prague")))
 			}
-			produce(b, brokers, topic, 0, records, hs...)
+			produceCompressed(b, brokers, topic, 0, records, tc.codec, hs...)
 
 			var wall time.Duration
 			total := 0

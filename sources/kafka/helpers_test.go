@@ -87,10 +87,17 @@ func lineNumber(t testing.TB, raw []byte) int {
 // produce writes records from..to-1 (kerioLine), spread over the partitions.
 func produce(t testing.TB, brokers []string, topic string, from, to int, headers ...kafkago.Header) {
 	t.Helper()
+	produceCompressed(t, brokers, topic, from, to, 0, headers...)
+}
+
+// produceCompressed is produce with batches compressed by codec.
+func produceCompressed(t testing.TB, brokers []string, topic string, from, to int, codec kafkago.Compression, headers ...kafkago.Header) {
+	t.Helper()
 	tr := &kafkago.Transport{}
 	defer tr.CloseIdleConnections()
 	w := &kafkago.Writer{Addr: kafkago.TCP(brokers...), Topic: topic, Balancer: &kafkago.RoundRobin{},
-		RequiredAcks: kafkago.RequireAll, BatchSize: 1000, BatchTimeout: time.Millisecond, Transport: tr}
+		RequiredAcks: kafkago.RequireAll, BatchSize: 1000, BatchTimeout: time.Millisecond, Transport: tr,
+		Compression: codec}
 	defer w.Close()
 	msgs := make([]kafkago.Message, 0, 1000)
 	for i := from; i < to; i++ {
