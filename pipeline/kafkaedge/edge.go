@@ -227,6 +227,10 @@ type Decoder struct {
 	// UTC), as text and as a time: consecutive records mostly share it.
 	secondText []byte
 	second     time.Time
+	// The last origin part and its origin: consecutive records mostly
+	// share it too, and comparing it costs less than hashing it.
+	originText []byte
+	origin     *pipeline.Origin
 }
 
 // NewDecoder returns a decoder whose origins default to base (zone,
@@ -286,15 +290,19 @@ func (d *Decoder) Apply(ev *pipeline.Event, headers []kafkago.Header) (edge bool
 			}
 		}
 	}
-	o, ok := d.origins[string(v)]
-	if !ok {
-		var oerrs []error
-		o, oerrs = d.build(string(v))
-		errs = append(errs, oerrs...)
-		if len(d.origins) >= maxOrigins {
-			clear(d.origins)
+	o := d.origin
+	if o == nil || !bytes.Equal(v, d.originText) {
+		var ok bool
+		if o, ok = d.origins[string(v)]; !ok {
+			var oerrs []error
+			o, oerrs = d.build(string(v))
+			errs = append(errs, oerrs...)
+			if len(d.origins) >= maxOrigins {
+				clear(d.origins)
+			}
+			d.origins[string(v)] = o
 		}
-		d.origins[string(v)] = o
+		d.origin, d.originText = o, append(d.originText[:0], v...)
 	}
 	ev.Origin = o
 	if o.FilePath != "" && offset != nil {

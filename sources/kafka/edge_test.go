@@ -121,6 +121,11 @@ func TestEdgeDecoderSharesOrigins(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotSame(t, origins[0], got.Origin)
 	assert.Equal(t, "p2", got.Origin.Profile)
+
+	back := &pipeline.Event{}
+	_, err = d.Apply(back, kafkaedge.Headers(&pipeline.Event{Origin: o, Received: time.Unix(2, 0)}))
+	require.NoError(t, err)
+	assert.Same(t, origins[0], back.Origin, "the first origin again")
 }
 
 func TestApplyEdgeHeadersWithoutOrWithBadHeaders(t *testing.T) {
