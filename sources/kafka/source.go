@@ -168,9 +168,10 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics, km *Metr
 		dialer: &kafkago.Dialer{Timeout: cfg.DialTimeout, DualStack: true, TLS: tlsCfg, SASLMechanism: mech, ClientID: clientID},
 		client: &kafkago.Client{
 			Addr: kafkago.TCP(cfg.Brokers...),
-			// Bounds every request, so a broker that stops answering cannot
-			// stall a partition: kafka-go halves it for the broker-side wait,
-			// hence twice fetch_max_wait, plus Kafka's usual request timeout.
+			// Bounds every request, fetches included (roundTrip), so a broker
+			// that stops answering cannot stall a partition: a fetch may wait
+			// fetch_max_wait at the broker, hence twice that plus Kafka's
+			// usual request timeout.
 			Timeout:   2*cfg.FetchMaxWait + 30*time.Second,
 			Transport: &kafkago.Transport{DialTimeout: cfg.DialTimeout, TLS: tlsCfg, SASL: mech, ClientID: clientID},
 		},
@@ -666,9 +667,9 @@ func (s *Source) fetch(stop context.Context, p *partition, out chan<- pipeline.B
 }
 
 // roundTrip fetches the partition from offset, waiting up to
-// fetch_max_wait for records, with kafka-go's default isolation,
-// read_uncommitted, as before (kafkabatch does not filter aborted
-// transactions).
+// fetch_max_wait for records. The isolation is read_uncommitted (kafka-go's
+// default), whose responses list no aborted transactions for kafkabatch to
+// filter.
 func (f *fetcher) roundTrip(offset int64) (*fetchResult, error) {
 	s, p := f.s, f.p
 	if f.raw == nil {
