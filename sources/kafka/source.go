@@ -735,6 +735,9 @@ func (f *fetcher) records(set []byte, offset int64) (int64, bool, error) {
 		if ev == nil {
 			continue
 		}
+		if evs == nil {
+			evs = make([]*pipeline.Event, 0, s.cfg.BatchEvents)
+		}
 		evs = append(evs, ev)
 		bytes += len(ev.Raw)
 		if len(evs) == s.cfg.BatchEvents {
