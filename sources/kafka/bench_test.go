@@ -32,7 +32,7 @@ func BenchmarkConsumeRealBroker(b *testing.B) {
 			createTopic(b, brokers, topic, 6)
 			var hs []kafkago.Header
 			if tc.headers {
-				hs = kafkaedge.Headers(corpus(b)[130].edgeEvent(mustZone(b, "Europe/Prague")))
+				hs = kafkaedge.Headers(edgeEvent(readCorpus(b)[130], mustZone(b, "Europe/Prague")))
 			}
 			produceCompressed(b, brokers, topic, 0, records, tc.codec, hs...)
 

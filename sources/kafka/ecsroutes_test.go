@@ -15,8 +15,8 @@ import (
 
 func TestRoutesFromECSMatchTheWorkersRoutes(t *testing.T) {
 	p := newProcessor()
-	for _, l := range corpus(t) {
-		ev := l.edgeEvent(nil)
+	for _, l := range readCorpus(t) {
+		ev := edgeEvent(l, nil)
 		ev.Origin.Location = mustZone(t, "UTC")
 		p.Process(ev)
 		got, err := RoutesFromECS(ev.JSON)
@@ -197,11 +197,11 @@ func skipRest(dec *json.Decoder, d json.Delim) error {
 
 func FuzzRoutesFromECS(f *testing.F) {
 	p := newProcessor()
-	for i, l := range corpus(f) {
+	for i, l := range readCorpus(f) {
 		if i%10 != 0 {
 			continue
 		}
-		ev := l.edgeEvent(mustZone(f, "UTC"))
+		ev := edgeEvent(l, mustZone(f, "UTC"))
 		p.Process(ev)
 		f.Add(ev.JSON)
 	}
@@ -277,9 +277,9 @@ type ecsRoutesStruct struct {
 func BenchmarkRoutesFromECS(b *testing.B) {
 	var doc []byte
 	p := newProcessor()
-	for _, l := range corpus(b) {
+	for _, l := range readCorpus(b) {
 		if strings.HasPrefix(l.ID, "sys-") {
-			ev := l.edgeEvent(mustZone(b, "UTC"))
+			ev := edgeEvent(l, mustZone(b, "UTC"))
 			p.Process(ev)
 			doc = ev.JSON
 			break

@@ -24,8 +24,8 @@ func header(hs []kafkago.Header, key string) (string, bool) {
 
 func TestEdgeHeadersRoundTrip(t *testing.T) {
 	prague := mustZone(t, "Europe/Prague")
-	for _, l := range corpus(t) {
-		edge := l.edgeEvent(prague)
+	for _, l := range readCorpus(t) {
+		edge := edgeEvent(l, prague)
 		edge.Flags = pipeline.FlagTruncated
 		hs := kafkaedge.Headers(edge)
 

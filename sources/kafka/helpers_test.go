@@ -14,20 +14,15 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
 
-// realBrokers returns the real test broker's address, or skips with how to
-// start one. `make test` always sets SIEMFWD_TEST_KAFKA, so CI never skips.
+// realBrokers returns the real test broker's addresses (see testservice).
 func realBrokers(t testing.TB) []string {
 	t.Helper()
-	addr := os.Getenv("SIEMFWD_TEST_KAFKA")
-	if addr == "" {
-		t.Skip("SIEMFWD_TEST_KAFKA is not set: run `make test`, or start a broker with " +
-			"`scripts/testenv/up kafka` and `eval \"$(scripts/testenv/env)\"`")
-	}
-	return strings.Split(addr, ",")
+	return testservice.Kafka(t)
 }
 
 // uniqueName names a topic or group no other run uses, so tests need no

@@ -54,8 +54,8 @@ func TestEdgeRecordsParseAsIfReceivedLocally(t *testing.T) {
 	var want [][]byte
 	var msgs []kafkago.Message
 	var enc kafkaedge.Encoder
-	for i, l := range corpus(t) {
-		ev := l.edgeEvent(prague)
+	for i, l := range readCorpus(t) {
+		ev := edgeEvent(l, prague)
 		if i%7 == 0 {
 			ev.Flags = pipeline.FlagSplit
 		}
@@ -94,8 +94,8 @@ func TestECSModePassesDocumentsThrough(t *testing.T) {
 	p := newProcessor()
 	var want []*pipeline.Event
 	var msgs []kafkago.Message
-	for _, l := range corpus(t)[:40] {
-		ev := l.edgeEvent(mustZone(t, "UTC"))
+	for _, l := range readCorpus(t)[:40] {
+		ev := edgeEvent(l, mustZone(t, "UTC"))
 		p.Process(ev)
 		want = append(want, ev)
 		msgs = append(msgs, kafkago.Message{Value: ev.JSON, Headers: []kafkago.Header{
