@@ -34,9 +34,10 @@ write_conf() {
 	if [[ $proto == udp ]]; then
 		# One input thread, recvmmsg batches of 128, 4 MiB receive buffer:
 		# rsyslog's own high-rate UDP example scaled to 2 cores.
+		# RSYSLOG_UDP_RCVBUF changes the buffer, for runs at equal buffers.
 		module='module(load="imudp" threads="1" batchSize="128" timeRequery="8")'
 		input=imudp
-		opts='rcvbufSize="4m"'
+		opts="rcvbufSize=\"${RSYSLOG_UDP_RCVBUF:-4m}\""
 	else
 		# imptcp accepts LF and octet-counted framing on the same port.
 		module='module(load="imptcp" threads="1")'

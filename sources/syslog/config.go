@@ -57,10 +57,6 @@ type Config struct {
 	// Meanwhile the receive buffer holds what arrives, so short stalls lose
 	// nothing; 0 drops at once.
 	QueueFullWait time.Duration `mapstructure:"queue_full_wait"`
-	// Linger is how long a UDP reader holds a batch for more datagrams
-	// before passing it on (bigger batches cost less per event at moderate
-	// rates); 0 passes it on as soon as the socket is drained.
-	Linger time.Duration `mapstructure:"linger"`
 	// MaxConnections is the most TCP connections served at once; more are accepted and closed at once.
 	MaxConnections int `mapstructure:"max_connections"`
 	// MaxConnectionsPerIP is the most TCP/TLS connections one sender address may hold; 0 = no
@@ -175,9 +171,8 @@ func DefaultConfig() Config {
 		MaxMessageBytes: 64 << 10,
 		BatchEvents:     256,
 		Readers:         2,
-		ReceiveBuffer:   4 << 20,
+		ReceiveBuffer:   16 << 20,
 		QueueFullWait:   100 * time.Millisecond,
-		Linger:          2 * time.Millisecond,
 		MaxConnections:  1024,
 		IdleTimeout:     5 * time.Minute,
 		TLS: TLSConfig{
@@ -226,9 +221,6 @@ func (c Config) Validate() error {
 	}
 	if c.QueueFullWait < 0 {
 		bad("queue_full_wait", "must be >= 0, got %s", c.QueueFullWait)
-	}
-	if c.Linger < 0 {
-		bad("linger", "must be >= 0, got %s", c.Linger)
 	}
 	if c.MaxConnections < 1 {
 		bad("max_connections", "must be > 0, got %d", c.MaxConnections)

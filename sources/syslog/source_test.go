@@ -247,17 +247,6 @@ func TestUDPDropsCounted(t *testing.T) {
 	require.Equal(t, float64(n), value(t, h.m.SourceReceived.WithLabelValues("test")))
 }
 
-func TestUDPReaderLingersForAFullBatch(t *testing.T) {
-	cfg := udpConfig()
-	cfg.BatchEvents = 3
-	cfg.Linger = time.Hour // only a full batch passes a batch on
-	h := start(t, cfg, 16)
-	sendDatagrams(t, h, 6)
-	for range 2 {
-		require.Len(t, (<-h.out).Events, 3, "datagrams that arrive within the linger travel together")
-	}
-}
-
 func TestUDPReaderWaitsForRoomBeforeDropping(t *testing.T) {
 	cfg := udpConfig()
 	cfg.QueueFullWait = time.Hour // longer than the test: the queue frees up first

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"syscall"
 	"time"
 
@@ -92,12 +91,9 @@ func receiveBuffer(pc net.PacketConn) int {
 }
 
 // readUDP reads datagrams from pc until it is closed, one message each.
-// It reads with recvmmsg into reused buffers and copies each message into the
-// batch arena. A batch goes out when it is full, or linger after its first
-// datagram (a read deadline ends the wait), or, with linger 0, as soon as the
-// socket is drained. At moderate rates a drained socket holds a datagram or
-// two, and a batch each would cost a hand-off to a worker and a sink write
-// per datagram or two.
+// It reads with recvmmsg into reused buffers, copies each message into the
+// batch arena, and keeps reading without waiting while datagrams are queued,
+// so a batch goes out when it is full or the socket is drained.
 func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipeline.Batch) {
 	bufSize := min(s.cfg.MaxMessageBytes, maxDatagram)
 	r, err := newMmsgReader(pc, min(udpReadBatch, s.cfg.BatchEvents), bufSize)
@@ -111,23 +107,15 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 	var (
 		lastErrLog time.Time
 		cache      peerCache
-		lingering  bool // a read deadline ends the pending batch's wait
 	)
-	pass := func() {
-		s.sendOrDrop(ctx, out, b.take(&s.m), full)
-		if lingering {
-			_ = pc.SetReadDeadline(time.Time{})
-			lingering = false
-		}
-	}
 	for {
-		dgs, err := r.read(s.cfg.BatchEvents-b.len(), b.len() == 0 || s.cfg.Linger > 0)
+		dgs, err := r.read(s.cfg.BatchEvents-b.len(), b.len() == 0)
 		if err != nil {
 			if b.len() > 0 {
-				pass()
+				s.sendOrDrop(ctx, out, b.take(&s.m), full)
 			}
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, os.ErrDeadlineExceeded) {
-				continue // drained or lingered: the batch went out, now wait
+			if errors.Is(err, unix.EAGAIN) {
+				continue // drained: the batch went out, now wait
 			}
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
@@ -155,12 +143,8 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 		if rateLimited > 0 {
 			s.m.rateLimited.Add(float64(rateLimited))
 		}
-		switch {
-		case b.full():
-			pass()
-		case b.len() > 0 && !lingering && s.cfg.Linger > 0:
-			_ = pc.SetReadDeadline(now.Add(s.cfg.Linger))
-			lingering = true
+		if b.full() {
+			s.sendOrDrop(ctx, out, b.take(&s.m), full)
 		}
 	}
 }
