@@ -53,6 +53,7 @@ func (s *sinkLoop) enqueueDisk(hard context.Context, b Batch) {
 // buffered for the next start.
 func (s *sinkLoop) runDisk(hard context.Context) {
 	defer func() {
+		s.buf.SetReaderFailing(true) // no more reading: writers must not wait for it
 		if err := s.sink.Close(hard); err != nil {
 			s.log.Error("close failed", "err", err)
 		}

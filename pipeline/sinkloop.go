@@ -158,6 +158,9 @@ func (s *sinkLoop) deliver(hard context.Context, events []*Event) error {
 		err := s.sink.Write(hard, todo)
 		s.m.SinkRequestDuration.WithLabelValues(s.name).Observe(time.Since(start).Seconds())
 		s.failing.Store(err != nil)
+		if s.buf != nil {
+			s.buf.SetReaderFailing(err != nil) // writers spill to disk instead of waiting for us
+		}
 		if err == nil {
 			s.m.SinkBatches.WithLabelValues(s.name).Inc()
 			s.m.SinkEvents.WithLabelValues(s.name, "sent").Add(float64(len(todo)))

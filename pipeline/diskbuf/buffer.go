@@ -56,6 +56,18 @@
 // acks, what Open replays. Memos wait for the reader up to handoffBytes of
 // their records' size; a batch appended beyond that gets none, and its
 // records are read from the file when the reader gets there.
+//
+// # Pacing
+//
+// Reading a record back from the file costs several times its hand-off, so
+// a reader that fell behind under load would stay behind. While the reader
+// is healthy (see SetReaderFailing), AppendBatch with memos therefore waits
+// until what the reader has not taken yet is within handoffBytes: writers
+// go at the reader's pace, as they would without a disk buffer, and the
+// reader takes everything from memory. While the reader is failing, writers
+// never wait for it: their batches spill to the file, up to max_bytes, which
+// is what the buffer is for. Once the reader is healthy again, writers wait
+// until it has read that backlog from the file, then hand off again.
 package diskbuf
 
 import (
@@ -179,7 +191,9 @@ type Buffer struct {
 	memos    []memoRun // appended batches' memos, oldest first, none before the reader
 	memoSize int64     // sum of their bytes, at most handoff
 	handoff  int64     // handoffBytes; tests lower it
+	failing  bool      // the reader is failing: writers do not wait for it (see Pacing)
 	dataCh   chan struct{}
+	readCh   chan struct{} // closed when the reader takes records or starts failing
 	spaceCh  chan struct{}
 	stats    Stats // counters only; the rest is computed in Stats()
 
@@ -436,7 +450,7 @@ func (b *Buffer) appendRecords(ctx context.Context, records [][]byte) error {
 		size += int64(len(r))
 	}
 	enc := func(dst []byte, i int) []byte { return append(dst, records[i]...) }
-	return b.append(ctx, Batch{Len: len(records), Bound: size, Encode: enc})
+	return b.append(ctx, Batch{Len: len(records), Bound: size, Encode: enc}, true)
 }
 
 // Batch is a group of records for AppendBatch that the buffer encodes
@@ -456,19 +470,53 @@ type Batch struct {
 	Memos []any
 }
 
-// AppendBatch is AppendWait, or Append when wait is false, for a Batch.
+// AppendBatch is AppendWait, or Append when wait is false, for a Batch. A
+// batch with memos first waits for a healthy reader to catch up (see the
+// package doc, Pacing); when ctx ends, that wait ends and the batch is
+// written all the same.
 func (b *Buffer) AppendBatch(ctx context.Context, batch Batch, wait bool) error {
 	if batch.Memos != nil && len(batch.Memos) != batch.Len {
 		return fmt.Errorf("disk buffer: %d memos for %d records", len(batch.Memos), batch.Len)
 	}
-	if !wait {
-		ctx = nil
-	}
-	return b.append(ctx, batch)
+	return b.append(ctx, batch, wait)
 }
 
-// append waits for space unless ctx is nil.
-func (b *Buffer) append(ctx context.Context, batch Batch) error {
+// SetReaderFailing says whether the reader's deliveries are failing. While
+// they are, writers do not wait for it (see the package doc, Pacing). A
+// reader that stops for good should set it, so writers never wait in vain.
+func (b *Buffer) SetReaderFailing(failing bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failing == failing {
+		return
+	}
+	b.failing = failing
+	if failing {
+		b.wakeWriters()
+	}
+}
+
+// wakeWriters wakes the writers that wait for the reader. Called with mu held.
+func (b *Buffer) wakeWriters() {
+	if b.readCh != nil {
+		close(b.readCh)
+		b.readCh = nil
+	}
+}
+
+// readerBehind says whether a batch of bound bytes must wait for the reader:
+// it is healthy and the records it has not taken, with the batch, would be
+// over the hand-off bound. A batch goes through when nothing is unread,
+// however large. Called with mu held.
+func (b *Buffer) readerBehind(bound int64) bool {
+	unread := b.appended.bytes - b.handed.bytes
+	return !b.failing && unread > 0 && unread+bound > b.handoff
+}
+
+// append writes the batch. With ctx, a batch with memos waits for the reader
+// first (pace); without ctx, or without wait, a full buffer refuses it with
+// ErrFull, and otherwise it waits for space.
+func (b *Buffer) append(ctx context.Context, batch Batch, wait bool) error {
 	if batch.Len == 0 {
 		return nil
 	}
@@ -476,30 +524,43 @@ func (b *Buffer) append(ctx context.Context, batch Batch) error {
 	if bound > b.cfg.MaxBytes {
 		return fmt.Errorf("%w: batch of up to %d bytes, max_bytes is %d", ErrTooLarge, bound, b.cfg.MaxBytes)
 	}
+	pace := ctx != nil && batch.Memos != nil
 	b.mu.Lock()
 	for {
 		if b.closed {
 			b.mu.Unlock()
 			return ErrClosed
 		}
-		if b.appended.bytes-b.acked.bytes+bound <= b.cfg.MaxBytes {
-			break
-		}
-		if ctx == nil {
+		var ch chan struct{}
+		switch {
+		case pace && b.readerBehind(bound):
+			if b.readCh == nil {
+				b.readCh = make(chan struct{})
+			}
+			ch = b.readCh
+		case b.appended.bytes-b.acked.bytes+bound <= b.cfg.MaxBytes:
+		case ctx == nil || !wait:
 			b.stats.Refused += int64(batch.Len)
 			b.mu.Unlock()
 			return ErrFull
+		default:
+			if b.spaceCh == nil {
+				b.spaceCh = make(chan struct{})
+			}
+			ch = b.spaceCh
 		}
-		if b.spaceCh == nil {
-			b.spaceCh = make(chan struct{})
+		if ch == nil {
+			break
 		}
-		ch := b.spaceCh
 		b.mu.Unlock()
 		select {
 		case <-ch:
 		case <-b.closedCh:
 		case <-ctx.Done():
-			return ctx.Err()
+			if !pace {
+				return ctx.Err()
+			}
+			pace = false // stored is better than refused at shutdown
 		}
 		b.mu.Lock()
 	}
@@ -790,6 +851,7 @@ func (b *Buffer) takeMemos(run *memoRun, maxRecords, maxBytes int) ([]any, Posit
 	pos := b.rpos
 	pos.seq, pos.off = b.rseg.seq, b.roff
 	b.handed = pos
+	b.wakeWriters()
 	return memos, pos
 }
 
@@ -807,6 +869,7 @@ func (b *Buffer) handOut(out [][]byte, seg *segment) ([][]byte, []any, Position,
 	pos.seq, pos.off = seg.seq, b.roff
 	b.mu.Lock()
 	b.handed = pos
+	b.wakeWriters()
 	b.mu.Unlock()
 	return out, nil, pos, nil
 }
@@ -870,15 +933,19 @@ func (b *Buffer) skip(seg *segment, end, total int64, why string) {
 	cut := end - b.roff
 	b.log.Error("disk buffer: "+why+"; rest of segment skipped", "segment", filepath.Base(seg.path),
 		"offset", b.roff, "bytes_skipped", cut)
-	b.mu.Lock()
-	b.stats.CorruptRecords++
-	b.stats.CorruptBytes += cut
-	b.mu.Unlock()
 	b.rpos.records += max(total-b.rread, 0)
 	b.rpos.bytes += cut
 	b.rread = total
 	b.roff = end
 	b.closeReader()
+	b.mu.Lock()
+	b.stats.CorruptRecords++
+	b.stats.CorruptBytes += cut
+	// Skipped counts as handed out, so pace does not wait for it.
+	b.handed = b.rpos
+	b.handed.seq, b.handed.off = seg.seq, end
+	b.wakeWriters()
+	b.mu.Unlock()
 }
 
 func (b *Buffer) closeReader() {

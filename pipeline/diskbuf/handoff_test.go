@@ -92,15 +92,23 @@ func TestMemosStandInForTheirRecords(t *testing.T) {
 	require.Zero(t, fromMemos)
 }
 
-func TestMemosOfAReaderFarBehindAreBounded(t *testing.T) {
+// smallHandoff opens a buffer whose hand-off bound is 1 MiB.
+func smallHandoff(t testing.TB) *Buffer {
 	cfg := testConfig()
 	cfg.SegmentBytes = 4 << 20
 	cfg.Sync = SyncInterval
 	b := openT(t, t.TempDir(), cfg)
-	defer b.Close()
 	b.mu.Lock()
 	b.handoff = 1 << 20
 	b.mu.Unlock()
+	return b
+}
+
+func TestMemosOfAFailingReaderAreBounded(t *testing.T) {
+	b := smallHandoff(t)
+	defer b.Close()
+	// Failing: writers never wait for it, they spill to the file.
+	b.SetReaderFailing(true)
 	const size, batch = 4 << 10, 16
 	n := 2 * (1 << 20) / size // twice what memos may hold
 	for i := 0; i < n; i += batch {
@@ -134,4 +142,112 @@ func TestAppendBatchChecksItsArguments(t *testing.T) {
 	_, memos, _, err := b.Next(ctx, 10, 1<<20)
 	require.NoError(t, err)
 	require.Equal(t, []any{0}, memos)
+}
+
+// readLive reads n records while writers append them, and returns their
+// numbers in order and which of them came as memos.
+func readLive(t testing.TB, b *Buffer, n int) (got []int, asMemo map[int]bool) {
+	t.Helper()
+	asMemo = map[int]bool{}
+	for len(got) < n {
+		recs, memos, pos, err := b.Next(context.Background(), 100, 1<<30)
+		require.NoError(t, err)
+		got = append(got, nums(t, recs)...)
+		for _, m := range memos {
+			got = append(got, m.(int))
+			asMemo[m.(int)] = true
+		}
+		require.NoError(t, b.Ack(pos))
+	}
+	return got, asMemo
+}
+
+// appendAsync appends records from..to-1 in batches from another goroutine;
+// the returned channel yields its error once done.
+func appendAsync(b *Buffer, from, to, size, batch int) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		for i := from; i < to; i += batch {
+			var recs [][]byte
+			var memos []any
+			for j := i; j < i+batch; j++ {
+				recs = append(recs, rec(j, size))
+				memos = append(memos, j)
+			}
+			if err := b.AppendBatch(context.Background(), batchOf(recs, memos), true); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	return done
+}
+
+func TestWritersWaitForAHealthyReader(t *testing.T) {
+	b := smallHandoff(t)
+	defer b.Close()
+	const size, batch = 4 << 10, 16
+	n := 8 * (1 << 20) / size // eight times what memos may hold
+	done := appendAsync(b, 0, n, size, batch)
+	got, asMemo := readLive(t, b, n)
+	require.NoError(t, <-done)
+	require.Equal(t, seq(0, n), got)
+	require.Len(t, asMemo, n, "the writer waited for the reader: nothing was read back from the file")
+}
+
+func TestWritersSpillWhileTheReaderFailsAndWaitOnceItRecovers(t *testing.T) {
+	b := smallHandoff(t)
+	defer b.Close()
+	const size, batch = 4 << 10, 16
+	n := 4 * (1 << 20) / size
+
+	// Failing: the writer does not wait (no reader runs), all on disk.
+	b.SetReaderFailing(true)
+	require.NoError(t, <-appendAsync(b, 0, n, size, batch))
+	require.EqualValues(t, n, b.Stats().UnackedRecords)
+
+	// Recovered: the writer waits until the reader has read the backlog
+	// from the file, then hands off again.
+	b.SetReaderFailing(false)
+	done := appendAsync(b, n, 3*n, size, batch)
+	got, asMemo := readLive(t, b, 3*n)
+	require.NoError(t, <-done)
+	require.Equal(t, seq(0, 3*n), got)
+	fromFile := 0
+	for i := range n {
+		if !asMemo[i] {
+			fromFile++
+		}
+	}
+	require.Positive(t, fromFile, "the backlog beyond the bound came from the file")
+	for i := n; i < 3*n; i++ {
+		require.True(t, asMemo[i], "record %d, appended after the recovery, came from the file", i)
+	}
+}
+
+func TestAWriterWaitingForTheReaderSpillsWhenItFails(t *testing.T) {
+	b := smallHandoff(t)
+	defer b.Close()
+	const size, batch = 4 << 10, 16
+	n := 4 * (1 << 20) / size
+	// The writer fills the hand-off and waits; the reader then fails instead
+	// of reading, which lets the writer finish.
+	done := appendAsync(b, 0, n, size, batch)
+	b.SetReaderFailing(true)
+	require.NoError(t, <-done)
+	require.EqualValues(t, n, b.Stats().UnackedRecords)
+	got, _, _ := readMixed(t, b, 100, 1<<30)
+	require.Equal(t, seq(0, n), got)
+}
+
+func TestAWriterWaitingForTheReaderWritesWhenItsContextEnds(t *testing.T) {
+	b := smallHandoff(t)
+	defer b.Close()
+	const size = 4 << 10
+	appendMemos(t, b, 0, 1<<20/size, size) // the hand-off is full, the reader healthy
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.NoError(t, b.AppendBatch(ctx, batchOf([][]byte{rec(1000, size)}, []any{1000}), true))
+	require.EqualValues(t, 1<<20/size+1, b.Stats().UnackedRecords, "stored, not refused")
 }
