@@ -162,10 +162,7 @@ run_once() {
 
 main() {
 	build_siemfwd
-	bench_scratch
-	trap 'status=$?; if ((status != 0)) && [[ -s $SCRATCH/siemfwd.stderr ]]; then tail -20 "$SCRATCH/siemfwd.stderr" >&2; fi; bench_cleanup' EXIT
-	trap 'exit 130' INT TERM
-	build_loadgen
+	bench_begin
 	echo "$("$SIEMFWD_BIN" version 2>/dev/null | head -1 || true), N=$N, partitions=$PARTITIONS, compression=$COMPRESSION, max_events=$MAX_EVENTS${EXTRA_SINK:+, $EXTRA_SINK}, $(nproc) cores" >&2
 	echo "| run | sent | elapsed s | events/s | siemfwd CPU-s/M | broker CPU-s/M | loadgen CPU-s/M | all CPU-s/M | 2-core ceiling events/s | events/Write | ms/Write | siemfwd RSS MiB | end offsets | load |"
 	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"

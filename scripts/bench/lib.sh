@@ -47,6 +47,15 @@ bench_scratch() {
 	SCRATCH=$(mktemp -d "$base/siemfwd-bench.XXXXXX")
 }
 
+# bench_begin: a scratch directory, clean-up on exit (with the tail of
+# siemfwd's log when the run failed: it says why) and loadgen.
+bench_begin() {
+	bench_scratch
+	trap 'status=$?; if ((status != 0)) && [[ -s $SCRATCH/siemfwd.stderr ]]; then tail -20 "$SCRATCH/siemfwd.stderr" >&2; fi; bench_cleanup' EXIT
+	trap 'exit 130' INT TERM
+	build_loadgen
+}
+
 bench_cleanup() {
 	stop_receiver
 	if [[ -n ${SCRATCH:-} && -d $SCRATCH ]]; then rm -rf "$SCRATCH"; fi

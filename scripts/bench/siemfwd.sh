@@ -58,11 +58,7 @@ receiver_dropped() {
 
 main() {
 	build_siemfwd
-	bench_scratch
-	# Keep siemfwd's own log when a run fails: it says why.
-	trap 'status=$?; if ((status != 0)) && [[ -s $SCRATCH/siemfwd.stderr ]]; then tail -20 "$SCRATCH/siemfwd.stderr" >&2; fi; bench_cleanup' EXIT
-	trap 'exit 130' INT TERM
-	build_loadgen
+	bench_begin
 	echo "$("$SIEMFWD_BIN" version 2>/dev/null | head -1 || true), N=$N, $(nproc) cores" >&2
 	run_all siemfwd
 }
