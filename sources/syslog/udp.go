@@ -95,6 +95,8 @@ func receiveBuffer(pc net.PacketConn) int {
 // batch arena, and keeps reading without waiting while datagrams are queued,
 // so a batch goes out when it is full or the socket is drained.
 func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipeline.Batch) {
+	// A buffer no larger than the maximum message makes the kernel cut
+	// longer datagrams and say so with MSG_TRUNC.
 	bufSize := min(s.cfg.MaxMessageBytes, maxDatagram)
 	r, err := newMmsgReader(pc, min(udpReadBatch, s.cfg.BatchEvents), bufSize)
 	if err != nil {
@@ -102,8 +104,6 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 		return
 	}
 	b := newBatcher(s.cfg.BatchEvents, bufSize)
-	full := time.NewTimer(time.Hour)
-	full.Stop()
 	var (
 		lastErrLog time.Time
 		cache      peerCache
@@ -112,7 +112,7 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 		dgs, err := r.read(s.cfg.BatchEvents-b.len(), b.len() == 0)
 		if err != nil {
 			if b.len() > 0 {
-				s.sendOrDrop(ctx, out, b.take(&s.m), full)
+				s.sendOrDrop(ctx, out, b.take(&s.m))
 			}
 			if errors.Is(err, unix.EAGAIN) {
 				continue // drained: the batch went out, now wait
@@ -120,6 +120,8 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
+			// Not expected on an unconnected UDP socket; do not spin on
+			// the log if it persists.
 			if now := time.Now(); now.Sub(lastErrLog) >= time.Second {
 				s.log.Warn("udp read failed", "err", err)
 				lastErrLog = now
@@ -137,6 +139,8 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 				s.ledger.Dropped(dgs[i].peer.Addr(), 1, metrics.ReasonRateLimited)
 			}
 		}
+		// Counted per read, not per datagram: a flood of refused
+		// datagrams must not make the readers contend on the counters.
 		if notAllowed > 0 {
 			s.m.notAllowed.Add(float64(notAllowed))
 		}
@@ -144,7 +148,7 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 			s.m.rateLimited.Add(float64(rateLimited))
 		}
 		if b.full() {
-			s.sendOrDrop(ctx, out, b.take(&s.m), full)
+			s.sendOrDrop(ctx, out, b.take(&s.m))
 		}
 	}
 }
@@ -219,21 +223,20 @@ func stripOctetCount(data []byte) []byte {
 // the reader waits, the socket's receive buffer holds what arrives, so a
 // short stall of the pipeline costs nothing; what overflows that buffer is
 // counted by the kernel and exported as siemfwd's kernel drop metric.
-func (s *Source) sendOrDrop(ctx context.Context, out chan<- pipeline.Batch, b pipeline.Batch, full *time.Timer) {
+func (s *Source) sendOrDrop(ctx context.Context, out chan<- pipeline.Batch, b pipeline.Batch) {
 	select {
 	case out <- b:
 		return
 	default:
 	}
-	if s.cfg.QueueFullWait > 0 {
-		full.Reset(s.cfg.QueueFullWait)
+	if s.cfg.QueueFullWait > 0 { // the slow path: a timer per full queue is cheap
+		wait := time.NewTimer(s.cfg.QueueFullWait)
+		defer wait.Stop()
 		select {
 		case out <- b:
-			full.Stop()
 			return
-		case <-full.C:
+		case <-wait.C:
 		case <-ctx.Done():
-			full.Stop()
 		}
 	}
 	s.m.queueFull.Add(float64(len(b.Events)))
