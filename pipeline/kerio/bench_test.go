@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"siemfwd/internal/cputime"
 	"siemfwd/pipeline/ecs"
 )
 
@@ -53,20 +54,11 @@ func benchCorpus(b *testing.B) []benchCase {
 func runParse(b *testing.B, cases []benchCase) {
 	p := NewParser()
 	var doc ecs.Document
-	b.ReportAllocs()
-	lockThread()
-	defer unlockThread()
-	start := threadCPU()
-	n := 0
-	for b.Loop() {
-		c := &cases[n%len(cases)]
+	cputime.Bench(b, func(i int) {
+		c := &cases[i%len(cases)]
 		doc.Reset()
 		p.Parse(&doc, c.msg, c.hint, time.UTC)
-		n++
-	}
-	if cpu := threadCPU() - start; cpu > 0 && n > 0 {
-		b.ReportMetric(float64(cpu)/float64(n), "cpu-ns/op")
-	}
+	})
 }
 
 // BenchmarkParse has one row per Kerio log type (the corpus "log" field,

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"siemfwd/internal/cputime"
 	"siemfwd/pipeline/ecs"
 )
 
@@ -42,26 +43,17 @@ func BenchmarkEnrich(b *testing.B) {
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
 			var doc ecs.Document
-			b.ReportAllocs()
-			lockThread()
-			defer unlockThread()
-			start := threadCPU()
-			n := 0
-			for b.Loop() {
+			cputime.Bench(b, func(i int) {
 				doc.Reset()
 				doc.SetString("event.kind", "event")
 				if bc.src != nil {
-					doc.SetString("source.ip", bc.src(n))
+					doc.SetString("source.ip", bc.src(i))
 				}
 				if bc.dst != nil {
-					doc.SetString("destination.ip", bc.dst(n))
+					doc.SetString("destination.ip", bc.dst(i))
 				}
 				e.Enrich(&doc)
-				n++
-			}
-			if cpu := threadCPU() - start; cpu > 0 && n > 0 {
-				b.ReportMetric(float64(cpu)/float64(n), "cpu-ns/op")
-			}
+			})
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"siemfwd/internal/cputime"
 	"siemfwd/pipeline/ecs"
 )
 
@@ -19,7 +20,7 @@ func BenchmarkObserve(b *testing.B) {
 		doc.SetString("event.kind", "event")
 		doc.SetString("event.action", "login-failed")
 		doc.SetString("source.ip", "198.51.100.1")
-		runCPU(b, func(int) { tr.Observe(&doc, t0) })
+		cputime.Bench(b, func(int) { tr.Observe(&doc, t0) })
 	})
 
 	b.Run("mail-flow", func(b *testing.B) {
@@ -42,7 +43,7 @@ func BenchmarkObserve(b *testing.B) {
 		}
 		tr := New(testConfig())
 		const lag = 1000 // messages open: the Sent lines of message m-lag follow the Recv of m
-		runCPU(b, func(n int) {
+		cputime.Bench(b, func(n int) {
 			m, phase := n/3, n%3
 			if phase != 0 {
 				m -= lag
@@ -67,21 +68,6 @@ func BenchmarkObserve(b *testing.B) {
 			}
 		})
 	})
-}
-
-func runCPU(b *testing.B, fn func(n int)) {
-	b.ReportAllocs()
-	lockThread()
-	defer unlockThread()
-	start := threadCPU()
-	n := 0
-	for b.Loop() {
-		fn(n)
-		n++
-	}
-	if cpu := threadCPU() - start; cpu > 0 && n > 0 {
-		b.ReportMetric(float64(cpu)/float64(n), "cpu-ns/op")
-	}
 }
 
 func copyDoc(d *ecs.Document) *ecs.Document {
