@@ -9,6 +9,7 @@
 //	go run ./cmd/loadgen -proto tcp -addr 127.0.0.1:5514 -format rfc5424 -framing lf -n 2000000
 //	go run ./cmd/loadgen -proto udp -rate 100000 -n 2000000
 //	go run ./cmd/loadgen -print -n 10
+//	go run ./cmd/loadgen -proto tcp -corpus testdata/kerio/dev.jsonl -corpus-log connect.security -n 1000000
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -48,6 +50,8 @@ type options struct {
 	app      string
 	seed     uint64
 	print    bool
+	corpus   string
+	log      string
 }
 
 // parseFlags parses args into options and checks them.
@@ -66,6 +70,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.app, "app", "", "syslog APP-NAME / TAG of every line; empty = each line's Kerio log (security, audit)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for generated values; equal seeds give equal messages")
 	fs.BoolVar(&o.print, "print", false, "write the framed messages to stdout instead of sending them")
+	fs.StringVar(&o.corpus, "corpus", "", "comma-separated labelled jsonl corpora (testdata/kerio) to replay, cycling through their lines, instead of generated messages")
+	fs.StringVar(&o.log, "corpus-log", "", "with -corpus: only the lines labelled this log (e.g. connect.security); empty = all")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -85,7 +91,29 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.conns < 1 {
 		errs = append(errs, fmt.Errorf("-conns: must be >= 1, got %d", o.conns))
 	}
+	if o.log != "" && o.corpus == "" {
+		errs = append(errs, errors.New("-corpus-log needs -corpus"))
+	}
 	return o, errors.Join(errs...)
+}
+
+// messagesFor generates the messages or builds them from the corpus.
+func messagesFor(o options) (*messages, error) {
+	cfg := genConfig{
+		Format:   o.format,
+		Hostname: o.hostname,
+		App:      o.app,
+		Seed:     o.seed,
+		Start:    time.Now().Truncate(time.Second),
+	}
+	if o.corpus == "" {
+		return generate(cfg, o.n)
+	}
+	lines, err := readCorpus(strings.Split(o.corpus, ","), o.log)
+	if err != nil {
+		return nil, err
+	}
+	return corpusMessages(cfg, lines, o.n)
 }
 
 // run generates the messages, then prints or sends them and reports.
@@ -94,13 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	msgs, err := generate(genConfig{
-		Format:   o.format,
-		Hostname: o.hostname,
-		App:      o.app,
-		Seed:     o.seed,
-		Start:    time.Now().Truncate(time.Second),
-	}, o.n)
+	msgs, err := messagesFor(o)
 	if err != nil {
 		return err
 	}

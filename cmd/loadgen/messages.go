@@ -43,6 +43,11 @@ type messages struct {
 	ends []int // ends[i] is the offset just past message i
 }
 
+// newMessages returns an empty set with room for n messages of about size bytes.
+func newMessages(n, size int) *messages {
+	return &messages{buf: make([]byte, 0, n*size), ends: make([]int, 0, n)}
+}
+
 // Len returns the number of messages.
 func (m *messages) Len() int { return len(m.ends) }
 
@@ -62,20 +67,11 @@ func (m *messages) At(i int) []byte {
 // ("security[42]:"), so a receiver can check completeness while the Kerio
 // text stays as Kerio writes it.
 func generate(cfg genConfig, n int) (*messages, error) {
-	if cfg.Format != formatRFC5424 && cfg.Format != formatRFC3164 {
-		return nil, fmt.Errorf("format: want %s or %s, got %q", formatRFC5424, formatRFC3164, cfg.Format)
-	}
-	if cfg.Hostname == "" {
-		return nil, fmt.Errorf("hostname must not be empty")
-	}
 	g, err := newGenerator(cfg)
 	if err != nil {
 		return nil, err
 	}
-	m := &messages{
-		buf:  make([]byte, 0, n*280),
-		ends: make([]int, 0, n),
-	}
+	m := newMessages(n, 280)
 	ts := cfg.Start.UTC()
 	for seq := range n {
 		// Kerio logs in bursts: a few milliseconds apart on average.
@@ -221,6 +217,12 @@ type generator struct {
 }
 
 func newGenerator(cfg genConfig) (*generator, error) {
+	if cfg.Format != formatRFC5424 && cfg.Format != formatRFC3164 {
+		return nil, fmt.Errorf("format: want %s or %s, got %q", formatRFC5424, formatRFC3164, cfg.Format)
+	}
+	if cfg.Hostname == "" {
+		return nil, fmt.Errorf("hostname must not be empty")
+	}
 	g := &generator{
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		cfg: cfg,
