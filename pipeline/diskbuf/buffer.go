@@ -575,7 +575,7 @@ func (b *Buffer) append(ctx context.Context, batch Batch, wait bool) error {
 	return nil
 }
 
-// write frames the batch's records and writes them with one write(2), and
+// write frames the batch's records and writes them (writeChunked), and
 // queues their memos, if any, for the reader. bound is at least their framed
 // size. Called with mu held. It returns the end of the written data.
 func (b *Buffer) write(batch Batch, bound int64) (segPos, error) {
@@ -614,7 +614,7 @@ func (b *Buffer) write(batch Batch, bound int64) (segPos, error) {
 		return segPos{}, err
 	}
 	size := int64(len(b.wbuf))
-	n, err := a.f.Write(b.wbuf)
+	n, err := writeChunked(a.f, b.wbuf)
 	if cap(b.wbuf) > 16<<20 {
 		b.wbuf = nil // a rare huge batch must not pin its buffer
 	}
@@ -643,6 +643,27 @@ func (b *Buffer) write(batch Batch, bound int64) (segPos, error) {
 		b.dataCh = nil
 	}
 	return segPos{a.seq, a.end}, nil
+}
+
+// writeChunk is the most one write(2) takes. A syscall that outlasts a tick
+// of the Go scheduler's monitor (20 µs) gets its P handed to another thread,
+// and the monitor keeps ticking at that rate while such calls go on: with a
+// 800 KB batch per call that churn cost more CPU than the writes' copying.
+// Into the page cache 16 KiB takes well under a tick.
+const writeChunk = 16 << 10
+
+// writeChunked writes p to f in pieces of at most writeChunk bytes. It returns
+// the bytes written before the first error.
+func writeChunked(f *os.File, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := f.Write(p[n:min(n+writeChunk, len(p))])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // syncTo returns once the data before target is on stable storage. Callers
