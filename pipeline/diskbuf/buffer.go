@@ -575,9 +575,16 @@ func (b *Buffer) append(ctx context.Context, batch Batch, wait bool) error {
 	return nil
 }
 
-// write frames the batch's records and writes them (writeChunked), and
-// queues their memos, if any, for the reader. bound is at least their framed
-// size. Called with mu held. It returns the end of the written data.
+// write frames the batch's records and writes them, and queues their memos,
+// if any, for the reader. bound is at least their framed size. Called with
+// mu held. It returns the end of the written data.
+//
+// Records are encoded into a small buffer that is written out whenever it
+// holds writeChunk bytes, so that what the kernel copies is still in the CPU
+// cache and no write(2) outlasts a tick of the Go scheduler's monitor (20
+// µs): a longer one gets its P handed to another thread, and while such
+// calls go on the monitor keeps ticking at that rate (with one 800 KB call
+// per batch that churn cost more CPU than the copying).
 func (b *Buffer) write(batch Batch, bound int64) (segPos, error) {
 	a := b.active
 	if a == nil || a.broken || (a.end > segmentHeaderLen && a.end+bound > b.cfg.SegmentBytes) {
@@ -594,41 +601,43 @@ func (b *Buffer) write(batch Batch, bound int64) (segPos, error) {
 		sizes = make([]int32, batch.Len)
 	}
 	b.wbuf = b.wbuf[:0]
+	var size int64 // bytes of the batch written so far
 	var err error
 	for i := range batch.Len {
 		at := len(b.wbuf)
 		b.wbuf = appendFrame(b.wbuf, batch.Encode, i)
-		if n := len(b.wbuf) - at - frameHeaderLen; n > MaxRecordBytes {
-			err = fmt.Errorf("%w: record of %d bytes, the maximum is %d", ErrTooLarge, n, MaxRecordBytes)
+		n := len(b.wbuf) - at
+		if n-frameHeaderLen > MaxRecordBytes {
+			err = fmt.Errorf("%w: record of %d bytes, the maximum is %d", ErrTooLarge, n-frameHeaderLen, MaxRecordBytes)
 			break
 		}
 		if sizes != nil {
-			sizes[i] = int32(len(b.wbuf) - at)
+			sizes[i] = int32(n)
+		}
+		if len(b.wbuf) >= writeChunk || i == batch.Len-1 {
+			if err = b.flushWbuf(a, &size); err != nil {
+				break
+			}
 		}
 	}
-	if size := int64(len(b.wbuf)); err == nil && size > bound {
+	if err == nil && size > bound {
 		err = fmt.Errorf("disk buffer: batch of %d bytes over its bound of %d", size, bound)
 	}
-	if err != nil {
-		b.wbuf = nil
-		return segPos{}, err
-	}
-	size := int64(len(b.wbuf))
-	n, err := writeChunked(a.f, b.wbuf)
-	if cap(b.wbuf) > 16<<20 {
-		b.wbuf = nil // a rare huge batch must not pin its buffer
+	if cap(b.wbuf) > 4*writeChunk {
+		b.wbuf = nil // a rare huge record must not pin its buffer
 	}
 	if err != nil {
-		// Cut a partial write off, so nothing is ever written after damage,
-		// and go on in a new segment. If the cut fails, the reader still
-		// stops at a.end and the next Open cuts the tail.
-		a.broken = true
-		if n > 0 {
+		// Cut what was written of the batch off, so nothing is ever written
+		// after damage, and go on in a new segment (the file offset is past
+		// the cut). If the cut fails, the reader still stops at a.end and the
+		// next Open cuts the tail.
+		if size > 0 {
+			a.broken = true
 			if terr := a.f.Truncate(a.end); terr != nil {
 				err = errors.Join(err, terr)
 			}
 		}
-		return segPos{}, fmt.Errorf("write %s: %w", filepath.Base(a.path), err)
+		return segPos{}, err
 	}
 	if sizes != nil {
 		b.memos = append(b.memos, memoRun{at: segPos{a.seq, a.end}, index: a.records, memos: batch.Memos, sizes: sizes, bytes: size})
@@ -645,25 +654,22 @@ func (b *Buffer) write(batch Batch, bound int64) (segPos, error) {
 	return segPos{a.seq, a.end}, nil
 }
 
-// writeChunk is the most one write(2) takes. A syscall that outlasts a tick
-// of the Go scheduler's monitor (20 µs) gets its P handed to another thread,
-// and the monitor keeps ticking at that rate while such calls go on: with a
-// 800 KB batch per call that churn cost more CPU than the writes' copying.
-// Into the page cache 16 KiB takes well under a tick.
+// writeChunk is the size at which write sends its buffer to the file: small
+// enough for the CPU cache and for a write(2) into the page cache to take
+// well under 20 µs.
 const writeChunk = 16 << 10
 
-// writeChunked writes p to f in pieces of at most writeChunk bytes. It returns
-// the bytes written before the first error.
-func writeChunked(f *os.File, p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		k, err := f.Write(p[n:min(n+writeChunk, len(p))])
-		n += k
-		if err != nil {
-			return n, err
-		}
+// flushWbuf writes the write buffer to the active segment a, adds what it
+// wrote to *size and empties the buffer. Called with mu held.
+func (b *Buffer) flushWbuf(a *segment, size *int64) error {
+	n, err := a.f.Write(b.wbuf)
+	*size += int64(n)
+	b.wbuf = b.wbuf[:0]
+	if err != nil {
+		a.broken = true
+		return fmt.Errorf("write %s: %w", filepath.Base(a.path), err)
 	}
-	return n, nil
+	return nil
 }
 
 // syncTo returns once the data before target is on stable storage. Callers
