@@ -67,7 +67,12 @@ func (r *mmsgReader) read(max int, wait bool) ([]datagram, error) {
 		errno syscall.Errno
 	)
 	err := r.rc.Read(func(fd uintptr) bool {
-		n, _, errno = unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(max),
+		// MSG_DONTWAIT: the call never blocks, so it is made raw, without
+		// telling the scheduler it may: a call that copies 32 datagrams
+		// can outlast a scheduler tick, and the scheduler would hand this
+		// reader's processor to another thread meanwhile (a wake-up and a
+		// context switch for nothing).
+		n, _, errno = unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(max),
 			unix.MSG_DONTWAIT, 0, 0)
 		return !(wait && errno == unix.EAGAIN) // false: let the poller wait for data
 	})
