@@ -24,36 +24,80 @@ func (c *ctx) mail(m string) bool {
 	return false
 }
 
-// mailKV holds the values of one Recv/Sent line's key scan.
+// The keys of the Recv/Sent key scan, in the order Kerio writes them.
+const (
+	kvService = iota
+	kvFrom
+	kvTo
+	kvSize
+	kvSenderHost
+	kvUser
+	kvSSL
+	kvReport
+	kvSubject
+	kvMsgID
+	kvRecipient
+	kvResult
+	kvStatus
+	kvRemoteHost
+	kvKeys
+)
+
+// mailKeys names the kv* keys. Looking a key up in this table, starting
+// after the last key found, usually hits with its first comparison; a string
+// switch (a binary search) mispredicted several branches per key.
+var mailKeys = [kvKeys]string{"Service", "From", "To", "Size", "Sender-Host", "User", "SSL", "Report",
+	"Subject", "Msg-Id", "Recipient", "Result", "Status", "Remote-Host"}
+
+// mailKV holds the values of one Recv/Sent line's key scan, by kv* key.
 type mailKV struct {
-	service, from, to, size, senderHost, user, ssl, report, subject, msgID string
-	recipient, result, status, remoteHost                                  string
-	hasFrom                                                                bool
+	v    [kvKeys]string
+	seen uint16 // bit k: key k was present (possibly empty)
 }
 
-// scanKV reads "Key: value, Key: value, …" (FORMATS §5.3 key scan). Address
-// values are taken whole in angle brackets; Subject is free text up to
-// ", Msg-Id: <" or the end; everything else ends at the next comma. Unknown
-// keys are skipped, so a new key in a later version does not lose the line.
-func scanKV(s string, kv *mailKV) bool {
+// mailKey returns the kv* index of key, or -1 for a key we do not keep,
+// searching from next on.
+func mailKey(key string, next int) int {
+	for range kvKeys {
+		if mailKeys[next] == key {
+			return next
+		}
+		if next++; next == kvKeys {
+			next = 0
+		}
+	}
+	return -1
+}
+
+// scanKV reads "Key: value, Key: value, …" (FORMATS §5.3 key scan), whose
+// first key is usually first. Address values are taken whole in angle
+// brackets; Subject is free text up to ", Msg-Id: <" or the end; everything
+// else ends at the next comma. Unknown keys are skipped, so a new key in a
+// later version does not lose the line.
+func scanKV(s string, first int, kv *mailKV) bool {
+	next := first
 	for s = trimLeftBlanks(s); s != ""; {
 		i := strings.IndexByte(s, ':')
-		if i <= 0 || i > 24 || !isKey(s[:i]) {
+		if i <= 0 || i > 24 {
 			return false
 		}
 		key := s[:i]
+		k := mailKey(key, next)
+		if k < 0 && !isKey(key) {
+			return false
+		}
 		s = trimLeftBlanks(s[i+1:])
 		var v string
-		switch key {
-		case "From", "To", "Recipient", "Msg-Id":
+		switch k {
+		case kvFrom, kvTo, kvRecipient, kvMsgID:
 			var ok bool
-			if v, s, ok = addrValue(s, key == "To" || key == "Recipient"); !ok {
+			if v, s, ok = addrValue(s, k == kvTo || k == kvRecipient); !ok {
 				return false
 			}
-		case "Subject":
+		case kvSubject:
 			if j := strings.Index(s, "Msg-Id: <"); j >= 0 {
-				if k := strings.LastIndexByte(s[:j], ','); k >= 0 && trimLeftBlanks(s[k+1:j]) == "" {
-					v, s = s[:k], s[k:]
+				if e := strings.LastIndexByte(s[:j], ','); e >= 0 && trimLeftBlanks(s[e+1:j]) == "" {
+					v, s = s[:e], s[e:]
 					break
 				}
 			}
@@ -65,36 +109,12 @@ func scanKV(s string, kv *mailKV) bool {
 				v, s = s, ""
 			}
 		}
-		v = trimRightBlanks(v)
-		switch key {
-		case "Service":
-			kv.service = v
-		case "From":
-			kv.from, kv.hasFrom = v, true
-		case "To":
-			kv.to = v
-		case "Size":
-			kv.size = v
-		case "Sender-Host":
-			kv.senderHost = v
-		case "User":
-			kv.user = v
-		case "SSL":
-			kv.ssl = v
-		case "Report":
-			kv.report = v
-		case "Subject":
-			kv.subject = v
-		case "Msg-Id":
-			kv.msgID = v
-		case "Recipient":
-			kv.recipient = v
-		case "Result":
-			kv.result = v
-		case "Status":
-			kv.status = v
-		case "Remote-Host":
-			kv.remoteHost = v
+		if k >= 0 {
+			kv.v[k] = trimRightBlanks(v)
+			kv.seen |= 1 << k
+			if next = k + 1; next == kvKeys {
+				next = 0
+			}
 		}
 		s = trimLeftBlanks(s)
 		if s == "" {
@@ -201,25 +221,29 @@ func (c *ctx) recv(svc, r string) bool {
 			return false
 		}
 	}
-	if !scanKV(r, &kv) || (!kv.hasFrom && kv.to == "") {
+	first := kvService
+	if svc != "" {
+		first = kvFrom
+	}
+	if !scanKV(r, first, &kv) || (kv.seen&(1<<kvFrom) == 0 && kv.v[kvTo] == "") {
 		return false
 	}
 	if svc != "" {
-		kv.service = svc
+		kv.v[kvService] = svc
 	}
 	c.event(kEvent, catEmail, typInfo, success, "message-received")
 	c.str("email.local_id", qid)
-	c.str("kerio.mail.service", kv.service)
-	c.str("network.protocol", mailProtocol(kv.service))
-	c.from(unangle(kv.from))
-	c.toList(kv.to)
-	c.num("kerio.mail.size", kv.size)
-	c.addr(src, kv.senderHost)
-	c.user(kv.user)
-	c.tls(kv.ssl)
-	c.str("kerio.mail.report", kv.report)
-	c.str("email.subject", kv.subject)
-	c.str("email.message_id", unangle(kv.msgID))
+	c.str("kerio.mail.service", kv.v[kvService])
+	c.str("network.protocol", mailProtocol(kv.v[kvService]))
+	c.from(unangle(kv.v[kvFrom]))
+	c.toList(kv.v[kvTo])
+	c.num("kerio.mail.size", kv.v[kvSize])
+	c.addr(src, kv.v[kvSenderHost])
+	c.user(kv.v[kvUser])
+	c.tls(kv.v[kvSSL])
+	c.str("kerio.mail.report", kv.v[kvReport])
+	c.str("email.subject", kv.v[kvSubject])
+	c.str("email.message_id", unangle(kv.v[kvMsgID]))
 	return true
 }
 
@@ -238,11 +262,11 @@ func (c *ctx) sent(r string) bool {
 	qid, r, ok := strings.Cut(trimLeftBlanks(r), ",")
 	qid = trimRightBlanks(qid)
 	var kv mailKV
-	if !ok || !oneWord(qid) || !scanKV(r, &kv) || kv.result == "" {
+	if !ok || !oneWord(qid) || !scanKV(r, kvRecipient, &kv) || kv.v[kvResult] == "" {
 		return false
 	}
 	outcome := unknown
-	switch kv.result {
+	switch kv.v[kvResult] {
 	case "delivered", "relayed", "forwarded":
 		outcome = success
 	case "failed", "bounced", "rejected", "discarded":
@@ -250,11 +274,11 @@ func (c *ctx) sent(r string) bool {
 	}
 	c.event(kEvent, catEmail, typInfo, outcome, "message-sent")
 	c.doc.SetString("email.local_id", qid)
-	c.toList(kv.recipient)
-	c.doc.SetString("kerio.mail.result", kv.result)
-	c.str("kerio.mail.status", kv.status)
-	c.hostPort(dst, kv.remoteHost)
-	c.str("email.message_id", unangle(kv.msgID))
+	c.toList(kv.v[kvRecipient])
+	c.doc.SetString("kerio.mail.result", kv.v[kvResult])
+	c.str("kerio.mail.status", kv.v[kvStatus])
+	c.hostPort(dst, kv.v[kvRemoteHost])
+	c.str("email.message_id", unangle(kv.v[kvMsgID]))
 	return true
 }
 

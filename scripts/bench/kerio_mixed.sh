@@ -62,7 +62,9 @@ loadgen_args() {
 	esac
 }
 
-# run_one BIN KIND: one measured run; prints "events/s CPU-s/M".
+# run_one BIN KIND: one measured run; sets RESULT to "events/s CPU-s/M".
+# (Not run in $(...): RECEIVER_PID must be this shell's, so that the EXIT
+# trap stops the receiver when a run fails or is interrupted.)
 run_one() {
 	local bin=$1 kind=$2 out=$SCRATCH/out conf=$SCRATCH/siemfwd.yaml args
 	args=$(loadgen_args "$kind")
@@ -86,8 +88,8 @@ run_one() {
 		echo "$kind: $lines lines of $N" >&2
 		return 1
 	fi
-	awk -v n="$N" -v t0="$start_ns" -v t1="$end_ns" -v c="$((cpu1 - cpu0))" -v hz="$CLK_TCK" \
-		'BEGIN { printf "%.0f %.3f\n", n / ((t1 - t0) / 1e9), c / hz / (n / 1e6) }'
+	RESULT=$(awk -v n="$N" -v t0="$start_ns" -v t1="$end_ns" -v c="$((cpu1 - cpu0))" -v hz="$CLK_TCK" \
+		'BEGIN { printf "%.0f %.3f\n", n / ((t1 - t0) / 1e9), c / hz / (n / 1e6) }')
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -99,7 +101,7 @@ main() {
 		(cd "$BENCH_ROOT" && go build -o "$SIEMFWD_BIN" ./cmd/siemfwd)
 	fi
 	declare -A bins=([new]=$SIEMFWD_BIN)
-	local trees=(new) t kind i r e c
+	local trees=(new) t kind i e c
 	if [[ -n ${BASE_BIN:-} ]]; then
 		bins[base]=$BASE_BIN
 		trees=(base new)
@@ -109,8 +111,8 @@ main() {
 	for ((i = 1; i <= COUNT; i++)); do
 		for t in "${trees[@]}"; do
 			for kind in $KINDS; do
-				r=$(run_one "${bins[$t]}" "$kind")
-				read -r e c <<<"$r"
+				run_one "${bins[$t]}" "$kind"
+				read -r e c <<<"$RESULT"
 				printf '%-4s %-8s run %d: %8s events/s %6s CPU-s/M\n' "$t" "$kind" "$i" "$e" "$c"
 				eps[$t.$kind]+="$e "
 				cpu[$t.$kind]+="$c "
