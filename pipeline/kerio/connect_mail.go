@@ -24,80 +24,36 @@ func (c *ctx) mail(m string) bool {
 	return false
 }
 
-// The keys of the Recv/Sent key scan, in the order Kerio writes them.
-const (
-	kvService = iota
-	kvFrom
-	kvTo
-	kvSize
-	kvSenderHost
-	kvUser
-	kvSSL
-	kvReport
-	kvSubject
-	kvMsgID
-	kvRecipient
-	kvResult
-	kvStatus
-	kvRemoteHost
-	kvKeys
-)
-
-// mailKeys names the kv* keys. Looking a key up in this table, starting
-// after the last key found, usually hits with its first comparison; a string
-// switch (a binary search) mispredicted several branches per key.
-var mailKeys = [kvKeys]string{"Service", "From", "To", "Size", "Sender-Host", "User", "SSL", "Report",
-	"Subject", "Msg-Id", "Recipient", "Result", "Status", "Remote-Host"}
-
-// mailKV holds the values of one Recv/Sent line's key scan, by kv* key.
+// mailKV holds the values of one Recv/Sent line's key scan.
 type mailKV struct {
-	v    [kvKeys]string
-	seen uint16 // bit k: key k was present (possibly empty)
+	service, from, to, size, senderHost, user, ssl, report, subject, msgID string
+	recipient, result, status, remoteHost                                  string
+	hasFrom                                                                bool
 }
 
-// mailKey returns the kv* index of key, or -1 for a key we do not keep,
-// searching from next on.
-func mailKey(key string, next int) int {
-	for range kvKeys {
-		if mailKeys[next] == key {
-			return next
-		}
-		if next++; next == kvKeys {
-			next = 0
-		}
-	}
-	return -1
-}
-
-// scanKV reads "Key: value, Key: value, …" (FORMATS §5.3 key scan), whose
-// first key is usually first. Address values are taken whole in angle
-// brackets; Subject is free text up to ", Msg-Id: <" or the end; everything
-// else ends at the next comma. Unknown keys are skipped, so a new key in a
-// later version does not lose the line.
-func scanKV(s string, first int, kv *mailKV) bool {
-	next := first
+// scanKV reads "Key: value, Key: value, …" (FORMATS §5.3 key scan). Address
+// values are taken whole in angle brackets; Subject is free text up to
+// ", Msg-Id: <" or the end; everything else ends at the next comma. Unknown
+// keys are skipped, so a new key in a later version does not lose the line.
+func scanKV(s string, kv *mailKV) bool {
 	for s = trimLeftBlanks(s); s != ""; {
 		i := strings.IndexByte(s, ':')
-		if i <= 0 || i > 24 {
+		if i <= 0 || i > 24 || !isKey(s[:i]) {
 			return false
 		}
 		key := s[:i]
-		k := mailKey(key, next)
-		if k < 0 && !isKey(key) {
-			return false
-		}
 		s = trimLeftBlanks(s[i+1:])
 		var v string
-		switch k {
-		case kvFrom, kvTo, kvRecipient, kvMsgID:
+		switch key {
+		case "From", "To", "Recipient", "Msg-Id":
 			var ok bool
-			if v, s, ok = addrValue(s, k == kvTo || k == kvRecipient); !ok {
+			if v, s, ok = addrValue(s, key == "To" || key == "Recipient"); !ok {
 				return false
 			}
-		case kvSubject:
+		case "Subject":
 			if j := strings.Index(s, "Msg-Id: <"); j >= 0 {
-				if e := strings.LastIndexByte(s[:j], ','); e >= 0 && trimLeftBlanks(s[e+1:j]) == "" {
-					v, s = s[:e], s[e:]
+				if k := strings.LastIndexByte(s[:j], ','); k >= 0 && trimLeftBlanks(s[k+1:j]) == "" {
+					v, s = s[:k], s[k:]
 					break
 				}
 			}
@@ -109,12 +65,36 @@ func scanKV(s string, first int, kv *mailKV) bool {
 				v, s = s, ""
 			}
 		}
-		if k >= 0 {
-			kv.v[k] = trimRightBlanks(v)
-			kv.seen |= 1 << k
-			if next = k + 1; next == kvKeys {
-				next = 0
-			}
+		v = trimRightBlanks(v)
+		switch key {
+		case "Service":
+			kv.service = v
+		case "From":
+			kv.from, kv.hasFrom = v, true
+		case "To":
+			kv.to = v
+		case "Size":
+			kv.size = v
+		case "Sender-Host":
+			kv.senderHost = v
+		case "User":
+			kv.user = v
+		case "SSL":
+			kv.ssl = v
+		case "Report":
+			kv.report = v
+		case "Subject":
+			kv.subject = v
+		case "Msg-Id":
+			kv.msgID = v
+		case "Recipient":
+			kv.recipient = v
+		case "Result":
+			kv.result = v
+		case "Status":
+			kv.status = v
+		case "Remote-Host":
+			kv.remoteHost = v
 		}
 		s = trimLeftBlanks(s)
 		if s == "" {
@@ -221,29 +201,25 @@ func (c *ctx) recv(svc, r string) bool {
 			return false
 		}
 	}
-	first := kvService
-	if svc != "" {
-		first = kvFrom
-	}
-	if !scanKV(r, first, &kv) || (kv.seen&(1<<kvFrom) == 0 && kv.v[kvTo] == "") {
+	if !scanKV(r, &kv) || (!kv.hasFrom && kv.to == "") {
 		return false
 	}
 	if svc != "" {
-		kv.v[kvService] = svc
+		kv.service = svc
 	}
 	c.event(kEvent, catEmail, typInfo, success, "message-received")
 	c.str("email.local_id", qid)
-	c.str("kerio.mail.service", kv.v[kvService])
-	c.str("network.protocol", mailProtocol(kv.v[kvService]))
-	c.from(unangle(kv.v[kvFrom]))
-	c.toList(kv.v[kvTo])
-	c.num("kerio.mail.size", kv.v[kvSize])
-	c.addr(src, kv.v[kvSenderHost])
-	c.user(kv.v[kvUser])
-	c.tls(kv.v[kvSSL])
-	c.str("kerio.mail.report", kv.v[kvReport])
-	c.str("email.subject", kv.v[kvSubject])
-	c.str("email.message_id", unangle(kv.v[kvMsgID]))
+	c.str("kerio.mail.service", kv.service)
+	c.str("network.protocol", mailProtocol(kv.service))
+	c.from(unangle(kv.from))
+	c.toList(kv.to)
+	c.num("kerio.mail.size", kv.size)
+	c.addr(src, kv.senderHost)
+	c.user(kv.user)
+	c.tls(kv.ssl)
+	c.str("kerio.mail.report", kv.report)
+	c.str("email.subject", kv.subject)
+	c.str("email.message_id", unangle(kv.msgID))
 	return true
 }
 
@@ -262,11 +238,11 @@ func (c *ctx) sent(r string) bool {
 	qid, r, ok := strings.Cut(trimLeftBlanks(r), ",")
 	qid = trimRightBlanks(qid)
 	var kv mailKV
-	if !ok || !oneWord(qid) || !scanKV(r, kvRecipient, &kv) || kv.v[kvResult] == "" {
+	if !ok || !oneWord(qid) || !scanKV(r, &kv) || kv.result == "" {
 		return false
 	}
 	outcome := unknown
-	switch kv.v[kvResult] {
+	switch kv.result {
 	case "delivered", "relayed", "forwarded":
 		outcome = success
 	case "failed", "bounced", "rejected", "discarded":
@@ -274,11 +250,11 @@ func (c *ctx) sent(r string) bool {
 	}
 	c.event(kEvent, catEmail, typInfo, outcome, "message-sent")
 	c.doc.SetString("email.local_id", qid)
-	c.toList(kv.v[kvRecipient])
-	c.doc.SetString("kerio.mail.result", kv.v[kvResult])
-	c.str("kerio.mail.status", kv.v[kvStatus])
-	c.hostPort(dst, kv.v[kvRemoteHost])
-	c.str("email.message_id", unangle(kv.v[kvMsgID]))
+	c.toList(kv.recipient)
+	c.doc.SetString("kerio.mail.result", kv.result)
+	c.str("kerio.mail.status", kv.status)
+	c.hostPort(dst, kv.remoteHost)
+	c.str("email.message_id", unangle(kv.msgID))
 	return true
 }
 
