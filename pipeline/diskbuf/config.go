@@ -25,9 +25,10 @@ const minSegmentBytes = 4096
 type Config struct {
 	// MaxBytes bounds the unacknowledged data on disk. Append refuses a batch
 	// that would go over it with ErrFull. Required: how much disk a sink may
-	// fill during an outage is a site decision. The files can hold up to one
-	// segment more than this (acknowledged records of a segment that still
-	// has unacknowledged ones, or of the segment being written).
+	// fill during an outage is a site decision. The files can hold up to two
+	// segments more than this (acknowledged records of a segment that still
+	// has unacknowledged ones, or of the segment being written, which may be
+	// a reused file of full size; and the spare file kept for reuse).
 	MaxBytes int64 `mapstructure:"max_bytes"`
 	// SegmentBytes is the size at which a new segment file is started. A
 	// segment is deleted once all its records are acknowledged.
