@@ -21,11 +21,22 @@
 #   COUNT   runs per corpus and tree (default 5)
 #   REPO    repository to measure (default: this one)
 #   BASE    a second tree to measure alongside (e.g. an older commit's export)
+#   FRAMING "file" (default): bare lines as file lines with their product and
+#           log configured; "syslog": as kerio_mixed.sh sends them end to end,
+#           in a syslog header whose APP-NAME names the log, no product
 set -euo pipefail
 
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 N=${N:-1000000}
 COUNT=${COUNT:-5}
+case ${FRAMING:-file} in
+file) SUFFIX= ;;
+syslog) SUFFIX=-syslog ;;
+*)
+	echo "FRAMING: want file or syslog, got $FRAMING" >&2
+	exit 2
+	;;
+esac
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/kerio-corpus.XXXXXX")
 trap 'rm -rf "$SCRATCH"' EXIT
 
@@ -43,7 +54,7 @@ done
 cpu_ns_per_event() {
 	local t
 	t=$(cd "${dir[$1]}/pipeline" && /usr/bin/time -f '%U %S' "$SCRATCH/$1.test" \
-		-test.run '^$' -test.bench "^BenchmarkProcessCorpus/$2\$" -test.benchtime="${N}x" 2>&1 >/dev/null | tail -n1)
+		-test.run '^$' -test.bench "^BenchmarkProcessCorpus/$2$SUFFIX\$" -test.benchtime="${N}x" 2>&1 >/dev/null | tail -n1)
 	awk -v t="$t" -v n="$N" 'BEGIN { split(t, a, " "); printf "%.0f\n", (a[1] + a[2]) * 1e9 / n }'
 }
 
@@ -61,7 +72,9 @@ done
 for t in "${trees[@]}"; do
 	declare -A med mn
 	for corpus in security mixed; do
+		# shellcheck disable=SC2086 # the runs are one word each
 		med[$corpus]=$(printf '%s\n' ${runs[$t.$corpus]} | median)
+		# shellcheck disable=SC2086
 		mn[$corpus]=$(printf '%s\n' ${runs[$t.$corpus]} | sort -n | head -n1)
 		printf '%-4s %-8s CPU ns/event runs: %s median: %s min: %s (%s events/s per core)\n' "$t" "$corpus" \
 			"${runs[$t.$corpus]}" "${med[$corpus]}" "${mn[$corpus]}" "$((1000000000 / med[$corpus]))"
@@ -76,7 +89,7 @@ if command -v valgrind >/dev/null; then
 	instr() {
 		(cd "${dir[$1]}/pipeline" && GOGC=off GOMAXPROCS=1 valgrind --tool=cachegrind --cache-sim=no \
 			--cachegrind-out-file=/dev/null "$SCRATCH/$1.test" -test.run '^$' \
-			-test.bench "^BenchmarkProcessCorpus/$2\$" -test.benchtime="$3x" 2>&1 |
+			-test.bench "^BenchmarkProcessCorpus/$2$SUFFIX\$" -test.benchtime="$3x" 2>&1 |
 			awk '/I *refs/ { gsub(",", "", $4); print $4 }')
 	}
 	for t in "${trees[@]}"; do
