@@ -12,18 +12,19 @@
 #   mixed     every line of both files (every log of both products, foreign
 #             lines, syslog-wrapped lines), cycled to N messages
 # Bare corpus lines get an RFC 5424 header whose APP-NAME names their log;
-# wrapped lines go out as they are (loadgen -corpus). Per run it prints
+# wrapped lines go out as they are (loadgen -corpus). The source names no
+# product, as in siemfwd.sh, so APP-NAME and the text decide. Per run it prints
 # events/s (lines / (output's last write - first send)) and siemfwd's
 # CPU-s/M (utime+stime per million events); then the medians and the ratios
 # mixed/security the issue wants within 10 %. Identical runs differ by up to
-# ±15 % in CPU-s/M on the shared 2-core machine: take COUNT >= 5 for a verdict.
+# ±15 % in CPU-s/M on the shared 2-core machine, hence 7 runs by default.
 #
 #   flock -x /tmp/siemfwd-bench.lock scripts/bench/kerio_mixed.sh
 #   N=1000000 COUNT=5 BASE_BIN=/tmp/old/siemfwd scripts/bench/kerio_mixed.sh
 #
 # Environment (all optional; lib.sh documents BENCH_DIR, SETTLE_SECS, MAX_SECS):
 #   N           messages per run (default 1000000)
-#   COUNT       runs per kind (default 3)
+#   COUNT       runs per kind (default 7)
 #   KINDS       which of "gen security mixed" to run (default all three)
 #   SIEMFWD_BIN siemfwd binary (default: built from this tree into the scratch dir)
 #   BASE_BIN    a second siemfwd binary (e.g. an older commit's) measured
@@ -34,7 +35,7 @@
 N=${N:-1000000}
 source "$(dirname "$0")/lib.sh"
 
-COUNT=${COUNT:-3}
+COUNT=${COUNT:-7}
 KINDS=${KINDS:-gen security mixed}
 SIEMFWD_TCP_PORT=${SIEMFWD_TCP_PORT:-55160}
 SIEMFWD_ADMIN_PORT=${SIEMFWD_ADMIN_PORT:-55162}
