@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,20 +10,32 @@ import (
 
 // recordVersion is the first byte of every disk-buffer record. A buffer
 // written by a newer siemfwd is refused record by record (and counted), never
-// misread.
-const recordVersion = 1
+// misread; version 1 records (the raw message always stored whole) are still
+// read.
+const recordVersion = 2
 
 // appendRecord encodes what a sink needs of ev after a restart: the encoded
 // document, the raw message (event.original, document ids), the receive
 // time, the file offset, the sender and the routing fields. The Origin's
 // parse settings are not stored: the event is already parsed.
+//
+//	record = version varint(received ns) varint(offset) flags bytes(peer)
+//	         13 × bytes(string) uvarint(categories) categories × bytes(string)
+//	         raw bytes(json)
+//	raw    = 0x00 bytes(raw) | uvarint(at+1) uvarint(len)   (the second: json[at:at+len])
+//	bytes  = uvarint(length) the bytes
+//
+// The raw message is nearly always inside the document verbatim (it is
+// event.original, and the whole document of a passed-through event), so it
+// is usually stored as where it is there: ~10 % less to write.
 func appendRecord(dst []byte, ev *Event) []byte {
 	dst = append(dst, recordVersion)
 	dst = binary.AppendVarint(dst, ev.Received.UnixNano())
 	dst = binary.AppendVarint(dst, ev.Offset)
 	dst = append(dst, byte(ev.Flags))
-	peer, _ := ev.Peer.MarshalBinary()
-	dst = appendBytes(dst, peer)
+	// The length of AddrPort.MarshalBinary, without its allocation.
+	dst = binary.AppendUvarint(dst, uint64(ev.Peer.Addr().BitLen()/8+len(ev.Peer.Addr().Zone())+2))
+	dst, _ = ev.Peer.AppendBinary(dst)
 	o := ev.Origin
 	for _, s := range []string{o.Source, o.Transport, o.FilePath, o.Product, o.Log, o.Profile, ev.ID,
 		ev.Routes.Dataset, ev.Routes.Kind, ev.Routes.Hostname, ev.Routes.SourceIP, ev.Routes.Module, ev.Routes.Namespace} {
@@ -32,7 +45,13 @@ func appendRecord(dst []byte, ev *Event) []byte {
 	for _, c := range ev.Routes.Categories {
 		dst = appendBytes(dst, []byte(c))
 	}
-	dst = appendBytes(dst, ev.Raw)
+	if at := bytes.Index(ev.JSON, ev.Raw); at >= 0 && len(ev.Raw) > 0 {
+		dst = binary.AppendUvarint(dst, uint64(at)+1)
+		dst = binary.AppendUvarint(dst, uint64(len(ev.Raw)))
+	} else {
+		dst = append(dst, 0)
+		dst = appendBytes(dst, ev.Raw)
+	}
 	return appendBytes(dst, ev.JSON)
 }
 
@@ -50,7 +69,7 @@ func recordBound(ev *Event) int {
 	for _, c := range r.Categories {
 		n += prefix + len(c)
 	}
-	return n + 2*prefix + len(ev.Raw) + len(ev.JSON)
+	return n + 1 + 2*prefix + len(ev.Raw) + len(ev.JSON)
 }
 
 func appendBytes(dst, b []byte) []byte {
@@ -74,6 +93,16 @@ func (r *recordReader) bytes() []byte {
 	}
 	v := r.b[k : k+int(n) : k+int(n)]
 	r.b = r.b[k+int(n):]
+	return v
+}
+
+func (r *recordReader) uvarint() uint64 {
+	v, k := binary.Uvarint(r.b)
+	if k <= 0 {
+		r.err = errBadRecord
+		return 0
+	}
+	r.b = r.b[k:]
 	return v
 }
 
@@ -130,8 +159,9 @@ func (c *origins) get(key [6]string) *Origin {
 // share one allocation (they are contiguous in the record).
 func decodeRecord(rec []byte, ev *Event, orig *origins) error {
 	r := recordReader{b: rec}
-	if v := r.byte(); v != recordVersion {
-		return fmt.Errorf("%w: version %d", errBadRecord, v)
+	version := r.byte()
+	if version != 1 && version != recordVersion {
+		return fmt.Errorf("%w: version %d", errBadRecord, version)
 	}
 	ev.Received = time.Unix(0, r.varint())
 	ev.Offset = r.varint()
@@ -162,10 +192,24 @@ func decodeRecord(rec []byte, ev *Event, orig *origins) error {
 		cats = append(cats, [2]int{end - len(v), end})
 	}
 	spanEnd := len(rec) - len(r.b)
-	ev.Raw = r.bytes()
+	var rawAt, rawLen uint64 // rawAt > 0: the raw message is json[rawAt-1:][:rawLen]
+	if version == 1 {
+		ev.Raw = r.bytes()
+	} else if rawAt = r.uvarint(); rawAt == 0 {
+		ev.Raw = r.bytes()
+	} else {
+		rawLen = r.uvarint()
+	}
 	ev.JSON = r.bytes()
 	if r.err != nil {
 		return r.err
+	}
+	if rawAt > 0 {
+		at := rawAt - 1
+		if at > uint64(len(ev.JSON)) || rawLen > uint64(len(ev.JSON))-at {
+			return fmt.Errorf("%w: raw message outside the document", errBadRecord)
+		}
+		ev.Raw = ev.JSON[at : at+rawLen : at+rawLen]
 	}
 	text := string(rec[span:spanEnd])
 	str := func(f [2]int) string { return text[f[0]-span : f[1]-span] }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/hex"
 	"math"
 	"net/netip"
 	"testing"
@@ -21,6 +22,12 @@ func TestRecordRoundTrip(t *testing.T) {
 			Peer: netip.MustParseAddrPort("[2001:db8::1]:514")},
 		{Raw: []byte("x"), JSON: []byte("{}"), Received: time.Unix(-1<<30, -1), Offset: math.MaxInt64, Origin: &Origin{},
 			Peer: netip.MustParseAddrPort("[fe80::1%eth0]:65535")},
+		// The raw message inside the document, as event.original, and a whole
+		// passed-through document: stored as where it is there.
+		{Raw: []byte("[14/Mar/2026 09:15:02] line"), JSON: []byte(`{"event":{"original":"[14/Mar/2026 09:15:02] line"}}`),
+			Received: time.Unix(7, 0), Origin: o, Peer: netip.MustParseAddrPort("192.0.2.7:514")},
+		{Raw: []byte(`{"a":1}`), JSON: []byte(`{"a":1}`), Received: time.Unix(8, 0), Origin: o},
+		{Raw: []byte{}, JSON: []byte(`{}`), Received: time.Unix(9, 0), Origin: o},
 	}
 	var orig origins
 	var decoded []*Event
@@ -51,6 +58,36 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 }
 
+// TestVersion1Record: records written before the raw message could be stored
+// as a place in the document are still read (a buffer outlives an upgrade).
+func TestVersion1Record(t *testing.T) {
+	rec, err := hex.DecodeString("01aaa490b0feded59c3180400006c000020702020566696c65730466696c651b2f7661722f6c6f672f6b6572696f2f" +
+		"73656375726974792e6c6f6700000003616263166b6572696f5f636f6e6e6563742e736563757269747900000000000105656d61696c1b5b31342f" +
+		"4d61722f323032362030393a31353a30325d206c696e65347b226576656e74223a7b226f726967696e616c223a225b31342f4d61722f3230323620" +
+		"30393a31353a30325d206c696e65227d7d")
+	require.NoError(t, err)
+	ev := &Event{}
+	require.NoError(t, decodeRecord(rec, ev, &origins{}))
+	require.Equal(t, "[14/Mar/2026 09:15:02] line", string(ev.Raw))
+	require.Equal(t, `{"event":{"original":"[14/Mar/2026 09:15:02] line"}}`, string(ev.JSON))
+	require.Equal(t, int64(1_773_480_902_123_456_789), ev.Received.UnixNano())
+	require.Equal(t, int64(4096), ev.Offset)
+	require.Equal(t, netip.MustParseAddrPort("192.0.2.7:514"), ev.Peer)
+	require.Equal(t, "abc", ev.ID)
+	require.Equal(t, "/var/log/kerio/security.log", ev.Origin.FilePath)
+	require.Equal(t, Routes{Dataset: "kerio_connect.security", Categories: []string{"email"}}, ev.Routes)
+}
+
+func TestRawOutsideTheDocumentIsRefused(t *testing.T) {
+	ev := &Event{Raw: []byte("line"), JSON: []byte(`{"m":"line"}`), Origin: &Origin{}}
+	rec := appendRecord(nil, ev)
+	// The record ends: uvarint(at+1) uvarint(len) uvarint(len(json)) json.
+	tail := len(rec) - len(ev.JSON) - 1
+	require.Equal(t, []byte{7, 4}, rec[tail-2:tail], "the raw message is stored as where it is in the document")
+	rec[tail-1] = 10 // one byte longer than what follows it there
+	require.ErrorIs(t, decodeRecord(rec, &Event{}, &origins{}), errBadRecord)
+}
+
 func TestDamagedRecordsAreRefusedNotMisread(t *testing.T) {
 	rec := appendRecord(nil, &Event{Raw: []byte("x"), JSON: []byte("{}"), Origin: &Origin{Source: "s"}})
 	for cut := range len(rec) {
@@ -65,6 +102,7 @@ func TestDamagedRecordsAreRefusedNotMisread(t *testing.T) {
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add(appendRecord(nil, &Event{Raw: []byte("x"), JSON: []byte("{}"), Origin: &Origin{Source: "s"},
 		Routes: Routes{Categories: []string{"a"}}}))
+	f.Add(appendRecord(nil, &Event{Raw: []byte("x"), JSON: []byte(`{"x":1}`), Origin: &Origin{Source: "s"}}))
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		ev := &Event{}
 		err := decodeRecord(rec, ev, &origins{})
@@ -72,4 +110,31 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatal("decoded event without origin")
 		}
 	})
+}
+
+// BenchmarkAppendRecord: the record of a Kerio security line as the file
+// source and the ECS processor leave it (event.original inside the JSON).
+func BenchmarkAppendRecord(b *testing.B) {
+	raw := []byte("[29/Nov/2026 14:36:33] Failed HTTP login from 2001:db8:c6ad:2109:1291:44f2:9506:acb6, user lucie.horvath@branch-office.contoso-holding.example not found.")
+	json := []byte(`{"@timestamp":"2026-11-29T14:36:33Z","agent":{"name":"vm","type":"siemfwd","version":"dev"},` +
+		`"data_stream":{"dataset":"kerio_connect.security","namespace":"default","type":"logs"},"ecs":{"version":"9.4.0"},` +
+		`"event":{"action":"login-failed","category":["authentication"],"created":"2026-11-29T14:38:12.117339449Z",` +
+		`"dataset":"kerio_connect.security","kind":"event","module":"kerio_connect","original":"` + string(raw) + `",` +
+		`"outcome":"failure","type":["start"]},"kerio":{"auth":{"failure":"user_not_found"},"service":"HTTP",` +
+		`"timestamp":"29/Nov/2026 14:36:33"},"labels":{"siemfwd_source":"kerio_files"},"log":{"file":{"path":` +
+		`"/var/log/kerio/security.log"},"offset":0},"message":"` + string(raw[23:]) + `","network":{"protocol":"http"},` +
+		`"observer":{"product":"Kerio Connect","type":"mail-server","vendor":"Kerio"},"related":{"ip":` +
+		`["2001:db8:c6ad:2109:1291:44f2:9506:acb6"],"user":["lucie.horvath@branch-office.contoso-holding.example"]},` +
+		`"source":{"ip":"2001:db8:c6ad:2109:1291:44f2:9506:acb6"},"user":{"domain":"branch-office.contoso-holding.example",` +
+		`"name":"lucie.horvath@branch-office.contoso-holding.example"}}` + "\n")
+	ev := &Event{Raw: raw, JSON: json, Received: time.Now(), Offset: 123456789, Origin: &Origin{Source: "kerio_files",
+		Transport: "file", FilePath: "/var/log/kerio/security.log", Product: "kerio_connect", Log: "security"},
+		Routes: Routes{Dataset: "kerio_connect.security", Kind: "event", Categories: []string{"authentication"},
+			SourceIP: "2001:db8:c6ad:2109:1291:44f2:9506:acb6", Module: "kerio_connect", Namespace: "default"}}
+	buf := make([]byte, 0, recordBound(ev))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendRecord(buf[:0], ev)
+	}
+	b.ReportMetric(float64(len(buf)), "record-bytes")
 }
