@@ -106,14 +106,14 @@ func (r *recordReader) uvarint() uint64 {
 	return v
 }
 
+// varint reads a zig-zag varint, as binary.AppendVarint writes it.
 func (r *recordReader) varint() int64 {
-	v, k := binary.Varint(r.b)
-	if k <= 0 {
-		r.err = errBadRecord
-		return 0
+	u := r.uvarint()
+	x := int64(u >> 1)
+	if u&1 != 0 {
+		x = ^x
 	}
-	r.b = r.b[k:]
-	return v
+	return x
 }
 
 func (r *recordReader) byte() byte {
