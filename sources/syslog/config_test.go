@@ -20,6 +20,7 @@ func TestConfigHardening(t *testing.T) {
 	bad.MaxConnectionsPerIP = -1
 	bad.RateLimit = RateLimitConfig{EventsPerSecond: -1, Burst: -1, MaxSenders: 0}
 	bad.ClockSkew = -time.Second
+	bad.PollInterval = time.Second
 	bad.TLS.CertFile = "server.crt" // not a TLS source
 	bad.Profiles = []ProfileConfig{
 		{Name: "a", Match: MatchConfig{Addresses: []string{"300.1.1.1"}, Hostnames: []string{"[", ""}},
@@ -38,6 +39,7 @@ func TestConfigHardening(t *testing.T) {
 		"rate_limit.burst: must be >= 0",
 		"rate_limit.max_senders: must be > 0",
 		"clock_skew: must be >= 0",
+		"poll_interval: must be between 0 and 100ms, got 1s",
 		`tls.cert_file: only for protocol "tls"`,
 		`profiles[0].match.addresses[0]: not an IP address or CIDR prefix: "300.1.1.1"`,
 		`profiles[0].match.hostnames[0]: bad pattern "["`,
@@ -55,7 +57,7 @@ func TestConfigHardening(t *testing.T) {
 		require.Contains(t, err.Error(), want)
 	}
 	require.NotContains(t, err.Error(), "ok_key")
-	require.Len(t, strings.Split(err.Error(), "\n"), 20, err.Error())
+	require.Len(t, strings.Split(err.Error(), "\n"), 21, err.Error())
 }
 
 func TestConfigTLS(t *testing.T) {

@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sys/unix"
 )
 
 // Datagrams the kernel dropped because a socket's receive buffer was full
@@ -19,24 +17,13 @@ import (
 // sockets there by inode and exports the sum, so that UDP loss is visible in
 // siemfwd's metrics wherever it happens.
 
-// socketInodes returns the inodes of the sockets of pcs.
-func socketInodes(pcs []net.PacketConn) []uint64 {
+// socketInodes returns the inodes of socks.
+func socketInodes(socks []*udpSocket) []uint64 {
 	var inodes []uint64
-	for _, pc := range pcs {
-		raw, ok := pc.(*net.UDPConn)
-		if !ok {
-			continue
+	for _, sock := range socks {
+		if ino, ok := sock.inode(); ok {
+			inodes = append(inodes, ino)
 		}
-		rc, err := raw.SyscallConn()
-		if err != nil {
-			continue
-		}
-		rc.Control(func(fd uintptr) {
-			var st unix.Stat_t
-			if unix.Fstat(int(fd), &st) == nil {
-				inodes = append(inodes, st.Ino)
-			}
-		})
 	}
 	return inodes
 }
@@ -71,8 +58,8 @@ func kernelDrops(tables []io.Reader, inodes []uint64) uint64 {
 
 // registerKernelDrops exports the kernel's drop count of this source's UDP
 // sockets as siemfwd_source_kernel_dropped_events_total{source}.
-func (s *Source) registerKernelDrops(reg prometheus.Registerer, pcs []net.PacketConn) {
-	inodes := socketInodes(pcs)
+func (s *Source) registerKernelDrops(reg prometheus.Registerer, socks []*udpSocket) {
+	inodes := socketInodes(socks)
 	if len(inodes) == 0 {
 		return
 	}

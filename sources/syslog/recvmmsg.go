@@ -2,8 +2,6 @@ package syslog
 
 import (
 	"encoding/binary"
-	"errors"
-	"net"
 	"net/netip"
 	"syscall"
 	"unsafe"
@@ -12,11 +10,10 @@ import (
 )
 
 // mmsgReader reads many datagrams with one recvmmsg(2) call into buffers,
-// headers and address slots it allocates once. Reading through the socket's
-// RawConn keeps Go's poller in charge of waiting, and decoding the sender's
-// address by hand avoids the two allocations per datagram that a net.Addr costs.
+// headers and address slots it allocates once. Decoding the sender's address
+// by hand avoids the two allocations per datagram that a net.Addr costs.
 type mmsgReader struct {
-	rc    syscall.RawConn
+	fd    int
 	hdrs  []unix.Mmsghdr
 	iovs  []unix.Iovec
 	names []unix.RawSockaddrInet6 // big enough for IPv4 and IPv6 senders
@@ -32,16 +29,8 @@ type datagram struct {
 	truncated bool // longer than buf: the kernel cut it (MSG_TRUNC)
 }
 
-func newMmsgReader(pc net.PacketConn, count, size int) (*mmsgReader, error) {
-	sc, ok := pc.(syscall.Conn)
-	if !ok {
-		return nil, errors.New("udp: socket has no raw connection")
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	r := &mmsgReader{rc: rc, hdrs: make([]unix.Mmsghdr, count), iovs: make([]unix.Iovec, count),
+func newMmsgReader(sock *udpSocket, count, size int) *mmsgReader {
+	r := &mmsgReader{fd: sock.fd, hdrs: make([]unix.Mmsghdr, count), iovs: make([]unix.Iovec, count),
 		names: make([]unix.RawSockaddrInet6, count), dgs: make([]datagram, count)}
 	for i := range count {
 		r.dgs[i].buf = make([]byte, size)
@@ -51,11 +40,12 @@ func newMmsgReader(pc net.PacketConn, count, size int) (*mmsgReader, error) {
 		r.hdrs[i].Hdr.SetIovlen(1)
 		r.hdrs[i].Hdr.Name = (*byte)(unsafe.Pointer(&r.names[i]))
 	}
-	return r, nil
+	return r
 }
 
 // read receives up to max datagrams. With wait, it blocks until at least one
-// arrives; without, it returns unix.EAGAIN when none is queued.
+// arrives or the socket's receive timeout passes (unix.EAGAIN); without, it
+// returns unix.EAGAIN at once when none is queued.
 func (r *mmsgReader) read(max int, wait bool) ([]datagram, error) {
 	max = min(max, len(r.hdrs))
 	for i := range max {
@@ -66,20 +56,19 @@ func (r *mmsgReader) read(max int, wait bool) ([]datagram, error) {
 		n     uintptr
 		errno syscall.Errno
 	)
-	err := r.rc.Read(func(fd uintptr) bool {
-		// MSG_DONTWAIT: the call never blocks, so it is made raw, without
-		// telling the scheduler it may: a call that copies 32 datagrams
-		// can outlast a scheduler tick, and the scheduler would hand this
-		// reader's processor to another thread meanwhile (a wake-up and a
-		// context switch for nothing).
-		n, _, errno = unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(max),
+	if wait {
+		n, _, errno = unix.Syscall6(unix.SYS_RECVMMSG, uintptr(r.fd), uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(max),
+			unix.MSG_WAITFORONE, 0, 0)
+	} else {
+		// The call never blocks, so it is made raw, without telling the
+		// scheduler it may: a call that copies 32 datagrams can outlast a
+		// scheduler tick, and the scheduler would hand this reader's
+		// processor to another thread meanwhile (a wake-up and a context
+		// switch for nothing).
+		n, _, errno = unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(r.fd), uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(max),
 			unix.MSG_DONTWAIT, 0, 0)
-		return !(wait && errno == unix.EAGAIN) // false: let the poller wait for data
-	})
-	switch {
-	case err != nil:
-		return nil, err
-	case errno != 0:
+	}
+	if errno != 0 {
 		return nil, errno
 	}
 	dgs := r.dgs[:n]

@@ -50,9 +50,10 @@ type Source struct {
 	mu       sync.Mutex
 	listened bool
 	closed   bool
-	ln       net.Listener     // tcp and tls (a plain TCP listener; TLS is per connection)
-	pcs      []net.PacketConn // udp, one per reader
-	certs    *certReloader    // tls
+	ln       net.Listener  // tcp and tls (a plain TCP listener; TLS is per connection)
+	socks    []*udpSocket  // udp, one per reader
+	reading  bool          // Run's readers use socks: closing must only wake them
+	certs    *certReloader // tls
 
 	conns connSet
 }
@@ -138,9 +139,9 @@ func (s *Source) Listen() error {
 	var err error
 	switch s.cfg.Protocol {
 	case ProtocolUDP:
-		s.pcs, err = s.listenUDP()
+		s.socks, err = s.listenUDP()
 		if err == nil {
-			s.registerKernelDrops(s.reg, s.pcs)
+			s.registerKernelDrops(s.reg, s.socks)
 		}
 	case ProtocolTCP:
 		s.ln, err = s.listenTCP()
@@ -178,8 +179,8 @@ func (s *Source) addrLocked() net.Addr {
 	switch {
 	case s.ln != nil:
 		return s.ln.Addr()
-	case len(s.pcs) > 0:
-		return s.pcs[0].LocalAddr()
+	case len(s.socks) > 0:
+		return s.socks[0].LocalAddr()
 	}
 	return nil
 }
@@ -193,17 +194,24 @@ func (s *Source) Close() error {
 	return s.closeLocked()
 }
 
+// closeLocked closes the listener and the UDP sockets. Sockets that Run's
+// readers are using are only woken (a descriptor closed under a reader could
+// be reused by another file while the reader still holds its number); Run
+// closes them once its readers have returned.
 func (s *Source) closeLocked() error {
-	if s.closed {
-		return nil
-	}
-	s.closed = true
 	var errs []error
-	if s.ln != nil {
-		errs = append(errs, s.ln.Close())
+	if !s.closed {
+		s.closed = true
+		if s.ln != nil {
+			errs = append(errs, s.ln.Close())
+		}
 	}
-	for _, pc := range s.pcs {
-		errs = append(errs, pc.Close())
+	for _, sock := range s.socks {
+		if s.reading {
+			sock.wake()
+		} else {
+			errs = append(errs, sock.close())
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -221,11 +229,17 @@ func (s *Source) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 	defer cancel()
 
 	s.mu.Lock()
-	ln, pcs := s.ln, s.pcs
+	if s.closed { // Close came between Listen and here: nothing to serve
+		s.mu.Unlock()
+		return nil
+	}
+	ln, socks := s.ln, s.socks
+	s.reading = len(socks) > 0
 	s.mu.Unlock()
 
 	// The closer wakes every blocked Accept, recvmmsg and Read when ctx
-	// ends: closing a socket is the only way to interrupt them.
+	// ends: closing a listener or connection, or shutting a UDP socket
+	// down, is the only way to interrupt them.
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
@@ -242,13 +256,17 @@ func (s *Source) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 	case ln != nil:
 		err = s.acceptLoop(ctx, ln, out, &wg)
 	default:
-		for _, pc := range pcs {
-			wg.Go(func() { s.readUDP(ctx, pc, out) })
+		for _, sock := range socks {
+			wg.Go(func() { s.readUDP(ctx, sock, out) })
 		}
 	}
 	wg.Wait()
 	cancel()
 	<-closed
+	s.mu.Lock()
+	s.reading = false
+	_ = s.closeLocked() // the UDP sockets, now that no reader uses them
+	s.mu.Unlock()
 	s.log.Info("stopped")
 	return err
 }

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,106 +26,92 @@ const udpReadBatch = 32
 // listenUDP binds one socket per reader, all on the same address with
 // SO_REUSEPORT so that the kernel spreads datagrams over them by a hash of
 // the sender: one sender's messages stay in order on one reader.
-func (s *Source) listenUDP() ([]net.PacketConn, error) {
+func (s *Source) listenUDP() ([]*udpSocket, error) {
 	var rcvErr error
-	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
-		var sockErr error
-		err := rc.Control(func(fd uintptr) {
-			if sockErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); sockErr != nil {
-				sockErr = fmt.Errorf("set SO_REUSEPORT: %w", sockErr)
-				return
-			}
-			if n := s.cfg.ReceiveBuffer; n > 0 {
-				// SO_RCVBUFFORCE passes net.core.rmem_max but needs
-				// CAP_NET_ADMIN; without it SO_RCVBUF is capped silently.
-				if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) != nil {
-					rcvErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n)
-				}
-			}
-		})
-		return errors.Join(err, sockErr)
-	}}
-	pcs := make([]net.PacketConn, 0, s.cfg.Readers)
+	socks := make([]*udpSocket, 0, s.cfg.Readers)
 	addr := s.cfg.Address
 	for range s.cfg.Readers {
-		pc, err := lc.ListenPacket(context.Background(), "udp", addr)
+		sock, sockRcvErr, err := openUDP(addr, s.cfg.ReceiveBuffer)
 		if err != nil {
-			for _, p := range pcs {
-				_ = p.Close()
+			for _, o := range socks {
+				_ = o.close()
 			}
 			return nil, fmt.Errorf("listen udp %s: %w", addr, err)
 		}
+		rcvErr = errors.Join(rcvErr, sockRcvErr)
 		// With port 0 the first socket picked the port; the others share it.
-		addr = pc.LocalAddr().String()
-		pcs = append(pcs, pc)
+		addr = sock.local.String()
+		socks = append(socks, sock)
 	}
 	if rcvErr != nil {
 		s.log.Warn("cannot set receive buffer, using the kernel default", "err", rcvErr,
 			"receive_buffer", s.cfg.ReceiveBuffer)
-	} else if got := receiveBuffer(pcs[0]); got > 0 && got < s.cfg.ReceiveBuffer {
+	} else if got := socks[0].receiveBuffer(); got > 0 && got < s.cfg.ReceiveBuffer {
 		// Linux reports twice the usable size; less than asked means
 		// net.core.rmem_max capped it.
 		s.log.Warn("receive buffer smaller than configured; raise net.core.rmem_max or run with CAP_NET_ADMIN",
 			"receive_buffer", s.cfg.ReceiveBuffer, "kernel_bytes", got)
 	}
-	return pcs, nil
+	return socks, nil
 }
 
-// receiveBuffer returns the kernel's SO_RCVBUF value, or 0 if unknown.
-func receiveBuffer(pc net.PacketConn) int {
-	sc, ok := pc.(syscall.Conn)
-	if !ok {
-		return 0
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return 0
-	}
-	var n int
-	_ = rc.Control(func(fd uintptr) {
-		n, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
-	})
-	return n
-}
-
-// readUDP reads datagrams from pc until it is closed, one message each.
-// It reads with recvmmsg into reused buffers, copies each message into the
-// batch arena, and keeps reading without waiting while datagrams are queued,
-// so a batch goes out when it is full or the socket is drained.
-func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipeline.Batch) {
+// readUDP reads datagrams from sock until ctx is done, one message each,
+// with recvmmsg into reused buffers, copying each message into the batch
+// arena. It reads until the socket is drained, passes the batch on, and
+// sleeps for poll_interval before it reads again, so that at high rates one
+// wake-up serves hundreds of datagrams instead of each burst costing a
+// wake-up, a small batch and a hand-off; the receive buffer holds what
+// arrives meanwhile. When a whole interval brought nothing, the reader
+// blocks in the kernel until the next datagram, so an idle source costs
+// nothing and a lone message is not held back.
+func (s *Source) readUDP(ctx context.Context, sock *udpSocket, out chan<- pipeline.Batch) {
 	// A buffer no larger than the maximum message makes the kernel cut
 	// longer datagrams and say so with MSG_TRUNC.
 	bufSize := min(s.cfg.MaxMessageBytes, maxDatagram)
-	r, err := newMmsgReader(pc, min(udpReadBatch, s.cfg.BatchEvents), bufSize)
-	if err != nil {
-		s.log.Error("udp reader not started", "err", err)
-		return
-	}
+	r := newMmsgReader(sock, min(udpReadBatch, s.cfg.BatchEvents), bufSize)
 	b := newBatcher(s.cfg.BatchEvents, bufSize)
 	var (
 		lastErrLog time.Time
 		cache      peerCache
+		slept      bool // the reader slept since its last datagram
+		idle       bool // a whole interval brought nothing: block for the next datagram
 	)
-	for {
-		dgs, err := r.read(s.cfg.BatchEvents-b.len(), b.len() == 0)
+	defer func() {
+		if b.len() > 0 {
+			s.sendOrDrop(ctx, out, b.take(&s.m))
+		}
+	}()
+	for ctx.Err() == nil {
+		dgs, err := r.read(s.cfg.BatchEvents-b.len(), idle)
 		if err != nil {
 			if b.len() > 0 {
 				s.sendOrDrop(ctx, out, b.take(&s.m))
 			}
-			if errors.Is(err, unix.EAGAIN) {
-				continue // drained: the batch went out, now wait
+			switch {
+			case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
+				// Drained, or a blocking read timed out (it then looks
+				// at ctx and blocks again).
+			default:
+				// Not expected on a bound UDP socket; do not spin on the
+				// log or the socket if it persists.
+				if now := time.Now(); now.Sub(lastErrLog) >= time.Second {
+					s.log.Warn("udp read failed", "err", err)
+					lastErrLog = now
+				}
+				time.Sleep(udpErrorPause)
+				continue
 			}
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Not expected on an unconnected UDP socket; do not spin on
-			// the log if it persists.
-			if now := time.Now(); now.Sub(lastErrLog) >= time.Second {
-				s.log.Warn("udp read failed", "err", err)
-				lastErrLog = now
+			switch {
+			case idle:
+			case slept || s.cfg.PollInterval == 0:
+				idle = true
+			default:
+				time.Sleep(s.cfg.PollInterval)
+				slept = true
 			}
 			continue
 		}
+		idle, slept = false, false
 		now := time.Now()
 		var notAllowed, rateLimited int
 		for i := range dgs {
@@ -152,6 +136,10 @@ func (s *Source) readUDP(ctx context.Context, pc net.PacketConn, out chan<- pipe
 		}
 	}
 }
+
+// udpErrorPause is how long a reader waits after a read failed for a reason
+// other than an empty socket, so a persistent failure does not spin.
+const udpErrorPause = 10 * time.Millisecond
 
 // refusal says why pushDatagram did not take a datagram.
 type refusal uint8
