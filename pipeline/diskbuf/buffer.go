@@ -208,7 +208,8 @@ type Buffer struct {
 	rmu   sync.Mutex
 	rseg  *segment
 	rf    *os.File
-	rbr   *bufio.Reader
+	rlim  boundedReader // rf, read no further than the segment's written end
+	rbr   *bufio.Reader // over rlim
 	roff  int64
 	rread int64    // records read in rseg
 	rpos  Position // logical counters of what was read
@@ -960,8 +961,10 @@ func (b *Buffer) read(out [][]byte, size int, seg *segment, end, total int64, ma
 			return out, size, fmt.Errorf("open %s: %w", filepath.Base(seg.path), err)
 		}
 		b.rf = f
-		b.rbr.Reset(f)
+		b.rlim = boundedReader{f: f, off: b.roff}
+		b.rbr.Reset(&b.rlim)
 	}
+	b.rlim.limit = end
 	if out == nil {
 		out = make([][]byte, 0, min(maxRecords, 1024))
 	}
@@ -1019,8 +1022,31 @@ func (b *Buffer) closeReader() {
 	if b.rf != nil {
 		b.rf.Close()
 		b.rf = nil
+		b.rlim = boundedReader{}
 		b.rbr.Reset(nil)
 	}
+}
+
+// boundedReader reads f from off up to limit, the end of what the writer has
+// written, never beyond: a reused segment file holds its previous use's
+// bytes past that end, and a read-ahead buffer that took them in would hand
+// them to the reader as damaged records once the writer had overwritten
+// them on disk.
+type boundedReader struct {
+	f          *os.File
+	off, limit int64
+}
+
+func (r *boundedReader) Read(p []byte) (int, error) {
+	if r.off >= r.limit {
+		return 0, io.EOF
+	}
+	if rest := r.limit - r.off; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := r.f.Read(p)
+	r.off += int64(n)
+	return n, err
 }
 
 // Ack marks every record up to pos (from Next) as delivered. Acks must come
