@@ -30,7 +30,7 @@ source "$(dirname "$0")/lib.sh"
 
 RUNS=${RUNS:-3}
 MODES=${MODES:-plain interval batch}
-PROTO=file # for wait_output: every line must arrive
+PROTO="file" # for wait_output: every line must arrive
 
 # config MODE DIR: the siemfwd configuration of one run.
 config() {
@@ -75,9 +75,8 @@ run_mode() {
 	local cpu rss lines end_ns
 	cpu=$(cpu_ticks "$pid")
 	rss=$(peak_rss_kib "$pid")
-	stop_receiver
-	lines=$(wc -l <"$out")
-	end_ns=$(stat -c %.9Y "$out" | tr -d .)
+	collect_output "$out"
+	lines=$OUT_LINES end_ns=$OUT_END_NS
 	rm -rf "$dir"
 	if ((lines != N)); then echo "$mode run $run: $lines lines arrived, want $N" >&2; fi
 	awk -v m="$mode" -v r="$run" -v l="$lines" -v t0="$start_ns" -v t1="$end_ns" -v c="$cpu" -v hz="$CLK_TCK" \

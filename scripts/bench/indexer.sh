@@ -136,10 +136,8 @@ report() {
 	local out=$1 t0=$2 pid=$RECEIVER_PID cpu lines t1
 	wait_output "$out" "$N"
 	cpu=$(cpu_ticks "$pid")
-	stop_receiver
-	lines=$(wc -l <"$out")
-	t1=$(stat -c %.9Y "$out" | tr -d .)
-	rm -f "$out"
+	collect_output "$out"
+	lines=$OUT_LINES t1=$OUT_END_NS
 	if ((lines < N)); then echo "only $lines of $N lines in $out" >&2; fi
 	RESULT=$(awk -v n="$lines" -v t0="$t0" -v t1="$t1" -v c="$cpu" -v hz="$CLK_TCK" \
 		'BEGIN { el = (t1 - t0) / 1e9; if (el <= 0) el = 1e-9; printf "%.0f %.2f\n", n / el, (c / hz) / (n / 1e6) }')
@@ -181,8 +179,6 @@ delete_topics() {
 		"$KAFKA_CLI" topics --bootstrap-server "$KAFKA" --delete --topic "$t" >/dev/null 2>&1 || true
 	done
 }
-
-median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 
 main() {
 	if [[ ! -x $SIEMFWD_BIN ]]; then make -C "$BENCH_ROOT" build >&2; fi

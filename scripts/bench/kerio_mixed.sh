@@ -82,10 +82,8 @@ run_one() {
 	start_ns=$(sed -n 's/.* start_unix_ns=\([0-9]*\).*/\1/p' <<<"$summary")
 	wait_output "$out" "$N"
 	cpu1=$(cpu_ticks "$RECEIVER_PID")
-	stop_receiver
-	lines=$(wc -l <"$out")
-	end_ns=$(stat -c %.9Y "$out" | tr -d .)
-	rm -f "$out"
+	collect_output "$out"
+	lines=$OUT_LINES end_ns=$OUT_END_NS
 	if ((lines != N)); then
 		echo "$kind: $lines lines of $N" >&2
 		return 1
@@ -93,8 +91,6 @@ run_one() {
 	RESULT=$(awk -v n="$N" -v t0="$start_ns" -v t1="$end_ns" -v c="$((cpu1 - cpu0))" -v hz="$CLK_TCK" \
 		'BEGIN { printf "%.0f %.3f\n", n / ((t1 - t0) / 1e9), c / hz / (n / 1e6) }')
 }
-
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 main() {
 	bench_begin

@@ -125,6 +125,19 @@ stop_receiver() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# median: the median of the numbers on stdin, one per line.
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# collect_output FILE: stop the receiver, then set OUT_LINES to the lines in
+# FILE and OUT_END_NS to the time of its last write (the run's end), and
+# delete FILE.
+collect_output() {
+	stop_receiver
+	OUT_LINES=$(wc -l <"$1")
+	OUT_END_NS=$(stat -c %.9Y "$1" | tr -d .)
+	rm -f "$1"
+}
+
 # wait_output FILE EXPECTED: return when FILE holds EXPECTED lines, or has not
 # grown for SETTLE_SECS and either has fewer lines than expected after the
 # sender finished (UDP loss), or MAX_SECS passed. Lines are counted only once
@@ -184,10 +197,8 @@ run_scenario() {
 	# A receiver script may define receiver_dropped: the drops the receiver
 	# itself counted (e.g. from its metrics), read before it stops.
 	if declare -F receiver_dropped >/dev/null; then own_drop=$(receiver_dropped || echo -); fi
-	stop_receiver
-	lines=$(wc -l <"$out")
-	end_ns=$(stat -c %.9Y "$out" | tr -d .)
-	rm -f "$out"
+	collect_output "$out"
+	lines=$OUT_LINES end_ns=$OUT_END_NS
 
 	awk -v r="$receiver" -v s="$name" -v n="$N" -v l="$lines" -v t0="$start_ns" -v t1="$end_ns" \
 		-v c0="$cpu0" -v c1="$cpu1" -v hz="$CLK_TCK" -v rss="$rss" -v rate="$rate" -v sr="$send_rate" -v results="${RESULTS:-}" -v kdrop="$kdrop" -v odrop="$own_drop" \
