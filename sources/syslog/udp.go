@@ -152,9 +152,16 @@ const (
 
 // pushDatagram adds one datagram to the batch: trailing LF, CR and NUL
 // trimmed, cut datagrams flagged, carrying its sender's Origin. Empty
-// datagrams carry nothing and are skipped. Senders outside the allow-list
-// and over their rate are refused before any of that.
+// datagrams (before or after trimming) carry nothing and are skipped.
+// Senders outside the allow-list and over their rate are refused before
+// anything is copied.
 func (s *Source) pushDatagram(b *batcher, dg *datagram, received time.Time, cache *peerCache) refusal {
+	if len(dg.data) == 0 {
+		// Nothing to carry, and possibly no sender: a read woken by
+		// shutdown reports one empty "datagram" whose address the kernel
+		// never filled in.
+		return accepted
+	}
 	peer := dg.peer
 	allowed, origin := cache.lookup(s.senders, peer.Addr())
 	if !allowed {
