@@ -38,10 +38,13 @@ type Field struct {
 	Key  string
 	Kind Kind
 	Bool bool
-	Int  int64 // KindInt; the bits of a KindFloat
-	Str  string
-	Strs []string
-	Time time.Time
+	// Const marks a value set by SetConst…: the encoder writes it into a
+	// cached layout once instead of encoding it per event.
+	Const bool
+	Int   int64  // KindInt; the bits of a KindFloat
+	Str   string // KindString, KindRaw; for a constant KindStrings, stands for the caller's slice (see SetConstStrings)
+	Strs  []string
+	Time  time.Time
 }
 
 // Float returns the value of a KindFloat field.
@@ -88,7 +91,7 @@ func (d *Document) slot(key string, kind Kind) *Field {
 		d.fields = append(d.fields, Field{})
 	}
 	f := &d.fields[len(d.fields)-1]
-	f.Key, f.Kind = key, kind
+	f.Key, f.Kind, f.Const = key, kind, false
 	f.Strs = f.Strs[:0]
 	return f
 }
@@ -134,6 +137,34 @@ func (d *Document) Delete(key string) {
 // SetStringNonEmpty for optional values.
 func (d *Document) SetString(key, v string) { d.slot(key, KindString).Str = v }
 
+// SetConstString sets a keyword field to a value that is the same text for
+// as long as the program runs: a literal or an entry of a table that is never
+// written. The encoder recognises it by its address and writes it into a
+// cached layout, so runs of such fields cost one copy. A value built per
+// event, or read from a buffer that is reused, must go through SetString.
+func (d *Document) SetConstString(key, v string) {
+	f := d.slot(key, KindString)
+	f.Str, f.Int, f.Const = v, 0, true
+}
+
+// SetConstStrings sets an array field to vs, a slice that, like
+// SetConstString's values, is never written. The values are copied, so
+// readers see an ordinary KindStrings field; Str holds a string whose
+// address is vs's, by which the encoder recognises it (its bytes are not text).
+func (d *Document) SetConstStrings(key string, vs []string) {
+	f := d.slot(key, KindStrings)
+	f.Strs = append(f.Strs, vs...)
+	f.Str = unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(vs))), len(vs)) // within vs: a string header is 16 bytes
+	f.Int, f.Const = 0, true
+}
+
+// SetConstInt sets a long field whose value recurs in most events (a syslog
+// priority): the encoder caches a layout per value.
+func (d *Document) SetConstInt(key string, v int64) {
+	f := d.slot(key, KindInt)
+	f.Int, f.Str, f.Const = v, "", true
+}
+
 // SetStringNonEmpty sets key only when v is not empty.
 func (d *Document) SetStringNonEmpty(key, v string) {
 	if v != "" {
@@ -170,6 +201,7 @@ func (d *Document) SetStrings(key string, vs ...string) {
 func (d *Document) AppendString(key, v string) {
 	if f, ok := d.Get(key); ok && f.Kind == KindStrings {
 		f.Strs = append(f.Strs, v)
+		f.Const = false
 		return
 	}
 	d.SetStrings(key, v)
@@ -188,6 +220,7 @@ func (d *Document) AppendUnique(key, v string) {
 			}
 		}
 		f.Strs = append(f.Strs, v)
+		f.Const = false
 		return
 	}
 	d.SetStrings(key, v)

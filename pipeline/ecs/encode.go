@@ -20,17 +20,31 @@ import (
 // which fields to write in which order and the JSON text that goes before
 // each value (closing and opening braces, commas, the quoted key). A cached
 // layout is recognised by the keys' data pointers, so a hit costs one pass
-// over the fields and no sorting or path splitting.
+// over the fields and no sorting or path splitting. Constant values (set by
+// SetConst…) are part of what a layout is recognised by, and their JSON is
+// part of its text.
 type Encoder struct {
 	layouts map[uint64]*layout
 }
 
-// layout is how to write documents whose keys are exactly keys, in that order.
+// layout is how to write documents whose fields are exactly ids, in that order.
 type layout struct {
-	keys   []string
-	order  []int    // indices of the fields to write, sorted by key, replaced entries left out
+	ids    []ident
+	order  []int    // indices of the fields to write, sorted by key, replaced entries and constants left out
 	prefix []string // JSON text before each written value
-	suffix string   // closing braces
+	suffix string   // the JSON after the last written value: constants and closing braces
+}
+
+// ident is what a layout recognises a field by: its key, and for a
+// constant its kind and value (Str and Int as the setter left them). The
+// strings are compared by address, and holding them keeps that address
+// from being reused for other text.
+type ident struct {
+	key   string
+	str   string
+	int   int64
+	kind  Kind
+	konst bool
 }
 
 // maxLayouts bounds the cache; the parsers produce a few dozen shapes.
@@ -50,10 +64,13 @@ func (e *Encoder) Append(dst []byte, d *Document) []byte {
 func (e *Encoder) layoutFor(fields []Field) *layout {
 	h := uint64(len(fields))
 	for i := range fields {
-		k := fields[i].Key
-		h = (h^uint64(uintptr(unsafe.Pointer(unsafe.StringData(k)))))*0x100000001b3 + uint64(len(k))
+		f := &fields[i]
+		h = (h^uint64(uintptr(unsafe.Pointer(unsafe.StringData(f.Key)))))*0x100000001b3 + uint64(len(f.Key))
+		if f.Const {
+			h = (h^uint64(uintptr(unsafe.Pointer(unsafe.StringData(f.Str))))^uint64(f.Int))*0x100000001b3 + uint64(len(f.Str))
+		}
 	}
-	if l, ok := e.layouts[h]; ok && sameKeys(l.keys, fields) {
+	if l, ok := e.layouts[h]; ok && sameFields(l.ids, fields) {
 		return l
 	}
 	l := newLayout(fields)
@@ -64,29 +81,41 @@ func (e *Encoder) layoutFor(fields []Field) *layout {
 	return l
 }
 
-// sameKeys reports whether fields have exactly keys, as the same strings in
-// memory (not only equal text), in the same order.
-func sameKeys(keys []string, fields []Field) bool {
-	if len(keys) != len(fields) {
+// sameFields reports whether fields are exactly ids: the same key strings in
+// memory (not only equal text), in the same order, and the same constants.
+func sameFields(ids []ident, fields []Field) bool {
+	if len(ids) != len(fields) {
 		return false
 	}
-	for i, k := range keys {
-		f := fields[i].Key
-		if len(k) != len(f) || unsafe.StringData(k) != unsafe.StringData(f) {
+	for i := range ids {
+		id, f := &ids[i], &fields[i]
+		if !sameString(id.key, f.Key) || id.konst != f.Const {
+			return false
+		}
+		if f.Const && (id.kind != f.Kind || id.int != f.Int || !sameString(id.str, f.Str)) {
 			return false
 		}
 	}
 	return true
 }
 
+// sameString reports whether a and b are the same bytes in memory.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
 // newLayout sorts the keys, which groups the members of each object (keys
 // use only characters that sort above '.'), keeps the last entry of a key set
-// twice, and writes out the JSON text around the values.
+// twice, and writes out the JSON text around the values and the constants.
 func newLayout(fields []Field) *layout {
-	l := &layout{keys: make([]string, len(fields))}
+	l := &layout{ids: make([]ident, len(fields))}
 	sorted := make([]int, len(fields))
 	for i := range fields {
-		l.keys[i] = fields[i].Key
+		f := &fields[i]
+		l.ids[i] = ident{key: f.Key, konst: f.Const}
+		if f.Const {
+			l.ids[i].str, l.ids[i].int, l.ids[i].kind = f.Str, f.Int, f.Kind
+		}
 		sorted[i] = i
 	}
 	slices.SortStableFunc(sorted, func(a, b int) int { return strings.Compare(fields[a].Key, fields[b].Key) })
@@ -131,10 +160,14 @@ func newLayout(fields []Field) *layout {
 		}
 		text = AppendString(text, leaf)
 		text = append(text, ':')
+		comma = true
+		if fields[i].Const {
+			text = appendValue(text, &fields[i])
+			continue
+		}
 		l.order = append(l.order, i)
 		l.prefix = append(l.prefix, string(text))
 		text = text[:0]
-		comma = true
 	}
 	for range open {
 		text = append(text, '}')

@@ -177,3 +177,55 @@ func BenchmarkAppendString(b *testing.B) {
 		}
 	}
 }
+
+func TestConstantsEncodeAsTheirValuesAndSelectTheLayout(t *testing.T) {
+	var e Encoder
+	var d Document
+	catA, catB := []string{"email", "network"}, []string{"email", "file"}
+	build := func(konst bool, kind, version string, cat []string, prio int64) string {
+		d.Reset()
+		d.SetString("message", "hi")
+		if konst {
+			d.SetConstString("event.kind", kind)
+			d.SetConstStrings("event.category", cat)
+			d.SetConstInt("log.syslog.priority", prio)
+			d.SetConstString("ecs.version", version)
+		} else {
+			d.SetString("event.kind", kind)
+			d.SetStrings("event.category", cat...)
+			d.SetInt("log.syslog.priority", prio)
+			d.SetString("ecs.version", version)
+		}
+		d.SetString("event.action", "x")
+		return string(e.Append(nil, &d))
+	}
+	for range 2 { // the second round hits the cached layouts
+		for _, c := range []struct {
+			kind, version string
+			cat           []string
+			prio          int64
+		}{{"event", "1", catA, 22}, {"alert", "2", catA, 22}, {"event", "1", catB, 22}, {"event", "1", catA, 13}} {
+			plain := build(false, c.kind, c.version, c.cat, c.prio)
+			require.Equal(t, plain, build(true, c.kind, c.version, c.cat, c.prio))
+		}
+	}
+	require.Equal(t, `{"ecs":{"version":"1"},"event":{"action":"x","category":["email","file"],"kind":"event"},"log":{"syslog":{"priority":13}},"message":"hi"}`,
+		build(true, "event", "1", catB, 13))
+}
+
+func TestAConstantChangedOrReplacedIsNoLongerCached(t *testing.T) {
+	var e Encoder
+	var d Document
+	cat := []string{"email"}
+	for range 2 {
+		d.Reset()
+		d.SetConstStrings("event.category", cat)
+		d.AppendUnique("event.category", "network")
+		d.SetConstString("a", "1")
+		d.SetString("a", "2")
+		d.SetString("b", "3")
+		d.SetConstString("b", "4")
+		require.Equal(t, `{"a":"2","b":"4","event":{"category":["email","network"]}}`, string(e.Append(nil, &d)))
+	}
+	require.Equal(t, []string{"email"}, cat, "the caller's slice is not written")
+}

@@ -267,7 +267,7 @@ func (c *ctx) smtpSend(r string) bool {
 		}
 		c.event(kEvent, catNetwork, typEnd, "", "smtp-connection-closed")
 		c.hostPort(dst, host)
-		c.doc.SetString("network.protocol", "smtp")
+		c.doc.SetConstString("network.protocol", "smtp")
 		return true
 	}
 	if id, ok := strings.CutPrefix(r, "message "); ok {

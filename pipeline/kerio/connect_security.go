@@ -64,8 +64,8 @@ func (c *ctx) connectSecurity(m string) bool {
 			}
 			c.event(kEvent, catIDSNet, typDenied, failure, "no-reverse-dns-rejected")
 			c.addr(src, ip)
-			c.doc.SetString("event.reason", "no reverse DNS entry")
-			c.doc.SetString("network.protocol", "smtp")
+			c.doc.SetConstString("event.reason", "no reverse DNS entry")
+			c.doc.SetConstString("network.protocol", "smtp")
 			return true
 		}
 	case 'K':
@@ -100,7 +100,7 @@ func (c *ctx) virus(r string) bool {
 	c.from(from)
 	c.to(to)
 	c.doc.SetString("threat.software.name", name)
-	c.doc.SetString("threat.software.type", "Malware")
+	c.doc.SetConstString("threat.software.type", "Malware")
 	return true
 }
 
@@ -319,7 +319,7 @@ func (c *ctx) dnsbl(r string) bool {
 	}
 	c.addr(src, ip)
 	c.doc.SetString("rule.name", bl)
-	c.doc.SetString("rule.category", "dnsbl")
+	c.doc.SetConstString("rule.category", "dnsbl")
 	c.from(from)
 	c.to(to)
 	return true
@@ -388,7 +388,7 @@ func (c *ctx) spamAttack(r string) bool {
 	c.event(kAlert, catIDSNet, typDenied, failure, "smtp-spam-attack-detected")
 	c.hostPort(src, hp)
 	c.str("event.reason", trimLeftBlanks(reason))
-	c.doc.SetString("network.protocol", "smtp")
+	c.doc.SetConstString("network.protocol", "smtp")
 	return true
 }
 

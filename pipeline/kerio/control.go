@@ -62,7 +62,7 @@ func (c *ctx) urlRule(allow bool, r string) bool {
 	c.doc.SetString("kerio.filter.rule_type", rtype)
 	c.addr(src, ip)
 	c.user(user)
-	c.doc.SetString("network.protocol", protocol)
+	c.doc.SetConstString("network.protocol", protocol)
 	if protocol == "http" || protocol == "https" {
 		c.doc.SetString("http.request.method", method)
 	} else {
@@ -454,7 +454,7 @@ func (c *ctx) ftp(r string) bool {
 	c.event(kAlert, catIDSNet, typDenied, failure, action)
 	c.hostPort(src, client)
 	c.hostPort(dst, server)
-	c.doc.SetString("network.protocol", "ftp")
+	c.doc.SetConstString("network.protocol", "ftp")
 	c.str(field, trimRightBlanks(val))
 	return true
 }
@@ -543,7 +543,7 @@ func (c *ctx) connection(m string) bool {
 	c.str("rule.name", trimRightBlanks(rule))
 	if svc = trimRightBlanks(svc); svc != "" {
 		c.doc.SetString("kerio.connection.service", svc)
-		c.str("network.protocol", protocolOf(svc))
+		c.protocol(svc)
 	}
 	c.user(trimRightBlanks(user))
 	c.str("network.transport", transportOf(proto))
@@ -589,17 +589,17 @@ func (c *ctx) dial(m string) bool {
 		c.event(kEvent, catNetwork, typConnStart, success, "line-connected")
 	case r == "dialing due to configured connect time":
 		c.event(kEvent, catNetwork, typInfo, "", "line-dialing")
-		c.doc.SetString("kerio.dial.trigger", "connect_time")
+		c.doc.SetConstString("kerio.dial.trigger", "connect_time")
 	case r == "dialing, required by internet connectivity":
 		c.event(kEvent, catNetwork, typInfo, "", "line-dialing")
-		c.doc.SetString("kerio.dial.trigger", "connectivity")
+		c.doc.SetConstString("kerio.dial.trigger", "connectivity")
 	case strings.HasPrefix(r, "dialing manually from IP "):
 		ip, u, ok := strings.Cut(r[len("dialing manually from IP "):], ", user ")
 		if !ok || !oneWord(ip) {
 			return false
 		}
 		c.event(kEvent, catNetwork, typInfo, "", "line-dialing")
-		c.doc.SetString("kerio.dial.trigger", "manual")
+		c.doc.SetConstString("kerio.dial.trigger", "manual")
 		c.addr(src, ip)
 		c.user(u)
 	case strings.HasPrefix(r, "hanging up, manually from IP "):
@@ -608,7 +608,7 @@ func (c *ctx) dial(m string) bool {
 			return false
 		}
 		c.event(kEvent, catNetwork, typInfo, "", "line-hangup")
-		c.doc.SetString("kerio.dial.trigger", "manual")
+		c.doc.SetConstString("kerio.dial.trigger", "manual")
 		c.addr(src, ip)
 		c.user(u)
 	case strings.HasPrefix(r, "disconnected, connection time "):

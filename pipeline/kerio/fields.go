@@ -153,8 +153,8 @@ func logOf(s string) logID {
 	return logUnknown
 }
 
-// Categorisation values (FORMATS §5, §6). They are shared, read-only slices;
-// SetStrings copies them into the document.
+// Categorisation values (FORMATS §5, §6). They are shared slices that are
+// never written, set with SetConstStrings.
 var (
 	catAuth        = []string{"authentication"}
 	catAuthSession = []string{"authentication", "session"}
@@ -200,15 +200,16 @@ const (
 )
 
 // event sets the categorisation fields; an empty outcome is left unset.
+// Every caller passes constants: literals and the tables above.
 func (c *ctx) event(kind string, cat, typ []string, outcome, action string) {
 	d := c.doc
-	d.SetString("event.kind", kind)
-	d.SetStrings("event.category", cat...)
-	d.SetStrings("event.type", typ...)
+	d.SetConstString("event.kind", kind)
+	d.SetConstStrings("event.category", cat)
+	d.SetConstStrings("event.type", typ)
 	if outcome != "" {
-		d.SetString("event.outcome", outcome)
+		d.SetConstString("event.outcome", outcome)
 	}
-	d.SetString("event.action", action)
+	d.SetConstString("event.action", action)
 }
 
 // str sets key to v unless v is empty.
@@ -306,7 +307,14 @@ func (c *ctx) to(a string) {
 // service sets kerio.service and, when known, network.protocol.
 func (c *ctx) service(svc string) {
 	c.str("kerio.service", svc)
-	c.str("network.protocol", protocolOf(svc))
+	c.protocol(svc)
+}
+
+// protocol sets network.protocol when svc names one (protocolOf's values are literals).
+func (c *ctx) protocol(svc string) {
+	if p := protocolOf(svc); p != "" {
+		c.doc.SetConstString("network.protocol", p)
+	}
 }
 
 // protocolOf maps a Kerio service string to a lower-case network.protocol,

@@ -126,10 +126,10 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 		// it came over syslog from a source or APP-NAME that names a Kerio
 		// log): keep it, tagged.
 		res.Matched = true
-		doc.SetString("event.kind", "event")
+		doc.SetConstString("event.kind", "event")
 		doc.AppendString("tags", "kerio_generic")
 	default:
-		doc.SetString("event.kind", "event")
+		doc.SetConstString("event.kind", "event")
 		doc.SetString("message", msg)
 		doc.AppendString("tags", "kerio_unmatched")
 		c.common(prod, lg)
@@ -145,7 +145,7 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 	doc.SetString("message", body)
 	c.common(prod, lg)
 	if lvl := logLevel[lg]; lvl != "" {
-		doc.SetString("log.level", lvl)
+		doc.SetConstString("log.level", lvl)
 	}
 	return *res
 }
@@ -153,12 +153,12 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 // common sets the module, dataset and observer fields every event carries.
 func (c *ctx) common(prod product, lg logID) {
 	d := c.doc
-	d.SetString("event.module", moduleNames[prod])
-	d.SetString("event.dataset", datasets[prod][lg])
+	d.SetConstString("event.module", moduleNames[prod])
+	d.SetConstString("event.dataset", datasets[prod][lg])
 	if prod != prodUnknown {
-		d.SetString("observer.vendor", "Kerio")
-		d.SetString("observer.product", observerProducts[prod])
-		d.SetString("observer.type", observerTypes[prod])
+		d.SetConstString("observer.vendor", "Kerio")
+		d.SetConstString("observer.product", observerProducts[prod])
+		d.SetConstString("observer.type", observerTypes[prod])
 	}
 }
 

@@ -158,16 +158,18 @@ func (h *Header) AppendECS(doc *ecs.Document) {
 		fac, sev := h.Priority/8, h.Priority%8
 		doc.SetInt(keyPriority, int64(h.Priority))
 		doc.SetInt(keyFacilityCode, int64(fac))
-		doc.SetStringNonEmpty(keyFacilityName, FacilityName(fac))
+		if name := FacilityName(fac); name != "" {
+			doc.SetConstString(keyFacilityName, name)
+		}
 		doc.SetInt(keySeverityCode, int64(sev))
-		doc.SetString(keySeverityName, SeverityName(sev))
+		doc.SetConstString(keySeverityName, SeverityName(sev))
 	}
 	if h.Format == RFC5424 {
-		v := "1" // the only version in use; avoids a conversion per event
-		if h.Version != 1 {
-			v = strconv.Itoa(int(h.Version))
+		if h.Version == 1 { // the only version in use; avoids a conversion per event
+			doc.SetConstString(keyVersion, "1")
+		} else {
+			doc.SetString(keyVersion, strconv.Itoa(int(h.Version)))
 		}
-		doc.SetString(keyVersion, v)
 	}
 	doc.SetStringNonEmpty(keyHostname, h.Hostname)
 	doc.SetStringNonEmpty(keyAppname, h.AppName)
