@@ -156,12 +156,13 @@ func (h *Header) AppendECS(doc *ecs.Document) {
 	}
 	if h.HasPriority {
 		fac, sev := h.Priority/8, h.Priority%8
-		doc.SetInt(keyPriority, int64(h.Priority))
-		doc.SetInt(keyFacilityCode, int64(fac))
+		// A sender uses a few priorities: each value gets a cached layout.
+		doc.SetConstInt(keyPriority, int64(h.Priority))
+		doc.SetConstInt(keyFacilityCode, int64(fac))
 		if name := FacilityName(fac); name != "" {
 			doc.SetConstString(keyFacilityName, name)
 		}
-		doc.SetInt(keySeverityCode, int64(sev))
+		doc.SetConstInt(keySeverityCode, int64(sev))
 		doc.SetConstString(keySeverityName, SeverityName(sev))
 	}
 	if h.Format == RFC5424 {
