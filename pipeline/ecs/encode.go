@@ -33,6 +33,7 @@ type layout struct {
 	order  []int    // indices of the fields to write, sorted by key, replaced entries and constants left out
 	prefix []string // JSON text before each written value
 	suffix string   // the JSON after the last written value: constants and closing braces
+	widest int      // index of the longest written string when the layout was made (event.original, usually); -1 if none
 }
 
 // ident is what a layout recognises a field by: its key, and for a
@@ -51,14 +52,50 @@ type ident struct {
 const maxLayouts = 1024
 
 // Append appends the JSON encoding of d to dst and returns the extended slice.
+//
+// Many values are parts of one long one (the message, host and addresses
+// are cut out of event.original), so the longest string is checked for
+// escaping first, and a value lying inside its plain bytes is copied
+// without being checked again.
 func (e *Encoder) Append(dst []byte, d *Document) []byte {
 	fields := d.fields
 	l := e.layoutFor(fields)
+	var plain span
+	if l.widest >= 0 && fields[l.widest].Kind == KindString {
+		plain = plainSpan(fields[l.widest].Str)
+	}
 	for j, i := range l.order {
 		dst = append(dst, l.prefix[j]...)
-		dst = appendValue(dst, &fields[i])
+		dst = appendValue(dst, &fields[i], plain)
 	}
 	return append(dst, l.suffix...)
+}
+
+// span is a stretch of memory that holds no byte a JSON string must escape.
+// It is only valid during one Append, while the document holds the value
+// it was taken from (the heap does not move).
+type span struct{ lo, hi uintptr }
+
+// plainSpan returns the plain bytes at the start of s.
+func plainSpan(s string) span {
+	lo := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	return span{lo, lo + uintptr(plainPrefix(s))}
+}
+
+// covers reports whether all of s lies in the span.
+func (p span) covers(s string) bool {
+	a := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	return a >= p.lo && a+uintptr(len(s)) <= p.hi
+}
+
+// appendPlain appends s as a JSON string when plain covers it, checking it otherwise.
+func appendPlain(dst []byte, s string, plain span) []byte {
+	if !plain.covers(s) {
+		return AppendString(dst, s)
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 func (e *Encoder) layoutFor(fields []Field) *layout {
@@ -108,7 +145,7 @@ func sameString(a, b string) bool {
 // use only characters that sort above '.'), keeps the last entry of a key set
 // twice, and writes out the JSON text around the values and the constants.
 func newLayout(fields []Field) *layout {
-	l := &layout{ids: make([]ident, len(fields))}
+	l := &layout{ids: make([]ident, len(fields)), widest: -1}
 	sorted := make([]int, len(fields))
 	for i := range fields {
 		f := &fields[i]
@@ -162,8 +199,11 @@ func newLayout(fields []Field) *layout {
 		text = append(text, ':')
 		comma = true
 		if fields[i].Const {
-			text = appendValue(text, &fields[i])
+			text = appendValue(text, &fields[i], span{})
 			continue
+		}
+		if fields[i].Kind == KindString && (l.widest < 0 || len(fields[i].Str) > len(fields[l.widest].Str)) {
+			l.widest = i
 		}
 		l.order = append(l.order, i)
 		l.prefix = append(l.prefix, string(text))
@@ -184,10 +224,11 @@ func splitLeaf(key string) (parents, leaf string) {
 	return "", key
 }
 
-func appendValue(dst []byte, f *Field) []byte {
+// appendValue appends f's value; strings that plain covers are not checked for escaping.
+func appendValue(dst []byte, f *Field, plain span) []byte {
 	switch f.Kind {
 	case KindString:
-		return AppendString(dst, f.Str)
+		return appendPlain(dst, f.Str, plain)
 	case KindInt:
 		return strconv.AppendInt(dst, f.Int, 10)
 	case KindFloat:
@@ -204,7 +245,7 @@ func appendValue(dst []byte, f *Field) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = AppendString(dst, s)
+			dst = appendPlain(dst, s, plain)
 		}
 		return append(dst, ']')
 	case KindTime:
@@ -283,24 +324,30 @@ var plainASCII = func() (t [256]bool) {
 func AppendString(dst []byte, s string) []byte {
 	// Most values need no escaping: find that out with tight loops, then
 	// copy the string whole.
-	i := 0
-	if len(s) >= 8 {
-		for i+8 <= len(s) && plainWord(s, i) {
-			i += 8
-		}
-		if i+8 > len(s) && plainWord(s, len(s)-8) { // the last, overlapping word
-			i = len(s)
-		}
-	}
-	for i < len(s) && plainASCII[s[i]] {
-		i++
-	}
+	i := plainPrefix(s)
 	dst = append(dst, '"')
 	if i == len(s) {
 		dst = append(dst, s...)
 		return append(dst, '"')
 	}
 	return appendEscaped(dst, s, i)
+}
+
+// plainPrefix returns the length of the longest start of s that needs no escaping.
+func plainPrefix(s string) int {
+	i := 0
+	if len(s) >= 8 {
+		for i+8 <= len(s) && plainWord(s, i) {
+			i += 8
+		}
+		if i+8 > len(s) && plainWord(s, len(s)-8) { // the last, overlapping word
+			return len(s)
+		}
+	}
+	for i < len(s) && plainASCII[s[i]] {
+		i++
+	}
+	return i
 }
 
 // appendEscaped appends s, whose bytes before i need no escaping, escaped,

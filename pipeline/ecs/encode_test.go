@@ -229,3 +229,30 @@ func TestAConstantChangedOrReplacedIsNoLongerCached(t *testing.T) {
 	}
 	require.Equal(t, []string{"email"}, cat, "the caller's slice is not written")
 }
+
+func TestPartsOfTheLongestValueAreEscapedWhereItNeedsIt(t *testing.T) {
+	var e Encoder
+	var d Document
+	raw := `<13>host app: user "bob" from caf` + "\xe9" + ` at 192.0.2.1`
+	host, user, at := raw[4:8], raw[19:24], raw[len(raw)-9:]
+	for range 2 {
+		d.Reset()
+		d.SetString("event.original", raw)
+		d.SetString("host", host)
+		d.SetString("user", user)
+		d.SetStrings("ips", host, at)
+		d.SetString("word", raw[14:18])
+		var plain Document
+		for _, f := range d.Fields() {
+			if f.Kind == KindStrings {
+				plain.SetStrings(f.Key, f.Strs...)
+			} else {
+				plain.SetString(f.Key, string([]byte(f.Str)))
+			}
+		}
+		got := string(e.Append(nil, &d))
+		require.Equal(t, string(new(Encoder).Append(nil, &plain)), got)
+		require.Contains(t, got, `"user":"\"bob\""`)
+		require.Contains(t, got, `"ips":["host","192.0.2.1"]`)
+	}
+}
