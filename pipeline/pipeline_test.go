@@ -39,6 +39,7 @@ type listSource struct {
 	acked   chan struct{} // receives once per ack
 	sent    chan struct{} // closed when every batch is in the pipeline
 	gate    chan struct{} // when not nil, the batches after the first wait for it to close
+	onAck   func(error)   // when not nil, called by each ack before it is recorded
 }
 
 func newListSource(batches ...[]string) *listSource {
@@ -59,6 +60,9 @@ func (s *listSource) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 			b.Events = append(b.Events, &pipeline.Event{Raw: []byte(l), Origin: s.origin, Received: time.Now()})
 		}
 		b.Ack = func(err error) {
+			if s.onAck != nil {
+				s.onAck(err)
+			}
 			s.mu.Lock()
 			s.acks = append(s.acks, err)
 			s.mu.Unlock()

@@ -209,6 +209,11 @@ func (d *DeadLetter) DeadLetter(ctx context.Context, sink string, events []*pipe
 	return nil
 }
 
+// RetainsNoEvents: DeadLetter copies the events it stores (pipeline.NonRetaining).
+func (*DeadLetter) RetainsNoEvents() {}
+
+var _ pipeline.NonRetaining = (*DeadLetter)(nil)
+
 func (e *esError) typ() string {
 	if e == nil {
 		return "no error type"

@@ -147,6 +147,11 @@ func (d *DeadLetter) DeadLetter(ctx context.Context, sink string, events []*pipe
 	}
 }
 
+// RetainsNoEvents: DeadLetter copies the events it stores (pipeline.NonRetaining).
+func (*DeadLetter) RetainsNoEvents() {}
+
+var _ pipeline.NonRetaining = (*DeadLetter)(nil)
+
 // Close flushes and releases the connections; call it after the pipeline
 // has stopped.
 func (d *DeadLetter) Close(ctx context.Context) error {

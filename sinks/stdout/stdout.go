@@ -50,6 +50,11 @@ func (s *Sink) Write(_ context.Context, events []*pipeline.Event) error {
 	return nil
 }
 
+// RetainsNoEvents: Write copies events into its buffer (pipeline.NonRetaining).
+func (*Sink) RetainsNoEvents() {}
+
+var _ pipeline.NonRetaining = (*Sink)(nil)
+
 // Close flushes what is buffered.
 func (s *Sink) Close(context.Context) error {
 	if err := s.w.Flush(); err != nil && !errors.Is(err, io.ErrClosedPipe) {
