@@ -115,3 +115,14 @@ func BenchmarkParseVariant(b *testing.B) {
 		b.Run(c.action, func(b *testing.B) { runParse(b, []benchCase{c}) })
 	}
 }
+
+// BenchmarkIsIP: the addresses of Kerio lines, IPv4 and IPv6.
+func BenchmarkIsIP(b *testing.B) {
+	for _, s := range []string{"203.0.113.150", "2001:db8:85a3::8a2e:370:7334", "fe80::1", "::ffff:192.0.2.1", "mail01.contoso.example"} {
+		b.Run(s, func(b *testing.B) {
+			for b.Loop() {
+				isIP(s)
+			}
+		})
+	}
+}

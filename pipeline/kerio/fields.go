@@ -1,7 +1,6 @@
 package kerio
 
 import (
-	"net/netip"
 	"strings"
 	"time"
 )
@@ -396,8 +395,9 @@ func lowerToken(s string) string {
 	return strings.ToLower(s)
 }
 
-// isIP reports whether s is an IPv4 or IPv6 literal without a zone. Text
-// that cannot be one is turned away before netip, whose error allocates.
+// isIP reports whether s is an IPv4 or IPv6 literal without a zone, as
+// netip.ParseAddr would tell, but by hand: netip's parsing showed in profiles
+// (its error allocates, and it builds an address nobody uses).
 func isIP(s string) bool {
 	if len(s) < 2 || len(s) > 45 {
 		return false
@@ -405,24 +405,65 @@ func isIP(s string) bool {
 	if strings.IndexByte(s, ':') < 0 {
 		return isIPv4(s)
 	}
-	colon, dotBeforeColon := false, false
-	for i := 0; i < len(s); i++ {
-		switch b := s[i]; {
-		case b == ':':
-			colon = true
-		case b == '.':
-			dotBeforeColon = dotBeforeColon || !colon
-		case b >= '0' && b <= '9', b >= 'a' && b <= 'f', b >= 'A' && b <= 'F':
+	return isIPv6(s)
+}
+
+// isIPv6 reports whether s is an IPv6 address without a zone as netip
+// accepts it: groups of one to four hex digits, at most one "::" standing
+// for at least one zero group, and a dotted quad in place of the last two
+// groups. It follows netip's parseIPv6 step by step without building the
+// address (the caller keeps the text as it is); i counts the address bytes
+// read, p the bytes of s.
+func isIPv6(s string) bool {
+	ellipsis, i, p := -1, 0, 0 // ellipsis: where "::" stands in the address
+	if len(s) >= 2 && s[0] == ':' && s[1] == ':' {
+		if len(s) == 2 {
+			return true
+		}
+		ellipsis, p = 0, 2
+	}
+	for i < 16 {
+		start := p
+		for p < len(s) && isHex(s[p]) {
+			if p-start == 4 {
+				return false
+			}
+			p++
+		}
+		if p == start {
+			return false
+		}
+		i += 2
+		if p == len(s) {
+			break
+		}
+		switch s[p] {
+		case '.': // the group was the first number of a dotted quad
+			i += 2
+			return i <= 16 && (i == 16) == (ellipsis < 0) && isIPv4(s[start:])
+		case ':':
 		default:
 			return false
 		}
+		p++
+		if p == len(s) {
+			return false
+		}
+		if s[p] == ':' {
+			if ellipsis >= 0 {
+				return false
+			}
+			ellipsis = i
+			p++
+			if p == len(s) {
+				break
+			}
+		}
 	}
-	if dotBeforeColon { // "1.2.3.4:80"
-		return false
-	}
-	a, err := netip.ParseAddr(s)
-	return err == nil && a.Zone() == ""
+	return p == len(s) && (i == 16) == (ellipsis < 0)
 }
+
+func isHex(b byte) bool { return b-'0' < 10 || (b|0x20)-'a' < 6 }
 
 // isIPv4 reports whether s is a dotted quad as netip.ParseAddr accepts it
 // (no leading zeros), without netip's work of building the address: most

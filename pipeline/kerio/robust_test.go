@@ -1,6 +1,7 @@
 package kerio
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
@@ -300,12 +301,41 @@ func FuzzIsIP(f *testing.F) {
 		"1..2.3", "1.2.3.", ".1.2.3", "2001:db8::1", "::ffff:1.2.3.4", "1.2.3.4:80", "fe80::1%eth0", "a.b.c.d", ""} {
 		f.Add(s)
 	}
+	for _, s := range ipv6Cases {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		a, err := netip.ParseAddr(s)
 		if want := err == nil && a.Zone() == ""; isIP(s) != want {
 			t.Fatalf("isIP(%q) = %v, netip says %v", s, !want, want)
 		}
 	})
+}
+
+// ipv6Cases are the edges of netip's IPv6 rules.
+var ipv6Cases = []string{"::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
+	"1:2:3:4:5:6:7:8::", "::1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "1::2::3", ":::", "1:::2",
+	"12345::", "ffff::FFFF", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:1.2.3.4", "::1.2.3.4", "1::5:6:7:1.2.3.4",
+	"1:2:3:4:5:6:7:1.2.3.4", "::1.2.3.4:5", "::01.2.3.4", "::256.1.1.1", "::1.2.3", "1:", ":1", "1:2", "::ab.1.1.1",
+	"1:2:3:4:5:6::1.2.3.4", "1:2:3:4:5::1.2.3.4", "0000:0000::0000", "2001:db8:0:0:0:0:2:1"}
+
+// TestIsIPAgreesWithNetip compares isIP with netip on the edge cases and
+// on random strings of the pieces an address is made of.
+func TestIsIPAgreesWithNetip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 4))
+	pieces := []string{":", ":", ":", "::", ".", "0", "1", "9", "a", "F", "00", "ab", "fff", "ffff", "0ffff", "255", "256", "1.2.3.4", "01"}
+	cases := slices.Clone(ipv6Cases)
+	for range 300_000 {
+		var b []byte
+		for range 1 + rng.IntN(20) {
+			b = append(b, pieces[rng.IntN(len(pieces))]...)
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		a, err := netip.ParseAddr(s)
+		require.Equal(t, err == nil && a.Zone() == "", isIP(s), "%q", s)
+	}
 }
 
 // TestLogOfKnowsEveryAlias keeps logOf's fast switch and logAliases in step.
