@@ -150,7 +150,7 @@ func (p *ECSProcessor) Process(ev *Event) {
 		d.SetTime("@timestamp", ev.Received)
 	}
 	if o.Dataset != "" {
-		d.SetString("event.dataset", o.Dataset)
+		d.SetConstString("event.dataset", o.Dataset)
 	}
 	if o.ClockSkew > 0 {
 		if ts, ok := d.Get("@timestamp"); ok && absDuration(ts.Time.Sub(ev.Received)) > o.ClockSkew {
@@ -206,19 +206,29 @@ func (p *ECSProcessor) Process(ev *Event) {
 	if t := ev.Origin.TLS; t != nil {
 		appendTLS(d, t)
 	}
-	d.SetString("ecs.version", ecs.Version)
-	d.SetString("agent.type", "siemfwd")
-	d.SetStringNonEmpty("agent.name", p.opts.AgentName)
-	d.SetStringNonEmpty("agent.version", p.opts.AgentVersion)
-	d.SetString("labels.siemfwd_source", o.Source)
-
-	dataset := d.GetString("event.dataset")
-	if dataset == "" {
-		dataset = "generic"
+	// The rest is the same text for every event of a source (settings never
+	// change while running), so the encoder writes it from its cached layout.
+	d.SetConstString("ecs.version", ecs.Version)
+	d.SetConstString("agent.type", "siemfwd")
+	if p.opts.AgentName != "" {
+		d.SetConstString("agent.name", p.opts.AgentName)
 	}
-	d.SetString("data_stream.type", "logs")
-	d.SetString("data_stream.dataset", dataset)
-	d.SetString("data_stream.namespace", p.opts.Namespace)
+	if p.opts.AgentVersion != "" {
+		d.SetConstString("agent.version", p.opts.AgentVersion)
+	}
+	d.SetConstString("labels.siemfwd_source", o.Source)
+
+	d.SetConstString("data_stream.type", "logs")
+	dataset, constant := "generic", true
+	if f, ok := d.Get("event.dataset"); ok && f.Text() != "" {
+		dataset, constant = f.Text(), f.Const
+	}
+	if constant {
+		d.SetConstString("data_stream.dataset", dataset)
+	} else {
+		d.SetString("data_stream.dataset", dataset)
+	}
+	d.SetConstString("data_stream.namespace", p.opts.Namespace)
 
 	ev.Routes = p.routes(d, dataset, hostname)
 	ev.JSON = p.encode(d)
