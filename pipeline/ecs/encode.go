@@ -300,14 +300,23 @@ const (
 )
 
 // plainWord reports whether none of the 8 bytes at s[i:] needs attention: no
-// control byte, quote, backslash or non-ASCII byte. It tests all eight at once
-// with the "has a zero byte" bit trick on transformed words.
-func plainWord(s string, i int) bool {
-	w := *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i)) // caller ensures i+8 <= len(s)
+// control byte, quote, backslash or non-ASCII byte.
+func plainWord(s string, i int) bool { return special(word(s, i))&msb == 0 }
+
+// word loads the 8 bytes at s[i:]; the caller ensures i+8 <= len(s).
+func word(s string, i int) uint64 {
+	return *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i))
+}
+
+// special returns a word whose high bits (msb) are not all clear when a byte
+// of w needs attention. It uses the "has a byte less than n" bit trick: a
+// subtraction sets a byte's high bit when that byte is below n (its borrow
+// may set bits above it too, which only matters when one is found anyway),
+// and when the byte is 0x80 or more, which w's own high bit flags already.
+func special(w uint64) uint64 {
 	q := w ^ ('"' * lsb)
 	b := w ^ ('\\' * lsb)
-	special := (w | (w-0x20*lsb)&^w | (q-lsb)&^q | (b-lsb)&^b) & msb
-	return special == 0
+	return w | (w - 0x20*lsb) | (q - lsb) | (b - lsb)
 }
 
 // plainASCII marks the bytes a JSON string can carry unescaped and unexamined.
@@ -337,6 +346,9 @@ func AppendString(dst []byte, s string) []byte {
 func plainPrefix(s string) int {
 	i := 0
 	if len(s) >= 8 {
+		for i+16 <= len(s) && (special(word(s, i))|special(word(s, i+8)))&msb == 0 {
+			i += 16
+		}
 		for i+8 <= len(s) && plainWord(s, i) {
 			i += 8
 		}

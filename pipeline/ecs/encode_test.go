@@ -256,3 +256,26 @@ func TestPartsOfTheLongestValueAreEscapedWhereItNeedsIt(t *testing.T) {
 		require.Contains(t, got, `"ips":["host","192.0.2.1"]`)
 	}
 }
+
+func TestPlainPrefixStopsAtTheFirstByteToEscape(t *testing.T) {
+	for n := range 48 {
+		plain := make([]byte, n)
+		for i := range plain {
+			plain[i] = byte(0x20 + (i*7)%0x60) // printable ASCII, with '"' and '\\' replaced below
+			if plain[i] == '"' || plain[i] == '\\' {
+				plain[i] = 'x'
+			}
+		}
+		require.Equal(t, n, plainPrefix(string(plain)))
+		for at := range n {
+			for _, c := range []byte{0, 0x1f, '"', '\\', 0x80, 0xc3, 0xff} {
+				s := []byte(string(plain))
+				s[at] = c
+				for after := at + 1; after < n; after++ { // bytes after the first special one do not matter
+					s[after] = 0x01 + byte(after)%0xfe
+				}
+				require.Equal(t, at, plainPrefix(string(s)), "%q", s)
+			}
+		}
+	}
+}
