@@ -25,6 +25,7 @@ import (
 // part of its text.
 type Encoder struct {
 	layouts map[uint64]*layout
+	seconds secondsText
 }
 
 // layout is how to write documents whose fields are exactly ids, in that order.
@@ -66,7 +67,7 @@ func (e *Encoder) Append(dst []byte, d *Document) []byte {
 	}
 	for j, i := range l.order {
 		dst = append(dst, l.prefix[j]...)
-		dst = appendValue(dst, &fields[i], plain)
+		dst = e.appendValue(dst, &fields[i], plain)
 	}
 	return append(dst, l.suffix...)
 }
@@ -199,7 +200,7 @@ func newLayout(fields []Field) *layout {
 		text = append(text, ':')
 		comma = true
 		if fields[i].Const {
-			text = appendValue(text, &fields[i], span{})
+			text = new(Encoder).appendValue(text, &fields[i], span{}) // constants are never times: no state used
 			continue
 		}
 		if fields[i].Kind == KindString && (l.widest < 0 || len(fields[i].Str) > len(fields[l.widest].Str)) {
@@ -225,7 +226,7 @@ func splitLeaf(key string) (parents, leaf string) {
 }
 
 // appendValue appends f's value; strings that plain covers are not checked for escaping.
-func appendValue(dst []byte, f *Field, plain span) []byte {
+func (e *Encoder) appendValue(dst []byte, f *Field, plain span) []byte {
 	switch f.Kind {
 	case KindString:
 		return appendPlain(dst, f.Str, plain)
@@ -250,7 +251,7 @@ func appendValue(dst []byte, f *Field, plain span) []byte {
 		return append(dst, ']')
 	case KindTime:
 		dst = append(dst, '"')
-		dst = AppendTime(dst, f.Time)
+		dst = e.seconds.appendTime(dst, f.Time)
 		return append(dst, '"')
 	case KindRaw:
 		if len(f.Str) == 0 {
@@ -276,7 +277,13 @@ func AppendTime(dst []byte, t time.Time) []byte {
 		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
 		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
 		byte('0'+second/10), byte('0'+second%10))
-	if ns := t.Nanosecond(); ns != 0 {
+	return appendFraction(dst, t.Nanosecond())
+}
+
+// appendFraction appends ".fff…Z", the nanoseconds ns with trailing zeros
+// trimmed, or only "Z" when ns is 0.
+func appendFraction(dst []byte, ns int) []byte {
+	if ns != 0 {
 		digits := 9
 		for ns%10 == 0 {
 			ns /= 10
@@ -291,6 +298,44 @@ func AppendTime(dst []byte, t time.Time) []byte {
 		dst = append(dst, frac[:digits]...)
 	}
 	return append(dst, 'Z')
+}
+
+// secondsText remembers the text of the last two whole seconds the encoder
+// wrote ("2026-03-14T09:15:02"): a busy sender's events come many per
+// second, and splitting a time into date and clock was most of AppendTime's
+// cost. Two, because an event's own time and its receive time may lie in
+// neighbouring seconds.
+type secondsText struct {
+	unix [2]int64
+	text [2][19]byte
+	used [2]bool
+	next int // the entry to replace
+}
+
+// Seconds since 1970 of 0000-01-01 and 10000-01-01: AppendTime writes the
+// years between with four digits, the form that is remembered.
+const (
+	minUnix = -62167219200
+	maxUnix = 253402300800
+)
+
+// appendTime appends t as AppendTime does.
+func (c *secondsText) appendTime(dst []byte, t time.Time) []byte {
+	u := t.Unix()
+	for k := range c.unix {
+		if c.used[k] && c.unix[k] == u {
+			dst = append(dst, c.text[k][:]...)
+			return appendFraction(dst, t.Nanosecond())
+		}
+	}
+	n := len(dst)
+	dst = AppendTime(dst, t)
+	if u >= minUnix && u < maxUnix {
+		k := c.next
+		c.unix[k], c.used[k], c.next = u, true, 1-k
+		copy(c.text[k][:], dst[n:])
+	}
+	return dst
 }
 
 const (

@@ -161,6 +161,14 @@ func TestAppendTimeWritesRFC3339WithTheFractionKept(t *testing.T) {
 	for _, tm := range times {
 		require.Equal(t, tm.UTC().Format(time.RFC3339Nano), string(AppendTime(nil, tm)), "%v", tm)
 	}
+	// The encoder's remembered seconds: times in the same and neighbouring
+	// seconds, repeated, in every zone and out of range.
+	var c secondsText
+	for i, tm := range times {
+		for _, u := range []time.Time{tm, tm.Add(time.Second), tm.Add(-time.Nanosecond), tm, times[i/2].In(time.FixedZone("x", -7200))} {
+			require.Equal(t, u.UTC().Format(time.RFC3339Nano), string(c.appendTime(nil, u)), "%v", u)
+		}
+	}
 }
 
 func BenchmarkAppendString(b *testing.B) {
