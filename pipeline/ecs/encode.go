@@ -67,6 +67,12 @@ func (e *Encoder) Append(dst []byte, d *Document) []byte {
 	}
 	for j, i := range l.order {
 		dst = append(dst, l.prefix[j]...)
+		if f := &fields[i]; f.Kind == KindString && plain.covers(f.Str) { // most values: no call
+			dst = append(dst, '"')
+			dst = append(dst, f.Str...)
+			dst = append(dst, '"')
+			continue
+		}
 		dst = e.appendValue(dst, &fields[i], plain)
 	}
 	return append(dst, l.suffix...)
