@@ -22,6 +22,7 @@ RUNS=${RUNS:-3}
 RS_RATES=${RS_RATES:-100000 125000 150000}
 SF_RATES=${SF_RATES:-175000 200000 225000 250000}
 OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 export N=${N:-2000000}
 
 scenarios() {
