@@ -1,6 +1,10 @@
 package syslogparse
 
-import "time"
+import (
+	"encoding/binary"
+	"math/bits"
+	"time"
+)
 
 // The fast path reads the header shapes that almost every sender produces,
 // byte by byte, with no allocation. It accepts a strict subset of what the
@@ -47,9 +51,20 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isGraph(c byte) bool { return c >= 0x21 && c <= 0x7e }
 
 // token scans 1..max graph bytes from i up to a space. It returns the index
-// of that space.
+// of that space. It looks at 8 bytes at a time while it can: the four
+// header fields are most of the bytes the fast path reads.
 func token(raw []byte, i, limit int) (end int, ok bool) {
 	j := i
+	for j+8 <= len(raw) {
+		if m := notGraph(binary.LittleEndian.Uint64(raw[j:])); m != 0 {
+			j += bits.TrailingZeros64(m) / 8
+			if raw[j] != ' ' {
+				return 0, false
+			}
+			break
+		}
+		j += 8
+	}
 	for j < len(raw) && raw[j] != ' ' {
 		if !isGraph(raw[j]) {
 			return 0, false
@@ -60,6 +75,16 @@ func token(raw []byte, i, limit int) (end int, ok bool) {
 		return 0, false
 	}
 	return j, true
+}
+
+// notGraph returns a word whose lowest set bit is the high bit of the
+// first byte of w (little-endian) that is not in 0x21..0x7e, or 0. The
+// subtraction flags bytes below 0x21, the addition 0x7f, w itself 0x80 and
+// above; a borrow or carry may flag bytes above a flagged one too, which
+// does not move the lowest.
+func notGraph(w uint64) uint64 {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	return ((w - 0x21*lsb) | w | (w + lsb)) & msb
 }
 
 // nilOr returns "" for the RFC 5424 NILVALUE "-".

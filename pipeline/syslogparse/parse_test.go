@@ -1,6 +1,7 @@
 package syslogparse
 
 import (
+	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata" // the Berlin case must not depend on the machine's zoneinfo
@@ -424,6 +425,26 @@ func TestStampTimeIsClosest(t *testing.T) {
 				}
 				if bestDiff >= 0 && !got.Equal(best) {
 					t.Fatalf("stamp %s received %s: got %s, closest is %s", s.Format(time.Stamp), r, got, best)
+				}
+			}
+		}
+	}
+}
+
+func TestTokenStopsAtTheFirstSpaceAndRefusesOtherBytes(t *testing.T) {
+	for n := 1; n <= 20; n++ {
+		for at := range n {
+			for _, c := range []byte{' ', 0, 0x20 - 1, 0x7f, 0x80, 0xa0, 0xff, '!', '~'} {
+				b := []byte(strings.Repeat("a", n) + " tail")
+				b[at] = c
+				end, ok := token(b, 0, 255)
+				want, wantOK := at, c == ' ' && at > 0
+				if c == '!' || c == '~' { // graph bytes: the token runs on to the space
+					want, wantOK = n, true
+				}
+				require.Equal(t, wantOK, ok, "%q", b)
+				if ok {
+					require.Equal(t, want, end, "%q", b)
 				}
 			}
 		}
