@@ -223,7 +223,7 @@ func (p *Parser) rfc3339(raw []byte, i int) (t time.Time, end int, ok bool) {
 	if j >= len(raw) {
 		return time.Time{}, 0, false
 	}
-	loc := time.UTC
+	loc, off := time.UTC, 0
 	switch raw[j] {
 	case 'Z':
 		j++
@@ -233,7 +233,7 @@ func (p *Parser) rfc3339(raw []byte, i int) (t time.Time, end int, ok bool) {
 		if !okh || !okm || raw[j+3] != ':' || oh > 23 || om > 59 {
 			return time.Time{}, 0, false
 		}
-		off := oh*3600 + om*60
+		off = oh*3600 + om*60
 		if raw[j] == '-' {
 			off = -off
 		}
@@ -242,7 +242,22 @@ func (p *Parser) rfc3339(raw []byte, i int) (t time.Time, end int, ok bool) {
 	default:
 		return time.Time{}, 0, false
 	}
-	return time.Date(year, time.Month(mon), day, hh, mm, ss, nsec, loc), j, true
+	return p.at(year, mon, day, hh*3600+mm*60+ss-off, nsec, loc), j, true
+}
+
+// lastDay remembers the last date rfc3339 turned into seconds since 1970: a
+// sender's timestamps share it all day, and time.Date's calendar arithmetic
+// showed in profiles.
+type lastDay struct{ year, month, day, unix int64 }
+
+// at returns the time secs seconds (UTC offset applied) after the start of
+// the UTC day year-month-day, in loc: what time.Date returns for a fixed zone.
+func (p *Parser) at(year, month, day, secs, nsec int, loc *time.Location) time.Time {
+	d := &p.day
+	if d.year != int64(year) || d.month != int64(month) || d.day != int64(day) { // the zero value is no date
+		*d = lastDay{int64(year), int64(month), int64(day), time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC).Unix()}
+	}
+	return time.Unix(d.unix+int64(secs), int64(nsec)).In(loc)
 }
 
 // month reads an English three-letter month name at i, as RFC 3164 writes it.

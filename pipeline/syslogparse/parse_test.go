@@ -450,3 +450,18 @@ func TestTokenStopsAtTheFirstSpaceAndRefusesOtherBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestRFC3339TimeIsWhatTimeDateReturns(t *testing.T) {
+	p := New()
+	for _, in := range []string{"2026-11-29T12:00:00.000Z", "2026-11-29T23:59:59.999999Z", "2026-11-29T00:00:00+01:00",
+		"2026-11-30T00:00:00-05:30", "2024-02-29T10:11:12.5+14:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59-23:59",
+		"2026-11-29T12:00:01Z"} {
+		got, _, ok := p.rfc3339([]byte(in), 0)
+		require.True(t, ok, in)
+		want, err := time.Parse(time.RFC3339Nano, in)
+		require.NoError(t, err)
+		_, off := want.Zone()
+		require.Equal(t, time.Date(want.Year(), want.Month(), want.Day(), want.Hour(), want.Minute(), want.Second(),
+			want.Nanosecond(), p.zone(off)), got, in) // the same value, location and representation
+	}
+}

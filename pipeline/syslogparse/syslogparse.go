@@ -97,7 +97,8 @@ type Parser struct {
 	// scratch holds an RFC 3164 header rewritten for go-syslog (year removed).
 	scratch []byte
 	// sd is the fast path's structured-data scratch.
-	sd sdScratch
+	sd  sdScratch
+	day lastDay // the fast path's last RFC 3339 date
 }
 
 // New returns a Parser with its own go-syslog machines.
