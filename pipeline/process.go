@@ -63,6 +63,8 @@ type ECSProcessor struct {
 	// far (a few dozen at most: they come from parser tables), so Routes can
 	// share one instead of copying per event.
 	categories [][]string
+	// labelFields maps profile label keys to their field names.
+	labelFields map[string]string
 }
 
 // slabSize is the size of the blocks events' JSON is encoded into, and
@@ -85,8 +87,13 @@ type slabBlock struct {
 	refs atomic.Int32
 }
 
-// maxCategorySets bounds the category cache; sets beyond it are copied per event.
-const maxCategorySets = 64
+// maxCategorySets bounds the category cache; sets beyond it are copied per
+// event. maxLabelFields bounds the label field names kept (profiles name a
+// handful).
+const (
+	maxCategorySets = 64
+	maxLabelFields  = 256
+)
 
 // NewECSProcessor returns a processor for one worker.
 func NewECSProcessor(opts ProcessOptions, m *metrics.Metrics) *ECSProcessor {
@@ -186,14 +193,15 @@ func (p *ECSProcessor) Process(ev *Event) {
 	} else if peer != "" {
 		d.SetString("observer.hostname", peer)
 	}
-	d.SetStringNonEmpty("observer.name", o.Observer.Name)
-	d.SetStringNonEmpty("observer.vendor", o.Observer.Vendor)
-	d.SetStringNonEmpty("observer.product", o.Observer.Product)
-	d.SetStringNonEmpty("observer.type", o.Observer.Type)
+	// A profile's settings never change while running: constants to the encoder.
+	setConstNonEmpty(d, "observer.name", o.Observer.Name)
+	setConstNonEmpty(d, "observer.vendor", o.Observer.Vendor)
+	setConstNonEmpty(d, "observer.product", o.Observer.Product)
+	setConstNonEmpty(d, "observer.type", o.Observer.Type)
 	for _, l := range o.Labels {
-		d.SetString("labels."+l.Key, l.Value)
+		d.SetConstString(p.labelField(l.Key), l.Value)
 	}
-	d.SetStringNonEmpty("labels.siemfwd_profile", o.Profile)
+	setConstNonEmpty(d, "labels.siemfwd_profile", o.Profile)
 	if p.opts.GeoIP != nil {
 		p.opts.GeoIP.Enrich(d)
 	}
@@ -329,6 +337,28 @@ func (p *ECSProcessor) peerString(addr netip.Addr) string {
 		p.peerAddr, p.peer = addr, addr.Unmap().String()
 	}
 	return p.peer
+}
+
+// labelField returns "labels."+key, built once per key: a key built per
+// event would allocate, and the encoder would never find its cached layout
+// (it knows keys by address).
+func (p *ECSProcessor) labelField(key string) string {
+	if f, ok := p.labelFields[key]; ok {
+		return f
+	}
+	if p.labelFields == nil || len(p.labelFields) >= maxLabelFields {
+		p.labelFields = make(map[string]string)
+	}
+	f := "labels." + key
+	p.labelFields[key] = f
+	return f
+}
+
+// setConstNonEmpty sets key to the constant v unless v is empty.
+func setConstNonEmpty(d *ecs.Document, key, v string) {
+	if v != "" {
+		d.SetConstString(key, v)
+	}
 }
 
 // categorySet returns an immutable slice equal to cats, shared between
