@@ -156,9 +156,7 @@ func (p *ECSProcessor) Process(ev *Event) {
 	default:
 		d.SetTime("@timestamp", ev.Received)
 	}
-	if o.Dataset != "" {
-		d.SetConstString("event.dataset", o.Dataset)
-	}
+	d.SetConstStringNonEmpty("event.dataset", o.Dataset)
 	if o.ClockSkew > 0 {
 		if ts, ok := d.Get("@timestamp"); ok && absDuration(ts.Time.Sub(ev.Received)) > o.ClockSkew {
 			d.AppendString("tags", TagClockSkew)
@@ -194,14 +192,14 @@ func (p *ECSProcessor) Process(ev *Event) {
 		d.SetString("observer.hostname", peer)
 	}
 	// A profile's settings never change while running: constants to the encoder.
-	setConstNonEmpty(d, "observer.name", o.Observer.Name)
-	setConstNonEmpty(d, "observer.vendor", o.Observer.Vendor)
-	setConstNonEmpty(d, "observer.product", o.Observer.Product)
-	setConstNonEmpty(d, "observer.type", o.Observer.Type)
+	d.SetConstStringNonEmpty("observer.name", o.Observer.Name)
+	d.SetConstStringNonEmpty("observer.vendor", o.Observer.Vendor)
+	d.SetConstStringNonEmpty("observer.product", o.Observer.Product)
+	d.SetConstStringNonEmpty("observer.type", o.Observer.Type)
 	for _, l := range o.Labels {
 		d.SetConstString(p.labelField(l.Key), l.Value)
 	}
-	setConstNonEmpty(d, "labels.siemfwd_profile", o.Profile)
+	d.SetConstStringNonEmpty("labels.siemfwd_profile", o.Profile)
 	if p.opts.GeoIP != nil {
 		p.opts.GeoIP.Enrich(d)
 	}
@@ -218,12 +216,8 @@ func (p *ECSProcessor) Process(ev *Event) {
 	// change while running), so the encoder writes it from its cached layout.
 	d.SetConstString("ecs.version", ecs.Version)
 	d.SetConstString("agent.type", "siemfwd")
-	if p.opts.AgentName != "" {
-		d.SetConstString("agent.name", p.opts.AgentName)
-	}
-	if p.opts.AgentVersion != "" {
-		d.SetConstString("agent.version", p.opts.AgentVersion)
-	}
+	d.SetConstStringNonEmpty("agent.name", p.opts.AgentName)
+	d.SetConstStringNonEmpty("agent.version", p.opts.AgentVersion)
 	d.SetConstString("labels.siemfwd_source", o.Source)
 
 	d.SetConstString("data_stream.type", "logs")
@@ -352,13 +346,6 @@ func (p *ECSProcessor) labelField(key string) string {
 	f := "labels." + key
 	p.labelFields[key] = f
 	return f
-}
-
-// setConstNonEmpty sets key to the constant v unless v is empty.
-func setConstNonEmpty(d *ecs.Document, key, v string) {
-	if v != "" {
-		d.SetConstString(key, v)
-	}
 }
 
 // categorySet returns an immutable slice equal to cats, shared between

@@ -147,6 +147,13 @@ func (d *Document) SetConstString(key, v string) {
 	f.Str, f.Int, f.Const = v, 0, true
 }
 
+// SetConstStringNonEmpty sets key to the constant v only when v is not empty.
+func (d *Document) SetConstStringNonEmpty(key, v string) {
+	if v != "" {
+		d.SetConstString(key, v)
+	}
+}
+
 // SetConstStrings sets an array field to vs, a slice that, like
 // SetConstString's values, is never written. The values are copied, so
 // readers see an ordinary KindStrings field; Str holds a string whose

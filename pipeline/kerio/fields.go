@@ -205,9 +205,7 @@ func (c *ctx) event(kind string, cat, typ []string, outcome, action string) {
 	d.SetConstString("event.kind", kind)
 	d.SetConstStrings("event.category", cat)
 	d.SetConstStrings("event.type", typ)
-	if outcome != "" {
-		d.SetConstString("event.outcome", outcome)
-	}
+	d.SetConstStringNonEmpty("event.outcome", outcome)
 	d.SetConstString("event.action", action)
 }
 
@@ -311,9 +309,7 @@ func (c *ctx) service(svc string) {
 
 // protocol sets network.protocol when svc names one (protocolOf's values are literals).
 func (c *ctx) protocol(svc string) {
-	if p := protocolOf(svc); p != "" {
-		c.doc.SetConstString("network.protocol", p)
-	}
+	c.doc.SetConstStringNonEmpty("network.protocol", protocolOf(svc))
 }
 
 // protocolOf maps a Kerio service string to a lower-case network.protocol,

@@ -144,9 +144,7 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 	}
 	doc.SetString("message", body)
 	c.common(prod, lg)
-	if lvl := logLevel[lg]; lvl != "" {
-		doc.SetConstString("log.level", lvl)
-	}
+	doc.SetConstStringNonEmpty("log.level", logLevel[lg])
 	return *res
 }
 

@@ -160,9 +160,7 @@ func (h *Header) AppendECS(doc *ecs.Document) {
 		// A sender uses a few priorities: each value gets a cached layout.
 		doc.SetConstInt(keyPriority, int64(h.Priority))
 		doc.SetConstInt(keyFacilityCode, int64(fac))
-		if name := FacilityName(fac); name != "" {
-			doc.SetConstString(keyFacilityName, name)
-		}
+		doc.SetConstStringNonEmpty(keyFacilityName, FacilityName(fac))
 		doc.SetConstInt(keySeverityCode, int64(sev))
 		doc.SetConstString(keySeverityName, SeverityName(sev))
 	}
