@@ -89,7 +89,7 @@ const (
 	FlagSplit
 )
 
-// Event is one log record. Sources fill Raw, Received, Origin, Peer and
+// Event is one log record. Sources fill Raw, Received, Origin, Peer, ID and
 // Flags; a worker fills Doc-derived routing keys and JSON. After fan-out an
 // Event is read-only and shared by every sink.
 type Event struct {
@@ -100,9 +100,14 @@ type Event struct {
 	Offset   int64          // log.offset for file sources (byte offset of the line), or a Kafka offset
 	Flags    Flags
 
+	// ID is the event's identity: where and when it was received, never
+	// what it says (see IDScope). Sources set it; it becomes event.id, the
+	// Elasticsearch _id and the event.id Kafka header, and a retry or
+	// replay of the event keeps it.
+	ID string
+
 	// Set by the worker.
 	JSON   []byte // the ECS document, encoded once and shared by every sink
-	ID     string // deterministic document id: a hash of Raw, source and receive time
 	Routes Routes // the fields routes and templates match on
 }
 

@@ -40,10 +40,15 @@ type entry struct {
 	dev   uint64
 	ino   uint64
 	path  string
-	size  int64     // last size seen
-	seen  time.Time // last time a scan or a poll saw the file
-	owned bool      // an open file reads into this entry
-	gone  bool      // the file was deleted; forget it once nothing is in flight
+	// stream is the identity in the event ids of the file's lines (see
+	// pipeline.FileScope): fixed when the entry is made, saved with it,
+	// and new when the file's content is replaced, so that a line re-read
+	// after a restart keeps its id and a new line at an old offset does not.
+	stream string
+	size   int64     // last size seen
+	seen   time.Time // last time a scan or a poll saw the file
+	owned  bool      // an open file reads into this entry
+	gone   bool      // the file was deleted; forget it once nothing is in flight
 
 	committed int64 // end of the contiguous acknowledged prefix: the saved offset
 	readOff   int64 // end of the last range sent: where a new reader resumes
@@ -133,9 +138,10 @@ func (r *registry) claim(head []byte, dev, ino uint64, size int64, path string, 
 				return nil, errBusy
 			}
 			found.committed, found.readOff, found.ranges, found.stuck = 0, 0, nil, false
+			found.stream = nextStream(found.stream, found.size)
 		}
 	} else {
-		found = &entry{}
+		found = &entry{stream: newStream(head, dev, ino)}
 		if atEnd {
 			found.committed, found.readOff = size, size
 		}
@@ -155,10 +161,35 @@ func (r *registry) restart(old *entry, head []byte) *entry {
 	defer r.mu.Unlock()
 	old.owned = false
 	e := &entry{owned: true, dev: old.dev, ino: old.ino, path: old.path, seen: r.now(),
-		sum: sha256.Sum256(head), fpLen: len(head), size: int64(len(head))}
+		sum: sha256.Sum256(head), fpLen: len(head), size: int64(len(head)), stream: nextStream(old.stream, old.size)}
 	r.entries[e] = struct{}{}
 	r.dirty = true
 	return e
+}
+
+// newStream is the id stream of a file seen for the first time: its first
+// bytes (as many as the fingerprint covers now), device and inode. A file
+// re-read from the start after a crash, before its entry was saved, gets
+// the same one as long as it was not shorter than fingerprint_bytes then.
+func newStream(head []byte, dev, ino uint64) string {
+	sum := sha256.Sum256(head)
+	return hex.EncodeToString(sum[:16]) + "-" + strconv.Itoa(len(head)) + "-" +
+		strconv.FormatUint(dev, 10) + "-" + strconv.FormatUint(ino, 10)
+}
+
+// nextStream is the id stream of a file whose content replaced the one
+// that had stream prev (truncated or rewritten, last seen at size): derived
+// from prev, so it is new, and the same when done again from the same state.
+func nextStream(prev string, size int64) string {
+	sum := sha256.Sum256([]byte(prev + "/" + strconv.FormatInt(size, 10)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// stream returns the entry's id stream.
+func (r *registry) stream(e *entry) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return e.stream
 }
 
 // observe records what a poll of an open file saw: its size and, when it
@@ -306,6 +337,9 @@ type fileRecord struct {
 	FingerprintLen int       `json:"fingerprint_len"`
 	Dev            uint64    `json:"dev"`
 	Inode          uint64    `json:"inode"`
+	// Stream is the entry's id stream; files saved before it existed get
+	// the one of the key they were saved under.
+	Stream string `json:"stream,omitempty"`
 }
 
 const stateVersion = 1
@@ -350,7 +384,10 @@ func parseState(b []byte) ([]*entry, error) {
 			return nil, fmt.Errorf("bad record %q", k)
 		}
 		e := &entry{fpLen: rec.FingerprintLen, dev: rec.Dev, ino: rec.Inode, path: rec.Path,
-			size: rec.Size, seen: rec.Seen, committed: rec.Offset, readOff: rec.Offset}
+			size: rec.Size, seen: rec.Seen, committed: rec.Offset, readOff: rec.Offset, stream: rec.Stream}
+		if e.stream == "" {
+			e.stream = k
+		}
 		copy(e.sum[:], sum)
 		entries = append(entries, e)
 	}
@@ -377,7 +414,7 @@ func (r *registry) snapshot(forgetAfter time.Duration) (stateFile, bool) {
 		}
 		chosen[k] = e
 		sf.Files[k] = fileRecord{Path: e.path, Offset: e.committed, Size: e.size, Seen: e.seen.UTC(),
-			Fingerprint: hex.EncodeToString(e.sum[:]), FingerprintLen: e.fpLen, Dev: e.dev, Inode: e.ino}
+			Fingerprint: hex.EncodeToString(e.sum[:]), FingerprintLen: e.fpLen, Dev: e.dev, Inode: e.ino, Stream: e.stream}
 	}
 	dirty := r.dirty
 	r.dirty = false

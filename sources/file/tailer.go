@@ -32,6 +32,8 @@ type tailer struct {
 	id     fileID
 	origin *pipeline.Origin
 	ent    *entry
+	ids    pipeline.IDScope // of ent's stream
+	idBuf  pipeline.IDBuffer
 
 	buf   []byte // buf[start:] is read but not consumed yet
 	start int
@@ -58,7 +60,7 @@ func (s *Source) newTailer(f *os.File, path string, id fileID, e *entry) *tailer
 	off := e.readOff
 	s.reg.mu.Unlock()
 	t := &tailer{
-		s: s, f: f, path: path, id: id, ent: e,
+		s: s, f: f, path: path, id: id, ent: e, ids: pipeline.FileScope(s.name, s.reg.stream(e)),
 		origin: &pipeline.Origin{
 			Source:    s.name,
 			Transport: "file",
@@ -224,6 +226,7 @@ func (t *tailer) add(piece []byte, off int64, flags pipeline.Flags, now time.Tim
 		Offset:   off,
 		Flags:    flags,
 	})
+	t.idBuf.Add(t.ids, uint64(off))
 	t.bytes += len(piece)
 	if flags&pipeline.FlagSplit != 0 {
 		t.pieces++
@@ -245,6 +248,7 @@ func (t *tailer) send(ctx context.Context, out chan<- pipeline.Batch) bool {
 	if ctx.Err() != nil {
 		return false
 	}
+	t.idBuf.Assign(t.evs)
 	ptrs := make([]*pipeline.Event, len(t.evs))
 	for i := range t.evs {
 		ptrs[i] = &t.evs[i]
@@ -297,6 +301,7 @@ func (t *tailer) check() fileState {
 	if size < t.off || len(head) < fpLen || sha256.Sum256(head[:fpLen]) != sum {
 		t.s.log.Info("file truncated; reading it again from the start", "path", t.path, "size", size, "offset", t.off)
 		t.ent = t.s.reg.restart(t.ent, head)
+		t.ids = pipeline.FileScope(t.s.name, t.s.reg.stream(t.ent))
 		// A new buffer: events in flight still point into the old one.
 		t.buf, t.start = nil, 0
 		t.off, t.pos, t.sent, t.cont = 0, 0, 0, false

@@ -70,8 +70,9 @@ func TestEdgeRecordsParseAsIfReceivedLocally(t *testing.T) {
 	r := start(t, "indexer_kafka", testConfig(brokers, topic, group), 4)
 	evs := receive(t, r.out, len(msgs)+1)
 	proc := newProcessor()
+	scope := pipeline.KafkaScope("indexer_kafka", topic, 0)
 	for i, ev := range evs[:len(msgs)] {
-		assert.Empty(t, ev.ID, "edge records keep the edge's content id (Raw, source, receive time)")
+		assert.Equal(t, scope.ID(uint64(i))[:21], ev.ID[:21], "without an event.id header, an edge record's id is where it is in Kafka")
 		proc.Process(ev)
 		require.JSONEq(t, string(want[i]), string(ev.JSON), "record %d parses as at the edge", i)
 	}
@@ -82,8 +83,8 @@ func TestEdgeRecordsParseAsIfReceivedLocally(t *testing.T) {
 	assert.Equal(t, "kafka", last.Origin.Transport)
 	assert.True(t, plain.Time.Equal(last.Received), "received at the record's timestamp")
 	assert.EqualValues(t, len(msgs), last.Offset)
-	assert.Len(t, last.ID, 22, "a stable id from topic, partition, offset and timestamp")
-	assert.Equal(t, string(appendRecordID(nil, topic, 0, int64(len(msgs)), plain.Time.UnixMilli())), last.ID)
+	assert.Equal(t, string(scope.AppendKafka(nil, int64(len(msgs)), plain.Time.UnixMilli())), last.ID,
+		"a stable id from source, topic, partition, offset and timestamp")
 }
 
 func TestECSModePassesDocumentsThrough(t *testing.T) {

@@ -52,9 +52,6 @@ package kafka
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -387,6 +384,7 @@ type partition struct {
 	tr        *tracker
 	committed int64 // last committed position; -1 when none is known
 	start     int64 // where fetching starts
+	ids       pipeline.IDScope
 }
 
 // genState is what a generation's fetchers and acks share.
@@ -412,7 +410,8 @@ func (s *Source) consume(ctx, groupCtx, genCtx context.Context, gen *kafkago.Gen
 	var parts []*partition
 	for topic, as := range gen.Assignments {
 		for _, a := range as {
-			p := &partition{topic: topic, id: a.ID, label: strconv.Itoa(a.ID), committed: -1, start: a.Offset}
+			p := &partition{topic: topic, id: a.ID, label: strconv.Itoa(a.ID), committed: -1, start: a.Offset,
+				ids: pipeline.KafkaScope(s.name, topic, int32(a.ID))}
 			if a.Offset >= 0 {
 				p.committed = a.Offset
 			}
@@ -772,6 +771,7 @@ func (f *fetcher) event(rec *kafkabatch.Record) *pipeline.Event {
 	ev.Raw = f.alloc.bytes(len(rec.Value))
 	copy(ev.Raw, rec.Value)
 	ev.Offset = rec.Offset
+	ev.ID = f.recordID(rec)
 	ev.Received = time.UnixMilli(rec.Time)
 	if rec.Time <= 0 {
 		ev.Received = s.now()
@@ -803,13 +803,31 @@ func (f *fetcher) event(rec *kafkabatch.Record) *pipeline.Event {
 			}
 		}
 		if edge {
-			return ev // the id is the edge's: Raw, source name, receive time
+			return ev
 		}
 	}
 	ev.Raw = trimNewline(ev.Raw)
-	f.idBuf = appendRecordID(f.idBuf[:0], f.p.topic, f.p.id, rec.Offset, rec.Time)
-	ev.ID = string(f.idBuf)
 	return ev
+}
+
+// recordID returns the event id of a record: the one in its event.id
+// header, written by the upstream siemfwd that accepted the event, or else
+// one minted from where the record is (topic, partition, offset and
+// timestamp), so that a redelivery keeps it. A header that is not a valid
+// id is ignored (and counted as an edge header failure).
+func (f *fetcher) recordID(rec *kafkabatch.Record) string {
+	for _, h := range rec.Headers {
+		if string(h.Key) != pipeline.IDHeader {
+			continue
+		}
+		if pipeline.ValidID(h.Value) {
+			return string(h.Value)
+		}
+		f.s.m.edgeFailures.Inc()
+		break
+	}
+	f.idBuf = f.p.ids.AppendKafka(f.idBuf[:0], rec.Offset, rec.Time)
+	return string(f.idBuf)
 }
 
 // edgeHeaders returns the record's kafkaedge.HeaderEdge headers, the only
@@ -823,20 +841,6 @@ func (f *fetcher) edgeHeaders(hs []kafkabatch.Header) []kafkago.Header {
 		}
 	}
 	return f.hdrs
-}
-
-// appendRecordID appends the document id of a record without edge headers:
-// a hash of where it is in Kafka and its timestamp in milliseconds (which
-// tells a record from the one at the same offset of a topic deleted and
-// created again).
-func appendRecordID(dst []byte, topic string, partition int, offset, millis int64) []byte {
-	var buf [300]byte
-	b := append(buf[:0], topic...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(partition))
-	b = binary.LittleEndian.AppendUint64(b, uint64(offset))
-	b = binary.LittleEndian.AppendUint64(b, uint64(millis))
-	sum := sha256.Sum256(b)
-	return base64.RawURLEncoding.AppendEncode(dst, sum[:16])
 }
 
 func trimNewline(b []byte) []byte {

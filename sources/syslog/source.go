@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,6 +46,8 @@ type Source struct {
 	reg     prometheus.Registerer // where Listen registers the kernel drop counter of UDP sockets
 	ledger  *ledger.Ledger        // per-sender accounts of events dropped here; nil records nothing
 	now     func() time.Time      // the certificate reloader's clock; tests replace it before Listen
+	session pipeline.Session      // the random part of this source's event ids
+	conn    atomic.Uint64         // numbers connections for their event ids
 
 	// mu guards the sockets, which Listen creates and Run or Close closes.
 	mu       sync.Mutex
@@ -94,6 +97,7 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source
 		senders: snd,
 		limiter: newRateLimiter(cfg.RateLimit),
 		now:     time.Now,
+		session: pipeline.NewSession(),
 		m: sourceMetrics{
 			received:      m.SourceReceived.WithLabelValues(name),
 			receivedBytes: m.SourceReceivedBytes.WithLabelValues(name),
@@ -256,8 +260,9 @@ func (s *Source) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 	case ln != nil:
 		err = s.acceptLoop(ctx, ln, out, &wg)
 	default:
-		for _, sock := range socks {
-			wg.Go(func() { s.readUDP(ctx, sock, out) })
+		for i, sock := range socks {
+			reader := pipeline.ReaderScope(s.session, s.name, uint64(i))
+			wg.Go(func() { s.readUDP(ctx, sock, reader, out) })
 		}
 	}
 	wg.Wait()
@@ -278,7 +283,10 @@ func (s *Source) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 // sub-slices never overlap and are never written again once handed out, so
 // sharing them is safe.
 type batcher struct {
-	size      int // events per batch
+	size      int              // events per batch
+	scope     pipeline.IDScope // of the connection or reader: the events' ids
+	next      uint64           // the position of the next event in scope
+	ids       pipeline.IDBuffer
 	arenaSize int
 	events    []pipeline.Event
 	last      int // events in the previous batch
@@ -289,8 +297,8 @@ type batcher struct {
 	bytes, truncated, bad int
 }
 
-func newBatcher(size, maxMessage int) *batcher {
-	return &batcher{size: size, arenaSize: max(2*maxMessage, 64<<10)}
+func newBatcher(size, maxMessage int, scope pipeline.IDScope) *batcher {
+	return &batcher{size: size, arenaSize: max(2*maxMessage, 64<<10), scope: scope}
 }
 
 // reserve makes sure the arena has room for n more bytes.
@@ -300,7 +308,8 @@ func (b *batcher) reserve(n int) {
 	}
 }
 
-// push adds an event whose raw bytes are b.arena[start:].
+// push adds an event whose raw bytes are b.arena[start:], with the next id
+// of the batcher's stream.
 func (b *batcher) push(start int, received time.Time, origin *pipeline.Origin, peer netip.AddrPort, flags pipeline.Flags) {
 	if b.events == nil {
 		// Size for what the last batch needed, not for a full batch: at
@@ -318,6 +327,8 @@ func (b *batcher) push(start int, received time.Time, origin *pipeline.Origin, p
 		Peer:     peer,
 		Flags:    flags,
 	})
+	b.ids.Add(b.scope, b.next)
+	b.next++
 	b.bytes += end - start
 	if flags&pipeline.FlagTruncated != 0 {
 		b.truncated++
@@ -330,6 +341,7 @@ func (b *batcher) full() bool { return len(b.events) >= b.size }
 // take returns the pending events as a batch and starts a new one. Ack is
 // nil: syslog has no replay, so nobody waits for the acknowledgement.
 func (b *batcher) take(m *sourceMetrics) pipeline.Batch {
+	b.ids.Assign(b.events)
 	ptrs := make([]*pipeline.Event, len(b.events))
 	for i := range b.events {
 		ptrs[i] = &b.events[i]

@@ -136,7 +136,7 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipel
 	}
 	br := bufio.NewReaderSize(c, readBufferSize)
 	fr := NewFramer(br, s.cfg.MaxMessageBytes)
-	b := newBatcher(s.cfg.BatchEvents, s.cfg.MaxMessageBytes)
+	b := newBatcher(s.cfg.BatchEvents, s.cfg.MaxMessageBytes, pipeline.ConnectionScope(s.session, s.name, s.conn.Add(1)))
 	var received time.Time
 	for {
 		// Room for a whole frame, so the framer appends into the arena

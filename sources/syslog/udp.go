@@ -55,7 +55,8 @@ func (s *Source) listenUDP() ([]*udpSocket, error) {
 	return socks, nil
 }
 
-// readUDP reads datagrams from sock until ctx is done, one message each,
+// readUDP reads datagrams from sock until ctx is done, one message each
+// (its event id is scope and the reader's sequence),
 // with recvmmsg into reused buffers, copying each message into the batch
 // arena. It reads until the socket is drained, passes the batch on, and
 // sleeps for poll_interval before it reads again, so that at high rates one
@@ -64,12 +65,12 @@ func (s *Source) listenUDP() ([]*udpSocket, error) {
 // arrives meanwhile. When a whole interval brought nothing, the reader
 // blocks in the kernel until the next datagram, so an idle source costs
 // nothing and a lone message is not held back.
-func (s *Source) readUDP(ctx context.Context, sock *udpSocket, out chan<- pipeline.Batch) {
+func (s *Source) readUDP(ctx context.Context, sock *udpSocket, scope pipeline.IDScope, out chan<- pipeline.Batch) {
 	// A buffer no larger than the maximum message makes the kernel cut
 	// longer datagrams and say so with MSG_TRUNC.
 	bufSize := min(s.cfg.MaxMessageBytes, maxDatagram)
 	r := newMmsgReader(sock, min(udpReadBatch, s.cfg.BatchEvents), bufSize)
-	b := newBatcher(s.cfg.BatchEvents, bufSize)
+	b := newBatcher(s.cfg.BatchEvents, bufSize, scope)
 	var (
 		lastErrLog time.Time
 		cache      peerCache
