@@ -8,9 +8,9 @@ import (
 
 // The fast path reads the header shapes that almost every sender produces,
 // byte by byte, with no allocation. It accepts a strict subset of what the
-// go-syslog machines accept and must return exactly what the slow path
-// returns for it (FuzzFastPathAgrees); anything it is unsure of it declines,
-// and the slow path decides.
+// go-syslog machines accept, must return what they return, and exactly what
+// the lenient reader returns for it (FuzzLenientAgrees); anything it is unsure of it declines,
+// and the lenient reader decides.
 //
 //	RFC 5424: <PRI>1 SP (TIMESTAMP|-) SP HOST SP APP SP PROCID SP MSGID SP (-|SD-ELEMENT+) [SP MSG]
 //	RFC 3164: <PRI>Mmm SP dd SP hh:mm:ss SP HOST SP TAG[ "[" PID "]" ] ":" SP MSG
@@ -190,59 +190,87 @@ func daysIn(month time.Month, year int) int {
 // rfc3339 reads the RFC 5424 TIMESTAMP at i: "yyyy-mm-ddThh:mm:ss[.f{1,6}](Z|±hh:mm)".
 // end is the index after it.
 func (p *Parser) rfc3339(raw []byte, i int) (t time.Time, end int, ok bool) {
-	if i+20 > len(raw) {
-		return time.Time{}, 0, false
+	t, end, _, ok = p.isoTime(raw, i, nil, false)
+	return t, end, ok
+}
+
+// isoTime reads an RFC 3339 time at i. Strict, it is exactly the RFC 5424
+// TIMESTAMP (what rfc3339 accepts). Lenient, it also takes what senders
+// write instead: a space for the 'T', any number of fraction digits (those
+// past nanoseconds are ignored) or a bare dot, "±hhmm", and no zone at all,
+// which is then loc's (zoned false). end is the index after the time.
+func (p *Parser) isoTime(raw []byte, i int, loc *time.Location, lenient bool) (t time.Time, end int, zoned, ok bool) {
+	if i+19 > len(raw) || (!lenient && i+20 > len(raw)) {
+		return time.Time{}, 0, false, false
 	}
 	year, ok1 := num(raw, i, 4)
 	mon, ok2 := num(raw, i+5, 2)
 	day, ok3 := num(raw, i+8, 2)
-	if !ok1 || !ok2 || !ok3 || raw[i+4] != '-' || raw[i+7] != '-' || raw[i+10] != 'T' ||
+	sep := raw[i+10] == 'T' || (lenient && raw[i+10] == ' ')
+	if !ok1 || !ok2 || !ok3 || raw[i+4] != '-' || raw[i+7] != '-' || !sep ||
 		mon < 1 || mon > 12 || day < 1 || day > daysIn(time.Month(mon), year) {
-		return time.Time{}, 0, false
+		return time.Time{}, 0, false, false
 	}
 	hh, mm, ss, ok4 := clock(raw, i+11)
 	if !ok4 {
-		return time.Time{}, 0, false
+		return time.Time{}, 0, false, false
 	}
 	j := i + 19
 	nsec := 0
-	if raw[j] == '.' {
+	if j < len(raw) && raw[j] == '.' {
 		j++
 		k := j
-		for j < len(raw) && isDigit(raw[j]) && j-k < 6 {
+		maxDigits := 6
+		if lenient {
+			maxDigits = 9
+		}
+		for j < len(raw) && isDigit(raw[j]) && j-k < maxDigits {
 			nsec = nsec*10 + int(raw[j]-'0')
 			j++
 		}
-		if j == k {
-			return time.Time{}, 0, false
+		if j == k && !lenient {
+			return time.Time{}, 0, false, false
 		}
 		for n := j - k; n < 9; n++ {
 			nsec *= 10
 		}
+		for lenient && j < len(raw) && isDigit(raw[j]) {
+			j++
+		}
 	}
 	if j >= len(raw) {
-		return time.Time{}, 0, false
+		if !lenient {
+			return time.Time{}, 0, false, false
+		}
+		return time.Date(year, time.Month(mon), day, hh, mm, ss, nsec, loc), j, false, true
 	}
-	loc, off := time.UTC, 0
+	off := 0
 	switch raw[j] {
 	case 'Z':
 		j++
 	case '+', '-':
 		oh, okh := num(raw, j+1, 2)
-		om, okm := num(raw, j+4, 2)
-		if !okh || !okm || raw[j+3] != ':' || oh > 23 || om > 59 {
-			return time.Time{}, 0, false
+		colon := j+3 < len(raw) && raw[j+3] == ':'
+		mAt := j + 4
+		if !colon && lenient {
+			mAt = j + 3
+		}
+		om, okm := num(raw, mAt, 2)
+		if !okh || !okm || (!colon && !lenient) || oh > 23 || om > 59 {
+			return time.Time{}, 0, false, false
 		}
 		off = oh*3600 + om*60
 		if raw[j] == '-' {
 			off = -off
 		}
-		loc = p.zone(off)
-		j += 6
+		j = mAt + 2
 	default:
-		return time.Time{}, 0, false
+		if !lenient {
+			return time.Time{}, 0, false, false
+		}
+		return time.Date(year, time.Month(mon), day, hh, mm, ss, nsec, loc), j, false, true
 	}
-	return p.at(year, mon, day, hh*3600+mm*60+ss-off, nsec, loc), j, true
+	return p.at(year, mon, day, hh*3600+mm*60+ss-off, nsec, p.zone(off)), j, true, true
 }
 
 // lastDay remembers the last date rfc3339 turned into seconds since 1970: a
@@ -352,7 +380,9 @@ func fast3164(raw []byte, pri uint8, i int, received time.Time, loc *time.Locati
 		}
 		i++
 	}
-	if i == hs || i-hs > 255 || i >= len(raw) {
+	// Four digits are declined: the lenient reader takes them for a year
+	// after the time ("Apr 15 21:28:13 2007 host app: msg").
+	if i == hs || i-hs > 255 || i >= len(raw) || (i-hs == 4 && isDigit(raw[hs]) && skipDigits(raw, hs) == i) {
 		return Header{}, false
 	}
 	he := i
@@ -365,8 +395,8 @@ func fast3164(raw []byte, pri uint8, i int, received time.Time, loc *time.Locati
 		}
 		i++
 	}
-	// A "-" tag is declined: go-syslog drops it, and the slow path then
-	// keeps "-:" in MSG.
+	// A "-" tag is declined: go-syslog drops it, where the lenient reader
+	// keeps it.
 	if i == ts || i-ts > 48 || i >= len(raw) || (i-ts == 1 && raw[ts] == '-') {
 		return Header{}, false
 	}
@@ -390,11 +420,15 @@ func fast3164(raw []byte, pri uint8, i int, received time.Time, loc *time.Locati
 	if i+1 >= len(raw) || raw[i] != ':' || raw[i+1] != ' ' {
 		return Header{}, false
 	}
+	t, ok := stampTime(mon, day, hh, mm, ss, 0, received, loc)
+	if !ok {
+		return Header{}, false // Feb 29 in a common year: the lenient reader says so
+	}
 	h := Header{
 		Format:      RFC3164,
 		HasPriority: true,
 		Priority:    pri,
-		Time:        stampTime(mon, day, hh, mm, ss, 0, received, loc),
+		Time:        t,
 		HasTime:     true,
 		Hostname:    nilOr(raw[hs:he]),
 		AppName:     str(raw[ts:te]),

@@ -80,9 +80,10 @@ func TestParse(t *testing.T) {
 			want: Header{Format: RFC5424, HasPriority: true, Priority: 22, Version: 1},
 		},
 		{
-			name: "rfc5424 impossible date keeps the message",
+			name: "rfc5424 impossible date keeps the other fields",
 			raw:  "<22>1 2026-02-30T14:59:32Z mx01 audit - - - msg",
-			want: Header{Format: RFC5424, HasPriority: true, Priority: 22, Version: 1, Msg: "msg"},
+			want: Header{Format: RFC5424, HasPriority: true, Priority: 22, Version: 1,
+				Hostname: "mx01", AppName: "audit", Msg: "msg", Notes: NoteInvalidTime},
 		},
 		{
 			name: "rfc3164 kerio control",
@@ -106,17 +107,17 @@ func TestParse(t *testing.T) {
 				Hostname: "mail01", AppName: "kerio", ProcID: "2211", Msg: "Recv"},
 		},
 		{
-			name: "rfc3164 tag without colon is message text",
+			name: "rfc3164 tag without colon",
 			raw:  "<13>Mar 14 09:15:02 host app msg no colon",
 			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
 				Time: ts("2026-03-14T09:15:02Z"), HasTime: true,
-				Hostname: "host", Msg: "app msg no colon"},
+				Hostname: "host", AppName: "app", Msg: "msg no colon"},
 		},
 		{
 			name: "rfc3164 no PRI",
 			raw:  "Mar 14 09:15:02 host app: msg",
-			want: Header{Format: RFC3164, Time: ts("2026-03-14T09:15:02Z"), HasTime: true,
-				Hostname: "host", AppName: "app", Msg: "msg"},
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13, Notes: NotePriorityMissing,
+				Time: ts("2026-03-14T09:15:02Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
 		},
 		{
 			name: "rfc3164 with RFC 3339 time",
@@ -210,16 +211,36 @@ func TestParse(t *testing.T) {
 				Time: ts("2025-09-20T09:15:02Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
 		},
 		{
-			name: "rfc3164 just under half a year ahead is this year",
-			raw:  "<13>Sep 10 09:15:02 host app: msg",
+			name: "rfc3164 more than the margin ahead is last year",
+			raw:  "<13>Mar 21 09:15:04 host app: msg",
 			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
-				Time: ts("2026-09-10T09:15:02Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
+				Time: ts("2025-03-21T09:15:04Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
 		},
 		{
-			name: "rfc3164 Feb 29 goes to the last leap year",
-			raw:  "<13>Feb 29 12:00:00 host app: msg",
+			name: "rfc3164 within the margin ahead is this year",
+			raw:  "<13>Mar 21 09:15:03 host app: msg",
 			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
-				Time: ts("2024-02-29T12:00:00Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
+				Time: ts("2026-03-21T09:15:03Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name:     "rfc3164 received on 7 December, March is this year's",
+			raw:      "<13>Mar  7 19:06:53 host app: msg",
+			received: ts("2026-12-07T10:00:00Z"),
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2026-03-07T19:06:53Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name: "rfc3164 Feb 29 in a common year is no time",
+			raw:  "<13>Feb 29 12:00:00 host app: msg",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13, Notes: NoteInvalidTime,
+				Hostname: "host", AppName: "app", Msg: "msg"},
+		},
+		{
+			name:     "rfc3164 Feb 29 in a leap year",
+			raw:      "<13>Feb 29 12:00:00 host app: msg",
+			received: ts("2028-03-01T00:00:00Z"),
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13,
+				Time: ts("2028-02-29T12:00:00Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
 		},
 		{
 			name:     "rfc3164 zero receive time never gives year 0",
@@ -236,9 +257,14 @@ func TestParse(t *testing.T) {
 				Time: time.Date(2026, 3, 14, 10, 15, 2, 0, berlin), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
 		},
 		{
-			name: "PRI and no header",
+			name: "PRI and a tag only",
 			raw:  "<13>hello world",
-			want: Header{Format: RFC3164, HasPriority: true, Priority: 13, Msg: "hello world"},
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13, AppName: "hello", Msg: "world"},
+		},
+		{
+			name: "PRI and no header",
+			raw:  "<13> [x] hello world",
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13, Msg: "[x] hello world"},
 		},
 		{
 			name: "no header at all",
@@ -246,9 +272,10 @@ func TestParse(t *testing.T) {
 			want: Header{Format: Unknown, Msg: "[14/Mar/2026 09:15:02] just a line"},
 		},
 		{
-			name: "invalid PRI",
+			name: "invalid PRI is a missing one",
 			raw:  "<192>Mar 14 09:15:02 host app: msg",
-			want: Header{Format: Unknown, Msg: "<192>Mar 14 09:15:02 host app: msg"},
+			want: Header{Format: RFC3164, HasPriority: true, Priority: 13, Notes: NotePriorityMissing,
+				Time: ts("2026-03-14T09:15:02Z"), HasTime: true, Hostname: "host", AppName: "app", Msg: "msg"},
 		},
 		{
 			name: "empty input",
@@ -269,8 +296,8 @@ func TestParse(t *testing.T) {
 			}
 			got := p.Parse([]byte(tt.raw), received, loc)
 			assertHeader(t, tt.want, got)
-			// The slow path alone gives the same answer (the fast path is only a shortcut).
-			assertHeader(t, tt.want, p.slow([]byte(tt.raw), received, loc))
+			// The lenient reader alone gives the same answer (the fast path is only a shortcut).
+			assertHeader(t, tt.want, p.lenient([]byte(tt.raw), received, loc))
 		})
 	}
 }
@@ -281,7 +308,7 @@ func TestParseNilLocationIsUTC(t *testing.T) {
 }
 
 func TestFastPathAccepts(t *testing.T) {
-	// The shapes Kerio and most senders produce must not need go-syslog.
+	// The shapes Kerio and most senders produce must not need the lenient reader.
 	recv := mustTime(t, "2026-03-14T09:15:03Z")
 	for _, raw := range []string{
 		"<22>1 2026-04-01T14:59:32+07:00 mx01.example.local audit - - - IMAP: User",
@@ -310,7 +337,7 @@ func TestFastPathStructuredData(t *testing.T) {
 		assert.Equal(t, c.sd, string(h.StructuredData), c.raw)
 		assert.Equal(t, c.msg, h.Msg, c.raw)
 	}
-	// go-syslog's quirks stay its own: these go to the slow path.
+	// What RFC 5424 does not allow goes to the lenient reader.
 	for _, raw := range []string{
 		`<13>1 - h a p m [x k="a\nb"] msg`,    // an escape RFC 5424 does not define
 		`<13>1 - h a p m [x][x] msg`,          // duplicate SD-ID
@@ -367,7 +394,7 @@ func TestAppendECS(t *testing.T) {
 	assert.False(t, doc.Has("log.syslog.version"))
 	assert.Equal(t, "user", doc.GetString("log.syslog.facility.name"))
 	doc.Reset()
-	h = p.Parse([]byte("garbage"), recv, time.UTC)
+	h = p.Parse([]byte("[garbage]"), recv, time.UTC)
 	h.AppendECS(&doc)
 	assert.Empty(t, doc.Fields())
 }
@@ -397,34 +424,31 @@ func TestParseDoesNotAllocateOnFastPath(t *testing.T) {
 	}
 }
 
-// TestStampTimeIsClosest checks the year choice against a brute-force search
+// TestStampTimeYearRule checks the year choice against a brute-force search
 // over the neighbouring years, for receive times and stamps all over the
-// calendar (including the 182-day shortcut's edges).
-func TestStampTimeIsClosest(t *testing.T) {
+// calendar: the latest year whose date is at most YearMargin after the
+// receive time, and no time at all when that year has no such day.
+func TestStampTimeYearRule(t *testing.T) {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	require.NoError(t, err)
 	for _, loc := range []*time.Location{time.UTC, berlin} {
 		start := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
 		for r := start; r.Before(start.AddDate(2, 0, 0)); r = r.Add(97 * time.Hour) {
 			for s := time.Date(2000, 1, 1, 0, 0, 0, 0, loc); s.Year() == 2000; s = s.Add(61 * time.Hour) {
-				got := stampTime(s.Month(), s.Day(), s.Hour(), s.Minute(), s.Second(), 0, r, loc)
-				var best time.Time
-				var bestDiff time.Duration = -1
-				for y := r.In(loc).Year() - 1; y <= r.In(loc).Year()+1; y++ {
+				got, ok := stampTime(s.Month(), s.Day(), s.Hour(), s.Minute(), s.Second(), 0, r, loc)
+				var want time.Time
+				wantOK := false
+				for y := r.In(loc).Year() + 1; y >= r.In(loc).Year()-1; y-- {
 					c := time.Date(y, s.Month(), s.Day(), s.Hour(), s.Minute(), s.Second(), 0, loc)
-					if c.Day() != s.Day() {
-						continue
-					}
-					d := c.Sub(r)
-					if d < 0 {
-						d = -d
-					}
-					if bestDiff < 0 || d < bestDiff {
-						best, bestDiff = c, d
+					if !c.After(r.Add(YearMargin)) {
+						want, wantOK = c, c.Day() == s.Day()
+						break
 					}
 				}
-				if bestDiff >= 0 && !got.Equal(best) {
-					t.Fatalf("stamp %s received %s: got %s, closest is %s", s.Format(time.Stamp), r, got, best)
+				require.Equal(t, wantOK, ok, "stamp %s received %s", s.Format(time.Stamp), r)
+				if ok {
+					require.True(t, got.Equal(want), "stamp %s received %s: got %s, want %s", s.Format(time.Stamp), r, got, want)
+					require.False(t, got.After(r.Add(YearMargin)))
 				}
 			}
 		}

@@ -6,25 +6,21 @@
 // well-formed header shapes (RFC 5424 with VERSION 1, with or without
 // well-formed structured data; RFC 3164 "<PRI>Mmm dd hh:mm:ss host
 // tag[pid]: msg") and returns strings that alias the input, with no
-// allocation. Everything else goes to the
-// github.com/leodido/go-syslog/v4 machines in best-effort mode, which stay the
-// reference: FuzzFastPathAgrees checks that the fast path returns exactly what
-// the slow path returns for every input the fast path accepts. Small pre and
-// post steps around go-syslog fix what real senders send and go-syslog does
-// not handle (a year inside an RFC 3164 header, the message offset after an
-// empty MSG or control bytes, the year and zone of RFC 3164 times).
+// allocation. Everything else goes to the lenient reader, which reads what
+// real senders send as rsyslog and syslog-ng do (README, "Syslog parsing"):
+// it keeps every header part it can find, and notes what it had to assume or
+// drop (Header.Notes). FuzzLenientAgrees checks that both paths return the
+// same on every input the fast path accepts, and that the fast path agrees
+// with the go-syslog machines, the reference for well-formed headers.
 //
-// Parse never fails: a message whose header cannot be read at all comes back
-// with Format Unknown and the whole payload as Msg, so nothing is dropped.
+// Parse never fails: a message without any header (no PRI, no timestamp, no
+// tag) comes back with Format Unknown and the whole payload as Msg, so
+// nothing is dropped.
 package syslogparse
 
 import (
 	"strconv"
 	"time"
-
-	syslog "github.com/leodido/go-syslog/v4"
-	"github.com/leodido/go-syslog/v4/rfc3164"
-	"github.com/leodido/go-syslog/v4/rfc5424"
 
 	"siemfwd/pipeline/ecs"
 )
@@ -38,7 +34,7 @@ const (
 	// RFC5424 is the structured syslog format (VERSION after PRI).
 	RFC5424
 	// RFC3164 is the BSD syslog format, including its common deviations
-	// (no PRI, RFC 3339 or year-bearing timestamps, no hostname).
+	// (no PRI, no timestamp or other timestamp shapes, no hostname, no tag).
 	RFC3164
 )
 
@@ -59,16 +55,20 @@ func (f Format) String() string {
 // the Header is in use. Pipeline events never modify Raw after framing, which
 // is what makes the aliasing safe.
 type Header struct {
-	Format      Format
+	Format Format
+	// HasPriority is set for every parsed header: without a PRI, Priority is
+	// 13 (user.notice, as rsyslog and syslog-ng assume) and Notes has
+	// NotePriorityMissing.
 	HasPriority bool
 	Priority    uint8  // facility = Priority/8, severity = Priority%8; valid only when HasPriority
 	Version     uint16 // the RFC 5424 VERSION (normally 1); 0 for RFC 3164 and Unknown
-	// Time is the header timestamp. For RFC 3164 Stamp times it is interpreted in
-	// the per-source location, with the year chosen closest to the receive time.
+	// Time is the header timestamp. A time without a zone is read in the
+	// per-source location; an RFC 3164 time without a year gets the year
+	// that YearMargin gives.
 	Time    time.Time
 	HasTime bool
-	// TimeZoned reports that the header time carried its own offset (RFC 5424,
-	// or an RFC 3339 time inside an RFC 3164 header), so no zone was assumed.
+	// TimeZoned reports that the header time carried its own offset, so no
+	// zone was assumed.
 	TimeZoned bool
 	Hostname  string // "" when absent or "-"
 	AppName   string // RFC 5424 APP-NAME or the RFC 3164 tag without [pid]
@@ -82,47 +82,72 @@ type Header struct {
 	// Msg is the MSG part with a leading UTF-8 BOM stripped; for Unknown it is
 	// the whole payload. Line terminators are kept: framing owns them.
 	Msg string
+	// Notes lists what the lenient reader assumed or dropped; zero on the
+	// fast path. AppendECS writes them as tags.
+	Notes Notes
 }
 
-// Parser parses syslog headers. Each worker owns one: it holds its own
-// go-syslog machines and scratch space, which are not goroutine-safe, so a
-// Parser must not be used by two goroutines at once.
+// Notes is a set of Note flags.
+type Notes uint8
+
+// What the lenient reader notes about a header.
+const (
+	// NotePriorityMissing: there was no valid PRI, so Priority is 13.
+	NotePriorityMissing Notes = 1 << iota
+	// NoteInvalidTime: a timestamp-shaped part that is no real time (Feb 29
+	// in a common year, Feb 30, a malformed RFC 5424 TIMESTAMP) was dropped.
+	NoteInvalidTime
+	// NoteFieldTooLong: an RFC 5424 HOSTNAME, APP-NAME, PROCID, MSGID,
+	// SD-ID or PARAM-NAME longer than RFC 5424 allows was kept whole.
+	NoteFieldTooLong
+	// NoteInvalidSD: an SD-ELEMENT that could not be read was dropped (its
+	// neighbours are kept), or STRUCTURED-DATA was missing altogether.
+	NoteInvalidSD
+)
+
+// The tags AppendECS writes for Notes.
+const (
+	TagPriorityMissing = "_syslog_priority_missing"
+	TagInvalidTime     = "_syslog_invalid_timestamp"
+	TagFieldTooLong    = "_syslog_field_too_long"
+	TagInvalidSD       = "_syslog_invalid_structured_data"
+)
+
+// noteTags pairs each note with its tag, in the order they are written.
+var noteTags = [...]struct {
+	note Notes
+	tag  string
+}{
+	{NotePriorityMissing, TagPriorityMissing},
+	{NoteInvalidTime, TagInvalidTime},
+	{NoteFieldTooLong, TagFieldTooLong},
+	{NoteInvalidSD, TagInvalidSD},
+}
+
+// Parser parses syslog headers. Each worker owns one: it holds scratch
+// space, so a Parser must not be used by two goroutines at once.
 type Parser struct {
-	m5424 syslog.Machine
-	m3164 syslog.Machine
 	// zones caches one fixed zone per UTC offset seen in RFC 5424 times, so
 	// the fast path does not allocate a *time.Location per event. Offsets are
 	// bounded (±23:59 in minutes), so the map is too.
 	zones map[int]*time.Location
-	// scratch holds an RFC 3164 header rewritten for go-syslog (year removed).
-	scratch []byte
 	// sd is the fast path's structured-data scratch.
 	sd  sdScratch
 	day lastDay // the fast path's last RFC 3339 date
 }
 
-// New returns a Parser with its own go-syslog machines.
+// New returns a Parser.
 func New() *Parser {
-	return &Parser{
-		m5424: rfc5424.NewMachine(rfc5424.WithBestEffort()),
-		m3164: rfc3164.NewMachine(
-			rfc3164.WithBestEffort(),
-			rfc3164.WithRFC3339(),          // "<13>2026-03-14T09:15:02Z host app: msg"
-			rfc3164.WithLenientDay(),       // "Mar 04" as well as "Mar  4"
-			rfc3164.WithOptionalPriority(), // senders that omit PRI
-			rfc3164.WithEmbeddedNewlines(), // octet-counted frames may carry LF inside MSG
-			rfc3164.WithSecondFractions(),  // "09:15:02.123"
-		),
-		zones: make(map[int]*time.Location),
-	}
+	return &Parser{zones: make(map[int]*time.Location)}
 }
 
 // Parse parses one message: the bytes after framing. raw must not be
 // modified afterwards while the returned Header is in use, because its
 // strings may alias raw; its StructuredData may alias the Parser's scratch
-// and is valid until the next Parse. received and loc resolve RFC 3164's missing year and
-// zone (loc nil means UTC). Parse never fails: when the header cannot be
-// parsed at all, Format is Unknown and Msg is the whole payload.
+// and is valid until the next Parse. received and loc resolve RFC 3164's
+// missing year and any missing zone (loc nil means UTC). Parse never fails:
+// when there is no header at all, Format is Unknown and Msg is the whole
+// payload.
 func (p *Parser) Parse(raw []byte, received time.Time, loc *time.Location) Header {
 	if loc == nil {
 		loc = time.UTC
@@ -130,7 +155,7 @@ func (p *Parser) Parse(raw []byte, received time.Time, loc *time.Location) Heade
 	if h, ok := p.fast(raw, received, loc); ok {
 		return h
 	}
-	return p.slow(raw, received, loc)
+	return p.lenient(raw, received, loc)
 }
 
 // ECS field names written by AppendECS.
@@ -148,12 +173,20 @@ const (
 	keyStructuredData = "log.syslog.structured_data"
 )
 
-// AppendECS writes the header's log.syslog.* fields (FORMATS §3.3) into doc.
-// Absent parts are not written, so a field's absence means the header did not
-// carry it. It writes nothing for an Unknown header.
+// AppendECS writes the header's log.syslog.* fields (FORMATS §3.3) into doc,
+// and a tag for each of its Notes. Absent parts are not written, so a
+// field's absence means the header did not carry it. It writes nothing for
+// an Unknown header.
 func (h *Header) AppendECS(doc *ecs.Document) {
 	if h.Format == Unknown {
 		return
+	}
+	if h.Notes != 0 {
+		for _, n := range noteTags {
+			if h.Notes&n.note != 0 {
+				doc.AppendString("tags", n.tag)
+			}
+		}
 	}
 	if h.HasPriority {
 		fac, sev := h.Priority/8, h.Priority%8

@@ -31,57 +31,40 @@ func msgAt(raw []byte, pos int) string {
 	return str(m)
 }
 
+// YearMargin is how far ahead of the receive time an RFC 3164 date without
+// a year may lie and still count as this year's: a sender's clock that runs
+// a little fast, or a line sent just before New Year and read just after.
+// A date further ahead is last year's. It is a week: rsyslog, syslog-ng and
+// Vector use the current year too and only differ in how they treat the turn
+// of the year, which any margin of a few days covers.
+const YearMargin = 7 * 24 * time.Hour
+
 // stampTime resolves an RFC 3164 Stamp (month, day and clock, no year, no
-// zone) in loc, choosing the year that puts the event closest to received:
-// "Dec 31 23:59:59" received on 1 January is last year's, "Jan 1 00:00:01"
-// received on 31 December is next year's. Feb 29 goes to the last leap year
-// before. The year is never below 1, even for a zero receive time.
-func stampTime(month time.Month, day, hour, minute, sec, nsec int, received time.Time, loc *time.Location) time.Time {
-	year := received.In(loc).Year()
-	// Common case, one time.Date: within 182 days of the receive time, the
-	// other years are at least 183 days away, so this one is the closest.
-	if t := time.Date(max(year, 1), month, day, hour, minute, sec, nsec, loc); t.Day() == day {
-		if d := t.Sub(received); d <= 182*24*time.Hour && d >= -182*24*time.Hour {
-			return t
+// zone) in loc: the year is the latest one that puts the date no more than
+// YearMargin after received. So "Mar  7" received on 7 December is this
+// year's, "Dec 31" received on 1 January last year's, and "Jan  1" received
+// on 31 December next year's. ok is false when that year has no such day
+// (Feb 29 in a common year): the date is invalid, not another year's. The
+// year is never below 1, even for a zero receive time.
+func stampTime(month time.Month, day, hour, minute, sec, nsec int, received time.Time, loc *time.Location) (time.Time, bool) {
+	limit := received.Add(YearMargin)
+	year := max(received.In(loc).Year(), 1)
+	t := time.Date(year, month, day, hour, minute, sec, nsec, loc)
+	switch {
+	case t.After(limit):
+		year = max(year-1, 1)
+		t = time.Date(year, month, day, hour, minute, sec, nsec, loc)
+	case limit.Sub(t) > 364*24*time.Hour:
+		// Only then can next year's date (at least 365 days later, less an
+		// hour of DST) still be within the limit.
+		if next := time.Date(year+1, month, day, hour, minute, sec, nsec, loc); !next.After(limit) {
+			year, t = year+1, next
 		}
 	}
-	var best time.Time
-	var bestDiff time.Duration
-	found := false
-	try := func(y int) {
-		if y < 1 {
-			return
-		}
-		t := time.Date(y, month, day, hour, minute, sec, nsec, loc)
-		if t.Month() != month || t.Day() != day {
-			return // Feb 29 in a common year
-		}
-		diff := t.Sub(received)
-		if diff < 0 {
-			diff = -diff
-		}
-		if !found || diff < bestDiff {
-			best, bestDiff, found = t, diff, true
-		}
+	if day > daysIn(month, year) {
+		return time.Time{}, false
 	}
-	// The closest date is always within a year either side of the receive year.
-	try(year - 1)
-	try(year)
-	try(year + 1)
-	// Only Feb 29 can miss them all. Events come from the past, so take the
-	// last leap year before (up to eight years back, around a skipped century
-	// leap year), and a later one only when there is none.
-	for d := 2; !found && d <= 8; d++ {
-		try(year - d)
-	}
-	for d := 2; !found && d <= 8; d++ {
-		try(year + d)
-	}
-	if !found {
-		// Unreachable for days the callers validate; keep the clock rather than lose the event.
-		return time.Date(max(year, 1), month, day, hour, minute, sec, nsec, loc)
-	}
-	return best
+	return t, true
 }
 
 // zone returns a cached fixed zone for an offset in seconds east of UTC.
