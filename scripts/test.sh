@@ -24,7 +24,7 @@ go vet ./...
 # Packages that talk to the shared broker and node run one at a time: some
 # of their tests restart the broker or the node (scripts/testenv/restart),
 # which must not pull the service away from another package's tests.
-services='^siemfwd/(cmd/siemfwd|sinks/kafka|sinks/elasticsearch|sources/kafka)$'
+services='^siemfwd/(cmd/siemfwd|internal/conservation|sinks/kafka|sinks/elasticsearch|sources/kafka)$'
 go test -race -shuffle=on -timeout 25m $(go list ./... | grep -Ev "$services")
 go test -race -shuffle=on -timeout 25m -p 1 $(go list ./... | grep -E "$services")
 scripts/fuzz.sh "${FUZZTIME:-5s}"
