@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"siemfwd/configs"
+	"siemfwd/internal/redact"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/diskbuf"
 	"siemfwd/pipeline/enrich/geoip"
@@ -340,17 +341,18 @@ func newLogger(c LogConfig, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Level))
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(redact.Handler(h))
 }
 
-// indent lists joined errors one per line.
+// indent lists joined errors one per line, credentials in URLs redacted.
 func indent(err error) string {
 	var out string
 	for _, e := range prefixed("", err) {
-		out += "  " + e.Error()[1:] + "\n"
+		out += "  " + redact.URLs(e.Error()[1:]) + "\n"
 	}
 	return out
 }

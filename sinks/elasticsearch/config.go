@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"siemfwd/internal/redact"
 )
 
 // Modes name where events go.
@@ -118,7 +120,13 @@ func (c Config) Validate() error {
 	for i, a := range c.Addresses {
 		u, err := url.Parse(a)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("addresses[%d]: must be an http:// or https:// URL, got %q", i, a))
+			errs = append(errs, fmt.Errorf("addresses[%d]: must be an http:// or https:// URL, got %q", i, redact.URLs(a)))
+			continue
+		}
+		// The client lets credentials in the URL win silently over the keys;
+		// with both set, one of them is a mistake the user must see.
+		if u.User != nil && (c.Username != "" || c.Password != "" || c.APIKey != "") {
+			errs = append(errs, fmt.Errorf("addresses[%d]: has credentials in the URL and username, password or api_key is set too; keep them in one place", i))
 		}
 	}
 	if c.Username == "" && c.Password != "" {
@@ -195,4 +203,13 @@ func validIndexTemplate(s string) error {
 		return fmt.Errorf("must not start with -, _ or +, got %q", s)
 	}
 	return nil
+}
+
+// redactedAddresses returns the addresses without the credentials some carry.
+func redactedAddresses(addresses []string) []string {
+	out := make([]string, len(addresses))
+	for i, a := range addresses {
+		out[i] = redact.URLs(a)
+	}
+	return out
 }

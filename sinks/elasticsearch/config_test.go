@@ -208,3 +208,37 @@ func BenchmarkDocumentID(b *testing.B) {
 		sinkID = string(sum)
 	})
 }
+
+func TestCredentialsInURLAndKeysAreAConflict(t *testing.T) {
+	tests := []struct {
+		name   string
+		set    func(*Config)
+		errSub string // "" = valid
+	}{
+		{"url only", func(c *Config) {}, ""},
+		{"username too", func(c *Config) { c.Username, c.Password = "elastic", "x" }, "addresses[0]: has credentials in the URL"},
+		{"api_key too", func(c *Config) { c.APIKey = "a2V5" }, "addresses[0]: has credentials in the URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.Addresses = []string{"https://elastic:hunter2@es:9200"}
+			tt.set(&c)
+			err := c.Validate()
+			if tt.errSub == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tt.errSub)
+			require.NotContains(t, err.Error(), "hunter2")
+		})
+	}
+}
+
+func TestBadAddressErrorHidesCredentials(t *testing.T) {
+	c := DefaultConfig()
+	c.Addresses = []string{"ftp://elastic:hunter2@es:9200"}
+	err := c.Validate()
+	require.ErrorContains(t, err, "addresses[0]: must be an http:// or https:// URL")
+	require.NotContains(t, err.Error(), "hunter2")
+}

@@ -126,7 +126,7 @@ func (s *Sink) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("connected", "version", version, "addresses", s.cfg.Addresses, "mode", s.cfg.Mode)
+	s.log.Info("connected", "version", version, "addresses", redactedAddresses(s.cfg.Addresses), "mode", s.cfg.Mode)
 	if s.cfg.InstallTemplate {
 		if err := s.installTemplates(ctx); err != nil {
 			return err
