@@ -39,7 +39,8 @@ tidy: ## go mod tidy and gofmt
 	$(GO) mod tidy
 	gofmt -w $$(git ls-files '*.go')
 
-up: ## docker compose up (for users with Docker)
+up: ## docker compose up (for users with Docker); writes a random admin token to .admin-token first
+	test -s .admin-token || (umask 077 && head -c 32 /dev/urandom | base64 > .admin-token)
 	docker compose up -d
 
 down: ## docker compose down

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,15 +12,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/net/netutil"
 
 	"siemfwd/pipeline/ledger"
+	syslogsrc "siemfwd/sources/syslog"
 )
 
 // Limits of the admin listener that no operator needs to tune.
@@ -50,6 +54,19 @@ type AdminServerConfig struct {
 	MaxConnections int `mapstructure:"max_connections"`
 	// ShutdownTimeout is how long a stop waits for requests in progress before closing their connections.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// TokenFile holds the bearer token that /metrics and /senders require
+	// (surrounding white space is ignored); the environment variable
+	// SIEMFWD_ADMIN_TOKEN is the other way to give it. Without a token,
+	// /metrics is open and /senders answers only on a loopback address.
+	// /healthz and /readyz never need it, for probes.
+	TokenFile string `mapstructure:"token_file"`
+	// TLS serves HTTPS when tls.cert_file is set: the keys and the reloading
+	// of a syslog source's tls block.
+	TLS syslogsrc.TLSConfig `mapstructure:"tls"`
+
+	// token is the bearer token read from TokenFile or the environment by
+	// resolveToken; empty means none.
+	token string
 }
 
 // DefaultAdminServerConfig returns the defaults: off (no address), 5s to
@@ -64,7 +81,33 @@ func DefaultAdminServerConfig() AdminServerConfig {
 		MaxConcurrentRequests: 16,
 		MaxConnections:        64,
 		ShutdownTimeout:       2 * time.Second,
+		TLS:                   syslogsrc.DefaultConfig().TLS,
 	}
+}
+
+// adminTokenEnv names the environment variable that can hold the admin
+// bearer token (instead of admin.token_file).
+const adminTokenEnv = "SIEMFWD_ADMIN_TOKEN"
+
+// resolveToken reads the bearer token from token_file or the environment.
+func (c *AdminServerConfig) resolveToken(getenv func(string) string) error {
+	env := getenv(adminTokenEnv)
+	switch {
+	case c.TokenFile != "" && env != "":
+		return fmt.Errorf("token_file: set, and %s too; give the token one way", adminTokenEnv)
+	case c.TokenFile != "":
+		b, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			return fmt.Errorf("token_file: %w", err)
+		}
+		c.token = strings.TrimSpace(string(b))
+		if c.token == "" {
+			return fmt.Errorf("token_file: %s is empty", c.TokenFile)
+		}
+	default:
+		c.token = strings.TrimSpace(env)
+	}
+	return nil
 }
 
 // Validate reports every problem, each naming its key relative to "admin".
@@ -100,6 +143,7 @@ func (c AdminServerConfig) Validate() error {
 	if c.MaxConnections < 1 {
 		bad("max_connections", "must be > 0, got %d", c.MaxConnections)
 	}
+	errs = append(errs, c.TLS.ValidateServer(c.TLS.CertFile != "" || c.TLS.KeyFile != "", "when tls.cert_file is set"))
 	return errors.Join(errs...)
 }
 
@@ -129,13 +173,33 @@ type adminServer struct {
 // their own goroutine until Stop. It returns once the address is bound, so a
 // port in use fails the start.
 func startAdminServer(cfg AdminServerConfig, deps adminDeps, log *slog.Logger) (*adminServer, error) {
+	var tlsConf *tls.Config
+	if cfg.TLS.CertFile != "" {
+		var err error
+		if tlsConf, err = syslogsrc.ServerTLS(cfg.TLS, log); err != nil {
+			return nil, fmt.Errorf("admin.%w", err)
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Address)
 	if err != nil {
 		return nil, fmt.Errorf("admin.address: %w", err)
 	}
+	addr, _ := ln.Addr().(*net.TCPAddr)
+	exposed := addr == nil || !addr.IP.IsLoopback()
+	if exposed && cfg.token == "" {
+		log.Warn("ADMIN LISTENER IS REACHABLE BEYOND THIS HOST WITHOUT AUTHENTICATION: anyone who reaches "+ln.Addr().String()+
+			" reads /metrics; /senders stays closed. Set admin.token_file or "+adminTokenEnv+", or listen on 127.0.0.1",
+			"address", ln.Addr().String())
+	}
+	guard := newConnGuard(ln, cfg.MaxConnections)
+	var served net.Listener = guard
+	if tlsConf != nil {
+		served = tls.NewListener(guard, tlsConf)
+	}
 	a := &adminServer{
 		srv: &http.Server{
-			Handler:           adminHandler(cfg, deps, log),
+			Handler:           markBusy(adminHandler(cfg, deps, exposed, log)),
+			ConnContext:       withConn,
 			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 			ReadTimeout:       cfg.ReadTimeout,
 			WriteTimeout:      cfg.WriteTimeout,
@@ -144,7 +208,7 @@ func startAdminServer(cfg AdminServerConfig, deps adminDeps, log *slog.Logger) (
 			// Client mistakes (bad requests, resets) are not ours to report above debug.
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
-		ln:      netutil.LimitListener(ln, cfg.MaxConnections),
+		ln:      served,
 		served:  make(chan struct{}),
 		timeout: cfg.ShutdownTimeout,
 		log:     log,
@@ -155,7 +219,7 @@ func startAdminServer(cfg AdminServerConfig, deps adminDeps, log *slog.Logger) (
 			log.Error("admin listener failed", "err", err)
 		}
 	}()
-	log.Info("admin listening", "address", ln.Addr().String())
+	log.Info("admin listening", "address", ln.Addr().String(), "tls", tlsConf != nil, "auth", cfg.token != "")
 	return a, nil
 }
 
@@ -179,14 +243,17 @@ func (a *adminServer) Stop(ctx context.Context) error {
 	return nil
 }
 
-// adminHandler routes the endpoints behind the request limits.
-func adminHandler(cfg AdminServerConfig, deps adminDeps, log *slog.Logger) http.Handler {
+// adminHandler routes the endpoints behind the request limits and, for
+// /metrics and /senders, the token. exposed says the listener is reachable
+// beyond loopback: then /senders (senders' addresses and host names) needs
+// a token.
+func adminHandler(cfg AdminServerConfig, deps adminDeps, exposed bool, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	if deps.Gatherer != nil {
-		mux.Handle("/metrics", promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{
+		mux.Handle("/metrics", requireToken(cfg.token, promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{
 			ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 			ErrorHandling: promhttp.ContinueOnError,
-		}))
+		})))
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusOK, "ok\n")
@@ -209,16 +276,48 @@ func adminHandler(cfg AdminServerConfig, deps adminDeps, log *slog.Logger) http.
 		}
 		writeText(w, http.StatusServiceUnavailable, b.String())
 	})
-	if deps.Ledger != nil {
-		mux.HandleFunc("/senders", func(w http.ResponseWriter, r *http.Request) {
-			serveSenders(w, r, deps.Ledger, log)
+	switch {
+	case deps.Ledger == nil:
+	case exposed && cfg.token == "":
+		mux.HandleFunc("/senders", func(w http.ResponseWriter, _ *http.Request) {
+			writeText(w, http.StatusForbidden, "/senders lists every sender: off beyond loopback without a token (admin.token_file or "+adminTokenEnv+")\n")
 		})
+	default:
+		mux.Handle("/senders", requireToken(cfg.token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			serveSenders(w, r, deps.Ledger, log)
+		})))
 	}
 	return limitRequests(cfg.MaxConcurrentRequests, mux)
 }
 
+// requireToken lets a request through to next only with the header
+// "Authorization: Bearer <token>"; an empty token lets every request through.
+func requireToken(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got := sha256.Sum256([]byte(given))
+		// Comparing hashes in constant time tells nothing about the token's length or prefix.
+		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="siemfwd"`)
+			writeText(w, http.StatusUnauthorized, "bearer token required\n")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isProbe says whether a path is a health probe: cheap, never behind the
+// token or the request slots, so that a busy /metrics or /senders cannot
+// fail a liveness check.
+func isProbe(path string) bool { return path == "/healthz" || path == "/readyz" }
+
 // limitRequests answers 405 to anything but GET, 414 to long URLs, and 503
-// when max requests are already being served, before next sees the request.
+// when max requests other than probes are already being served, before
+// next sees the request.
 // A scrape or a probe that gets 503 simply tries again; ingestion never waits
 // for the admin listener.
 func limitRequests(max int, next http.Handler) http.Handler {
@@ -232,6 +331,10 @@ func limitRequests(max int, next http.Handler) http.Handler {
 		}
 		if len(r.RequestURI) > adminMaxURLBytes {
 			writeText(w, http.StatusRequestURITooLong, "URL too long\n")
+			return
+		}
+		if isProbe(r.URL.Path) {
+			next.ServeHTTP(w, r)
 			return
 		}
 		select {

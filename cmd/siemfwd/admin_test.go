@@ -2,19 +2,31 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
@@ -245,19 +257,19 @@ func TestAdminRefusesWhatItDoesNotServe(t *testing.T) {
 func TestAdminLimitsConcurrentRequests(t *testing.T) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
-	ready := func() (bool, []string) {
+	slowGatherer := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		entered <- struct{}{}
 		<-release
-		return true, nil
-	}
+		return nil, nil
+	})
 	cfg := DefaultAdminServerConfig()
 	cfg.MaxConcurrentRequests = 2
-	base := testAdmin(t, cfg, adminDeps{Ready: ready})
+	base := testAdmin(t, cfg, adminDeps{Gatherer: slowGatherer})
 
 	results := make(chan int, 2)
 	for range 2 {
 		go func() {
-			resp, err := http.Get(base + "/readyz")
+			resp, err := http.Get(base + "/metrics")
 			if err != nil {
 				results <- 0
 				return
@@ -268,16 +280,196 @@ func TestAdminLimitsConcurrentRequests(t *testing.T) {
 	}
 	<-entered
 	<-entered // both slots are taken now
-	code, h, body := get(t, base+"/healthz")
+	code, h, body := get(t, base+"/metrics")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.Equal(t, "busy\n", body)
 	assert.Equal(t, "1", h.Get("Retry-After"))
+	code, _, _ = get(t, base+"/healthz")
+	assert.Equal(t, http.StatusOK, code, "probes take no slot")
+	code, _, _ = get(t, base+"/readyz")
+	assert.Equal(t, http.StatusOK, code, "probes take no slot")
 
 	close(release)
 	assert.Equal(t, http.StatusOK, <-results)
 	assert.Equal(t, http.StatusOK, <-results)
-	code, _, _ = get(t, base+"/healthz")
+	go func() { <-entered }() // the next scrape's gather
+	code, _, _ = get(t, base+"/metrics")
 	assert.Equal(t, http.StatusOK, code, "slots are given back")
+}
+
+// TestAdminProbesAnswerDespiteHalfSentRequests: as many clients as the
+// listener takes connections each send half a request and wait. A probe
+// must still be answered, long before the header timeout (an hour here)
+// could free a connection: the oldest half-sent one makes room for it.
+func TestAdminProbesAnswerDespiteHalfSentRequests(t *testing.T) {
+	cfg := DefaultAdminServerConfig()
+	cfg.ReadHeaderTimeout, cfg.ReadTimeout = time.Hour, time.Hour
+	require.Equal(t, 64, cfg.MaxConnections)
+	base := testAdmin(t, cfg, adminDeps{Ready: func() (bool, []string) { return true, nil }})
+	for range cfg.MaxConnections {
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		require.NoError(t, err)
+		defer c.Close()
+		_, err = io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: admin\r\nX-Half: ")
+		require.NoError(t, err)
+	}
+	// A probe with a generous timeout: without eviction it would wait for
+	// the hour-long header timeout and fail.
+	probe := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := probe.Get(base + path)
+		require.NoError(t, err, path)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+	}
+}
+
+// startAdminAt starts an admin listener on address with cfg and returns its
+// base URL and its log.
+func startAdminAt(t *testing.T, address string, cfg AdminServerConfig, deps adminDeps) (string, *lockedBuffer) {
+	t.Helper()
+	cfg.Address = address
+	require.NoError(t, cfg.Validate())
+	logs := &lockedBuffer{}
+	a, err := startAdminServer(cfg, deps, slog.New(slog.NewTextHandler(logs, nil)))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, a.Stop(context.Background())) })
+	_, port, err := net.SplitHostPort(a.Addr())
+	require.NoError(t, err)
+	return "http://127.0.0.1:" + port, logs
+}
+
+func getWithToken(t *testing.T, url, token string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestAdminAuthentication(t *testing.T) {
+	deps := adminDeps{Gatherer: prometheus.NewRegistry(), Ledger: ledger.New(ledger.DefaultConfig(), nil)}
+	withToken := DefaultAdminServerConfig()
+	withToken.token = "s3cret-token"
+	tests := []struct {
+		name    string
+		address string
+		cfg     AdminServerConfig
+		token   string
+		metrics int
+		senders int
+		warns   bool
+	}{
+		{"loopback, no token", "127.0.0.1:0", DefaultAdminServerConfig(), "", 200, 200, false},
+		{"exposed, no token", "0.0.0.0:0", DefaultAdminServerConfig(), "", 200, 403, true},
+		{"exposed, token given", "0.0.0.0:0", withToken, "s3cret-token", 200, 200, false},
+		{"exposed, no token given", "0.0.0.0:0", withToken, "", 401, 401, false},
+		{"exposed, wrong token", "0.0.0.0:0", withToken, "s3cret-tokeN", 401, 401, false},
+		{"loopback, token required", "127.0.0.1:0", withToken, "", 401, 401, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base, logs := startAdminAt(t, tt.address, tt.cfg, deps)
+			assert.Equal(t, tt.metrics, getWithToken(t, base+"/metrics", tt.token), "/metrics")
+			assert.Equal(t, tt.senders, getWithToken(t, base+"/senders", tt.token), "/senders")
+			assert.Equal(t, 200, getWithToken(t, base+"/healthz", ""), "probes need no token")
+			assert.Equal(t, 200, getWithToken(t, base+"/readyz", ""), "probes need no token")
+			out := strings.Join(logs.lines(), "\n")
+			assert.Equal(t, tt.warns, strings.Contains(out, "level=WARN msg=\"ADMIN LISTENER IS REACHABLE BEYOND THIS HOST WITHOUT AUTHENTICATION"), out)
+			assert.NotContains(t, out, "s3cret")
+		})
+	}
+}
+
+func TestAdminTokenFromFileOrEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(file, []byte("  from-file\n"), 0o600))
+	empty := filepath.Join(dir, "empty")
+	require.NoError(t, os.WriteFile(empty, []byte("\n"), 0o600))
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == adminTokenEnv {
+				return v
+			}
+			return ""
+		}
+	}
+	tests := []struct {
+		name, file, env, want, errSub string
+	}{
+		{"none", "", "", "", ""},
+		{"file", file, "", "from-file", ""},
+		{"environment", "", "from-env", "from-env", ""},
+		{"both", file, "from-env", "", "token_file: set, and SIEMFWD_ADMIN_TOKEN too"},
+		{"empty file", empty, "", "", "token_file: " + empty + " is empty"},
+		{"missing file", filepath.Join(dir, "nope"), "", "", "token_file: open"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultAdminServerConfig()
+			c.TokenFile = tt.file
+			err := c.resolveToken(env(tt.env))
+			if tt.errSub != "" {
+				require.ErrorContains(t, err, tt.errSub)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, c.token)
+		})
+	}
+}
+
+func TestAdminServesTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSignedCert(t, dir)
+	cfg := DefaultAdminServerConfig()
+	cfg.TLS.CertFile, cfg.TLS.KeyFile = certFile, keyFile
+	base, _ := startAdminAt(t, "127.0.0.1:0", cfg, adminDeps{})
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get(strings.Replace(base, "http://", "https://", 1) + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NotNil(t, resp.TLS)
+
+	cfg.TLS.KeyFile = ""
+	require.ErrorContains(t, cfg.Validate(), "tls.key_file: required when tls.cert_file is set")
+}
+
+// selfSignedCert writes a certificate for 127.0.0.1 and its key, and returns
+// their paths and a pool that trusts the certificate.
+func selfSignedCert(t *testing.T, dir string) (string, string, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "siemfwd admin test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	certFile, keyFile := filepath.Join(dir, "admin.crt"), filepath.Join(dir, "admin.key")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
 }
 
 // TestAdminSlowClient: a client that sends half a header and then nothing

@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -41,8 +42,17 @@ func TestEveryConfigFileInConfigsLoadsAndValidates(t *testing.T) {
 			cfg, err := loadConfig(b, noEnv)
 			require.NoError(t, err)
 			require.NoError(t, cfg.Validate())
+			// An example must not teach an open admin listener.
+			if host, _, _ := net.SplitHostPort(cfg.Admin.Address); cfg.Admin.Address != "" && !isLoopbackHost(host) {
+				require.NotEmpty(t, cfg.Admin.TokenFile, "admin.address %s is beyond loopback without admin.token_file", cfg.Admin.Address)
+			}
 		})
 	}
+}
+
+func isLoopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 func TestEnvironmentOverridesAnyKey(t *testing.T) {

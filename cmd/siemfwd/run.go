@@ -111,7 +111,7 @@ func readConfig(file string, getenv func(string) string) (Config, error) {
 		yaml = b
 	}
 	cfg, err := loadConfig(yaml, getenv)
-	return cfg, errors.Join(err, cfg.Validate())
+	return cfg, errors.Join(err, cfg.Validate(), prefixedJoin("admin", cfg.Admin.resolveToken(getenv)))
 }
 
 // serve builds every part, starts sinks, workers and sources in that order,

@@ -246,7 +246,7 @@ func (c Config) Validate() error {
 	if c.MaxConnectionsPerIP < 0 {
 		bad("max_connections_per_ip", "must be >= 0 (0 = no limit), got %d", c.MaxConnectionsPerIP)
 	}
-	c.TLS.validate(bad, c.Protocol == ProtocolTLS)
+	c.TLS.validate(bad, c.Protocol == ProtocolTLS, fmt.Sprintf("for protocol %q", ProtocolTLS))
 	for i, a := range c.Allow {
 		if _, err := parsePrefix(a); err != nil {
 			bad(fmt.Sprintf("allow[%d]", i), "%v", err)
@@ -295,23 +295,36 @@ func checkProduct(bad func(string, string, ...any), key, v string) {
 	}
 }
 
-func (t TLSConfig) validate(bad func(string, string, ...any), isTLS bool) {
+// ValidateServer checks t for another TLS server that shares these keys
+// (the admin listener), which is on when when says so; the keys it reports
+// start with "tls.".
+func (t TLSConfig) ValidateServer(on bool, when string) error {
+	var errs []error
+	t.validate(func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}, on, when)
+	return errors.Join(errs...)
+}
+
+// validate reports the TLS keys' problems; when names the setting that
+// turns TLS on, for the messages.
+func (t TLSConfig) validate(bad func(string, string, ...any), isTLS bool, when string) {
 	if !isTLS {
 		// Keys that would be silently ignored are a mistake worth reporting.
 		for _, f := range []struct{ key, val string }{
 			{"tls.cert_file", t.CertFile}, {"tls.key_file", t.KeyFile}, {"tls.client_ca_file", t.ClientCAFile},
 		} {
 			if f.val != "" {
-				bad(f.key, "only for protocol %q", ProtocolTLS)
+				bad(f.key, "only %s", when)
 			}
 		}
 		return
 	}
 	if t.CertFile == "" {
-		bad("tls.cert_file", "required for protocol %q", ProtocolTLS)
+		bad("tls.cert_file", "required %s", when)
 	}
 	if t.KeyFile == "" {
-		bad("tls.key_file", "required for protocol %q", ProtocolTLS)
+		bad("tls.key_file", "required %s", when)
 	}
 	if _, err := tlsVersion(t.MinVersion); err != nil {
 		bad("tls.min_version", "%v", err)

@@ -156,6 +156,17 @@ func (r *certReloader) load() (*tls.Config, []fileStamp, error) {
 	return conf, stamps, nil
 }
 
+// ServerTLS loads cfg's files (checked by ValidateServer) and returns a
+// server config that reloads them when they change, as a TLS source does,
+// for other listeners that take the same keys (the admin listener).
+func ServerTLS(cfg TLSConfig, log *slog.Logger) (*tls.Config, error) {
+	r, err := newCertReloader(cfg, log, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	return r.serverConfig(), nil
+}
+
 // serverConfig is the listener's config: every handshake asks the reloader
 // for the current one.
 func (r *certReloader) serverConfig() *tls.Config {
