@@ -142,6 +142,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 	var sources []pipeline.Source
 	for _, name := range sortedKeys(cfg.Sources) {
 		sc := cfg.Sources[name]
+		m.InitSource(name)
 		src, closeSrc, err := newSource(name, sc, log, m, km)
 		if err != nil {
 			return fmt.Errorf("source %s: %w", name, err)
@@ -157,6 +158,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 	}
 	var sinks []pipeline.NamedSink
 	for _, name := range sortedKeys(cfg.Sinks) {
+		m.InitSink(name)
 		ns, closeDLQ, err := newSink(ctx, name, cfg.Sinks[name], log, m, stdoutW)
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", name, err)

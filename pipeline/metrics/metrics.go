@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Reasons for dropping an event. They are the values of the "reason" label.
@@ -95,6 +96,33 @@ func New() *Metrics {
 	}
 	reg.MustRegister(m.SourceReceived, m.SourceReceivedBytes, m.SourceDropped, m.SourceConnections,
 		m.SourceTruncated, m.ParseFailures, m.ClockSkew, m.QueueEvents, m.QueueCapacity, m.SinkEvents, m.SinkBatches,
-		m.SinkDropped, m.SinkRequestDuration, m.BuildInfo)
+		m.SinkDropped, m.SinkRequestDuration, m.BuildInfo,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// InitSource creates a configured source's series at zero, so that they
+// exist from the first scrape: rate() and absent() alerts need no event
+// first. Reasons that only some source types have appear when counted.
+func (m *Metrics) InitSource(name string) {
+	m.SourceReceived.WithLabelValues(name)
+	m.SourceReceivedBytes.WithLabelValues(name)
+	m.SourceTruncated.WithLabelValues(name)
+	m.ClockSkew.WithLabelValues(name)
+	for _, reason := range []string{ReasonQueueFull, ReasonShutdown, ReasonUnroutable} {
+		m.SourceDropped.WithLabelValues(name, reason)
+	}
+}
+
+// InitSink creates a configured sink's series at zero, as InitSource does.
+func (m *Metrics) InitSink(name string) {
+	for _, outcome := range []string{"sent", "retried", "dead_lettered", "failed"} {
+		m.SinkEvents.WithLabelValues(name, outcome)
+	}
+	m.SinkBatches.WithLabelValues(name)
+	for _, reason := range []string{ReasonQueueFull, ReasonShutdown} {
+		m.SinkDropped.WithLabelValues(name, reason)
+	}
+	m.SinkRequestDuration.WithLabelValues(name)
+	m.QueueEvents.WithLabelValues(name)
 }

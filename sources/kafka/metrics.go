@@ -28,7 +28,7 @@ type Metrics struct {
 func NewMetrics() *Metrics {
 	return &Metrics{
 		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "siemfwd_kafka_consumer_lag",
+			Name: "siemfwd_kafka_consumer_lag_messages",
 			Help: "Records between a partition's end and the group's committed position, per assigned partition.",
 		}, []string{"source", "topic", "partition"}),
 		Rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{
