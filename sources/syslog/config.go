@@ -70,6 +70,12 @@ type Config struct {
 	MaxConnectionsPerIP int `mapstructure:"max_connections_per_ip"`
 	// IdleTimeout closes a TCP connection that sent nothing for this long; 0 never closes it.
 	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
+	// FrameTimeout closes a TCP connection whose frame (message) is not
+	// complete this long after its first byte arrived, so that a sender who
+	// trickles a byte at a time, which the idle timeout never catches, cannot
+	// keep its slot; 0 = no limit. A quiet connection between frames is the
+	// idle timeout's business.
+	FrameTimeout time.Duration `mapstructure:"frame_timeout"`
 	// TLS configures protocol "tls"; its keys must stay unset for udp and tcp.
 	TLS TLSConfig `mapstructure:"tls"`
 	// Allow lists the senders (IP addresses or CIDR prefixes) that may send; empty lets everyone.
@@ -186,7 +192,11 @@ func DefaultConfig() Config {
 		QueueFullWait:   100 * time.Millisecond,
 		PollInterval:    3 * time.Millisecond,
 		MaxConnections:  1024,
-		IdleTimeout:     5 * time.Minute,
+		// A relay or a NAT gateway needs a few connections; 64 still leaves
+		// the other 960 to other senders.
+		MaxConnectionsPerIP: 64,
+		IdleTimeout:         5 * time.Minute,
+		FrameTimeout:        time.Minute,
 		TLS: TLSConfig{
 			MinVersion:       "1.2",
 			ClientAuth:       ClientAuthNone,
@@ -242,6 +252,9 @@ func (c Config) Validate() error {
 	}
 	if c.IdleTimeout < 0 {
 		bad("idle_timeout", "must be >= 0, got %s", c.IdleTimeout)
+	}
+	if c.FrameTimeout < 0 {
+		bad("frame_timeout", "must be >= 0 (0 = no limit), got %s", c.FrameTimeout)
 	}
 	if c.MaxConnectionsPerIP < 0 {
 		bad("max_connections_per_ip", "must be >= 0 (0 = no limit), got %d", c.MaxConnectionsPerIP)

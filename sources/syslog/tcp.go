@@ -79,7 +79,7 @@ func (s *Source) acceptLoop(ctx context.Context, ln net.Listener, out chan<- pip
 			notAllowed.note(s, "sender not in the allow-list, refusing connections")
 			continue
 		}
-		c := &trackedConn{Conn: conn, idle: s.cfg.IdleTimeout, peer: peer.Addr()}
+		c := &trackedConn{Conn: conn, idle: s.cfg.IdleTimeout, frameTimeout: s.cfg.FrameTimeout, peer: peer.Addr()}
 		if tlsConf != nil {
 			// No I/O yet: serveConn runs the handshake, with a deadline,
 			// in the connection's own goroutine.
@@ -156,6 +156,7 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipel
 			received = time.Now()
 		}
 		if err == nil {
+			c.frameDone()
 			var flags pipeline.Flags
 			if info.Truncated || info.Incomplete {
 				flags |= pipeline.FlagTruncated
@@ -187,6 +188,8 @@ func (s *Source) logConnEnd(c *trackedConn, err error) {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, errStopping):
 		s.log.Debug("connection closed", "peer", c.RemoteAddr().String())
+	case errors.Is(err, os.ErrDeadlineExceeded) && c.frameExpired():
+		s.log.Debug("frame not complete in frame_timeout, closing", "peer", c.RemoteAddr().String(), "frame_timeout", s.cfg.FrameTimeout)
 	case errors.Is(err, os.ErrDeadlineExceeded) && !c.isStopping():
 		s.log.Debug("connection idle, closing", "peer", c.RemoteAddr().String(), "idle_timeout", s.cfg.IdleTimeout)
 	case errors.Is(err, os.ErrDeadlineExceeded):
@@ -217,11 +220,16 @@ func (s *Source) sendBlocking(ctx context.Context, out chan<- pipeline.Batch, b 
 
 // trackedConn is a connection whose reads the source can interrupt, and
 // whose read deadline moves forward on every read while an idle timeout is
-// set.
+// set, but never past the frame timeout of a frame in progress.
 type trackedConn struct {
-	net.Conn // a *tls.Conn on a TLS source
-	idle     time.Duration
-	peer     netip.Addr // for the per-address limit
+	net.Conn     // a *tls.Conn on a TLS source
+	idle         time.Duration
+	frameTimeout time.Duration
+	peer         netip.Addr // for the per-address limit
+
+	// frameStart is when the first bytes after the last complete frame
+	// arrived; zero while no frame is in progress. Only the reader uses it.
+	frameStart time.Time
 
 	// mu orders stop against Read's deadline update: without it a Read
 	// could push the deadline forward just after stop set it in the past,
@@ -237,11 +245,38 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, errStopping
 	}
-	if c.idle > 0 {
-		_ = c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	if c.idle > 0 || c.frameTimeout > 0 {
+		_ = c.Conn.SetReadDeadline(c.deadline(time.Now()))
 	}
 	c.mu.Unlock()
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.frameStart.IsZero() && c.frameTimeout > 0 {
+		c.frameStart = time.Now()
+	}
+	return n, err
+}
+
+// deadline is the next read's deadline: the idle timeout from now, or the
+// end of the frame in progress if that is sooner; zero for none.
+func (c *trackedConn) deadline(now time.Time) time.Time {
+	var d time.Time
+	if c.idle > 0 {
+		d = now.Add(c.idle)
+	}
+	if c.frameTimeout > 0 && !c.frameStart.IsZero() {
+		if end := c.frameStart.Add(c.frameTimeout); d.IsZero() || end.Before(d) {
+			d = end
+		}
+	}
+	return d
+}
+
+// frameDone says a frame was completed: the next bytes start the next one's clock.
+func (c *trackedConn) frameDone() { c.frameStart = time.Time{} }
+
+// frameExpired says whether the frame in progress has outlived the frame timeout.
+func (c *trackedConn) frameExpired() bool {
+	return c.frameTimeout > 0 && !c.frameStart.IsZero() && time.Since(c.frameStart) >= c.frameTimeout
 }
 
 // handshake runs the TLS handshake within timeout. Like Read, it sets its
