@@ -5,7 +5,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 5s
 CONFIG   ?=
 
-.PHONY: help build run test test-unit fuzz bench golden check-config tidy up down testenv-up testenv-down
+.PHONY: help build run test test-unit fuzz bench golden check-config tidy up down testenv-up testenv-down rules
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ bench: ## run the Go benchmarks 10 times into bench.txt (compare runs with bench
 
 golden: ## rewrite golden files from the current output
 	$(GO) test ./... -run Golden -update
+
+rules: ## validate the Sigma rules in rules/ and regenerate rules/dist (pinned pySigma in .cache/)
+	"$$(scripts/rules-env.sh)/bin/python" rules/build.py
 
 check-config: build ## validate CONFIG (default: the embedded config)
 	bin/siemfwd validate $(if $(CONFIG),-c $(CONFIG))

@@ -20,6 +20,11 @@ export SIEMFWD_TEST_KAFKA SIEMFWD_TEST_ES
 # A test that finds no service address fails here instead of skipping.
 export SIEMFWD_TEST_REQUIRE_SERVICES=1
 
+# The pinned pySigma environment (cached under .cache/ by its pins), for the
+# test that regenerates rules/dist and compares it with the committed files.
+SIEMFWD_RULES_PYTHON="$(scripts/rules-env.sh)/bin/python"
+export SIEMFWD_RULES_PYTHON
+
 go vet ./...
 # Packages that talk to the shared broker and node run one at a time: some
 # of their tests restart the broker or the node (scripts/testenv/restart),
