@@ -58,7 +58,7 @@ SKIPPED_VALIDATORS = {"duplicate_filename", "filename_length", "d3_fendtag"}
 
 
 def rule_files():
-    return sorted(p for d in RULE_DIRS for p in d.glob("*.yml"))
+    return sorted(p for d in RULE_DIRS for p in d.rglob("*.yml"))
 
 
 def load():

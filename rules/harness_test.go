@@ -348,7 +348,7 @@ func (h *harness) request(t *testing.T, method, path string, body any) (int, []b
 		require.NoError(t, err)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, h.es+path, rd)
+	req, err := http.NewRequest(method, h.es+path, rd) // also used in cleanup, after t.Context ends; the client has a timeout
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
