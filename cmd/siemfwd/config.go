@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/ledger"
@@ -211,8 +212,12 @@ func defaultConfig() Config {
 }
 
 // loadConfig reads YAML, applies SIEMFWD_* environment overrides and decodes
-// it into typed structs. Unknown keys are errors. It does not validate values.
-func loadConfig(yaml []byte, getenv func(string) string) (Config, error) {
+// it into typed structs. Unknown keys are errors, and keys are
+// case-sensitive. It does not validate values.
+func loadConfig(yaml []byte, lookupEnv func(string) (string, bool)) (Config, error) {
+	// Viper folds every key to lower case; the YAML is checked first, so
+	// that Queue_Batches is an unknown key and not queue_batches.
+	caseErrs := checkKeyCase(yaml)
 	v := viper.New()
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(yaml)); err != nil {
@@ -231,8 +236,8 @@ func loadConfig(yaml []byte, getenv func(string) string) (Config, error) {
 	sourceNames := sortedKeys(v.GetStringMap("sources"))
 	sinkNames := sortedKeys(v.GetStringMap("sinks"))
 	typeOf := func(key string) string {
-		applyEnv(v, key+".type", getenv)
-		return v.GetString(key + ".type")
+		applyEnv(v, key+".type", lookupEnv)
+		return strings.ToLower(v.GetString(key + ".type"))
 	}
 	cfg.Sources = map[string]SourceConfig{}
 	for _, name := range sourceNames {
@@ -256,11 +261,12 @@ func loadConfig(yaml []byte, getenv func(string) string) (Config, error) {
 	}
 	// Phase 2: SIEMFWD_<KEY> overrides, dots as underscores.
 	for _, key := range v.AllKeys() {
-		applyEnv(v, key, getenv)
+		applyEnv(v, key, lookupEnv)
 	}
 	// Phase 3: decode into the typed structs; unknown keys are errors.
 	all := v.AllSettings()
-	var errs []error
+	lowerEnums(all)
+	errs := caseErrs
 	decode := func(key string, out any, extra ...string) {
 		errs = append(errs, decodeKey(all, key, out, extra...)...)
 	}
@@ -349,12 +355,92 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// applyEnv overrides every known key from SIEMFWD_<KEY> with dots as underscores.
-func applyEnv(v *viper.Viper, key string, getenv func(string) string) {
+// applyEnv overrides every known key from SIEMFWD_<KEY> with dots as
+// underscores. A variable that is set but empty overrides too (to clear a
+// value); only an unset one leaves the file's value.
+func applyEnv(v *viper.Viper, key string, lookupEnv func(string) (string, bool)) {
 	env := "SIEMFWD_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
-	if val := getenv(env); val != "" {
+	if val, ok := lookupEnv(env); ok {
 		v.Set(key, val)
 	}
+}
+
+// isEnumKey says whether a key's value is one of a few words that users
+// type (PLAIN, TCP, Info): those values are compared without case.
+func isEnumKey(key string) bool {
+	switch key {
+	case "type", "protocol", "mechanism", "level", "format", "mode", "when_full",
+		"client_auth", "compression", "start_at", "start_offset", "sync", "product":
+		return true
+	}
+	return false
+}
+
+// lowerEnums folds the values of enum keys to lower case in a settings tree,
+// except under observer (observer.type is free text that goes into events).
+func lowerEnums(tree map[string]any) {
+	for k, val := range tree {
+		switch x := val.(type) {
+		case map[string]any:
+			if k != "observer" {
+				lowerEnums(x)
+			}
+		case []any:
+			for _, item := range x {
+				if m, ok := item.(map[string]any); ok {
+					lowerEnums(m)
+				}
+			}
+		case string:
+			if isEnumKey(k) {
+				tree[k] = strings.ToLower(x)
+			}
+		}
+	}
+}
+
+// checkKeyCase reports every key of the YAML document that has an upper-case
+// letter. Keys are case-sensitive and all lower case; the names users give
+// (sources, sinks, labels) must be lower case too, since viper would fold
+// them silently.
+func checkKeyCase(doc []byte) []error {
+	var root yaml.Node
+	if err := yaml.Unmarshal(doc, &root); err != nil {
+		return nil // viper reports the syntax error
+	}
+	var errs []error
+	var walk func(path string, n *yaml.Node)
+	walk = func(path string, n *yaml.Node) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(path, c)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(fmt.Sprintf("%s[%d]", path, i), c)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				key := n.Content[i].Value
+				full := key
+				if path != "" {
+					full = path + "." + key
+				}
+				if lower := strings.ToLower(key); lower != key {
+					parent := path[strings.LastIndexByte(path, '.')+1:]
+					if parent == "sources" || parent == "sinks" || parent == "labels" {
+						errs = append(errs, fmt.Errorf("%s: names are case-sensitive and must be lower case, got %q", full, key))
+					} else {
+						errs = append(errs, fmt.Errorf("%s: unknown key (keys are case-sensitive; did you mean %s?)", full, lower))
+					}
+				}
+				walk(full, n.Content[i+1])
+			}
+		}
+	}
+	walk("", &root)
+	return errs
 }
 
 // setDefaults registers every key of def (a config struct) under prefix, so

@@ -17,7 +17,7 @@ import (
 	"siemfwd/pipeline"
 )
 
-func noEnv(string) string { return "" }
+func noEnv(string) (string, bool) { return "", false }
 
 func TestEmbeddedDefaultConfigIsValid(t *testing.T) {
 	cfg, err := loadConfig(configs.Default, noEnv)
@@ -69,7 +69,7 @@ sources:
 sinks:
   console: {type: stdout}
 `
-	cfg, err := loadConfig([]byte(yaml), func(k string) string { return env[k] })
+	cfg, err := loadConfig([]byte(yaml), envOf(env))
 	require.NoError(t, err)
 	require.NoError(t, cfg.Validate())
 	require.Equal(t, "127.0.0.1:6000", cfg.Sources["syslog_tcp"].Syslog.Address)
@@ -113,7 +113,7 @@ func TestRuntimeSettingsApplyUnlessGoEnvironmentSetsThem(t *testing.T) {
 	t.Cleanup(func() { debug.SetGCPercent(prevGC); debug.SetMemoryLimit(prevLimit) })
 	discard := slog.New(slog.DiscardHandler)
 
-	applyRuntime(RuntimeConfig{GCPercent: 250, MemoryLimit: 1 << 30}, noEnv, discard)
+	applyRuntime(RuntimeConfig{GCPercent: 250, MemoryLimit: 1 << 30}, func(string) string { return "" }, discard)
 	require.Equal(t, 250, debug.SetGCPercent(100))
 	require.Equal(t, int64(1<<30), debug.SetMemoryLimit(math.MaxInt64))
 
@@ -241,4 +241,100 @@ func TestDockerComposeRunsTheDockerConfig(t *testing.T) {
 	require.Contains(t, string(compose), "\n  kafka:\n")
 	require.Equal(t, []string{"http://elasticsearch:9200"}, cfg.Sinks["elasticsearch"].Elasticsearch.Addresses)
 	require.Contains(t, string(compose), "\n  elasticsearch:\n")
+}
+
+// envOf is a lookupEnv over a map: a key present with "" is set, but empty.
+func envOf(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+func TestAnEmptyEnvironmentVariableOverridesAValue(t *testing.T) {
+	yaml := `
+sources: {in: {type: syslog, protocol: tcp, address: "127.0.0.1:5514", timezone: Europe/Prague}}
+sinks: {out: {type: stdout}}
+`
+	cfg, err := loadConfig([]byte(yaml), envOf(map[string]string{"SIEMFWD_SOURCES_IN_TIMEZONE": ""}))
+	require.NoError(t, err)
+	require.Equal(t, "", cfg.Sources["in"].Syslog.Timezone, "set but empty clears the value")
+	cfg, err = loadConfig([]byte(yaml), noEnv)
+	require.NoError(t, err)
+	require.Equal(t, "Europe/Prague", cfg.Sources["in"].Syslog.Timezone, "unset leaves it")
+}
+
+func TestKeysAreCaseSensitive(t *testing.T) {
+	yaml := `
+Pipeline: {queue_batches: 4}
+pipeline: {Shutdown_Timeout: 5s}
+sources:
+  In: {type: syslog, protocol: tcp, address: "127.0.0.1:5514",
+       profiles: [{name: p, match: {addresses: [10.0.0.1]}, labels: {Env: prod}, observer: {type: Firewall}}]}
+sinks: {out: {type: stdout}}
+`
+	_, err := loadConfig([]byte(yaml), noEnv)
+	require.Error(t, err)
+	for _, want := range []string{
+		"Pipeline: unknown key (keys are case-sensitive; did you mean pipeline?)",
+		"pipeline.Shutdown_Timeout: unknown key (keys are case-sensitive; did you mean shutdown_timeout?)",
+		`sources.In: names are case-sensitive and must be lower case, got "In"`,
+		`sources.In.profiles[0].labels.Env: names are case-sensitive and must be lower case, got "Env"`,
+	} {
+		require.Contains(t, err.Error(), want)
+	}
+	require.NotContains(t, err.Error(), "Firewall", "values are not keys")
+}
+
+func TestEnumeratedValuesIgnoreCase(t *testing.T) {
+	yaml := `
+log: {level: DEBUG, format: JSON}
+sources:
+  in: {type: Syslog, protocol: TCP, address: "127.0.0.1:5514", tls: {client_auth: None},
+       profiles: [{name: p, match: {addresses: [10.0.0.1]}, product: Kerio_Connect, observer: {type: Firewall}}]}
+sinks:
+  k: {type: Kafka, brokers: ["127.0.0.1:9092"], when_full: Drop_Newest, compression: ZSTD,
+      sasl: {mechanism: PLAIN, username: u, password: p}}
+`
+	cfg, err := loadConfig([]byte(yaml), noEnv)
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	require.Equal(t, "debug", cfg.Log.Level)
+	require.Equal(t, "json", cfg.Log.Format)
+	require.Equal(t, "tcp", cfg.Sources["in"].Syslog.Protocol)
+	require.Equal(t, "kerio_connect", cfg.Sources["in"].Syslog.Profiles[0].Product)
+	require.Equal(t, "Firewall", cfg.Sources["in"].Syslog.Profiles[0].Observer.Type, "free text keeps its case")
+	require.Equal(t, "plain", cfg.Sinks["k"].Kafka.SASL.Mechanism)
+	require.Equal(t, pipeline.WhenFullDropNewest, cfg.Sinks["k"].Common.WhenFull)
+}
+
+func TestHelpAndConfigFlags(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"-help"}, {"run", "-h"}, {"validate", "--help"}} {
+		var stdout, stderr strings.Builder
+		require.Equal(t, 0, run(t.Context(), args, noEnv, &stdout, &stderr), "%v", args)
+		require.Contains(t, stdout.String(), "siemfwd run [-c FILE]", "%v", args)
+		require.Contains(t, stdout.String(), "-c, --config FILE", "%v", args)
+	}
+	var stdout, stderr strings.Builder
+	require.Equal(t, 2, run(t.Context(), []string{"run", "--nope"}, noEnv, &stdout, &stderr))
+	require.Contains(t, stderr.String(), "flag provided but not defined: -nope")
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("sources: {}\nsinks: {}\n"), 0o644))
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"-c", []string{"validate", "-c", bad}, nil},
+		{"--config", []string{"validate", "--config", bad}, nil},
+		{"--config=", []string{"validate", "--config=" + bad}, nil},
+		{"SIEMFWD_CONFIG", []string{"validate"}, map[string]string{"SIEMFWD_CONFIG": bad}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			require.Equal(t, 1, run(t.Context(), tt.args, envOf(tt.env), &stdout, &stderr), "the bad file was read")
+			require.Contains(t, stderr.String(), "sources: at least one source is required")
+		})
+	}
+	stdout.Reset()
+	require.Equal(t, 0, run(t.Context(), []string{"validate", "-c", ""}, envOf(map[string]string{"SIEMFWD_CONFIG": bad}), &stdout, &stderr),
+		"-c wins over SIEMFWD_CONFIG; empty means the embedded config")
 }

@@ -38,19 +38,33 @@ import (
 var version = "dev"
 
 const usage = `usage:
-  siemfwd run [-c FILE]       run the pipeline (without -c: the embedded default config)
+  siemfwd run [-c FILE]       run the pipeline
   siemfwd validate [-c FILE]  check a config; print every problem with its key
   siemfwd version             print the version
+  siemfwd help                print this help (also -h, --help)
+
+  -c, --config FILE           the YAML configuration; default: $SIEMFWD_CONFIG, or
+                              else the embedded configs/siemfwd.yaml
+Every key can be overridden by SIEMFWD_<KEY_PATH> (upper case, dots as underscores).
 `
+
+// configEnv names the environment variable that names the config file when
+// -c is not given.
+const configEnv = "SIEMFWD_CONFIG"
 
 // run is the whole program; it returns the exit code. Its inputs are passed
 // in so tests can run it in-process.
-func run(ctx context.Context, args []string, getenv func(string) string, stdoutW, stderr io.Writer) int {
+// lookupEnv is os.LookupEnv: an empty value that is set is not an unset one.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdoutW, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	getenv := func(key string) string { v, _ := lookupEnv(key); return v }
 	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdoutW, usage)
+		return 0
 	case "version":
 		fmt.Fprintf(stdoutW, "siemfwd %s %s\n", version, runtime.Version())
 		return 0
@@ -60,12 +74,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdoutW
 		return 2
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("c", "", "config file (YAML); default: the embedded configs/siemfwd.yaml")
-	if err := fs.Parse(args[1:]); err != nil {
+	fs.SetOutput(io.Discard) // errors are printed below, with the usage
+	var file string
+	fs.StringVar(&file, "c", getenv(configEnv), "")
+	fs.StringVar(&file, "config", getenv(configEnv), "")
+	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdoutW, usage)
+		return 0
+	} else if err != nil {
+		fmt.Fprintf(stderr, "%v\n%s", err, usage)
 		return 2
 	}
-	cfg, err := readConfig(*file, getenv)
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected arguments %q\n%s", fs.Args(), usage)
+		return 2
+	}
+	cfg, err := readConfig(file, lookupEnv)
 	if err != nil {
 		fmt.Fprintf(stderr, "invalid configuration:\n%s\n", indent(err))
 		return 1
@@ -101,7 +125,7 @@ func applyRuntime(c RuntimeConfig, getenv func(string) string, log *slog.Logger)
 	debug.SetMemoryLimit(c.MemoryLimit)
 }
 
-func readConfig(file string, getenv func(string) string) (Config, error) {
+func readConfig(file string, lookupEnv func(string) (string, bool)) (Config, error) {
 	yaml := configs.Default
 	if file != "" {
 		b, err := os.ReadFile(file)
@@ -110,7 +134,8 @@ func readConfig(file string, getenv func(string) string) (Config, error) {
 		}
 		yaml = b
 	}
-	cfg, err := loadConfig(yaml, getenv)
+	cfg, err := loadConfig(yaml, lookupEnv)
+	getenv := func(key string) string { v, _ := lookupEnv(key); return v }
 	return cfg, errors.Join(err, cfg.Validate(), prefixedJoin("admin", cfg.Admin.resolveToken(getenv)))
 }
 
