@@ -3,8 +3,9 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
-	"sync/atomic"
+	"sync"
 	"time"
 )
 
@@ -200,28 +201,68 @@ func (e ItemErrors) Error() string {
 	return e[0].Err.Error() + " (and other items)"
 }
 
-// countdown acks a batch once n parties are done, with the first error seen.
+// Lost is the Ack error of a batch some of whose events a sink neither
+// stored nor dead-lettered: the sink refused them for good and there was no
+// dead-letter destination, or the dead-letter write failed. The batch's
+// other events were delivered. Lost is ErrDropped too: file and Kafka
+// sources move past the lost events (retrying would meet the same refusal),
+// and the ledger counts each lost event under its own reason.
+type Lost struct {
+	Events  []*Event
+	Reasons []string // Reasons[i] is why Events[i] was lost
+}
+
+func (l *Lost) Error() string {
+	if len(l.Events) == 0 {
+		return "no events lost"
+	}
+	return fmt.Sprintf("%d events lost (%s)", len(l.Events), l.Reasons[0])
+}
+
+// Unwrap makes a Lost an ErrDropped.
+func (l *Lost) Unwrap() error { return ErrDropped }
+
+// countdown acks a batch once n parties are done. The ack gets nil when all
+// succeeded, else the first error that lost the whole batch, else the
+// partial losses of every party merged into one Lost.
 type countdown struct {
-	left  atomic.Int32
-	first atomic.Pointer[error]
+	mu    sync.Mutex
+	left  int
+	first error
+	lost  *Lost
 	ack   func(error)
 }
 
 func newCountdown(n int, ack func(error)) *countdown {
-	c := &countdown{ack: ack}
-	c.left.Store(int32(n))
-	return c
+	return &countdown{left: n, ack: ack}
 }
 
 func (c *countdown) done(err error) {
-	if err != nil {
-		c.first.CompareAndSwap(nil, &err)
-	}
-	if c.left.Add(-1) == 0 && c.ack != nil {
-		if p := c.first.Load(); p != nil {
-			c.ack(*p)
-			return
+	c.mu.Lock()
+	var lost *Lost
+	switch {
+	case err == nil:
+	case errors.As(err, &lost):
+		if c.lost == nil {
+			c.lost = &Lost{}
 		}
+		c.lost.Events = append(c.lost.Events, lost.Events...)
+		c.lost.Reasons = append(c.lost.Reasons, lost.Reasons...)
+	case c.first == nil:
+		c.first = err
+	}
+	c.left--
+	last := c.left == 0
+	c.mu.Unlock()
+	if !last || c.ack == nil {
+		return
+	}
+	switch {
+	case c.first != nil:
+		c.ack(c.first)
+	case c.lost != nil:
+		c.ack(c.lost)
+	default:
 		c.ack(nil)
 	}
 }

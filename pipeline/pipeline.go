@@ -43,7 +43,8 @@ type NamedSink struct {
 	Name   string
 	Config SinkConfig
 	Sink   Sink
-	// DeadLetter receives events the sink refused for good; nil logs and counts them.
+	// DeadLetter receives events the sink refused for good; nil counts them
+	// as dropped (reason refused).
 	DeadLetter DeadLetter
 	// Buffer, when not nil, is the sink's disk buffer: batches are stored
 	// there (and acknowledged to their source) instead of waiting in memory.
@@ -52,7 +53,10 @@ type NamedSink struct {
 }
 
 // DeadLetter stores events a sink refused permanently, with the reason.
-// A nil error means they are stored; the pipeline then treats them as handled.
+// A nil error means they are stored; the pipeline then treats them as
+// handled. ItemErrors name the events it did not store (the others were);
+// any other error means none was stored. Events not stored are lost, counted
+// as dropped with reason dead_letter_failed.
 type DeadLetter interface {
 	DeadLetter(ctx context.Context, sink string, events []*Event, reason error) error
 }
@@ -114,7 +118,12 @@ func releasesEvents(s NamedSink) bool {
 // SetLedger makes the workers account every event in l, per sender: received
 // when it enters the workers, then delivered or dropped when its batch is
 // acknowledged. Call it before Run.
-func (p *Pipeline) SetLedger(l *ledger.Ledger) { p.ledger = l }
+func (p *Pipeline) SetLedger(l *ledger.Ledger) {
+	p.ledger = l
+	for _, s := range p.sinks {
+		s.undeliver = func(ev *Event, reason string) { l.Undeliver(ev.Peer.Addr(), 1, reason) }
+	}
+}
 
 // ErrUnroutable is the Ack error of events that no sink's route takes. It
 // is ErrDropped too: the operator's routes chose to drop them.
@@ -133,12 +142,29 @@ func ledgerReason(err error) string {
 	return metrics.ReasonShutdown
 }
 
+// losses lists a Lost's events for the ledger, each once (two sinks may
+// lose the same event).
+func losses(l *Lost) []ledger.Loss {
+	out := make([]ledger.Loss, 0, len(l.Events))
+	seen := make(map[*Event]bool, len(l.Events))
+	for i, ev := range l.Events {
+		if !seen[ev] {
+			seen[ev] = true
+			out = append(out, ledger.Loss{Addr: ev.Peer.Addr(), Reason: l.Reasons[i]})
+		}
+	}
+	return out
+}
+
 // Ready reports whether every sink is keeping up: a sink whose last write
 // failed and whose queue is full (so that sources are blocked or dropping)
 // is a problem. It never blocks.
 func (p *Pipeline) Ready() (bool, []string) {
 	var problems []string
 	for _, s := range p.sinks {
+		if msg := s.deadLetterFailing.Load(); msg != nil {
+			problems = append(problems, fmt.Sprintf("sink %s: dead-letter destination failing, refused events are lost: %s", s.name, *msg))
+		}
 		if s.failing.Load() && len(s.queue) == cap(s.queue) {
 			problems = append(problems, fmt.Sprintf("sink %s: failing and its queue is full", s.name))
 		}
@@ -292,7 +318,11 @@ func (p *Pipeline) work(hard context.Context, in <-chan Batch) {
 			p.ledger.ReceivedTally(tally)
 			ack := b.Ack
 			b.Ack = func(err error) {
-				p.ledger.DoneTally(tally, ledgerReason(err))
+				if lost := (*Lost)(nil); errors.As(err, &lost) {
+					p.ledger.DoneTallyLosing(tally, losses(lost))
+				} else {
+					p.ledger.DoneTally(tally, ledgerReason(err))
+				}
 				if ack != nil {
 					ack(err)
 				}

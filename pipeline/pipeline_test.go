@@ -15,6 +15,7 @@ import (
 
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/diskbuf"
+	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
 	"siemfwd/sinks/sinktest"
 )
@@ -111,10 +112,19 @@ type harness struct {
 
 func start(t *testing.T, cfg pipeline.Config, src pipeline.Source, sinks ...pipeline.NamedSink) *harness {
 	t.Helper()
+	return startLedger(t, cfg, nil, src, sinks...)
+}
+
+// startLedger is start with the pipeline accounting in l (nil: no ledger).
+func startLedger(t *testing.T, cfg pipeline.Config, l *ledger.Ledger, src pipeline.Source, sinks ...pipeline.NamedSink) *harness {
+	t.Helper()
 	m := metrics.New()
 	p, err := pipeline.New(cfg, []pipeline.Source{src}, sinks,
 		func() pipeline.Processor { return fakeProcessor{} }, slog.New(slog.DiscardHandler), m)
 	require.NoError(t, err)
+	if l != nil {
+		p.SetLedger(l)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{p: p, m: m, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- p.Run(ctx) }()

@@ -26,6 +26,17 @@ type sinkLoop struct {
 	m         *metrics.Metrics
 	abandoned int         // events given up at the shutdown deadline; read after run returns
 	failing   atomic.Bool // the last write failed; for readiness
+	// deadLetterFailing holds the error of the last dead-letter write while
+	// it is the latest one (nil once a dead-letter write succeeds); for readiness.
+	deadLetterFailing atomic.Pointer[string]
+	// undeliver corrects the ledger for events a disk-buffered sink lost
+	// after their batch was acknowledged; nil keeps no ledger.
+	undeliver func(ev *Event, reason string)
+
+	// lost collects the events of the current write that were neither
+	// stored nor dead-lettered, with their reasons.
+	lost        []*Event
+	lostReasons []string
 
 	// scratch reused between writes
 	pending []Batch
@@ -137,18 +148,49 @@ func (s *sinkLoop) write(hard context.Context) {
 		s.events = append(s.events, b.Events...)
 	}
 	err := s.deliver(hard, s.events)
-	for _, b := range s.pending {
-		b.Done(err)
+	var lostIn map[*Event]string
+	if err == nil && len(s.lost) > 0 {
+		lostIn = make(map[*Event]string, len(s.lost))
+		for i, ev := range s.lost {
+			lostIn[ev] = s.lostReasons[i]
+		}
 	}
+	for _, b := range s.pending {
+		if lostIn == nil {
+			b.Done(err)
+			continue
+		}
+		var lost *Lost
+		for _, ev := range b.Events {
+			if reason, ok := lostIn[ev]; ok {
+				if lost == nil {
+					lost = &Lost{}
+				}
+				lost.Events = append(lost.Events, ev)
+				lost.Reasons = append(lost.Reasons, reason)
+			}
+		}
+		if lost != nil {
+			b.Done(lost)
+		} else {
+			b.Done(nil)
+		}
+	}
+	s.resetLost()
 	clear(s.pending)
 	clear(s.events)
 }
 
+func (s *sinkLoop) resetLost() {
+	clear(s.lost)
+	s.lost, s.lostReasons = s.lost[:0], s.lostReasons[:0]
+}
+
 // deliver writes events, retrying transient failures with jittered
 // exponential backoff until success or the shutdown deadline, and
-// dead-lettering permanent ones. It returns nil when every event was either
-// accepted or dead-lettered, and the last error when some were abandoned at
-// the deadline.
+// dead-lettering permanent ones. It returns nil when every event was
+// accepted, dead-lettered or lost (refused and not dead-lettered: those are
+// in s.lost), and the last error when some were abandoned at the deadline.
 func (s *sinkLoop) deliver(hard context.Context, events []*Event) error {
 	todo := events
 	var ackErr error
@@ -215,18 +257,52 @@ func (s *sinkLoop) deliver(hard context.Context, events []*Event) error {
 	return ackErr
 }
 
-// deadLetter hands refused events to the dead-letter destination. Without one,
-// or when it fails too, they are logged once per batch and counted as failed.
+// deadLetter hands refused events to the dead-letter destination. The
+// events it stores count as dead_lettered; the others (all of them without a
+// destination) are lost: counted as failed and as dropped with their reason
+// (refused, or dead_letter_failed), and collected in s.lost.
 func (s *sinkLoop) deadLetter(ctx context.Context, events []*Event, reason error) {
-	s.m.SinkEvents.WithLabelValues(s.name, "dead_lettered").Add(float64(len(events)))
-	if s.dlq != nil {
-		if err := s.dlq.DeadLetter(ctx, s.name, events, reason); err == nil {
-			s.log.Warn("events dead-lettered", "events", len(events), "err", reason)
-			return
-		} else {
-			s.log.Error("dead-letter destination failed", "events", len(events), "err", err)
+	if s.dlq == nil {
+		s.lose(events, metrics.ReasonRefused)
+		s.log.Error("events refused by sink and not stored (no dead_letter destination)", "events", len(events), "err", reason)
+		return
+	}
+	err := s.dlq.DeadLetter(ctx, s.name, events, reason)
+	if err == nil {
+		s.deadLetterFailing.Store(nil)
+		s.m.SinkEvents.WithLabelValues(s.name, "dead_lettered").Add(float64(len(events)))
+		s.log.Warn("events dead-lettered", "events", len(events), "err", reason)
+		return
+	}
+	msg := err.Error()
+	s.deadLetterFailing.Store(&msg)
+	failed := events
+	var items ItemErrors
+	if errors.As(err, &items) {
+		failed = make([]*Event, 0, len(items))
+		for _, it := range items {
+			failed = append(failed, events[it.Index])
+		}
+	}
+	s.m.SinkEvents.WithLabelValues(s.name, "dead_lettered").Add(float64(len(events) - len(failed)))
+	s.lose(failed, metrics.ReasonDeadLetterFailed)
+	s.log.Error("dead-letter destination failed; events refused by sink and not stored",
+		"events", len(failed), "err", err, "refused_because", reason)
+}
+
+// lose counts events that are neither stored nor dead-lettered, and
+// settles them: in memory mode with their batch's ack (see write), in disk
+// mode (whose batches were acknowledged when stored) with a ledger correction.
+func (s *sinkLoop) lose(events []*Event, reason string) {
+	for _, ev := range events {
+		switch {
+		case s.buf == nil:
+			s.lost = append(s.lost, ev)
+			s.lostReasons = append(s.lostReasons, reason)
+		case s.undeliver != nil:
+			s.undeliver(ev, reason)
 		}
 	}
 	s.m.SinkEvents.WithLabelValues(s.name, "failed").Add(float64(len(events)))
-	s.log.Error("events refused by sink and not stored", "events", len(events), "err", reason)
+	s.m.SinkDropped.WithLabelValues(s.name, reason).Add(float64(len(events)))
 }

@@ -583,3 +583,48 @@ func TestShardCount(t *testing.T) {
 		assert.Equal(t, tt.max, total, "shards share max_senders exactly")
 	}
 }
+
+func TestDoneTallyLosingDropsOnlyTheLostEvents(t *testing.T) {
+	l := New(DefaultConfig(), newFakeClock().now)
+	a, b := ip("192.0.2.1"), ip("192.0.2.2")
+	tally := &Tally{}
+	for _, addr := range []netip.Addr{a, a, b, a, b} {
+		tally.Add(addr, "")
+	}
+	l.ReceivedTally(tally)
+	l.DoneTallyLosing(tally, []Loss{{Addr: a, Reason: "dead_letter_failed"}, {Addr: b, Reason: "refused"},
+		{Addr: b, Reason: "refused"}, {Addr: b, Reason: "refused"}}) // one loss more than b sent: ignored
+	sa, sb := senderAt(t, l, "192.0.2.1"), senderAt(t, l, "192.0.2.2")
+	requireBalanced(t, sa)
+	requireBalanced(t, sb)
+	require.EqualValues(t, 2, sa.Delivered)
+	require.Equal(t, map[string]uint64{"dead_letter_failed": 1}, sa.Dropped)
+	require.EqualValues(t, 0, sb.Delivered)
+	require.Equal(t, map[string]uint64{"refused": 2}, sb.Dropped)
+}
+
+func TestUndeliverTakesFromDeliveredThenFromInFlight(t *testing.T) {
+	l := New(DefaultConfig(), newFakeClock().now)
+	a := ip("192.0.2.1")
+	first := l.Received(a, "", 2)
+	l.Done(first, 2, "")
+	l.Undeliver(a, 1, "dead_letter_failed")
+	s := senderAt(t, l, "192.0.2.1")
+	requireBalanced(t, s)
+	require.EqualValues(t, 1, s.Delivered)
+
+	// A disk-buffered sink may lose an event before its acknowledgement is settled.
+	second := l.Received(a, "", 3)
+	l.Undeliver(a, 2, "dead_letter_failed") // one from delivered, one from in flight
+	requireBalanced(t, senderAt(t, l, "192.0.2.1"))
+	l.Done(second, 3, "")
+	s = senderAt(t, l, "192.0.2.1")
+	requireBalanced(t, s)
+	require.EqualValues(t, 5, s.Received)
+	require.EqualValues(t, 2, s.Delivered)
+	require.Equal(t, map[string]uint64{"dead_letter_failed": 3}, s.Dropped)
+	require.Zero(t, s.InFlight)
+
+	l.Undeliver(ip("192.0.2.99"), 1, "x") // an unknown sender: nothing to correct
+	require.Len(t, l.Snapshot(), 1)
+}

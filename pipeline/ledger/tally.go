@@ -196,3 +196,79 @@ func (l *Ledger) DroppedTally(t *Tally, reason string) {
 	})
 	t.hosts = nil
 }
+
+// Loss is one event of a batch that a sink neither stored nor dead-lettered.
+type Loss struct {
+	Addr   netip.Addr // the event's sender
+	Reason string     // why it was lost, e.g. "dead_letter_failed"
+}
+
+// DoneTallyLosing settles the tally's events like DoneTally with no reason,
+// except the lost ones, which are dropped with their reasons. A loss whose
+// sender the tally does not hold (more losses than events) is ignored, so a
+// caller's mistake cannot break the balance.
+func (l *Ledger) DoneTallyLosing(t *Tally, losses []Loss) {
+	if l == nil || len(t.tickets) != len(t.items) || len(t.items) == 0 {
+		return
+	}
+	lost := make([][]reasonCount, len(t.items)) // per item
+	left := make([]int32, len(t.items))
+	for i, it := range t.items {
+		left[i] = it.n
+	}
+	for _, loss := range losses {
+		addr := loss.Addr.Unmap().WithZone("")
+		for i := range t.items {
+			if left[i] == 0 || t.items[i].addr() != addr {
+				continue
+			}
+			left[i]--
+			lost[i] = addReason(lost[i], loss.Reason)
+			break
+		}
+	}
+	l.each(t, func(_ *shard, i int) {
+		t.tickets[i].done(int(left[i]), "")
+		for _, rc := range lost[i] {
+			t.tickets[i].done(int(rc.n), rc.reason)
+		}
+	})
+}
+
+func addReason(rcs []reasonCount, reason string) []reasonCount {
+	for i := range rcs {
+		if rcs[i].reason == reason {
+			rcs[i].n++
+			return rcs
+		}
+	}
+	return append(rcs, reasonCount{reason, 1})
+}
+
+// Undeliver counts n of addr's events as dropped with reason after all:
+// for a sink that acknowledged events to their source when it stored them in
+// its disk buffer, and lost them later. It takes them from delivered, or,
+// when their acknowledgement has not been settled yet (a disk-buffered sink
+// may write before it), from in_flight, whose later settlement then finds
+// fewer events to deliver (Done never settles more than are in flight).
+// received is unchanged, so the sender still balances.
+func (l *Ledger) Undeliver(addr netip.Addr, n int, reason string) {
+	if l == nil || n <= 0 {
+		return
+	}
+	addr = addr.Unmap().WithZone("")
+	sh := l.shardFor(addr)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := sh.m[addr]
+	if e == nil {
+		return // forgotten since: nothing to correct
+	}
+	fromDelivered := min(uint64(n), e.delivered)
+	fromInFlight := min(uint64(n)-fromDelivered, e.inFlight)
+	e.delivered -= fromDelivered
+	e.inFlight -= fromInFlight
+	if k := fromDelivered + fromInFlight; k > 0 {
+		e.drop(reason, k)
+	}
+}

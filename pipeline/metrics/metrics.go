@@ -22,6 +22,10 @@ const (
 	ReasonRateLimited  = "rate_limited"
 	ReasonReadError    = "read_error"
 	ReasonUnroutable   = "unroutable" // no sink route took the event
+	// ReasonRefused: a sink refused the event for good and it has no dead-letter destination.
+	ReasonRefused = "refused"
+	// ReasonDeadLetterFailed: a sink refused the event for good and the dead-letter write failed too.
+	ReasonDeadLetterFailed = "dead_letter_failed"
 )
 
 // Metrics is the set of collectors. Every field is safe for concurrent use.
@@ -78,13 +82,13 @@ func New() *Metrics {
 			Name: "siemfwd_queue_capacity_batches", Help: "Capacity of a queue in batches.",
 		}, []string{"queue"}),
 		SinkEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "siemfwd_sink_events_total", Help: "Events handled by a sink, by outcome: sent, retried, dead_lettered, failed.",
+			Name: "siemfwd_sink_events_total", Help: "Events handled by a sink, by outcome: sent, retried, dead_lettered (stored by the dead-letter destination), failed (neither stored nor dead-lettered).",
 		}, []string{"sink", "outcome"}),
 		SinkBatches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "siemfwd_sink_batches_total", Help: "Write calls a sink completed successfully.",
 		}, []string{"sink"}),
 		SinkDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "siemfwd_sink_dropped_events_total", Help: "Events a sink's when_full policy dropped, by reason.",
+			Name: "siemfwd_sink_dropped_events_total", Help: "Events a sink lost, by reason: queue_full (its when_full policy), refused (refused for good, no dead-letter destination), dead_letter_failed (refused, and the dead-letter write failed).",
 		}, []string{"sink", "reason"}),
 		SinkRequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "siemfwd_sink_request_duration_seconds", Help: "Duration of one sink write.",

@@ -116,7 +116,8 @@ type deadLetterDoc struct {
 // refused. reason is what the sink returned: when it holds BulkErrors
 // (inside pipeline.ItemErrors), each event gets its own ES error type and
 // reason; otherwise every event gets reason's text. A nil return means all
-// are stored.
+// are stored; pipeline.ItemErrors name the documents the index refused (the
+// others are stored); any other error means none is.
 func (d *DeadLetter) DeadLetter(ctx context.Context, sink string, events []*pipeline.Event, reason error) error {
 	if len(events) == 0 {
 		return nil
@@ -193,18 +194,15 @@ func (d *DeadLetter) DeadLetter(ctx context.Context, sink string, events []*pipe
 	if len(br.Items) != len(events) {
 		return fmt.Errorf("dead letter: %d items for %d documents", len(br.Items), len(events))
 	}
-	failed := 0
-	var first error
-	for _, it := range br.Items {
+	var failed pipeline.ItemErrors
+	for i, it := range br.Items {
 		if !delivered(it.Create) {
-			failed++
-			if first == nil {
-				first = fmt.Errorf("%d %s: %s", it.Create.Status, it.Create.Error.typ(), it.Create.Error.reason())
-			}
+			failed = append(failed, pipeline.ItemError{Index: i, Err: fmt.Errorf("dead letter: refused by %s: %d %s: %s",
+				d.index, it.Create.Status, it.Create.Error.typ(), it.Create.Error.reason())})
 		}
 	}
-	if failed > 0 {
-		return fmt.Errorf("dead letter: %d of %d documents refused by %s: %w", failed, len(events), d.index, first)
+	if len(failed) > 0 {
+		return failed
 	}
 	return nil
 }

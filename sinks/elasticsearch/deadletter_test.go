@@ -67,12 +67,21 @@ func TestDeadLetterStoresEachEventWithItsOwnReason(t *testing.T) {
 
 func TestDeadLetterReportsRefusals(t *testing.T) {
 	f := newFakeES(t)
+	items := 0 // the fake answers the items of a request in order, under its lock
 	f.item = func(bulkAction, int) (int, string, string) {
+		items++
+		if items == 2 {
+			return 0, "", "" // stored
+		}
 		return http.StatusBadRequest, "mapper_parsing_exception", "no"
 	}
 	s := newTestSink(t, f.srv.URL, nil)
-	err := s.DeadLetterQueue().DeadLetter(t.Context(), "x", ecsEvents(t, 2, "default"), errors.New("why"))
-	require.ErrorContains(t, err, "2 of 2 documents refused")
+	err := s.DeadLetterQueue().DeadLetter(t.Context(), "x", ecsEvents(t, 3, "default"), errors.New("why"))
+	var refused pipeline.ItemErrors
+	require.ErrorAs(t, err, &refused, "per item: the pipeline counts only the refused documents as lost")
+	require.Len(t, refused, 2)
+	require.Equal(t, []int{0, 2}, []int{refused[0].Index, refused[1].Index})
+	require.ErrorContains(t, refused[0].Err, "mapper_parsing_exception")
 
 	f.item = nil
 	f.request = func(int, bulkCall) (int, string, bool) { return http.StatusServiceUnavailable, "", false }

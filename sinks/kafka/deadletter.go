@@ -75,8 +75,9 @@ type deadLetterEvent struct {
 
 // DeadLetter writes events with the reason the sink named sink refused
 // them. It returns nil once every record is acked; it retries transient
-// failures with backoff for up to a minute, or until ctx ends, and returns
-// an error for records that cannot be stored. The pipeline's sink loop calls
+// failures with backoff for up to a minute, or until ctx ends. Records that
+// cannot be stored are named by pipeline.ItemErrors when others were
+// stored; an error of another kind means none was. The pipeline's sink loop calls
 // it from the sink's goroutine; distinct sinks may call it concurrently, so
 // calls are serialised.
 func (d *DeadLetter) DeadLetter(ctx context.Context, sink string, events []*pipeline.Event, reason error) error {
@@ -113,38 +114,68 @@ func (d *DeadLetter) DeadLetter(ctx context.Context, sink string, events []*pipe
 	}
 	deadline := time.Now().Add(deadLetterRetryFor)
 	backoff := 100 * time.Millisecond
+	idx := make([]int, len(todo)) // idx[i] is todo[i]'s index in events
+	for i := range idx {
+		idx[i] = i
+	}
+	var refused pipeline.ItemErrors // records that cannot be stored
 	for {
 		err := d.sink.Write(ctx, todo)
 		if err == nil {
-			return nil
+			return refusedOrNil(refused, len(events))
 		}
 		var retry []*pipeline.Event
+		var retryIdx []int
 		var items pipeline.ItemErrors
 		switch {
 		case errors.As(err, &items):
 			for _, it := range items {
 				if pipeline.IsPermanent(it.Err) {
-					return fmt.Errorf("kafka dead letter: %w", it.Err)
+					refused = append(refused, pipeline.ItemError{Index: idx[it.Index], Err: fmt.Errorf("kafka dead letter: %w", it.Err)})
+					continue
 				}
-				retry = append(retry, todo[it.Index])
+				retry, retryIdx = append(retry, todo[it.Index]), append(retryIdx, idx[it.Index])
 			}
 		case pipeline.IsPermanent(err):
 			return fmt.Errorf("kafka dead letter: %w", err)
 		default:
-			retry = todo
+			retry, retryIdx = todo, idx
 		}
+		if len(retry) == 0 {
+			return refusedOrNil(refused, len(events))
+		}
+		var gaveUp error
 		if time.Now().Add(backoff).After(deadline) {
-			return fmt.Errorf("kafka dead letter: gave up after %s: %w", deadLetterRetryFor, err)
+			gaveUp = fmt.Errorf("kafka dead letter: gave up after %s: %w", deadLetterRetryFor, err)
+		} else {
+			d.log.Warn("dead-letter write failed; retrying", "events", len(retry), "backoff", backoff, "err", err)
+			select {
+			case <-time.After(backoff/2 + rand.N(backoff/2+1)):
+			case <-ctx.Done():
+				gaveUp = fmt.Errorf("kafka dead letter: %w (last error: %w)", ctx.Err(), err)
+			}
 		}
-		d.log.Warn("dead-letter write failed; retrying", "events", len(retry), "backoff", backoff, "err", err)
-		select {
-		case <-time.After(backoff/2 + rand.N(backoff/2+1)):
-		case <-ctx.Done():
-			return fmt.Errorf("kafka dead letter: %w (last error: %w)", ctx.Err(), err)
+		if gaveUp != nil {
+			for _, i := range retryIdx {
+				refused = append(refused, pipeline.ItemError{Index: i, Err: gaveUp})
+			}
+			return refusedOrNil(refused, len(events))
 		}
 		backoff = min(2*backoff, 5*time.Second)
-		todo = retry
+		todo, idx = retry, retryIdx
 	}
+}
+
+// refusedOrNil returns nil when no record was refused, the first refusal
+// when all n were, else the refused records.
+func refusedOrNil(refused pipeline.ItemErrors, n int) error {
+	switch len(refused) {
+	case 0:
+		return nil
+	case n:
+		return refused[0].Err
+	}
+	return refused
 }
 
 // RetainsNoEvents: DeadLetter copies the events it stores (pipeline.NonRetaining).
