@@ -239,7 +239,7 @@ func (p *Parser) isoTime(raw []byte, i int, loc *time.Location, lenient bool) (t
 		}
 	}
 	if j >= len(raw) {
-		if !lenient {
+		if !lenient || year == 0 {
 			return time.Time{}, 0, false, false
 		}
 		return time.Date(year, time.Month(mon), day, hh, mm, ss, nsec, loc), j, false, true
@@ -265,7 +265,7 @@ func (p *Parser) isoTime(raw []byte, i int, loc *time.Location, lenient bool) (t
 		}
 		j = mAt + 2
 	default:
-		if !lenient {
+		if !lenient || year == 0 { // year 0 only with a zone, as RFC 3339 writes it
 			return time.Time{}, 0, false, false
 		}
 		return time.Date(year, time.Month(mon), day, hh, mm, ss, nsec, loc), j, false, true

@@ -177,14 +177,15 @@ func skipSpaces(raw []byte, i int) int {
 }
 
 // isHostname reports whether a word after the timestamp is a hostname: it
-// has no ':' and no '[' (which mark a tag), or it is an IP address (IPv6
-// has colons). A "-" stands for no hostname.
+// has no ':' and no '[' (which mark a tag) and no control bytes, or it is an
+// IP address (IPv6 has colons). UTF-8 names are kept. A "-" stands for no
+// hostname.
 func isHostname(w []byte) bool {
 	if len(w) == 0 {
 		return false
 	}
 	for _, c := range w {
-		if c == ':' || c == '[' || !isGraph(c) {
+		if c == ':' || c == '[' || c < '!' || c == 0x7f {
 			_, err := netip.ParseAddr(str(w))
 			return err == nil
 		}
@@ -202,8 +203,8 @@ func tag3164(raw []byte, i int) (tagEnd, pidEnd, msg int) {
 		j++
 	}
 	tagEnd, pidEnd = j, j
-	if j == i {
-		return i, i, i // no tag: MSG is all that follows
+	if j == i || raw[i] == '{' {
+		return i, i, i // no tag (or a JSON object): MSG is all that follows
 	}
 	if j < len(raw) && raw[j] == '[' {
 		k := j + 1
@@ -235,10 +236,14 @@ func tag3164(raw []byte, i int) (tagEnd, pidEnd, msg int) {
 // without one), which is then dropped rather than moved to another day.
 func (p *Parser) timestamp3164(raw []byte, i int, received time.Time, loc *time.Location) (t time.Time, end int, zoned, found, valid bool) {
 	j := i
-	// Cisco IOS: "<189>91: *Oct 07 03:10:04:" (sequence number, and '*' or
-	// '.' for an unsynchronised or synchronised clock).
-	if k := skipDigits(raw, j); k > j && k+1 < len(raw) && raw[k] == ':' && raw[k+1] == ' ' {
-		j = skipSpaces(raw, k+1)
+	// Cisco IOS: "<189>91: *Oct 07 03:10:04:", "<189>105: 000104: Mar 12
+	// 07:12:10:", "<189>: 000088: *Jan  1 …" (message counter and sequence
+	// number, either may be empty, and '*' or '.' for an unsynchronised or
+	// synchronised clock).
+	for range 2 {
+		if k := skipDigits(raw, j); k+1 < len(raw) && raw[k] == ':' && raw[k+1] == ' ' {
+			j = skipSpaces(raw, k+1)
+		}
 	}
 	if j < len(raw) && (raw[j] == '*' || raw[j] == '.') {
 		j++
@@ -258,7 +263,7 @@ func (p *Parser) timestamp3164(raw []byte, i int, received time.Time, loc *time.
 	day, _ := num(raw, j, k-j)
 	j = skipSpaces(raw, k)
 	year := 0
-	if y, ok := num(raw, j, 4); ok && j+4 < len(raw) && raw[j+4] == ' ' {
+	if y, ok := num(raw, j, 4); ok && y > 0 && j+4 < len(raw) && raw[j+4] == ' ' {
 		year, j = y, skipSpaces(raw, j+4)
 	}
 	if j+8 > len(raw) {
@@ -282,7 +287,7 @@ func (p *Parser) timestamp3164(raw []byte, i int, received time.Time, loc *time.
 		j = k
 	}
 	// "Apr 15 21:28:13 2007 host" (a year after the time).
-	if y, ok := num(raw, j+1, 4); ok && year == 0 && raw[j] == ' ' && (j+5 == len(raw) || raw[j+5] == ' ' || raw[j+5] == ':') {
+	if y, ok := num(raw, j+1, 4); ok && y > 0 && year == 0 && raw[j] == ' ' && (j+5 == len(raw) || raw[j+5] == ' ') {
 		year, j = y, j+5
 	}
 	end = colonAfter(raw, j)
