@@ -53,9 +53,10 @@ func skipBadPRI(raw []byte) int {
 	return 0
 }
 
-// version reads an RFC 5424 VERSION and its space at i, and checks that a
-// TIMESTAMP or "-" follows, so that RFC 3164 text is not taken for RFC 5424.
-// Without a PRI only VERSION 1 counts.
+// version reads an RFC 5424 VERSION and its space at i. "<PRI>1 " is RFC
+// 5424 whatever follows (a malformed TIMESTAMP is then dropped); otherwise,
+// so that RFC 3164 text is not taken for RFC 5424, a TIMESTAMP or "-" must
+// follow, and without a PRI only VERSION 1 counts.
 func version(raw []byte, i int, hasPRI bool) (v uint16, end int, ok bool) {
 	j := i
 	for j < len(raw) && j-i < 3 && isDigit(raw[j]) {
@@ -64,6 +65,9 @@ func version(raw []byte, i int, hasPRI bool) (v uint16, end int, ok bool) {
 	}
 	if j == i || raw[i] == '0' || j+1 >= len(raw) || raw[j] != ' ' || (!hasPRI && v != 1) {
 		return 0, 0, false
+	}
+	if hasPRI && v == 1 {
+		return v, j + 1, true
 	}
 	next := raw[j+1]
 	if next == '-' && (j+2 == len(raw) || raw[j+2] == ' ') {

@@ -489,3 +489,53 @@ func TestRFC3339TimeIsWhatTimeDateReturns(t *testing.T) {
 			want.Nanosecond(), p.zone(off)), got, in) // the same value, location and representation
 	}
 }
+
+func TestLenientRFC5424KeepsWhatItCan(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	recv := mustTime(t, "2026-03-14T09:15:03Z")
+	p := New()
+	for _, c := range []struct {
+		name, raw string
+		want      Header
+	}{
+		{"zone-less time in the source's zone", "<13>1 2026-03-14T10:15:02 h a p m - msg",
+			Header{Format: RFC5424, HasPriority: true, Priority: 13, Version: 1, Time: time.Date(2026, 3, 14, 10, 15, 2, 0, berlin), HasTime: true,
+				Hostname: "h", AppName: "a", ProcID: "p", MsgID: "m", Msg: "msg"}},
+		{"malformed time", "<13>1 yesterday h a p m [x k=\"v\"] msg",
+			Header{Format: RFC5424, HasPriority: true, Priority: 13, Version: 1, Notes: NoteInvalidTime,
+				Hostname: "h", AppName: "a", ProcID: "p", MsgID: "m", StructuredData: []byte(`{"x":{"k":"v"}}`), Msg: "msg"}},
+		{"invalid SD never gives an empty element", "<13>1 - h a p m [a b] msg",
+			Header{Format: RFC5424, HasPriority: true, Priority: 13, Version: 1, Notes: NoteInvalidSD,
+				Hostname: "h", AppName: "a", ProcID: "p", MsgID: "m", Msg: "msg"}},
+		{"repeated SD-ID dropped, first kept", `<13>1 - h a p m [x k="1"][x k="2"][y j="3"] msg`,
+			Header{Format: RFC5424, HasPriority: true, Priority: 13, Version: 1, Notes: NoteInvalidSD,
+				Hostname: "h", AppName: "a", ProcID: "p", MsgID: "m", StructuredData: []byte(`{"x":{"k":"1"},"y":{"j":"3"}}`), Msg: "msg"}},
+		{"control bytes and invalid UTF-8 in a value stay valid JSON", "<13>1 - h a p m [x k=\"a\x01\xff\\n\"] msg",
+			Header{Format: RFC5424, HasPriority: true, Priority: 13, Version: 1,
+				Hostname: "h", AppName: "a", ProcID: "p", MsgID: "m", StructuredData: []byte(`{"x":{"k":"a\u0001\ufffd\\n"}}`), Msg: "msg"}},
+		{"no STRUCTURED-DATA", "<13>1 - h a p m text",
+			Header{Format: RFC5424, HasPriority: true, Priority: 13, Version: 1, Notes: NoteInvalidSD,
+				Hostname: "h", AppName: "a", ProcID: "p", MsgID: "m", Msg: "text"}},
+		{"header cut short", "<13>1 - h a",
+			Header{Format: RFC5424, HasPriority: true, Priority: 13, Version: 1, Hostname: "h", AppName: "a"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			assertHeader(t, c.want, p.Parse([]byte(c.raw), recv, berlin))
+		})
+	}
+}
+
+func TestAppendECSWritesNotesAsTags(t *testing.T) {
+	h := New().Parse([]byte("Mar 14 09:15:02 host "+strings.Repeat("a", 49)+": msg"), mustTime(t, "2026-03-14T09:15:03Z"), time.UTC)
+	require.Equal(t, NotePriorityMissing, h.Notes)
+	h.Notes |= NoteInvalidTime | NoteFieldTooLong | NoteInvalidSD
+	var doc ecs.Document
+	h.AppendECS(&doc)
+	tags, ok := doc.Get("tags")
+	require.True(t, ok)
+	assert.Equal(t, []string{TagPriorityMissing, TagInvalidTime, TagFieldTooLong, TagInvalidSD}, tags.Strs)
+	pri, ok := doc.Get("log.syslog.priority")
+	require.True(t, ok)
+	assert.Equal(t, int64(13), pri.Int)
+}
