@@ -62,6 +62,7 @@ const (
 	srcSyslogNG        = "syslog-ng/syslog-ng lib/tests/test_msgparse.c"
 	srcSyslogLoose     = "FungusHumungus/syslog-loose tests/tests.rs"
 	srcVectorCodec     = "vectordotdev/vector lib/codecs/src/decoding/format/syslog.rs"
+	srcVectorSource    = "vectordotdev/vector src/sources/syslog.rs"
 	srcGoSyslog3164    = "leodido/go-syslog rfc3164/machine_test.go"
 	exchangeSD         = `[origin ip="exchange.macartney.esbjerg"][meta sequenceId="191732" sysUpTime="68807696"][EventData@18372.4 Data="MSEXCHANGEOWAAPPPOOL.CONFIG\" -W \"\" -M 1 -AP \"MSEXCHANGEOWAAPPPOOL5244fileserver.macartney.esbjerg CDG 1 7 7 1 0 1 1 7 1 mail.macartney.esbjerg CDG 1 7 7 1 0 1 1 7 1 maindc.macartney.esbjerg CD- 1 6 6 0 0 1 1 6 1 "][Keywords@18372.4 Keyword="Classic"]`
 	exchangeSDJSON     = `{"EventData@18372.4":{"Data":"MSEXCHANGEOWAAPPPOOL.CONFIG\" -W \"\" -M 1 -AP \"MSEXCHANGEOWAAPPPOOL5244fileserver.macartney.esbjerg CDG 1 7 7 1 0 1 1 7 1 mail.macartney.esbjerg CDG 1 7 7 1 0 1 1 7 1 maindc.macartney.esbjerg CD- 1 6 6 0 0 1 1 6 1 "},"Keywords@18372.4":{"Keyword":"Classic"},"meta":{"sequenceId":"191732","sysUpTime":"68807696"},"origin":{"ip":"exchange.macartney.esbjerg"}}`
@@ -378,6 +379,18 @@ func peerVectors() []peerVector {
 			want: peerWant{format: sdRFC5424, pri: 13, notes: NotePriorityMissing, time: "2020-05-22T14:59:09.25-03:00", host: "OX-XXX-MX204", app: "OX-XXX-CONTEUDO:rpd", pid: "6589", msg: juniperMsg}},
 		{src: srcVectorCodec, raw: "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - MSG",
 			want: peerWant{format: sdRFC5424, pri: 34, time: "2003-10-11T22:14:15.003Z", host: "mymachine.example.com", app: "su", msgid: "ID47", msg: "MSG"}},
+
+		{src: srcVectorSource, raw: `<13>1 2019-02-13T19:48:34+00:00 74794bfb6795 root 8449 - [meta sequenceId="1" sysUpTime="37" language="EN"][origin ip="192.168.0.1" software="test"] i am foobar`,
+			want: peerWant{format: sdRFC5424, pri: 13, time: "2019-02-13T19:48:34Z", host: "74794bfb6795", app: "root", pid: "8449",
+				sd: `{"meta":{"language":"EN","sequenceId":"1","sysUpTime":"37"},"origin":{"ip":"192.168.0.1","software":"test"}}`, msg: "i am foobar"}},
+		{src: srcVectorSource, raw: `<13>1 2019-02-13T19:48:34+00:00 74794bfb6795 root 8449 - [incorrect x] qwerty`,
+			want: peerWant{format: sdRFC5424, pri: 13, time: "2019-02-13T19:48:34Z", host: "74794bfb6795", app: "root", pid: "8449", msg: "qwerty", notes: NoteInvalidSD}},
+		{src: srcVectorSource, raw: "<13>Feb 13 20:07:26 74794bfb6795 root[8539]: i am foobar",
+			want: peerWant{pri: 13, time: "Feb 13 20:07:26", host: "74794bfb6795", app: "root", pid: "8539", msg: "i am foobar"}},
+		{src: srcVectorSource, raw: `<190>Feb 13 21:31:56 74794bfb6795 liblogging-stdlog:  [origin foo.bar="baz"] hello`,
+			want:    peerWant{pri: 190, time: "Feb 13 21:31:56", host: "74794bfb6795", app: "liblogging-stdlog", sd: `{"origin":{"foo.bar":"baz"}}`, msg: "hello"},
+			follows: "rsyslog and syslog-ng", differs: "RFC 3164 has no structured data: the text stays in MSG, less the one separating blank",
+			ours: &peerWant{pri: 190, time: "Feb 13 21:31:56", host: "74794bfb6795", app: "liblogging-stdlog", msg: ` [origin foo.bar="baz"] hello`}},
 
 		// go-syslog's RFC 3164 table.
 		{src: srcGoSyslog3164, raw: "<85>Jan 24 15:50:41 ip-172-31-30-110 sudo[6040]: ec2-user : TTY=pts/0 ; PWD=/var/log ; USER=root ; COMMAND=/bin/tail secure",
