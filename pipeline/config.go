@@ -103,7 +103,9 @@ type SinkConfig struct {
 	// MaxEvents; 0 writes whatever is queued at once.
 	Linger time.Duration `mapstructure:"linger"`
 	// RetryInitial and RetryMax bound the jittered exponential backoff between
-	// retries of transient failures. Retries continue until success or shutdown.
+	// retries of transient failures. Retries continue until success or
+	// shutdown. RetryMax is also how long delivery may stay stalled after a
+	// destination comes back, so it is short by default (2s).
 	RetryInitial time.Duration `mapstructure:"retry_initial"`
 	RetryMax     time.Duration `mapstructure:"retry_max"`
 	// Route selects the events this sink takes; empty takes everything.
@@ -144,7 +146,7 @@ func defaultBuffer() BufferConfig {
 // DefaultSinkConfig returns the defaults.
 func DefaultSinkConfig() SinkConfig {
 	return SinkConfig{QueueBatches: 64, WhenFull: WhenFullBlock, MaxEvents: 2048,
-		RetryInitial: 100 * time.Millisecond, RetryMax: 30 * time.Second, Buffer: defaultBuffer()}
+		RetryInitial: 100 * time.Millisecond, RetryMax: 2 * time.Second, Buffer: defaultBuffer()}
 }
 
 // Validate reports every problem, each with its key.

@@ -42,6 +42,15 @@ func TestEveryConfigFileInConfigsLoadsAndValidates(t *testing.T) {
 			cfg, err := loadConfig(b, noEnv)
 			require.NoError(t, err)
 			require.NoError(t, cfg.Validate())
+			// An example keeps every event through an outage of its
+			// destinations, and finds (or makes) the topics it writes to.
+			for name, sc := range cfg.Sinks {
+				require.True(t, sc.Common.WhenFull == pipeline.WhenFullBlock || sc.Common.Buffer.Type == "disk",
+					"sinks.%s: an outage loses events (when_full %s, buffer %s)", name, sc.Common.WhenFull, sc.Common.Buffer.Type)
+				if sc.Type == "kafka" {
+					require.True(t, sc.Kafka.CreateTopics, "sinks.%s: a fresh broker has none of its topics: create_topics", name)
+				}
+			}
 			// An example must not teach an open admin listener.
 			if host, _, _ := net.SplitHostPort(cfg.Admin.Address); cfg.Admin.Address != "" && !isLoopbackHost(host) {
 				require.NotEmpty(t, cfg.Admin.TokenFile, "admin.address %s is beyond loopback without admin.token_file", cfg.Admin.Address)

@@ -321,6 +321,9 @@ func newSink(ctx context.Context, name string, sc SinkConfig, log *slog.Logger, 
 		if err != nil {
 			return ns, nil, err
 		}
+		if err := s.Start(ctx); err != nil { // its topics exist (or are created)
+			return ns, nil, err
+		}
 		ns.Sink = s
 	case "elasticsearch":
 		s, err := essink.New(sc.Elasticsearch, sinkLog, m)
@@ -353,6 +356,9 @@ func newSink(ctx context.Context, name string, sc SinkConfig, log *slog.Logger, 
 		d, err := kafkasink.NewDeadLetter(dcfg, sinkLog, m)
 		if err != nil {
 			return ns, nil, err
+		}
+		if err := d.Start(ctx); err != nil {
+			return ns, nil, fmt.Errorf("dead_letter: %w", err)
 		}
 		ns.DeadLetter = d
 		return ns, func() {

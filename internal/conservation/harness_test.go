@@ -419,15 +419,17 @@ func (p *Proc) Ledger() Sender {
 	return sum
 }
 
-// WaitSettled waits until the ledger has received n events and none is in flight.
+// WaitSettled waits until the ledger has received n events, none is in
+// flight and every disk buffer is empty (a disk-buffered sink's events count
+// as delivered once stored in the buffer; they reach the sink later).
 func (p *Proc) WaitSettled(n uint64) Sender {
 	p.t.Helper()
 	var l Sender
-	p.waitFor(fmt.Sprintf("the ledger to settle at %d events", n), func() bool {
+	p.waitFor(fmt.Sprintf("the ledger to settle at %d events and the disk buffers to empty", n), func() bool {
 		l = p.Ledger()
-		return l.Received >= n && l.InFlight == 0
+		return l.Received >= n && l.InFlight == 0 && p.Metric("siemfwd_disk_buffer_events", nil) == 0
 	})
-	return l
+	return p.Ledger()
 }
 
 // markerRE matches the markers that Markers makes.

@@ -12,8 +12,6 @@ import (
 // delivered exactly what the sinks hold.
 func TestFullConfigKeepsEveryEvent(t *testing.T) {
 	n := NewNames("full")
-	// Until the Kafka sink creates its topics, the test does.
-	CreateTopics(t, n.TopicPrefix+"kerio.generic", n.TopicPrefix+"generic", n.DeadTopic)
 	p := Start(t, "full.yaml", FullEnv(t, n, t.TempDir()))
 	tcp := Markers("fulltcp", 50)
 	udp := Markers("fulludp", 50)

@@ -70,6 +70,16 @@ type Config struct {
 	// broker allows it). When false, records for a missing topic are
 	// dead-lettered.
 	AllowAutoTopicCreation bool `mapstructure:"allow_auto_topic_creation"`
+	// CreateTopics makes siemfwd create the topics it needs: at start the
+	// ones it can know (a constant topic, default_topic, the dead-letter
+	// topic), and a templated topic when the first record for it finds it
+	// missing. Without it a known topic that is missing fails the start.
+	CreateTopics bool `mapstructure:"create_topics"`
+	// TopicPartitions and TopicReplicationFactor are those of the topics
+	// CreateTopics creates; -1 takes the broker's num.partitions and
+	// default.replication.factor.
+	TopicPartitions        int `mapstructure:"topic_partitions"`
+	TopicReplicationFactor int `mapstructure:"topic_replication_factor"`
 	// TLS secures the connections to the brokers.
 	TLS TLSConfig `mapstructure:"tls"`
 	// SASL authenticates to the brokers.
@@ -96,6 +106,9 @@ func DefaultConfig() Config {
 		WriteTimeout:    10 * time.Second,
 		DialTimeout:     5 * time.Second,
 		MetadataTTL:     10 * time.Second,
+
+		TopicPartitions:        -1,
+		TopicReplicationFactor: -1,
 	}
 }
 
@@ -146,6 +159,12 @@ func (c Config) Validate() error {
 	}
 	if c.MetadataTTL <= 0 {
 		errs = append(errs, fmt.Errorf("metadata_ttl: must be > 0, got %s", c.MetadataTTL))
+	}
+	if c.TopicPartitions == 0 || c.TopicPartitions < -1 {
+		errs = append(errs, fmt.Errorf("topic_partitions: must be > 0, or -1 for the broker's default, got %d", c.TopicPartitions))
+	}
+	if c.TopicReplicationFactor == 0 || c.TopicReplicationFactor < -1 || c.TopicReplicationFactor > 32767 {
+		errs = append(errs, fmt.Errorf("topic_replication_factor: must be 1-32767, or -1 for the broker's default, got %d", c.TopicReplicationFactor))
 	}
 	errs = append(errs, c.TLS.Validate()...)
 	errs = append(errs, c.SASL.Validate()...)

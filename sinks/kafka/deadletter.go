@@ -190,3 +190,6 @@ func (d *DeadLetter) Close(ctx context.Context) error {
 }
 
 var _ pipeline.DeadLetter = (*DeadLetter)(nil)
+
+// Start checks (with create_topics, creates) the dead-letter topic, like Sink.Start.
+func (d *DeadLetter) Start(ctx context.Context) error { return d.sink.Start(ctx) }

@@ -548,6 +548,10 @@ func (s *Sink) resendTooLarge(ctx context.Context, errs []error) {
 // the client is replaced and the records are sent once more. What is still
 // missing then is missing indeed.
 func (s *Sink) verifyMissing(ctx context.Context, errs []error) {
+	if s.cfg.CreateTopics {
+		s.createMissing(ctx, errs)
+		return
+	}
 	if s.cfg.AllowAutoTopicCreation {
 		return
 	}
@@ -654,11 +658,18 @@ func (e *tooLargeError) Error() string {
 	return fmt.Sprintf("record of about %d bytes is over max_message_bytes (%d)", e.size, e.max)
 }
 
-// missingTopicError refuses a record for a topic that fresh metadata does not list.
-type missingTopicError struct{ topic string }
+// missingTopicError refuses a record for a topic that fresh metadata does
+// not list, or that the brokers refused to create (cause).
+type missingTopicError struct {
+	topic string
+	cause error
+}
 
 func (e *missingTopicError) Error() string {
-	return fmt.Sprintf("topic %q does not exist and allow_auto_topic_creation is off", e.topic)
+	if e.cause != nil {
+		return fmt.Sprintf("topic %q does not exist and cannot be created: %v", e.topic, e.cause)
+	}
+	return fmt.Sprintf("topic %q does not exist (create it, or set create_topics: true)", e.topic)
 }
 
 func (e *missingTopicError) Unwrap() error { return kafkago.UnknownTopicOrPartition }
