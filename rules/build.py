@@ -21,12 +21,14 @@ Output is deterministic, so a test can regenerate it and compare.
 
 import argparse
 import copy
+import functools
 import json
 import sys
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
+import yaml
 from sigma.backends.elasticsearch import EqlBackend, ESQLBackend, LuceneBackend
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
@@ -71,8 +73,14 @@ def load():
     return coll
 
 
+@functools.cache
+def pipeline_dict():
+    """The pipeline file, parsed once (parsing it for every conversion took most of the run)."""
+    return yaml.safe_load(PIPELINE.read_text())
+
+
 def pipeline():
-    return ProcessingPipeline.from_yaml(PIPELINE.read_text())
+    return ProcessingPipeline.from_dict(copy.deepcopy(pipeline_dict()))
 
 
 def validate(coll):

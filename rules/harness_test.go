@@ -291,11 +291,11 @@ func (h *harness) count(t *testing.T, query map[string]any) int {
 }
 
 // waitCount refreshes and counts until the node holds n documents; more than
-// n, or n not reached within two minutes, fails. Until the new data streams'
+// n, or n not reached within three minutes, fails. Until the new data streams'
 // shards are active the node answers 503, which only means "not yet".
 func (h *harness) waitCount(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	body := map[string]any{"query": map[string]any{"match_all": map[string]any{}}}
 	got := -1
 	for {
@@ -311,16 +311,21 @@ func (h *harness) waitCount(t *testing.T, n int) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d documents reached %s within two minutes", got, n, h.index)
+			t.Fatalf("%d of %d documents reached %s within three minutes", got, n, h.index)
 		}
 		time.Sleep(200 * time.Millisecond) // polling a condition with a deadline, not synchronising
 	}
 }
 
-// try is do for a node that may not be ready: false on 503.
+// try is do for a node that may not be ready: false on 503 or when the node
+// does not answer in time (a loaded test machine).
 func (h *harness) try(t *testing.T, method, path string, body any, out any) bool {
 	t.Helper()
-	status, b := h.request(t, method, path, body)
+	status, b, err := h.send(method, path, body)
+	if err != nil {
+		t.Logf("%s %s: %v (retrying)", method, path, err)
+		return false
+	}
 	if status == http.StatusServiceUnavailable {
 		return false
 	}
@@ -342,22 +347,35 @@ func (h *harness) do(t *testing.T, method, path string, body any, out any) {
 
 func (h *harness) request(t *testing.T, method, path string, body any) (int, []byte) {
 	t.Helper()
+	status, b, err := h.send(method, path, body)
+	require.NoError(t, err)
+	return status, b
+}
+
+// send makes one request; it does not use t.Context because cleanups call it
+// after the test's context ended (the client's timeout bounds it instead).
+func (h *harness) send(method, path string, body any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
-		require.NoError(t, err)
+		if err != nil {
+			return 0, nil, err
+		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, h.es+path, rd) // also used in cleanup, after t.Context ends; the client has a timeout
-	require.NoError(t, err)
+	req, err := http.NewRequest(method, h.es+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
 	res, err := client.Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return 0, nil, err
+	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return res.StatusCode, b
+	return res.StatusCode, b, err
 }
 
 // parseSpan reads a Sigma time span: a number and one of s, m, h, d.

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,13 +140,7 @@ func TestRulesFireOnScenariosAndStaySilentOnBaseline(t *testing.T) {
 	t.Cleanup(func() {
 		// The minimal test build has no data stream API; there the data
 		// stays, under a namespace no other run uses.
-		req, err := http.NewRequest("DELETE", es+"/_data_stream/"+h.index, nil)
-		if err != nil {
-			return
-		}
-		if res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req); err == nil {
-			res.Body.Close()
-		}
+		_, _, _ = h.send("DELETE", "/_data_stream/"+h.index, nil)
 	})
 	start := time.Now()
 	bin := buildSiemfwd(t)
@@ -260,9 +253,10 @@ func writeCityDB(t *testing.T, path string) {
 
 // siemfwdRun is the running binary and the address of each source.
 type siemfwdRun struct {
-	cmd    *exec.Cmd
-	addr   map[string]string
-	exited chan error
+	cmd  *exec.Cmd
+	addr map[string]string
+	done chan struct{} // closed once the process has exited
+	err  error         // its exit error, written before done is closed
 }
 
 // startSiemfwd runs the binary and waits until both sources listen (their
@@ -273,7 +267,7 @@ func startSiemfwd(t *testing.T, bin, cfg string) *siemfwdRun {
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	r := &siemfwdRun{cmd: cmd, addr: map[string]string{}, exited: make(chan error, 1)}
+	r := &siemfwdRun{cmd: cmd, addr: map[string]string{}, done: make(chan struct{})}
 	listening := make(chan [2]string, 2)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -290,12 +284,15 @@ func startSiemfwd(t *testing.T, bin, cfg string) *siemfwdRun {
 				t.Logf("siemfwd: %s", sc.Bytes())
 			}
 		}
-		r.exited <- cmd.Wait()
+		r.err = cmd.Wait()
+		close(r.done)
 	}()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		select {
+		case <-r.done:
+		default:
 			_ = cmd.Process.Kill()
-			<-r.exited
+			<-r.done
 		}
 	})
 	deadline := time.After(time.Minute)
@@ -303,8 +300,8 @@ func startSiemfwd(t *testing.T, bin, cfg string) *siemfwdRun {
 		select {
 		case a := <-listening:
 			r.addr[a[0]] = a[1]
-		case err := <-r.exited:
-			t.Fatalf("siemfwd exited before listening: %v", err)
+		case <-r.done:
+			t.Fatalf("siemfwd exited before listening: %v", r.err)
 		case <-deadline:
 			t.Fatal("siemfwd did not start listening within a minute")
 		}
@@ -317,8 +314,8 @@ func (r *siemfwdRun) stop(t *testing.T) {
 	t.Helper()
 	require.NoError(t, r.cmd.Process.Signal(syscall.SIGTERM))
 	select {
-	case err := <-r.exited:
-		require.NoError(t, err, "siemfwd exit")
+	case <-r.done:
+		require.NoError(t, r.err, "siemfwd exit")
 	case <-time.After(time.Minute):
 		t.Fatal("siemfwd did not stop within a minute")
 	}
