@@ -88,6 +88,9 @@ const (
 	FlagTruncated Flags = 1 << iota
 	// FlagSplit: a file line longer than the maximum was split; this is one piece.
 	FlagSplit
+	// FlagBadFrame: the framing could not be believed (an octet count that
+	// lied or was out of range); the frame was cut where the stream resynchronised.
+	FlagBadFrame
 )
 
 // Event is one log record. Sources fill Raw, Received, Origin, Peer, ID and

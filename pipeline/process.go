@@ -21,6 +21,7 @@ const (
 	TagSyslogParseFailure = "_syslog_parse_failure" // the syslog header could not be read; the whole payload is the message
 	TagTruncated          = "_truncated"            // the frame was longer than the maximum and was cut
 	TagSplit              = "_split"                // a file line longer than the maximum, split into pieces
+	TagBadFrame           = "_bad_frame"            // the framing lied or was out of range: the frame ends where the stream resynchronised
 	TagClockSkew          = "_clock_skew"           // the event's own time is further from the receive time than its profile allows
 )
 
@@ -172,6 +173,9 @@ func (p *ECSProcessor) Process(ev *Event) {
 	}
 	if ev.Flags&FlagSplit != 0 {
 		d.AppendString("tags", TagSplit)
+	}
+	if ev.Flags&FlagBadFrame != 0 {
+		d.AppendString("tags", TagBadFrame)
 	}
 	if o.FilePath != "" {
 		d.SetString("log.file.path", o.FilePath)

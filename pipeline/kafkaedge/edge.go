@@ -113,13 +113,15 @@ func (e *Encoder) Append(dst []kafkago.Header, ev *pipeline.Event) []kafkago.Hea
 		e.buf = append(e.buf, "&file_offset="...)
 		e.buf = strconv.AppendInt(e.buf, ev.Offset, 10)
 	}
-	switch {
-	case ev.Flags&pipeline.FlagTruncated != 0 && ev.Flags&pipeline.FlagSplit != 0:
-		e.buf = append(e.buf, "&flags=truncated,split"...)
-	case ev.Flags&pipeline.FlagTruncated != 0:
-		e.buf = append(e.buf, "&flags=truncated"...)
-	case ev.Flags&pipeline.FlagSplit != 0:
-		e.buf = append(e.buf, "&flags=split"...)
+	sep := "&flags="
+	for _, fl := range [...]struct {
+		flag pipeline.Flags
+		name string
+	}{{pipeline.FlagTruncated, "truncated"}, {pipeline.FlagSplit, "split"}, {pipeline.FlagBadFrame, "bad_frame"}} {
+		if ev.Flags&fl.flag != 0 {
+			e.buf = append(append(e.buf, sep...), fl.name...)
+			sep = ","
+		}
 	}
 	if o != nil {
 		v, ok := e.origins[o]
@@ -286,6 +288,8 @@ func (d *Decoder) Apply(ev *pipeline.Event, headers []kafkago.Header) (edge bool
 					ev.Flags |= pipeline.FlagTruncated
 				case "split":
 					ev.Flags |= pipeline.FlagSplit
+				case "bad_frame":
+					ev.Flags |= pipeline.FlagBadFrame
 				}
 			}
 		}

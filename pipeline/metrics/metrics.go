@@ -13,7 +13,7 @@ import (
 const (
 	ReasonQueueFull    = "queue_full" // the pipeline or a sink queue was full and the policy dropped
 	ReasonOversize     = "oversize"   // a frame longer than the maximum was cut (counted, still forwarded)
-	ReasonBadFrame     = "bad_frame"  // an octet count that is not a number or is out of range
+	ReasonBadFrame     = "bad_frame"  // framing not believed: an octet count out of range, or one that lied (the frame was cut where the stream resynchronised)
 	ReasonConnLimit    = "connection_limit"
 	ReasonShutdown     = "shutdown"      // abandoned at the shutdown deadline
 	ReasonDeadLettered = "dead_lettered" // a sink refused the event for good

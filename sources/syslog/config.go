@@ -17,6 +17,10 @@ const (
 	ProtocolUDP = "udp"
 	ProtocolTCP = "tcp"
 	ProtocolTLS = "tls" // RFC 5425: TCP framing inside TLS
+	// ProtocolRELP is RELP (rsyslog's omrelp, librelp): every message is
+	// acknowledged, so the sender keeps and resends what was not. Over TLS
+	// when tls.cert_file is set.
+	ProtocolRELP = "relp"
 )
 
 // Client certificate policies of a TLS source (tls.client_auth).
@@ -34,7 +38,8 @@ const maxMessageCap = 16 << 20
 // Config configures one syslog listener. The caller prefixes the keys that
 // Validate reports with "sources.<name>.".
 type Config struct {
-	// Protocol is "udp", "tcp" (RFC 6587 framing) or "tls" (RFC 5425: the same framing inside TLS).
+	// Protocol is "udp", "tcp" (RFC 6587 framing), "tls" (RFC 5425: the same framing inside TLS)
+	// or "relp" (acknowledged delivery; inside TLS when tls.cert_file is set).
 	Protocol string `mapstructure:"protocol"`
 	// Address is the host:port to listen on, e.g. "0.0.0.0:514"; port 0 picks a free port.
 	Address string `mapstructure:"address"`
@@ -76,8 +81,13 @@ type Config struct {
 	// keep its slot; 0 = no limit. A quiet connection between frames is the
 	// idle timeout's business.
 	FrameTimeout time.Duration `mapstructure:"frame_timeout"`
-	// TLS configures protocol "tls"; its keys must stay unset for udp and tcp.
+	// TLS configures protocol "tls", and "relp" when tls.cert_file is set; its keys must stay
+	// unset for udp and tcp.
 	TLS TLSConfig `mapstructure:"tls"`
+	// DrainTimeout bounds how long a RELP session waits, when it closes or siemfwd stops, for
+	// the acknowledgement of what it handed to the pipeline; what is still unanswered then is
+	// sent again by the sender.
+	DrainTimeout time.Duration `mapstructure:"drain_timeout"`
 	// Allow lists the senders (IP addresses or CIDR prefixes) that may send; empty lets everyone.
 	// Others are refused before any parsing: per datagram (UDP) or per connection (TCP/TLS).
 	Allow []string `mapstructure:"allow"`
@@ -197,6 +207,7 @@ func DefaultConfig() Config {
 		MaxConnectionsPerIP: 64,
 		IdleTimeout:         5 * time.Minute,
 		FrameTimeout:        time.Minute,
+		DrainTimeout:        10 * time.Second,
 		TLS: TLSConfig{
 			MinVersion:       "1.2",
 			ClientAuth:       ClientAuthNone,
@@ -214,9 +225,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
 	switch c.Protocol {
-	case ProtocolUDP, ProtocolTCP, ProtocolTLS:
+	case ProtocolUDP, ProtocolTCP, ProtocolTLS, ProtocolRELP:
 	default:
-		bad("protocol", "must be %q, %q or %q, got %q", ProtocolUDP, ProtocolTCP, ProtocolTLS, c.Protocol)
+		bad("protocol", "must be %q, %q, %q or %q, got %q", ProtocolUDP, ProtocolTCP, ProtocolTLS, ProtocolRELP, c.Protocol)
 	}
 	if _, port, err := net.SplitHostPort(c.Address); err != nil {
 		bad("address", "must be host:port, got %q: %v", c.Address, err)
@@ -259,7 +270,14 @@ func (c Config) Validate() error {
 	if c.MaxConnectionsPerIP < 0 {
 		bad("max_connections_per_ip", "must be >= 0 (0 = no limit), got %d", c.MaxConnectionsPerIP)
 	}
-	c.TLS.validate(bad, c.Protocol == ProtocolTLS, fmt.Sprintf("for protocol %q", ProtocolTLS))
+	if c.DrainTimeout < 0 {
+		bad("drain_timeout", "must be >= 0, got %s", c.DrainTimeout)
+	}
+	when := fmt.Sprintf("for protocol %q (or %q over TLS)", ProtocolTLS, ProtocolRELP)
+	if c.Protocol == ProtocolRELP {
+		when = fmt.Sprintf("for protocol %q over TLS", ProtocolRELP)
+	}
+	c.TLS.validate(bad, c.usesTLS(), when)
 	for i, a := range c.Allow {
 		if _, err := parsePrefix(a); err != nil {
 			bad(fmt.Sprintf("allow[%d]", i), "%v", err)
@@ -306,6 +324,12 @@ func checkProduct(bad func(string, string, ...any), key, v string) {
 	default:
 		bad(key, "must be \"kerio_connect\", \"kerio_control\" or \"\", got %q", v)
 	}
+}
+
+// usesTLS reports whether the listener speaks TLS: protocol "tls", or
+// "relp" with a certificate.
+func (c Config) usesTLS() bool {
+	return c.Protocol == ProtocolTLS || c.Protocol == ProtocolRELP && (c.TLS.CertFile != "" || c.TLS.KeyFile != "")
 }
 
 // ValidateServer checks t for another TLS server that shares these keys

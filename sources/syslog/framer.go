@@ -7,15 +7,10 @@ import (
 	"io"
 )
 
-// Octet-count limits. A count longer than octetMaxDigits digits, zero, or
-// above octetHardCap is not believed: such a frame is read as LF-framed so
-// that a desynchronised or non-conforming sender loses no bytes. The cap is
-// far above any real message (they are cut at the maximum message size
-// anyway); it only bounds how much a bogus count can make us discard.
-const (
-	octetHardCap   = 64 << 20 // 64 MiB
-	octetMaxDigits = 8        // 99,999,999 > octetHardCap: a 9th digit is always bogus
-)
+// octetMaxDigits bounds an octet count: 8 digits are more than any
+// believable count (counts above max_message_bytes are not believed), so
+// a 9th digit is always bogus.
+const octetMaxDigits = 8
 
 // FrameInfo describes how a frame was read.
 type FrameInfo struct {
@@ -27,10 +22,13 @@ type FrameInfo struct {
 	// Incomplete is true when the stream failed or ended inside the frame;
 	// the bytes read so far are returned so that nothing is lost.
 	Incomplete bool
-	// BadFrame is true when the frame began with an octet count that could
-	// not be believed (zero, too many digits, above the hard cap), or when a
-	// connection that started octet-counted sent a frame without a count.
-	// The bytes up to the next terminator were returned as an LF frame.
+	// BadFrame is true when the frame's framing could not be believed: an
+	// octet count that was zero, too long or above the maximum message size
+	// (the count then stays part of the frame, which runs to the next LF,
+	// NUL or octet-counted frame header); a counted frame that held the
+	// header of a further frame, where it was cut (the count lied); a count
+	// whose body did not start with "<" on a connection whose frames do; or
+	// a frame without a count on a connection that started octet-counted.
 	BadFrame bool
 }
 
@@ -42,6 +40,14 @@ type FrameInfo struct {
 // starts with a run of digits followed by a space is octet-counted, anything
 // else runs to the next LF or NUL.
 //
+// A count is not taken on trust, because one wrong count would otherwise
+// swallow every frame behind it. The body of a counted frame, and a frame
+// read without a count on a connection that counts, is cut where the header
+// of a further octet-counted frame begins (digits, a space, then a syslog
+// PRI such as "<13>"), and framing resumes there: each real frame becomes
+// its own event, and what came before is returned flagged BadFrame. Bytes
+// are never dropped for this; only bytes past max are (flagged Truncated).
+//
 // Memory use is bounded by the bufio.Reader and the maximum frame size: a
 // longer frame is cut and the rest is skipped without being buffered.
 //
@@ -50,10 +56,17 @@ type Framer struct {
 	r   *bufio.Reader
 	max int
 	// octetConn is set when the first frame of the stream started with a
-	// digit: the sender uses octet counting, so a later frame without a
-	// count is a framing error worth counting.
+	// count: the sender uses octet counting, so a later frame without a
+	// count is a framing error worth counting, and frames read without a
+	// count are cut at the next frame header.
 	octetConn bool
-	started   bool
+	// withPRI is set when the first frame was counted and its body started
+	// with "<": a later body that does not is a count that lied.
+	withPRI bool
+	started bool
+	// pending is the count of a frame whose header ended the previous frame
+	// (its digits and space are consumed; its body is next); 0 when none.
+	pending int
 	// err is the first read error; bufio.Reader reports an error once, the
 	// framer keeps returning it.
 	err error
@@ -74,8 +87,9 @@ func NewFramer(r *bufio.Reader, max int) *Framer {
 // When the stream fails or ends inside a frame, the bytes read so far are
 // returned with a nil error and Incomplete set; the following call returns
 // the error. At the end of the stream the error is io.EOF. The appended part
-// never exceeds max bytes. Terminators (LF, CRLF, NUL) and octet counts are
-// not part of the frame; octet-counted frames are returned byte for byte.
+// never exceeds max bytes. Terminators (LF, CRLF, NUL) and believed octet
+// counts are not part of the frame; octet-counted frames are returned byte
+// for byte.
 func (f *Framer) Next(dst []byte) ([]byte, FrameInfo, error) {
 	for {
 		if f.err != nil {
@@ -94,6 +108,10 @@ func (f *Framer) Next(dst []byte) ([]byte, FrameInfo, error) {
 
 // frame reads one frame, possibly empty, recording a read error in f.err.
 func (f *Framer) frame(dst []byte) ([]byte, FrameInfo) {
+	if n := f.pending; n > 0 {
+		f.pending = 0
+		return f.octets(dst, n)
+	}
 	b, err := f.r.ReadByte()
 	if err != nil {
 		f.err = err
@@ -138,16 +156,29 @@ func (f *Framer) counted(dst []byte, start int, first bool) ([]byte, FrameInfo) 
 			dst = append(dst, b)
 			if digits > octetMaxDigits {
 				// Too long to be a count: the rest of the line is the message.
+				f.octetConn = f.octetConn || first
 				return f.line(dst, start, FrameInfo{BadFrame: true})
 			}
 			n = n*10 + int(b-'0')
 		case b == ' ':
-			if n < 1 || n > octetHardCap {
+			if first {
+				f.octetConn = true
+			}
+			if n < 1 || n > f.max {
+				// Not believed: the count stays in the frame, which runs
+				// to the next terminator or frame header.
 				dst = append(dst, b)
 				return f.line(dst, start, FrameInfo{BadFrame: true})
 			}
-			if first {
-				f.octetConn = true
+			// A count promises at least one byte: waiting for it is fine.
+			if p, err := f.r.Peek(1); err == nil {
+				switch {
+				case first:
+					f.withPRI = p[0] == '<'
+				case f.withPRI && p[0] != '<':
+					dst = append(dst, b)
+					return f.line(dst, start, FrameInfo{BadFrame: true})
+				}
 			}
 			return f.octets(dst[:start], n)
 		case b == '\n' || b == 0:
@@ -163,25 +194,37 @@ func (f *Framer) counted(dst []byte, start int, first bool) ([]byte, FrameInfo) 
 	}
 }
 
-// octets reads an octet-counted body of n bytes, keeping at most max.
+// octets reads an octet-counted body of n bytes (1 <= n <= max). When the
+// body holds the header of a further frame, the frame ends there, flagged
+// BadFrame, and that frame is read next.
 func (f *Framer) octets(dst []byte, n int) ([]byte, FrameInfo) {
 	info := FrameInfo{Octet: true}
-	keep := min(n, f.max)
-	start := len(dst)
-	dst = grow(dst, keep)
-	got, err := io.ReadFull(f.r, dst[start:start+keep])
-	dst = dst[:start+got]
-	if err != nil {
-		f.err = noUnexpectedEOF(err)
-		info.Incomplete = true
-		return dst, info
-	}
-	if rest := n - keep; rest > 0 {
-		info.Truncated = true
-		// Discard reads through the buffer without keeping the bytes.
-		if _, err := f.r.Discard(rest); err != nil {
+	left := n
+	need := 1 // bytes to wait for: more than buffered when a header may straddle the end
+	from := 1 // offset of the first byte that may begin an embedded header
+	for left > 0 {
+		buf, err := f.r.Peek(max(f.r.Buffered(), need))
+		if len(buf) == 0 {
 			f.err = noUnexpectedEOF(err)
 			info.Incomplete = true
+			return dst, info
+		}
+		limit := min(len(buf), left)
+		h := findHeader(buf, from, limit, f.max, limit == len(buf) && left > len(buf) && err == nil)
+		if h.found {
+			dst = append(dst, buf[:h.at]...)
+			_, _ = f.r.Discard(h.at + h.size) // buffered: cannot fail
+			f.pending = h.count
+			info.BadFrame = true
+			return dst, info
+		}
+		take := min(limit, h.hold)
+		dst = append(dst, buf[:take]...)
+		_, _ = f.r.Discard(take)
+		left -= take
+		need, from = 1, 0
+		if take < limit {
+			need = len(buf) - take + 1
 		}
 	}
 	return dst, info
@@ -189,17 +232,21 @@ func (f *Framer) octets(dst []byte, n int) ([]byte, FrameInfo) {
 
 // line reads up to the next LF or NUL. dst already holds the first bytes of
 // the frame, which began at start. Bytes past max are counted but not kept,
-// so an overlong line costs no memory.
+// so an overlong line costs no memory. The line also ends where the header
+// of an octet-counted frame begins (flagged BadFrame), and that frame is
+// read next: a sender that lost count, or switched to octet counting, never
+// sends the LF that would end the line, and its frames would be swallowed.
 func (f *Framer) line(dst []byte, start int, info FrameInfo) ([]byte, FrameInfo) {
 	seen := len(dst) - start // frame bytes so far, kept or not
 	last := dst[len(dst)-1]
 	if seen > f.max {
 		dst = dst[:start+f.max]
 	}
+	need := 1
 	for {
 		// Scan whatever is buffered (filling the buffer when empty) in
 		// place: bytes.IndexByte is vectorised and nothing is copied twice.
-		buf, err := f.r.Peek(max(f.r.Buffered(), 1))
+		buf, err := f.r.Peek(max(f.r.Buffered(), need))
 		if len(buf) == 0 {
 			f.err = err
 			info.Incomplete = err != io.EOF
@@ -214,6 +261,19 @@ func (f *Framer) line(dst []byte, start int, info FrameInfo) ([]byte, FrameInfo)
 		if i := bytes.IndexByte(seg, 0); i >= 0 {
 			end, seg = i, seg[:i]
 		}
+		skip := len(seg) + 1 // what to consume after seg: its terminator too
+		need = 1
+		h := findHeader(seg, 0, len(seg), f.max, end < 0 && err == nil)
+		switch {
+		case h.found:
+			seg, end, skip = seg[:h.at], h.at, h.at+h.size
+			f.pending = h.count
+			info.BadFrame = true
+		case h.hold < len(seg):
+			// seg may end inside a header: wait for more bytes.
+			need = len(buf) - h.hold + 1
+			seg, end = seg[:h.hold], -1
+		}
 		if room := f.max - (len(dst) - start); room > 0 {
 			dst = append(dst, seg[:min(room, len(seg))]...)
 		}
@@ -222,10 +282,10 @@ func (f *Framer) line(dst []byte, start int, info FrameInfo) ([]byte, FrameInfo)
 			last = seg[len(seg)-1]
 		}
 		if end >= 0 {
-			_, _ = f.r.Discard(end + 1) // buffered: cannot fail
+			_, _ = f.r.Discard(skip) // buffered: cannot fail
 			return f.finish(dst, start, seen, last, info)
 		}
-		_, _ = f.r.Discard(len(buf))
+		_, _ = f.r.Discard(len(seg))
 	}
 }
 
@@ -250,14 +310,148 @@ func (f *Framer) finish(dst []byte, start, seen int, last byte, info FrameInfo) 
 
 func isDigit(b byte) bool { return '0' <= b && b <= '9' }
 
-// grow makes room for n more bytes in dst, keeping its length.
-func grow(dst []byte, n int) []byte {
-	if cap(dst)-len(dst) >= n {
-		return dst[:len(dst)+n]
+// frameHeaderMax is the longest frame header findHeader looks for: the
+// count's digits, a space and a PRI of up to three digits ("<191>").
+const frameHeaderMax = octetMaxDigits + 1 + 5
+
+// header is what findHeader found.
+type header struct {
+	found bool
+	at    int // offset of the count's first digit
+	size  int // length of the count and its space
+	count int
+	hold  int // when not found: offset of a header p may end inside of, else len(p)
+}
+
+// findHeader looks in p for the header of an octet-counted frame that
+// starts like a syslog message: 1-8 digits, a space, then a PRI ("<" 1-3
+// digits ">"), with a count of at most maxCount. The digits must start at or
+// after from and the space must lie before limit; the PRI may lie beyond.
+// A message may end in digits ("port 22" then "27 <13>…"): of the counts
+// the digit run allows, the one whose frame ends where another header
+// begins is taken, else the longest.
+//
+// When canHold is set (more bytes are to come) and p may end inside a
+// header, hold is where that header would begin, so that the caller keeps
+// those bytes until it can tell.
+func findHeader(p []byte, from, limit, maxCount int, canHold bool) header {
+	for i := from; i < limit; {
+		j := bytes.Index(p[i:limit], []byte(" <"))
+		if j < 0 {
+			// The PRI's "<" may be the first byte past limit.
+			if limit < len(p) && p[limit-1] == ' ' && p[limit] == '<' && limit-1 >= i {
+				j = limit - 1 - i
+			} else {
+				break
+			}
+		}
+		sp := i + j
+		i = sp + 1
+		d := sp
+		for d > from && sp-d < octetMaxDigits && isDigit(p[d-1]) {
+			d--
+		}
+		if d == sp {
+			continue
+		}
+		pri, complete := priAt(p[sp+1:])
+		if !complete {
+			if canHold {
+				return header{hold: d}
+			}
+			continue
+		}
+		if !pri {
+			continue
+		}
+		best := header{}
+		for k := d; k < sp; k++ {
+			if p[k] == '0' {
+				continue
+			}
+			c := atoi(p[k:sp])
+			if c > maxCount {
+				continue
+			}
+			h := header{found: true, at: k, size: sp + 1 - k, count: c}
+			if e := sp + 1 + c; e < len(p) && startsHeader(p[e:]) {
+				return h
+			}
+			if !best.found {
+				best = h
+			}
+		}
+		if best.found {
+			return best
+		}
 	}
-	out := make([]byte, len(dst)+n, len(dst)+n+len(dst)/4)
-	copy(out, dst)
-	return out
+	if canHold {
+		for k := max(from, len(p)-frameHeaderMax); k < len(p); k++ {
+			if headerPrefix(p[k:]) {
+				return header{hold: k}
+			}
+		}
+	}
+	return header{hold: len(p)}
+}
+
+// priAt reads a PRI ("<" 1-3 digits ">") at the start of q, which starts
+// with "<". complete is false when q ends before that can be told.
+func priAt(q []byte) (ok, complete bool) {
+	for i := 1; i <= 4; i++ {
+		if i >= len(q) {
+			return false, false
+		}
+		switch c := q[i]; {
+		case c == '>':
+			return i > 1, true
+		case !isDigit(c) || i == 4:
+			return false, true
+		}
+	}
+	return false, true
+}
+
+// startsHeader reports whether q starts with 1-8 digits, a space and "<".
+func startsHeader(q []byte) bool {
+	i := 0
+	for i < len(q) && i < octetMaxDigits && isDigit(q[i]) {
+		i++
+	}
+	return i > 0 && i+1 < len(q) && q[i] == ' ' && q[i+1] == '<'
+}
+
+// headerPrefix reports whether q is the start of a header, cut short.
+func headerPrefix(q []byte) bool {
+	i := 0
+	for i < len(q) && isDigit(q[i]) {
+		if i++; i > octetMaxDigits {
+			return false
+		}
+	}
+	switch {
+	case i == 0:
+		return false
+	case i == len(q):
+		return true
+	case q[i] != ' ':
+		return false
+	case i+1 == len(q):
+		return true
+	case q[i+1] != '<':
+		return false
+	}
+	_, complete := priAt(q[i+1:])
+	return !complete
+}
+
+// atoi reads 1-8 decimal digits.
+func atoi(p []byte) int {
+	n := 0
+	for _, b := range p {
+		n = n*10 + int(b-'0')
+	}
+	return n
 }
 
 // noUnexpectedEOF reports a stream that ended inside a frame as the end of

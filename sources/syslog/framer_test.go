@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -110,8 +111,49 @@ func TestFramer(t *testing.T) {
 			frames: []string{"abcd"}, infos: []FrameInfo{{Truncated: true}},
 		},
 		{
-			name: "octet truncated, next intact", input: "8 abcdefgh2 xy", max: 4,
-			frames: []string{"abcd", "xy"}, infos: []FrameInfo{{Octet: true, Truncated: true}, octet},
+			// Issue 13, finding 4: a count above max swallowed the frames
+			// behind it and discarded them as the rest of a truncated frame.
+			name: "count above max is not believed", input: "8 <1>abcdefgh6 <2>xyz", max: 6,
+			frames: []string{"8 <1>a", "<2>xyz"}, infos: []FrameInfo{{BadFrame: true, Truncated: true}, octet},
+		},
+		{
+			name: "count of 64 MiB", input: "67108864 <13>x5 <1>ab5 <1>cd",
+			frames: []string{"67108864 <13>x", "<1>ab", "<1>cd"}, infos: []FrameInfo{{BadFrame: true}, octet, octet},
+		},
+		{
+			// Issue 13, finding 4: a lying count within max made one event
+			// of every frame it covered.
+			name: "count that lies within max", input: "30 <13>x5 <1>ab5 <1>cd",
+			frames: []string{"<13>x", "<1>ab", "<1>cd"}, infos: []FrameInfo{{Octet: true, BadFrame: true}, octet, octet},
+		},
+		{
+			name:   "lying frame ends in digits: the count that leads to the next header wins",
+			input:  "40 <13>port 225 <1>ab5 <1>cd",
+			frames: []string{"<13>port 22", "<1>ab", "<1>cd"}, infos: []FrameInfo{{Octet: true, BadFrame: true}, octet, octet},
+		},
+		{
+			name: "body without PRI on a connection whose frames have one", input: "5 <1>ab3 xyz5 <1>cd",
+			frames: []string{"<1>ab", "3 xyz", "<1>cd"}, infos: []FrameInfo{octet, {BadFrame: true}, octet},
+		},
+		{
+			name: "frames without PRI are fine when the connection never sends one", input: "2 ab2 cd",
+			frames: []string{"ab", "cd"}, infos: []FrameInfo{octet, octet},
+		},
+		{
+			name: "junk then octet frames", input: "junk5 <1>ab5 <1>cd",
+			frames: []string{"junk", "<1>ab", "<1>cd"}, infos: []FrameInfo{{BadFrame: true}, octet, octet},
+		},
+		{
+			name: "overlong junk is cut, the frame behind it is found", input: "junk junk junk5 <1>ab", max: 6,
+			frames: []string{"junk j", "<1>ab"}, infos: []FrameInfo{{BadFrame: true, Truncated: true}, octet},
+		},
+		{
+			name: "lf line with a frame header inside", input: "<13>a 5 <1>ab\n",
+			frames: []string{"<13>a ", "<1>ab"}, infos: []FrameInfo{{BadFrame: true}, octet},
+		},
+		{
+			name: "text that only looks like a header", input: "<13>a 5 <x> 5 < 1> 5 <1234> 2000 <1> 0 <1>\n",
+			frames: []string{"<13>a 5 <x> 5 < 1> 5 <1234> 2000 <1> 0 <1>"},
 		},
 		{
 			name: "long line spanning many buffer refills", input: strings.Repeat("z", 1000) + "\nok\n", max: 10,
@@ -143,10 +185,10 @@ func TestFramer(t *testing.T) {
 // TestFramerOneByteReads checks that frames do not depend on how the
 // stream is split into reads.
 func TestFramerOneByteReads(t *testing.T) {
-	input := "5 <13>a<13>b\r\n9 <13>c\nd\r\n\x00<13>e"
+	input := "5 <13>a<13>b\r\n9 <13>c\nd\r\n\x00<13>e\n50 <13>f12 <13>g5 <1>hi5 <1>jk"
 	frames, _, err := frameReader(t, iotest.OneByteReader(strings.NewReader(input)), 64)
 	require.ErrorIs(t, err, io.EOF)
-	require.Equal(t, []string{"<13>a", "<13>b", "<13>c\nd\r\n", "<13>e"}, frames)
+	require.Equal(t, []string{"<13>a", "<13>b", "<13>c\nd\r\n", "<13>e", "<13>f", "<13>g", "<1>hi", "<1>jk"}, frames)
 }
 
 // TestFramerReadError checks that a partial frame is returned before the
@@ -249,7 +291,14 @@ func FuzzFramer(f *testing.F) {
 		// 0xff (a separator the messages themselves never contain).
 		var msgs [][]byte
 		for m := range bytes.SplitSeq(data, []byte{0xff}) {
-			if len(m) > 0 && len(m) <= maxBytes {
+			switch {
+			case len(m) == 0 || len(m) > maxBytes:
+			case findHeader(m, 1, len(m), maxBytes, false).found:
+				// It holds what the framer takes for a further frame.
+			case len(msgs) > 0 && msgs[0][0] == '<' && m[0] != '<':
+				// Once a connection's frames start with a PRI, a body
+				// without one is a count that lied.
+			default:
 				msgs = append(msgs, m)
 			}
 		}
@@ -268,6 +317,32 @@ func FuzzFramer(f *testing.F) {
 		}
 		if _, _, err := fr.Next(nil); err != io.EOF {
 			t.Fatalf("after the last message: %v, want EOF", err)
+		}
+
+		// Resynchronisation: after any bytes at all (a lying count, a
+		// truncated frame, junk), well-formed frames come out intact, each
+		// as a frame of its own; only the first may be lost in what
+		// precedes it (delivered inside a frame flagged BadFrame).
+		if maxBytes < 8 {
+			return
+		}
+		valid := []string{"<13>m1", "<13>m2", "<13>m3", "<13>m4"}
+		stream := slices.Clone(data)
+		for _, v := range valid {
+			stream = append(strconv.AppendInt(stream, int64(len(v)), 10), ' ')
+			stream = append(stream, v...)
+		}
+		fr = NewFramer(bufio.NewReaderSize(bytes.NewReader(stream), 16), maxBytes)
+		var got []string
+		for range len(stream) + 1 {
+			b, _, err := fr.Next(nil)
+			if err != nil {
+				break
+			}
+			got = append(got, string(b))
+		}
+		if len(got) < 3 || !slices.Equal(got[len(got)-3:], valid[1:]) {
+			t.Fatalf("frames after %q: %q, want them to end with %q", data, got, valid[1:])
 		}
 	})
 }

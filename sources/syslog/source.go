@@ -45,7 +45,7 @@ type Source struct {
 	m       sourceMetrics
 	reg     prometheus.Registerer // where Listen registers the kernel drop counter of UDP sockets
 	ledger  *ledger.Ledger        // per-sender accounts of events dropped here; nil records nothing
-	now     func() time.Time      // the certificate reloader's clock; tests replace it before Listen
+	now     func() time.Time      // receive times and certificate reloads; tests replace it before Listen
 	session pipeline.Session      // the random part of this source's event ids
 	conn    atomic.Uint64         // numbers connections for their event ids
 
@@ -147,12 +147,13 @@ func (s *Source) Listen() error {
 		if err == nil {
 			s.registerKernelDrops(s.reg, s.socks)
 		}
-	case ProtocolTCP:
-		s.ln, err = s.listenTCP()
-	case ProtocolTLS:
-		// Certificates first: a missing or bad file fails the start
-		// before the port is taken.
-		if s.certs, err = newCertReloader(s.cfg.TLS, s.log, s.now); err == nil {
+	case ProtocolTCP, ProtocolTLS, ProtocolRELP:
+		if s.cfg.usesTLS() {
+			// Certificates first: a missing or bad file fails the start
+			// before the port is taken.
+			s.certs, err = newCertReloader(s.cfg.TLS, s.log, s.now)
+		}
+		if err == nil {
 			s.ln, err = s.listenTCP()
 		}
 	default:

@@ -278,10 +278,16 @@ func TestTCPFraming(t *testing.T) {
 			want: []string{"<13>" + strings.Repeat("x", 28), "<13>ok"}, flags: []pipeline.Flags{pipeline.FlagTruncated, 0},
 		},
 		{
+			// A count above max_message_bytes is not believed: it stays in
+			// the frame, which ends at the next frame header.
 			name: "oversized octet then intact", input: "104 <13>" + strings.Repeat("x", 100) + "6 <13>ok",
-			want: []string{"<13>" + strings.Repeat("x", 28), "<13>ok"}, flags: []pipeline.Flags{pipeline.FlagTruncated, 0},
+			want:  []string{"104 <13>" + strings.Repeat("x", 24), "<13>ok"},
+			flags: []pipeline.Flags{pipeline.FlagTruncated | pipeline.FlagBadFrame, 0},
 		},
-		{name: "bogus count forwarded", input: "0 <13>a\n99999999 <13>b\n5 <13>c", want: []string{"0 <13>a", "99999999 <13>b", "<13>c"}},
+		{
+			name: "bogus count forwarded", input: "0 <13>a\n99999999 <13>b\n5 <13>c", want: []string{"0 <13>a", "99999999 <13>b", "<13>c"},
+			flags: []pipeline.Flags{pipeline.FlagBadFrame, pipeline.FlagBadFrame, 0},
+		},
 		{name: "binary garbage", input: "\xff\x01\x02\n\x80\x81\x00\xfe", want: []string{"\xff\x01\x02", "\x80\x81", "\xfe"}},
 	}
 	for _, tt := range tests {
@@ -333,6 +339,45 @@ func TestTCPBogusCountMetric(t *testing.T) {
 	h.stop()
 	require.Equal(t, 2.0, value(t, h.m.ParseFailures.WithLabelValues("test", metrics.ReasonBadFrame)))
 	require.Zero(t, value(t, h.m.SourceDropped.WithLabelValues("test", metrics.ReasonBadFrame)))
+}
+
+// Issue 13, finding 4: "30000 <13>1 - h app - - - x" followed by 300 valid
+// frames gave one event, and a 64 MiB count followed by 20,000 frames gave
+// one truncated event while 18,335 frames vanished. Every valid frame must
+// arrive as its own event; the lying frame arrives flagged and counted.
+func TestTCPLyingCountResynchronises(t *testing.T) {
+	for _, tt := range []struct {
+		count  string
+		frames int
+	}{{"30000", 300}, {"67108864", 20000}} {
+		t.Run(tt.count, func(t *testing.T) {
+			h := start(t, tcpConfig(), 64)
+			c := h.dial(t)
+			var sb strings.Builder
+			sb.WriteString(tt.count + " <13>1 - h app - - - x")
+			want := []string{"<13>1 - h app - - - x"}
+			if tt.count == "67108864" { // above max_message_bytes: not believed, kept in the frame
+				want[0] = tt.count + " " + want[0]
+			}
+			for i := range tt.frames {
+				m := fmt.Sprintf("<13>1 - h app - - - marker-%d", i)
+				want = append(want, m)
+				sb.WriteString(octetFrame(m))
+			}
+			_, err := io.WriteString(c, sb.String())
+			require.NoError(t, err)
+			require.NoError(t, c.(*net.TCPConn).CloseWrite())
+			evs := h.events(t, len(want))
+			require.Equal(t, want, raws(evs))
+			require.Equal(t, pipeline.FlagBadFrame, evs[0].Flags)
+			for _, e := range evs[1:] {
+				require.Zero(t, e.Flags, string(e.Raw))
+			}
+			h.stop()
+			require.Equal(t, 1.0, value(t, h.m.ParseFailures.WithLabelValues("test", metrics.ReasonBadFrame)))
+			require.Equal(t, float64(len(want)), value(t, h.m.SourceReceived.WithLabelValues("test")))
+		})
+	}
 }
 
 // TestTCPLowRateFlush checks that a lone message is sent at once, not held

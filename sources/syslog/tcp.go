@@ -79,7 +79,7 @@ func (s *Source) acceptLoop(ctx context.Context, ln net.Listener, out chan<- pip
 			notAllowed.note(s, "sender not in the allow-list, refusing connections")
 			continue
 		}
-		c := &trackedConn{Conn: conn, idle: s.cfg.IdleTimeout, frameTimeout: s.cfg.FrameTimeout, peer: peer.Addr()}
+		c := &trackedConn{Conn: conn, idle: s.cfg.IdleTimeout, frameTimeout: s.cfg.FrameTimeout, peer: peer.Addr(), now: s.now}
 		if tlsConf != nil {
 			// No I/O yet: serveConn runs the handshake, with a deadline,
 			// in the connection's own goroutine.
@@ -101,7 +101,11 @@ func (s *Source) acceptLoop(ctx context.Context, ln net.Listener, out chan<- pip
 				"max_connections_per_ip", s.cfg.MaxConnectionsPerIP)
 			continue
 		}
-		wg.Go(func() { s.serveConn(ctx, c, out) })
+		if s.cfg.Protocol == ProtocolRELP {
+			wg.Go(func() { s.serveRELP(ctx, c, out) })
+		} else {
+			wg.Go(func() { s.serveConn(ctx, c, out) })
+		}
 	}
 }
 
@@ -117,27 +121,13 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipel
 		s.conns.remove(c)
 		s.m.connections.Dec()
 	}()
-	peer := peerOf(c.RemoteAddr())
-	origin := s.senders.origin(peer.Addr())
-	if tc, ok := c.Conn.(*tls.Conn); ok {
-		if err := c.handshake(tc, s.cfg.TLS.HandshakeTimeout); err != nil {
-			if !errors.Is(err, errStopping) {
-				s.m.tlsHandshake.Inc()
-				s.log.Debug("tls handshake failed", "peer", peer.String(), "err", handshakeError(err))
-			}
-			return
-		}
-		tp := PeerFromState(tc.ConnectionState())
-		s.log.Debug("tls connection", "peer", peer.String(), "version", tp.Version, "cipher", tp.Cipher,
-			"client_subject", tp.Subject, "client_issuer", tp.Issuer)
-		withTLS := *origin // the connection's own copy: the certificate is this sender's
-		withTLS.TLS = &tp
-		origin = &withTLS
+	peer, origin, ok := s.openConn(c)
+	if !ok {
+		return
 	}
 	br := bufio.NewReaderSize(c, readBufferSize)
 	fr := NewFramer(br, s.cfg.MaxMessageBytes)
 	b := newBatcher(s.cfg.BatchEvents, s.cfg.MaxMessageBytes, pipeline.ConnectionScope(s.session, s.name, s.conn.Add(1)))
-	var received time.Time
 	for {
 		// Room for a whole frame, so the framer appends into the arena
 		// without reallocating it.
@@ -147,14 +137,12 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipel
 			info FrameInfo
 			err  error
 		)
-		// Frames that one read brought share its time: a clock read per
-		// frame costs more than the precision is worth. A frame whose first
-		// bytes were already buffered keeps the time they arrived.
-		refill := br.Buffered() == 0
 		b.arena, info, err = fr.Next(b.arena)
-		if refill {
-			received = time.Now()
-		}
+		// The frame's last byte came with the latest read: frames that one
+		// read completed share its time (a clock read per frame would cost
+		// more than the precision is worth), and a frame split across reads
+		// gets the time of its last part, never of its first.
+		received := c.lastRead
 		if err == nil {
 			c.frameDone()
 			var flags pipeline.Flags
@@ -162,6 +150,7 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipel
 				flags |= pipeline.FlagTruncated
 			}
 			if info.BadFrame {
+				flags |= pipeline.FlagBadFrame
 				b.bad++
 			}
 			b.push(start, received, origin, peer, flags)
@@ -181,6 +170,29 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipel
 			return
 		}
 	}
+}
+
+// openConn runs the TLS handshake of a TLS connection and returns the
+// sender's address and origin; ok is false when the handshake failed.
+func (s *Source) openConn(c *trackedConn) (peer netip.AddrPort, origin *pipeline.Origin, ok bool) {
+	peer = peerOf(c.RemoteAddr())
+	origin = s.senders.origin(peer.Addr())
+	if tc, isTLS := c.Conn.(*tls.Conn); isTLS {
+		if err := c.handshake(tc, s.cfg.TLS.HandshakeTimeout); err != nil {
+			if !errors.Is(err, errStopping) {
+				s.m.tlsHandshake.Inc()
+				s.log.Debug("tls handshake failed", "peer", peer.String(), "err", handshakeError(err))
+			}
+			return peer, nil, false
+		}
+		tp := PeerFromState(tc.ConnectionState())
+		s.log.Debug("tls connection", "peer", peer.String(), "version", tp.Version, "cipher", tp.Cipher,
+			"client_subject", tp.Subject, "client_issuer", tp.Issuer)
+		withTLS := *origin // the connection's own copy: the certificate is this sender's
+		withTLS.TLS = &tp
+		origin = &withTLS
+	}
+	return peer, origin, true
 }
 
 // logConnEnd says why a connection ended, quietly for the ordinary cases.
@@ -231,6 +243,11 @@ type trackedConn struct {
 	// arrived; zero while no frame is in progress. Only the reader uses it.
 	frameStart time.Time
 
+	// now is the source's clock; lastRead is its time when the latest Read
+	// returned bytes. Only the connection's reader uses them.
+	now      func() time.Time
+	lastRead time.Time
+
 	// mu orders stop against Read's deadline update: without it a Read
 	// could push the deadline forward just after stop set it in the past,
 	// and block until the idle timeout instead of returning.
@@ -250,8 +267,11 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	}
 	c.mu.Unlock()
 	n, err := c.Conn.Read(p)
-	if n > 0 && c.frameStart.IsZero() && c.frameTimeout > 0 {
-		c.frameStart = time.Now()
+	if n > 0 {
+		c.lastRead = c.now()
+		if c.frameStart.IsZero() && c.frameTimeout > 0 {
+			c.frameStart = time.Now()
+		}
 	}
 	return n, err
 }
