@@ -58,7 +58,7 @@ func serveScript(t *testing.T, clock *fakeClock, chunks []chunk) []*pipeline.Eve
 	src.now = clock.Now
 	c := &trackedConn{Conn: &scriptedConn{clock: clock, chunks: chunks}, now: src.now}
 	out := make(chan pipeline.Batch, 16)
-	src.serveConn(context.Background(), c, out)
+	src.serve(context.Background(), c, out)
 	close(out)
 	var events []*pipeline.Event
 	for b := range out {

@@ -33,17 +33,9 @@ const relpWriteTimeout = 10 * time.Second
 // stopped or crashed first) is sent again too: RELP senders keep every
 // message until it is answered. Ack with pipeline.ErrDropped (a when_full
 // drop policy, or no route) is answered 200: the operator chose to drop.
-func (s *Source) serveRELP(ctx context.Context, c *trackedConn, out chan<- pipeline.Batch) {
-	s.m.connections.Inc()
-	defer func() {
-		_ = c.Close()
-		s.conns.remove(c)
-		s.m.connections.Dec()
-	}()
-	peer, origin, ok := s.openConn(c)
-	if !ok {
-		return
-	}
+func (s *Source) serveRELP(ctx context.Context, c *trackedConn, peer netip.AddrPort, origin *pipeline.Origin,
+	out chan<- pipeline.Batch,
+) {
 	sess := newRELPSession(c)
 	go sess.writeLoop()
 

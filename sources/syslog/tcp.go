@@ -101,20 +101,13 @@ func (s *Source) acceptLoop(ctx context.Context, ln net.Listener, out chan<- pip
 				"max_connections_per_ip", s.cfg.MaxConnectionsPerIP)
 			continue
 		}
-		if s.cfg.Protocol == ProtocolRELP {
-			wg.Go(func() { s.serveRELP(ctx, c, out) })
-		} else {
-			wg.Go(func() { s.serveConn(ctx, c, out) })
-		}
+		wg.Go(func() { s.serve(ctx, c, out) })
 	}
 }
 
-// serveConn reads frames from one connection and sends them in batches. A
-// batch goes out when it is full or when the reader has nothing buffered,
-// so that latency stays low at low rates while a busy connection still
-// fills whole batches. Sending blocks while out is full: that is the
-// backpressure that makes TCP senders slow down.
-func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipeline.Batch) {
+// serve runs one connection, counted while it lasts: the TLS handshake,
+// then syslog framing or a RELP session.
+func (s *Source) serve(ctx context.Context, c *trackedConn, out chan<- pipeline.Batch) {
 	s.m.connections.Inc()
 	defer func() {
 		_ = c.Close()
@@ -125,6 +118,21 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, out chan<- pipel
 	if !ok {
 		return
 	}
+	if s.cfg.Protocol == ProtocolRELP {
+		s.serveRELP(ctx, c, peer, origin, out)
+		return
+	}
+	s.serveConn(ctx, c, peer, origin, out)
+}
+
+// serveConn reads frames from one connection and sends them in batches. A
+// batch goes out when it is full or when the reader has nothing buffered,
+// so that latency stays low at low rates while a busy connection still
+// fills whole batches. Sending blocks while out is full: that is the
+// backpressure that makes TCP senders slow down.
+func (s *Source) serveConn(ctx context.Context, c *trackedConn, peer netip.AddrPort, origin *pipeline.Origin,
+	out chan<- pipeline.Batch,
+) {
 	br := bufio.NewReaderSize(c, readBufferSize)
 	fr := NewFramer(br, s.cfg.MaxMessageBytes)
 	b := newBatcher(s.cfg.BatchEvents, s.cfg.MaxMessageBytes, pipeline.ConnectionScope(s.session, s.name, s.conn.Add(1)))
