@@ -113,15 +113,19 @@ const (
 	TagInvalidSD       = "_syslog_invalid_structured_data"
 )
 
-// noteTags pairs each note with its tag, in the order they are written.
-var noteTags = [...]struct {
-	note Notes
-	tag  string
-}{
-	{NotePriorityMissing, TagPriorityMissing},
-	{NoteInvalidTime, TagInvalidTime},
-	{NoteFieldTooLong, TagFieldTooLong},
-	{NoteInvalidSD, TagInvalidSD},
+// tag returns the tag of a single note.
+func (n Notes) tag() string {
+	switch n {
+	case NotePriorityMissing:
+		return TagPriorityMissing
+	case NoteInvalidTime:
+		return TagInvalidTime
+	case NoteFieldTooLong:
+		return TagFieldTooLong
+	case NoteInvalidSD:
+		return TagInvalidSD
+	}
+	return ""
 }
 
 // Parser parses syslog headers. Each worker owns one: it holds scratch
@@ -181,11 +185,9 @@ func (h *Header) AppendECS(doc *ecs.Document) {
 	if h.Format == Unknown {
 		return
 	}
-	if h.Notes != 0 {
-		for _, n := range noteTags {
-			if h.Notes&n.note != 0 {
-				doc.AppendString("tags", n.tag)
-			}
+	for n := NotePriorityMissing; n <= NoteInvalidSD && h.Notes >= n; n <<= 1 {
+		if h.Notes&n != 0 {
+			doc.AppendString("tags", n.tag())
 		}
 	}
 	if h.HasPriority {
