@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -340,5 +341,119 @@ func sendAll(t *testing.T, addr map[string]string, lines []line) {
 	}
 	for _, c := range conns {
 		require.NoError(t, c.Close())
+	}
+}
+
+// securityRule is the part of an Elastic Security rule the pack sets.
+type securityRule struct {
+	RuleID    string   `json:"rule_id"`
+	Type      string   `json:"type"`
+	Language  string   `json:"language"`
+	Query     string   `json:"query"`
+	Index     []string `json:"index"`
+	From      string   `json:"from"`
+	Threshold *struct {
+		Field       []string `json:"field"`
+		Value       int      `json:"value"`
+		Cardinality []struct {
+			Field string `json:"field"`
+			Value int    `json:"value"`
+		} `json:"cardinality"`
+	} `json:"threshold"`
+	NewTermsFields     []string `json:"new_terms_fields"`
+	HistoryWindowStart string   `json:"history_window_start"`
+}
+
+// TestElasticSecurityRulesCarryTheProvenParameters: the file users import
+// holds one rule per alerting rule, with the query, counts, groups and
+// windows that the scenario test evaluates from rules.json.
+func TestElasticSecurityRulesCarryTheProvenParameters(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("dist", "rules.json"))
+	require.NoError(t, err)
+	var d struct {
+		Rules []struct {
+			distRule
+			ID          string `json:"id"`
+			Lucene      string `json:"lucene"`
+			ElasticEQL  string `json:"elastic_eql"`
+			Correlation *struct {
+				Rules    []string `json:"rules"`
+				GroupBy  []string `json:"group_by"`
+				Timespan string   `json:"timespan"`
+				GTE      int      `json:"gte"`
+				Field    string   `json:"field"`
+			} `json:"correlation"`
+		} `json:"rules"`
+	}
+	require.NoError(t, json.Unmarshal(b, &d))
+	f, err := os.Open(filepath.Join("dist", "elastic-security-rules.ndjson"))
+	require.NoError(t, err)
+	defer f.Close()
+	imported := map[string]securityRule{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r securityRule
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &r))
+		imported[r.RuleID] = r
+	}
+	require.NoError(t, sc.Err())
+
+	alerting := 0
+	for _, r := range d.Rules {
+		s, ok := imported[r.ID]
+		if r.BuildingBlock {
+			require.False(t, ok, "%s: a building block is not imported as a rule", r.Name)
+			continue
+		}
+		alerting++
+		require.True(t, ok, "%s is missing from elastic-security-rules.ndjson", r.Name)
+		require.Equal(t, []string{"logs-kerio*"}, s.Index, r.Name)
+		switch r.Type {
+		case "query", "new_terms":
+			require.Equal(t, r.Type, s.Type, r.Name)
+			require.Equal(t, "lucene", s.Language, r.Name)
+			require.Equal(t, r.Lucene, s.Query, r.Name)
+			if r.Type == "new_terms" {
+				require.Equal(t, r.NewTerms.Fields, s.NewTermsFields, r.Name)
+				require.Equal(t, "now-"+r.NewTerms.HistoryWindow, s.HistoryWindowStart, r.Name)
+			}
+		case "event_count", "value_count":
+			c := r.Correlation
+			require.Equal(t, "threshold", s.Type, r.Name)
+			require.Equal(t, r.Lucene, s.Query, r.Name)
+			require.Equal(t, "now-"+c.Timespan, s.From, r.Name)
+			require.Equal(t, c.GroupBy, s.Threshold.Field, r.Name)
+			if r.Type == "event_count" {
+				require.Equal(t, c.GTE, s.Threshold.Value, r.Name)
+				require.Empty(t, s.Threshold.Cardinality, r.Name)
+			} else {
+				require.Equal(t, 1, s.Threshold.Value, r.Name)
+				require.Len(t, s.Threshold.Cardinality, 1, r.Name)
+				require.Equal(t, c.Field, s.Threshold.Cardinality[0].Field, r.Name)
+				require.Equal(t, c.GTE, s.Threshold.Cardinality[0].Value, r.Name)
+			}
+		case "temporal_ordered":
+			c := r.Correlation
+			require.Equal(t, "eql", s.Type, r.Name)
+			require.Equal(t, "eql", s.Language, r.Name)
+			require.Equal(t, r.ElasticEQL, s.Query, r.Name)
+			require.True(t, strings.HasPrefix(s.Query, "sequence by "+strings.Join(c.GroupBy, ", ")+" with maxspan="+c.Timespan+"\n"), "%s: %s", r.Name, s.Query)
+		default:
+			t.Fatalf("%s: unexpected type %s", r.Name, r.Type)
+		}
+	}
+	require.Len(t, imported, alerting, "one imported rule per alerting rule")
+}
+
+// TestDocsDescribeEveryAlertingRule keeps docs/detections.md in step with the pack.
+func TestDocsDescribeEveryAlertingRule(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "detections.md"))
+	require.NoError(t, err)
+	for name, r := range loadDist(t) {
+		if r.BuildingBlock {
+			continue
+		}
+		require.GreaterOrEqual(t, strings.Count(string(doc), "`"+name+"`"), 2, "docs/detections.md: %s in the rule table and in the results", name)
 	}
 }
