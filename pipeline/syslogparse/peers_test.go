@@ -64,6 +64,7 @@ const (
 	srcVectorCodec     = "vectordotdev/vector lib/codecs/src/decoding/format/syslog.rs"
 	srcVectorSource    = "vectordotdev/vector src/sources/syslog.rs"
 	srcGoSyslog3164    = "leodido/go-syslog rfc3164/machine_test.go"
+	srcGoSyslog5424    = "leodido/go-syslog rfc5424/machine_test.go"
 	exchangeSD         = `[origin ip="exchange.macartney.esbjerg"][meta sequenceId="191732" sysUpTime="68807696"][EventData@18372.4 Data="MSEXCHANGEOWAAPPPOOL.CONFIG\" -W \"\" -M 1 -AP \"MSEXCHANGEOWAAPPPOOL5244fileserver.macartney.esbjerg CDG 1 7 7 1 0 1 1 7 1 mail.macartney.esbjerg CDG 1 7 7 1 0 1 1 7 1 maindc.macartney.esbjerg CD- 1 6 6 0 0 1 1 6 1 "][Keywords@18372.4 Keyword="Classic"]`
 	exchangeSDJSON     = `{"EventData@18372.4":{"Data":"MSEXCHANGEOWAAPPPOOL.CONFIG\" -W \"\" -M 1 -AP \"MSEXCHANGEOWAAPPPOOL5244fileserver.macartney.esbjerg CDG 1 7 7 1 0 1 1 7 1 mail.macartney.esbjerg CDG 1 7 7 1 0 1 1 7 1 maindc.macartney.esbjerg CD- 1 6 6 0 0 1 1 6 1 "},"Keywords@18372.4":{"Keyword":"Classic"},"meta":{"sequenceId":"191732","sysUpTime":"68807696"},"origin":{"ip":"exchange.macartney.esbjerg"}}`
 	evntSD             = `[exampleSDID@0 iut="3" eventSource="Application" eventID="1011"][examplePriority@0 class="high"]`
@@ -391,6 +392,26 @@ func peerVectors() []peerVector {
 			want:    peerWant{pri: 190, time: "Feb 13 21:31:56", host: "74794bfb6795", app: "liblogging-stdlog", sd: `{"origin":{"foo.bar":"baz"}}`, msg: "hello"},
 			follows: "rsyslog and syslog-ng", differs: "RFC 3164 has no structured data: the text stays in MSG, less the one separating blank",
 			ours: &peerWant{pri: 190, time: "Feb 13 21:31:56", host: "74794bfb6795", app: "liblogging-stdlog", msg: ` [origin foo.bar="baz"] hello`}},
+
+		// go-syslog's RFC 5424 table (invalid rows: the partial value its best-effort mode keeps).
+		{src: srcGoSyslog5424, raw: `<165>4 2003-10-11T22:14:15.003Z mymachine.it e - 1 [ex@32473 iut="3" eventSource="A"] An application event log entry...`,
+			want: peerWant{format: sdRFC5424, pri: 165, time: "2003-10-11T22:14:15.003Z", host: "mymachine.it", app: "e", msgid: "1",
+				sd: `{"ex@32473":{"eventSource":"A","iut":"3"}}`, msg: appLog}},
+		{src: srcGoSyslog5424, raw: `<29>1 2016-01-15T01:00:43Z some-host-name SEKRETPROGRAM prg - [origin x-service="svcname"][meta sequenceId="1"] 127.0.0.1 - - 1452819643 "GET"`,
+			want: peerWant{format: sdRFC5424, pri: 29, time: "2016-01-15T01:00:43Z", host: "some-host-name", app: "SEKRETPROGRAM", pid: "prg",
+				sd: `{"meta":{"sequenceId":"1"},"origin":{"x-service":"svcname"}}`, msg: `127.0.0.1 - - 1452819643 "GET"`}},
+		{src: srcGoSyslog5424, raw: `<165>3 2003-10-12T22:14:15.003Z example.com evnts - ID27 [dupe e="1"][id1][dupe class="l"]`,
+			want: peerWant{format: sdRFC5424, pri: 165, time: "2003-10-12T22:14:15.003Z", host: "example.com", app: "evnts", msgid: "ID27",
+				sd: `{"dupe":{"e":"1"},"id1":{}}`, notes: NoteInvalidSD}},
+		{src: srcGoSyslog5424, raw: "<101>12 2018-02-29T22:14:16+01:00", want: peerWant{format: sdRFC5424, pri: 101, notes: NoteInvalidTime}},
+		{src: srcGoSyslog5424, raw: "<1>1 - " + long("abcdefghilmnopqrstuvz", 12) + "abcX - - - -",
+			want:    peerWant{format: sdRFC5424, pri: 1},
+			follows: followsIssue, differs: "go-syslog stops at a HOSTNAME over 255 bytes; siemfwd keeps it and tags it",
+			ours: &peerWant{format: sdRFC5424, pri: 1, host: long("abcdefghilmnopqrstuvz", 12) + "abcX", notes: NoteFieldTooLong}},
+		{src: srcGoSyslog5424, raw: "<29>1 2006-01-02T15:04:05Z+07:00 - - - - -",
+			want:    peerWant{format: sdRFC5424, pri: 29, time: "2006-01-02T15:04:05Z"},
+			differs: "a TIMESTAMP with bytes after its zone is no time to siemfwd; go-syslog keeps the part before them",
+			ours:    &peerWant{format: sdRFC5424, pri: 29, notes: NoteInvalidTime}},
 
 		// go-syslog's RFC 3164 table.
 		{src: srcGoSyslog3164, raw: "<85>Jan 24 15:50:41 ip-172-31-30-110 sudo[6040]: ec2-user : TTY=pts/0 ; PWD=/var/log ; USER=root ; COMMAND=/bin/tail secure",
