@@ -48,9 +48,12 @@ func (s *sinkLoop) enqueueDisk(hard context.Context, b Batch) {
 }
 
 // runDisk delivers what the disk buffer holds, oldest first, and removes it
-// from the buffer only once the sink accepted it (or dead-lettered it). It
-// stops when the pipeline closes the sink's queue, leaving whatever is still
-// buffered for the next start.
+// from the buffer only once the sink accepted it (or dead-lettered it). Each
+// write takes as much as MaxEvents allows, waiting up to Linger for more, as
+// the in-memory loop does. When the pipeline closes the sink's queue (the
+// drain), it goes on delivering what the buffer holds until it has none left
+// or the shutdown deadline passes; what is left then stays on disk for the
+// next start.
 func (s *sinkLoop) runDisk(hard context.Context) {
 	defer func() {
 		s.buf.SetReaderFailing(true) // no more reading: writers must not wait for it
@@ -58,34 +61,23 @@ func (s *sinkLoop) runDisk(hard context.Context) {
 			s.log.Error("close failed", "err", err)
 		}
 	}()
-	stop, cancel := context.WithCancel(hard)
-	defer cancel()
+	// draining ends when the queue is closed: from then on, Next returns only
+	// what the buffer already holds.
+	draining, drain := context.WithCancel(hard)
+	defer drain()
 	go func() {
 		for range s.queue { // workers never send here in disk mode; closing is the stop signal
 		}
-		cancel()
+		drain()
 	}()
 	var orig origins
-	for stop.Err() == nil {
-		recs, memos, pos, err := s.buf.Next(stop, s.cfg.MaxEvents, maxReadBytes)
+	for hard.Err() == nil {
+		pos, err := s.gatherDisk(draining, &orig)
 		if err != nil {
 			if !errors.Is(err, context.Canceled) && !errors.Is(err, diskbuf.ErrClosed) {
 				s.log.Error("disk buffer read failed", "err", err)
 			}
 			return
-		}
-		s.events = s.events[:0]
-		for _, m := range memos {
-			s.events = append(s.events, m.(*Event))
-		}
-		decoded := make([]Event, len(recs))
-		for i, rec := range recs {
-			if err := decodeRecord(rec, &decoded[i], &orig); err != nil {
-				s.m.SinkEvents.WithLabelValues(s.name, "failed").Inc()
-				s.log.Error("unreadable disk-buffer record skipped", "err", err)
-				continue
-			}
-			s.events = append(s.events, &decoded[i])
 		}
 		if err := s.deliver(hard, s.events); err != nil {
 			return // abandoned at the deadline: still in the buffer, replayed at the next start
@@ -95,4 +87,48 @@ func (s *sinkLoop) runDisk(hard context.Context) {
 			s.log.Error("disk buffer ack failed", "err", err)
 		}
 	}
+}
+
+// gatherDisk reads the next events into s.events: whatever the buffer has,
+// up to MaxEvents, and more as it comes within Linger. It returns the
+// position to acknowledge once they are delivered, or the error of the
+// first read (ctx ended with nothing available, the buffer closed or failed).
+func (s *sinkLoop) gatherDisk(ctx context.Context, orig *origins) (diskbuf.Position, error) {
+	s.events = s.events[:0]
+	pos, err := s.readDisk(ctx, orig)
+	if err != nil || len(s.events) >= s.cfg.MaxEvents || s.cfg.Linger <= 0 || ctx.Err() != nil {
+		return pos, err
+	}
+	linger, cancel := context.WithTimeout(ctx, s.cfg.Linger)
+	defer cancel()
+	for len(s.events) < s.cfg.MaxEvents {
+		more, err := s.readDisk(linger, orig)
+		if err != nil {
+			break // the linger ended; a read error shows again at the next read
+		}
+		pos = more
+	}
+	return pos, nil
+}
+
+// readDisk appends what one Next returns to s.events: records read back
+// from the file first, decoded, then events handed over in memory.
+func (s *sinkLoop) readDisk(ctx context.Context, orig *origins) (diskbuf.Position, error) {
+	recs, memos, pos, err := s.buf.Next(ctx, s.cfg.MaxEvents-len(s.events), maxReadBytes)
+	if err != nil {
+		return pos, err
+	}
+	decoded := make([]Event, len(recs))
+	for i, rec := range recs {
+		if err := decodeRecord(rec, &decoded[i], orig); err != nil {
+			s.m.SinkEvents.WithLabelValues(s.name, "failed").Inc()
+			s.log.Error("unreadable disk-buffer record skipped", "err", err)
+			continue
+		}
+		s.events = append(s.events, &decoded[i])
+	}
+	for _, m := range memos {
+		s.events = append(s.events, m.(*Event))
+	}
+	return pos, nil
 }

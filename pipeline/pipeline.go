@@ -84,6 +84,9 @@ type Pipeline struct {
 	recycle bool
 	log     *slog.Logger
 	m       *metrics.Metrics
+
+	abort     chan struct{} // closed by Abort
+	abortOnce sync.Once
 }
 
 // New builds a pipeline. newProcessor is called once per worker.
@@ -94,7 +97,7 @@ func New(cfg Config, sources []Source, sinks []NamedSink, newProcessor func() Pr
 	if len(sinks) == 0 {
 		return nil, errors.New("pipeline: no sinks")
 	}
-	p := &Pipeline{cfg: cfg, sources: sources, newProcessor: newProcessor, log: log, m: m, recycle: true}
+	p := &Pipeline{cfg: cfg, sources: sources, newProcessor: newProcessor, log: log, m: m, recycle: true, abort: make(chan struct{})}
 	for _, s := range sinks {
 		p.sinks = append(p.sinks, newSinkLoop(s, log.With("component", "sink", "sink", s.Name), m))
 		p.recycle = p.recycle && releasesEvents(s)
@@ -181,10 +184,41 @@ func (p *Pipeline) Ready() (bool, []string) {
 // to stop after the drain is cut off.
 const maxShutdownGrace = 5 * time.Second
 
-// Run runs until ctx is done, then drains: sources stop and return, the
-// workers finish what is queued, the sinks write it and close. The drain is
-// bounded by ShutdownTimeout; what is left after it is abandoned and logged.
-// Run returns an error when a source failed or events were abandoned.
+// errAbandoned is the Ack error of events given up at the shutdown deadline
+// or at an abort.
+var errAbandoned = errors.New("abandoned at shutdown")
+
+// Abort cuts the drain short: what is not written yet is abandoned (and
+// counted) at once, and Run returns without waiting for stuck sinks. It is
+// the second SIGTERM. Safe to call at any time, more than once.
+func (p *Pipeline) Abort() { p.abortOnce.Do(func() { close(p.abort) }) }
+
+// Abandoned is the number of events given up at shutdown so far, per sink
+// (an event routed to two sinks and written by neither counts twice). Events
+// left in a disk buffer are not abandoned: the next start delivers them.
+func (p *Pipeline) Abandoned() int64 {
+	var n int64
+	for _, s := range p.sinks {
+		n += s.abandoned.Load()
+	}
+	return n
+}
+
+// Held is the number of events the sinks hold in memory right now: queued,
+// or in a write in progress.
+func (p *Pipeline) Held() int64 {
+	var n int64
+	for _, s := range p.sinks {
+		n += s.held()
+	}
+	return n
+}
+
+// Run runs until ctx is done, then drains: sources stop reading and pass on
+// what they have read, the workers process it, the sinks write it and close.
+// The drain is bounded by ShutdownTimeout (or cut short by Abort); what is
+// left after it is abandoned, counted and logged. Run returns an error when a
+// source failed or events were abandoned.
 func (p *Pipeline) Run(ctx context.Context) error {
 	// hard is cancelled when the drain deadline passes; sinks stop retrying then.
 	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
@@ -244,17 +278,32 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}()
 	defer close(stopGauges)
 
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-p.abort:
+	}
 	p.log.Info("draining", "timeout", p.cfg.ShutdownTimeout)
 	// The drain stops at the hard deadline; the rest of ShutdownTimeout is
 	// the grace for sinks to notice. A sink stuck in a write that never
 	// returns (stdout into a pipe nobody reads) is left behind after it.
 	grace := min(p.cfg.ShutdownTimeout/4, maxShutdownGrace)
-	deadline := time.AfterFunc(p.cfg.ShutdownTimeout-grace, func() {
-		p.log.Warn("shutdown deadline passed; abandoning what is still queued")
-		cancelHard()
-	})
+	deadline := time.NewTimer(p.cfg.ShutdownTimeout - grace)
 	defer deadline.Stop()
+	drained := make(chan struct{})
+	defer close(drained)
+	go func() {
+		select {
+		case <-deadline.C:
+			p.log.Warn("shutdown deadline passed; abandoning what is not written yet",
+				"held_events", p.Held(), "input_batches", len(in))
+		case <-p.abort:
+			p.log.Warn("shutdown aborted; abandoning what is not written yet",
+				"held_events", p.Held(), "input_batches", len(in))
+		case <-drained:
+			return
+		}
+		cancelHard()
+	}()
 
 	srcWG.Wait()
 	close(in)
@@ -267,28 +316,44 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		sinkWG.Wait()
 		close(sinksDone)
 	}()
+	var stuck error
 	select {
 	case <-sinksDone:
 	case <-hard.Done():
 		select {
 		case <-sinksDone:
+		case <-p.abort:
+			stuck = p.leaveStuckSinks()
 		case <-time.After(grace):
-			return errors.Join(append(srcErrs, errors.New("a sink did not stop after the shutdown deadline; what it held is abandoned"))...)
+			stuck = p.leaveStuckSinks()
 		}
 	}
 
-	abandoned := 0
-	for _, s := range p.sinks {
-		abandoned += s.abandoned
-	}
-	err := errors.Join(srcErrs...)
-	if abandoned > 0 {
+	err := errors.Join(append(srcErrs, stuck)...)
+	if abandoned := p.Abandoned(); abandoned > 0 {
 		p.log.Warn("stopped with abandoned events", "abandoned", abandoned)
 		err = errors.Join(err, fmt.Errorf("%d events abandoned at shutdown", abandoned))
 	} else {
 		p.log.Info("stopped")
 	}
 	return err
+}
+
+// leaveStuckSinks gives up the sinks whose loop has not returned (stuck in a
+// write after the deadline): what they hold is counted as abandoned.
+func (p *Pipeline) leaveStuckSinks() error {
+	var errs []error
+	for _, s := range p.sinks {
+		select {
+		case <-s.stopped:
+			continue
+		default:
+		}
+		held := s.held()
+		s.abandonQueued()
+		errs = append(errs, fmt.Errorf("sink %s did not stop after the shutdown deadline; the %d events it held are abandoned", s.name, held))
+	}
+	return errors.Join(errs...)
 }
 
 // work processes batches from in and hands each to the sinks that route it.

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -302,8 +303,30 @@ func TestShutdownDeadlineAbandonsAStuckSinkAndSaysSo(t *testing.T) {
 	h := start(t, cfg, src, pipeline.NamedSink{Name: "stuck", Sink: stuck, Config: sinkCfg()})
 	<-stuck.Entered
 	err := h.stop(t)
-	require.ErrorContains(t, err, "abandoned")
+	require.ErrorContains(t, err, "1 events abandoned")
 	require.Len(t, src.waitAcks(t, 1), 1)
+	require.Equal(t, 1.0, testutil.ToFloat64(h.m.SinkDropped.WithLabelValues("stuck", metrics.ReasonShutdown)))
+	require.EqualValues(t, 1, h.p.Abandoned())
+}
+
+// TestAbortAbandonsAtOnceAndCounts: a second SIGTERM (Abort) does not wait
+// for the shutdown timeout; what was not written is counted as abandoned.
+func TestAbortAbandonsAtOnceAndCounts(t *testing.T) {
+	src := newListSource([]string{"d|event|1", "d|event|2"}, []string{"d|event|3"})
+	stuck := &sinktest.Blocking{Release: make(chan struct{}), Entered: make(chan struct{}, 2)}
+	cfg := pipeline.DefaultConfig()
+	cfg.ShutdownTimeout = time.Hour
+	h := start(t, cfg, src, pipeline.NamedSink{Name: "stuck", Sink: stuck, Config: sinkCfg(func(c *pipeline.SinkConfig) {
+		c.MaxEvents = 2 // the first batch in Write, the second queued
+	})})
+	<-src.sent
+	<-stuck.Entered
+	h.cancel()
+	h.p.Abort()
+	err := h.stop(t)
+	require.ErrorContains(t, err, "3 events abandoned at shutdown")
+	require.Len(t, src.waitAcks(t, 2), 2)
+	require.Equal(t, 3.0, testutil.ToFloat64(h.m.SinkDropped.WithLabelValues("stuck", metrics.ReasonShutdown)))
 }
 
 // deafSink blocks in Write until released, whatever its context says, as a
@@ -325,7 +348,8 @@ func TestShutdownReturnsWithinTheTimeoutWhenASinkNeverReturns(t *testing.T) {
 	cfg.ShutdownTimeout = 100 * time.Millisecond
 	h := start(t, cfg, src, pipeline.NamedSink{Name: "deaf", Sink: deaf, Config: sinkCfg()})
 	<-deaf.entered
-	require.ErrorContains(t, h.stop(t), "did not stop after the shutdown deadline")
+	require.ErrorContains(t, h.stop(t), "sink deaf did not stop after the shutdown deadline; the 1 events it held are abandoned")
+	require.Equal(t, 1.0, testutil.ToFloat64(h.m.SinkDropped.WithLabelValues("deaf", metrics.ReasonShutdown)))
 }
 
 func openBuffer(t *testing.T, dir string, maxBytes int64) *diskbuf.Buffer {
@@ -349,7 +373,9 @@ func TestDiskBufferAcksSourcesOnceStoredAndReplaysAfterRestart(t *testing.T) {
 	// The sink is down, yet the source hears that its batches are safe.
 	require.Equal(t, []error{nil, nil}, src.waitAcks(t, 2))
 	<-down.Entered
-	require.Error(t, h.stop(t), "the write in progress is abandoned at the deadline")
+	require.NoError(t, h.stop(t), "the write in progress stays in the buffer at the deadline: nothing is abandoned")
+	require.Zero(t, testutil.ToFloat64(h.m.SinkDropped.WithLabelValues("es", metrics.ReasonShutdown)))
+	require.EqualValues(t, 3, buf.Stats().UnackedRecords)
 	require.NoError(t, buf.Close())
 	require.Empty(t, down.Events())
 
@@ -390,4 +416,45 @@ func TestFullDiskBufferDropsNewestWhenToldTo(t *testing.T) {
 	require.Less(t, dropped, 50)
 	require.Equal(t, float64(dropped), testutil.ToFloat64(h.m.SinkDropped.WithLabelValues("es", metrics.ReasonQueueFull)))
 	close(down.Release)
+}
+
+// TestDiskBufferedSinkGetsWholeBatches: events that wait in a disk buffer
+// reach the sink in writes as large as max_events allows, not one write per
+// source batch (finding 8 of issue 13).
+func TestDiskBufferedSinkGetsWholeBatches(t *testing.T) {
+	batches := make([][]string, 50)
+	for i := range batches {
+		batches[i] = []string{fmt.Sprintf("d|event|%d", i)}
+	}
+	src := newListSource(batches...)
+	slow := &sinktest.Blocking{Release: make(chan struct{}), Entered: make(chan struct{}, 50)}
+	buf := openBuffer(t, t.TempDir(), 1<<20)
+	defer buf.Close()
+	start(t, pipeline.DefaultConfig(), src, pipeline.NamedSink{Name: "kafka", Sink: slow, Buffer: buf, Config: sinkCfg()})
+	<-slow.Entered // the first write holds the first batch
+	require.Len(t, src.waitAcks(t, 50), 50, "the rest is stored")
+	close(slow.Release)
+	require.Eventually(t, func() bool { return len(slow.Events()) == 50 }, 30*time.Second, time.Millisecond)
+	require.Equal(t, 2, slow.Writes(), "the 49 stored batches go out in one write")
+}
+
+// TestDiskBufferIsDrainedAtShutdown: at shutdown, a disk-buffered sink
+// delivers what its buffer holds before it stops, as a memory queue does.
+func TestDiskBufferIsDrainedAtShutdown(t *testing.T) {
+	batches := make([][]string, 20)
+	for i := range batches {
+		batches[i] = []string{fmt.Sprintf("d|event|%d", i)}
+	}
+	src := newListSource(batches...)
+	slow := &sinktest.Blocking{Release: make(chan struct{}), Entered: make(chan struct{}, 20)}
+	buf := openBuffer(t, t.TempDir(), 1<<20)
+	defer buf.Close()
+	h := start(t, pipeline.DefaultConfig(), src, pipeline.NamedSink{Name: "kafka", Sink: slow, Buffer: buf, Config: sinkCfg()})
+	<-slow.Entered
+	require.Len(t, src.waitAcks(t, 20), 20)
+	h.cancel() // the drain starts while the sink still holds its first write
+	close(slow.Release)
+	require.NoError(t, h.stop(t))
+	require.Len(t, slow.Events(), 20)
+	require.Zero(t, buf.Stats().UnackedRecords)
 }

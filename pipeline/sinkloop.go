@@ -24,8 +24,11 @@ type sinkLoop struct {
 	queue     chan Batch
 	log       *slog.Logger
 	m         *metrics.Metrics
-	abandoned int         // events given up at the shutdown deadline; read after run returns
-	failing   atomic.Bool // the last write failed; for readiness
+	abandoned atomic.Int64  // events given up at the shutdown deadline (or at an abort)
+	queued    atomic.Int64  // events in queue (memory mode)
+	writing   atomic.Int64  // events of the write in progress: what a sink stuck in Write holds
+	stopped   chan struct{} // closed when run returns
+	failing   atomic.Bool   // the last write failed; for readiness
 	// deadLetterFailing holds the error of the last dead-letter write while
 	// it is the latest one (nil once a dead-letter write succeeds); for readiness.
 	deadLetterFailing atomic.Pointer[string]
@@ -46,7 +49,7 @@ type sinkLoop struct {
 func newSinkLoop(s NamedSink, log *slog.Logger, m *metrics.Metrics) *sinkLoop {
 	m.QueueCapacity.WithLabelValues(s.Name).Set(float64(s.Config.QueueBatches))
 	return &sinkLoop{name: s.Name, cfg: s.Config, route: s.Config.Route, sink: s.Sink, dlq: s.DeadLetter, buf: s.Buffer,
-		queue: make(chan Batch, s.Config.QueueBatches), log: log, m: m}
+		queue: make(chan Batch, s.Config.QueueBatches), stopped: make(chan struct{}), log: log, m: m}
 }
 
 // enqueue applies the when_full policy. Called by workers.
@@ -55,11 +58,14 @@ func (s *sinkLoop) enqueue(hard context.Context, b Batch) {
 		s.enqueueDisk(hard, b)
 		return
 	}
+	n := int64(len(b.Events))
+	s.queued.Add(n)
 	if s.cfg.WhenFull == WhenFullDropNewest {
 		select {
 		case s.queue <- b:
 		default:
-			s.m.SinkDropped.WithLabelValues(s.name, metrics.ReasonQueueFull).Add(float64(len(b.Events)))
+			s.queued.Add(-n)
+			s.m.SinkDropped.WithLabelValues(s.name, metrics.ReasonQueueFull).Add(float64(n))
 			b.Done(ErrDropped)
 		}
 		return
@@ -67,13 +73,45 @@ func (s *sinkLoop) enqueue(hard context.Context, b Batch) {
 	select {
 	case s.queue <- b:
 	case <-hard.Done():
-		s.m.SinkDropped.WithLabelValues(s.name, metrics.ReasonShutdown).Add(float64(len(b.Events)))
-		b.Done(hard.Err())
+		s.queued.Add(-n)
+		s.abandon(len(b.Events))
+		b.Done(errAbandoned)
+	}
+}
+
+// held is what the sink loop holds in memory: queued, and in the write in
+// progress. A disk-buffered sink's events are on disk, so it holds none.
+func (s *sinkLoop) held() int64 {
+	if s.buf != nil {
+		return 0
+	}
+	return s.queued.Load() + s.writing.Load()
+}
+
+// abandon counts n events given up at the shutdown deadline: read, and
+// neither written nor kept in a disk buffer.
+func (s *sinkLoop) abandon(n int) {
+	s.abandoned.Add(int64(n))
+	s.m.SinkDropped.WithLabelValues(s.name, metrics.ReasonShutdown).Add(float64(n))
+}
+
+// abandonQueued gives up what is still in the queue once the sink loop is
+// left behind (stuck in a write after the deadline): nobody else takes it.
+// The queue is closed by then.
+func (s *sinkLoop) abandonQueued() {
+	if s.buf == nil {
+		s.abandon(int(s.writing.Swap(0))) // unless the loop itself got to it first
+	}
+	for b := range s.queue {
+		s.queued.Add(-int64(len(b.Events)))
+		s.abandon(len(b.Events))
+		b.Done(errAbandoned)
 	}
 }
 
 // run writes batches until the queue is closed and empty, then closes the sink.
 func (s *sinkLoop) run(hard context.Context) {
+	defer close(s.stopped)
 	if s.buf != nil {
 		s.runDisk(hard)
 		return
@@ -147,6 +185,7 @@ func (s *sinkLoop) write(hard context.Context) {
 	for _, b := range s.pending {
 		s.events = append(s.events, b.Events...)
 	}
+	s.queued.Add(-int64(len(s.events)))
 	err := s.deliver(hard, s.events)
 	var lostIn map[*Event]string
 	if err == nil && len(s.lost) > 0 {
@@ -195,6 +234,8 @@ func (s *sinkLoop) deliver(hard context.Context, events []*Event) error {
 	todo := events
 	var ackErr error
 	backoff := s.cfg.RetryInitial
+	s.writing.Store(int64(len(todo)))
+	defer s.writing.Store(0)
 	for len(todo) > 0 {
 		start := time.Now()
 		err := s.sink.Write(hard, todo)
@@ -244,15 +285,20 @@ func (s *sinkLoop) deliver(hard context.Context, events []*Event) error {
 		select {
 		case <-time.After(wait):
 		case <-hard.Done():
-			s.abandoned += len(retry)
-			s.m.SinkEvents.WithLabelValues(s.name, "failed").Add(float64(len(retry)))
-			s.log.Error("abandoning events at shutdown deadline", "events", len(retry), "err", err)
-			ackErr = err
+			if s.buf != nil {
+				s.log.Warn("shutdown deadline: events left in the disk buffer for the next start", "events", len(retry), "err", err)
+			} else {
+				// Claimed with a swap: leaveStuckSinks may count them already.
+				s.abandon(int(s.writing.Swap(0)))
+				s.log.Error("abandoning events at shutdown deadline", "events", len(retry), "err", err)
+			}
+			ackErr = errors.Join(errAbandoned, err)
 			todo = nil
 			continue
 		}
 		backoff = min(backoff*2, s.cfg.RetryMax)
 		todo = retry
+		s.writing.Store(int64(len(todo)))
 	}
 	return ackErr
 }

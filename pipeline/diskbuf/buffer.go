@@ -807,17 +807,24 @@ func (b *Buffer) syncedBefore(p segPos) bool {
 // maxRecords and at most maxBytes of payload (but always at least one
 // record), and the Position to pass to Ack once they are delivered. Records
 // appended with memos that are still in memory come back as their memos
-// instead (records nil; see the package doc, Hand-off); one call returns
-// either records or memos. It does not wait for acks: several reads can be
-// outstanding. When no record is available it waits for one, for ctx to end
-// (ctx.Err()) or for Close (ErrClosed); records already available are
-// returned even if ctx has ended. The returned slices belong to the caller.
+// instead (see the package doc, Hand-off). One call takes everything that is
+// available within the limits, whatever batches it was appended in: records
+// read from the file first, then memos (what follows memos in the file waits
+// for the next call, so the order is kept). It does not wait for acks:
+// several reads can be outstanding. When no record is available it waits
+// for one, for ctx to end (ctx.Err()) or for Close (ErrClosed); records
+// already available are returned even if ctx has ended. The returned slices
+// belong to the caller.
 func (b *Buffer) Next(ctx context.Context, maxRecords, maxBytes int) ([][]byte, []any, Position, error) {
 	maxRecords = max(maxRecords, 1)
 	b.rmu.Lock()
 	defer b.rmu.Unlock()
-	var out [][]byte
-	size := 0
+	var (
+		out   [][]byte
+		memos []any
+		size  int
+	)
+	full := func() bool { return len(out)+len(memos) >= maxRecords || size >= maxBytes }
 	for {
 		b.mu.Lock()
 		if b.closed {
@@ -826,18 +833,23 @@ func (b *Buffer) Next(ctx context.Context, maxRecords, maxBytes int) ([][]byte, 
 		}
 		seg := b.rseg
 		end, total := seg.end, seg.records
+		memosNext := false
 		// Memos the reader passed (it skipped damage) are of no more use.
 		for len(b.memos) > 0 && b.memos[0].at.before(segPos{seg.seq, b.roff}) {
 			b.dropMemoRun()
 		}
 		if len(b.memos) > 0 && b.memos[0].at.seq == seg.seq {
-			if run := &b.memos[0]; run.at.off == b.roff && len(out) == 0 {
-				memos, pos := b.takeMemos(run, maxRecords, maxBytes)
+			if run := &b.memos[0]; run.at.off == b.roff {
+				had, runLen := len(memos), len(run.memos)
+				memos, size = b.takeMemos(run, memos, size, maxRecords-len(out)-len(memos), maxBytes, len(out)+len(memos) == 0)
 				b.mu.Unlock()
-				return nil, memos, pos, nil
+				if len(memos)-had < runLen || full() { // a limit was reached
+					return b.handOut(out, memos, seg)
+				}
+				continue // the next batch's memos, if they follow at once
 			}
-			// Read the file only up to the memos.
-			end, total = b.memos[0].at.off, b.memos[0].index
+			// Read the file only up to the memos, then take them.
+			end, total, memosNext = b.memos[0].at.off, b.memos[0].index, true
 		}
 		var next *segment
 		for _, s := range b.segs {
@@ -847,7 +859,7 @@ func (b *Buffer) Next(ctx context.Context, maxRecords, maxBytes int) ([][]byte, 
 			}
 		}
 		var wait chan struct{}
-		if b.roff >= end && next == nil && len(out) == 0 {
+		if b.roff >= end && next == nil && len(out)+len(memos) == 0 {
 			if b.dataCh == nil {
 				b.dataCh = make(chan struct{})
 			}
@@ -856,23 +868,29 @@ func (b *Buffer) Next(ctx context.Context, maxRecords, maxBytes int) ([][]byte, 
 		b.mu.Unlock()
 
 		if b.roff < end {
+			if len(memos) > 0 {
+				return b.handOut(out, memos, seg) // records after memos: the next call reads them
+			}
 			var err error
 			out, size, err = b.read(out, size, seg, end, total, maxRecords, maxBytes)
 			if err != nil && len(out) == 0 {
 				return nil, nil, Position{}, err
 			}
-			if err != nil || len(out) >= maxRecords || size >= maxBytes || b.roff < end {
-				return b.handOut(out, seg)
+			if err != nil || full() || b.roff < end {
+				return b.handOut(out, nil, seg)
 			}
-			// Read to the end of the segment, or up to memos.
+			if memosNext {
+				continue
+			}
+			// Read to the end of the segment.
 		}
 		if next != nil && b.roff >= seg.end {
 			b.closeReader()
 			b.rseg, b.roff, b.rread = next, next.start, 0
 			continue
 		}
-		if len(out) > 0 {
-			return b.handOut(out, seg)
+		if len(out)+len(memos) > 0 {
+			return b.handOut(out, memos, seg)
 		}
 		if wait == nil {
 			continue // records were skipped as damaged, or memos follow; look again
@@ -886,21 +904,26 @@ func (b *Buffer) Next(ctx context.Context, maxRecords, maxBytes int) ([][]byte, 
 	}
 }
 
-// takeMemos hands out memos from the start of run, which is at the read
-// position, within the limits of Next, and moves the reader past their
+// takeMemos appends memos from the start of run, which is at the read
+// position, to dst, whose records' payloads add up to size, within the
+// limits of Next (at least one when first), and moves the reader past their
 // records. Called with rmu and mu held.
-func (b *Buffer) takeMemos(run *memoRun, maxRecords, maxBytes int) ([]any, Position) {
-	n, size, framed := 0, 0, int64(0)
+func (b *Buffer) takeMemos(run *memoRun, dst []any, size, maxRecords, maxBytes int, first bool) ([]any, int) {
+	n, framed := 0, int64(0)
 	for n < len(run.memos) && n < maxRecords {
 		payload := int(run.sizes[n]) - frameHeaderLen
-		if n > 0 && size+payload > maxBytes {
+		if (n > 0 || !first) && size+payload > maxBytes {
 			break
 		}
 		size += payload
 		framed += int64(run.sizes[n])
 		n++
 	}
-	memos := run.memos[:n:n]
+	if dst == nil && n == len(run.memos) {
+		dst = run.memos[:n:n] // the common case, one whole batch: no copy
+	} else {
+		dst = append(dst, run.memos[:n]...)
+	}
 	if n == len(run.memos) {
 		b.dropMemoRun()
 	} else {
@@ -916,11 +939,7 @@ func (b *Buffer) takeMemos(run *memoRun, maxRecords, maxBytes int) ([]any, Posit
 	b.rread += int64(n)
 	b.rpos.records += int64(n)
 	b.rpos.bytes += framed
-	pos := b.rpos
-	pos.seq, pos.off = b.rseg.seq, b.roff
-	b.handed = pos
-	b.wakeWriters()
-	return memos, pos
+	return dst, size
 }
 
 // dropMemoRun forgets the oldest memo run. Called with mu held.
@@ -932,14 +951,14 @@ func (b *Buffer) dropMemoRun() {
 
 // handOut records what Next returns. Called with rmu held; seg is where
 // the read stopped.
-func (b *Buffer) handOut(out [][]byte, seg *segment) ([][]byte, []any, Position, error) {
+func (b *Buffer) handOut(out [][]byte, memos []any, seg *segment) ([][]byte, []any, Position, error) {
 	pos := b.rpos
 	pos.seq, pos.off = seg.seq, b.roff
 	b.mu.Lock()
 	b.handed = pos
 	b.wakeWriters()
 	b.mu.Unlock()
-	return out, nil, pos, nil
+	return out, memos, pos, nil
 }
 
 // read appends records of seg, from roff up to end (where seg had total

@@ -70,7 +70,6 @@ type sourceMetrics struct {
 	badFrame      prometheus.Counter
 	queueFull     prometheus.Counter
 	connLimit     prometheus.Counter
-	shutdown      prometheus.Counter
 	notAllowed    prometheus.Counter
 	rateLimited   prometheus.Counter
 	tlsHandshake  prometheus.Counter
@@ -109,7 +108,6 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source
 			badFrame:     m.ParseFailures.WithLabelValues(name, metrics.ReasonBadFrame),
 			queueFull:    m.SourceDropped.WithLabelValues(name, metrics.ReasonQueueFull),
 			connLimit:    m.SourceDropped.WithLabelValues(name, metrics.ReasonConnLimit),
-			shutdown:     m.SourceDropped.WithLabelValues(name, metrics.ReasonShutdown),
 			notAllowed:   m.SourceDropped.WithLabelValues(name, metrics.ReasonNotAllowed),
 			rateLimited:  m.SourceDropped.WithLabelValues(name, metrics.ReasonRateLimited),
 			tlsHandshake: m.SourceDropped.WithLabelValues(name, reasonTLSHandshake),

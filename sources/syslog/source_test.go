@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,8 +30,9 @@ const patience = 20 * time.Second
 type harness struct {
 	src  *Source
 	m    *metrics.Metrics
-	out  chan pipeline.Batch
-	stop func() // cancels Run and waits for it to return nil
+	out    chan pipeline.Batch
+	cancel context.CancelFunc // ends Run's context without waiting
+	stop   func()             // cancels Run and waits for it to return nil
 }
 
 // start listens on 127.0.0.1:0 with cfg (protocol and defaults filled in)
@@ -69,7 +71,7 @@ func startWith(t *testing.T, cfg Config, outCap int, setup func(*Source)) *harne
 		})
 	}
 	t.Cleanup(stop)
-	return &harness{src: src, m: m, out: out, stop: stop}
+	return &harness{src: src, m: m, out: out, cancel: cancel, stop: stop}
 }
 
 func tcpConfig() Config {
@@ -509,9 +511,33 @@ func TestTCPBackpressure(t *testing.T) {
 	require.LessOrEqual(t, received, float64(cfg.BatchEvents), "the source buffered events it could not pass on")
 	t.Logf("sender blocked after %d bytes; source holds %v events", written, received)
 
-	// Shutdown while blocked in the send: Run returns and counts the held batch.
+	// Shutdown while blocked in the send: the source stops reading, and what
+	// it has read (the batch it holds, and the frames in its read buffer)
+	// still goes out, as the pipeline keeps taking from out until Run
+	// returns; nothing read is dropped.
+	addr := h.src.Addr().String()
+	h.cancel()
+	eventually(t, "the listener closed", func() bool {
+		c, err := net.DialTimeout("tcp", addr, patience)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	var got atomic.Int64
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for b := range h.out {
+			got.Add(int64(len(b.Events)))
+		}
+	}()
 	h.stop()
-	require.Equal(t, received, value(t, h.m.SourceDropped.WithLabelValues("test", metrics.ReasonShutdown)))
+	close(h.out) // Run returned: it sends no more
+	<-drained
+	require.GreaterOrEqual(t, float64(got.Load()), received)
+	require.Equal(t, value(t, h.m.SourceReceived.WithLabelValues("test")), float64(got.Load()))
+	require.Zero(t, value(t, h.m.SourceDropped.WithLabelValues("test", metrics.ReasonShutdown)))
 }
 
 // TestShutdown checks that Run returns after cancel with connections open,

@@ -169,9 +169,11 @@ func (s *Source) serveConn(ctx context.Context, c *trackedConn, peer netip.AddrP
 				// backpressure on this sender's connections only.
 				s.limiter.wait(ctx, peer.Addr(), b.len())
 			}
-			if !s.sendBlocking(ctx, out, b.take(&s.m)) {
-				return
-			}
+			// Blocks while out is full, after ctx ended too: what was read
+			// is passed on, never dropped at shutdown. The wait ends: the
+			// pipeline takes from out until every source has returned (past
+			// its drain deadline it counts what it cannot write as abandoned).
+			out <- b.take(&s.m)
 		}
 		if err != nil {
 			s.logConnEnd(c, err)
@@ -216,25 +218,6 @@ func (s *Source) logConnEnd(c *trackedConn, err error) {
 		s.log.Debug("connection closed", "peer", c.RemoteAddr().String())
 	default:
 		s.log.Debug("connection failed", "peer", c.RemoteAddr().String(), "err", err)
-	}
-}
-
-// sendBlocking sends b, waiting while out is full. When ctx ends first it
-// makes one last non-blocking attempt (out is still open: Run has not
-// returned) and otherwise counts the events as dropped at shutdown. It
-// reports whether b was sent.
-func (s *Source) sendBlocking(ctx context.Context, out chan<- pipeline.Batch, b pipeline.Batch) bool {
-	select {
-	case out <- b:
-		return true
-	case <-ctx.Done():
-	}
-	select {
-	case out <- b:
-		return true
-	default:
-		s.m.shutdown.Add(float64(len(b.Events)))
-		return false
 	}
 }
 

@@ -218,12 +218,19 @@ func stripOctetCount(data []byte) []byte {
 // and otherwise drops it, counting every event: UDP cannot push back. While
 // the reader waits, the socket's receive buffer holds what arrives, so a
 // short stall of the pipeline costs nothing; what overflows that buffer is
-// counted by the kernel and exported as siemfwd's kernel drop metric.
+// counted by the kernel and exported as siemfwd's kernel drop metric. At
+// shutdown (ctx ended) it waits: what was read is passed on.
 func (s *Source) sendOrDrop(ctx context.Context, out chan<- pipeline.Batch, b pipeline.Batch) {
 	select {
 	case out <- b:
 		return
 	default:
+	}
+	if ctx.Err() != nil {
+		// Shutting down: reading has stopped, so waiting costs no datagram,
+		// and the pipeline takes from out until every source has returned.
+		out <- b
+		return
 	}
 	if s.cfg.QueueFullWait > 0 { // the slow path: a timer per full queue is cheap
 		wait := time.NewTimer(s.cfg.QueueFullWait)
@@ -233,6 +240,8 @@ func (s *Source) sendOrDrop(ctx context.Context, out chan<- pipeline.Batch, b pi
 			return
 		case <-wait.C:
 		case <-ctx.Done():
+			out <- b // as above
+			return
 		}
 	}
 	s.m.queueFull.Add(float64(len(b.Events)))
