@@ -93,9 +93,7 @@ func (s *Source) serveRELP(ctx context.Context, c *trackedConn, peer netip.AddrP
 			break
 		}
 		if b.full() || (b.len() > 0 && (closeTxnr >= 0 || br.Buffered() == 0)) {
-			if !s.sendRELP(ctx, out, b, &txnrs, sess, peer) {
-				break
-			}
+			s.sendRELP(ctx, out, b, &txnrs, sess, peer)
 		}
 	}
 	if b.len() > 0 {
@@ -123,12 +121,13 @@ func (s *Source) serveRELP(ctx context.Context, c *trackedConn, peer netip.AddrP
 }
 
 // sendRELP sends the events of b as a batch whose Ack answers their txnrs.
-// It reports whether the batch was sent; events not sent (siemfwd stops)
-// are counted as dropped at shutdown and never answered, so the sender
-// sends them again.
+// Like a plain TCP connection's batch, it waits while out is full, after ctx
+// ended too: what was read is passed on, never dropped at shutdown (the
+// session answers what is acknowledged within drain_timeout; the sender
+// sends the rest again).
 func (s *Source) sendRELP(ctx context.Context, out chan<- pipeline.Batch, b *batcher, txnrs *[]int,
 	sess *relpSession, peer netip.AddrPort,
-) bool {
+) {
 	if s.limiter != nil {
 		s.limiter.wait(ctx, peer.Addr(), b.len())
 	}
@@ -137,11 +136,7 @@ func (s *Source) sendRELP(ctx context.Context, out chan<- pipeline.Batch, b *bat
 	*txnrs = nil
 	sess.expect(len(ids))
 	batch.Ack = func(err error) { sess.answer(ids, err, true) }
-	if s.sendBlocking(ctx, out, batch) {
-		return true
-	}
-	sess.expect(-len(ids))
-	return false
+	out <- batch
 }
 
 // relpSession writes a session's answers. The reader and the Acks of its
