@@ -28,8 +28,8 @@ import (
 const patience = 20 * time.Second
 
 type harness struct {
-	src  *Source
-	m    *metrics.Metrics
+	src    *Source
+	m      *metrics.Metrics
 	out    chan pipeline.Batch
 	cancel context.CancelFunc // ends Run's context without waiting
 	stop   func()             // cancels Run and waits for it to return nil
