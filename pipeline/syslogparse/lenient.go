@@ -145,9 +145,17 @@ func (p *Parser) lenient5424(raw []byte, h Header, v uint16, i int, loc *time.Lo
 func (p *Parser) lenient3164(raw []byte, h Header, i int, received time.Time, loc *time.Location) Header {
 	h.Format = RFC3164
 	i = skipSpaces(raw, i)
-	hasTime := false
-	if t, end, zoned, ok, valid := p.timestamp3164(raw, i, received, loc); ok {
-		hasTime, i = true, end
+	t, end, zoned, hasTime, valid := p.timestamp3164(raw, i, received, loc)
+	var origin []byte
+	if !hasTime {
+		if host, ts, ok := ciscoOrigin(raw, i); ok {
+			if t, end, zoned, hasTime, valid = p.timestamp3164(raw, ts, received, loc); hasTime {
+				origin = host
+			}
+		}
+	}
+	if hasTime {
+		i = end
 		if valid {
 			h.Time, h.HasTime, h.TimeZoned = t, true, zoned
 		} else {
@@ -155,7 +163,9 @@ func (p *Parser) lenient3164(raw []byte, h Header, i int, received time.Time, lo
 		}
 		i = skipSpaces(raw, i)
 		// A hostname only follows a timestamp, and is followed by a space.
-		if w, end := field(raw, i); end < len(raw) && isHostname(w) {
+		if origin != nil {
+			h.Hostname = str(origin)
+		} else if w, end := field(raw, i); end < len(raw) && isHostname(w) {
 			h.Hostname = nilOr(w)
 			i = skipSpaces(raw, end)
 		}
@@ -306,6 +316,24 @@ func (p *Parser) timestamp3164(raw []byte, i int, received time.Time, loc *time.
 	}
 	t, valid = stampTime(mon, day, hh, mm, ss, nsec, received, loc)
 	return t, end, false, true, valid
+}
+
+// ciscoOrigin reads the hostname Cisco IOS puts before its timestamp with
+// "logging origin-id hostname" ("<189>269614: myhostname: Apr 11 10:02:08: …"):
+// an optional message counter, then "host: ". ts is where the timestamp
+// should start; the caller checks that one does.
+func ciscoOrigin(raw []byte, i int) (host []byte, ts int, ok bool) {
+	if k := skipDigits(raw, i); k > i && k+1 < len(raw) && raw[k] == ':' && raw[k+1] == ' ' {
+		i = k + 2
+	}
+	k := i
+	for k < len(raw) && raw[k] > ' ' && raw[k] != ':' && raw[k] != '[' && raw[k] != 0x7f {
+		k++
+	}
+	if k == i || k+1 >= len(raw) || raw[k] != ':' || raw[k+1] != ' ' {
+		return nil, 0, false
+	}
+	return raw[i:k], k + 2, true
 }
 
 // colonAfter skips the colon some senders put right after the time.
