@@ -15,6 +15,7 @@ fi
 export SIEMFWD_TESTENV_ES_HEAP="${SIEMFWD_TESTENV_ES_HEAP:--Xms1g -Xmx1g}"
 scripts/testenv/up
 trap 'scripts/testenv/down --purge || true' EXIT
+scripts/testenv/senders # rsyslog, for the real-sender tests
 eval "$(scripts/testenv/env)"
 export SIEMFWD_TEST_KAFKA SIEMFWD_TEST_ES
 # A test that finds no service address fails here instead of skipping.

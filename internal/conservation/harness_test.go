@@ -149,14 +149,19 @@ type Proc struct {
 	Listen map[string]string
 }
 
-// Launch starts bin/siemfwd on configs/<config> with the given SIEMFWD_
-// overrides (the admin listener and JSON logs are always on) and returns at
-// once; Start also waits until it listens. The process is killed at the
-// end of the test if it still runs.
+// Launch starts bin/siemfwd on configs/<config> (or on config itself when
+// it is an absolute path, such as a file the test wrote) with the given
+// SIEMFWD_ overrides (the admin listener and JSON logs are always on) and
+// returns at once; Start also waits until it listens. The process is killed
+// at the end of the test if it still runs.
 func Launch(t *testing.T, config string, env map[string]string) *Proc {
 	t.Helper()
-	path, err := filepath.Abs(filepath.Join("..", "..", "configs", config))
-	require.NoError(t, err)
+	path := config
+	if !filepath.IsAbs(config) {
+		var err error
+		path, err = filepath.Abs(filepath.Join("..", "..", "configs", config))
+		require.NoError(t, err)
+	}
 	cmd := exec.Command(binary, "run", "-c", path)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir(),
 		"SIEMFWD_ADMIN_ADDRESS=127.0.0.1:0", "SIEMFWD_LOG_FORMAT=json", "SIEMFWD_LOG_LEVEL=info"}
