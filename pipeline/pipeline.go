@@ -61,6 +61,13 @@ type DeadLetter interface {
 	DeadLetter(ctx context.Context, sink string, events []*Event, reason error) error
 }
 
+// Readiness is implemented by sinks that can tell they are not ready
+// although their writes have not failed yet (a destination not reached at
+// start). Ready must not block.
+type Readiness interface {
+	Ready() (bool, string)
+}
+
 // Pipeline wires sources, workers and sinks:
 //
 //	source ─┐                      ┌─ queue ─ sink loop ─ Sink (stdout)
@@ -165,6 +172,11 @@ func losses(l *Lost) []ledger.Loss {
 func (p *Pipeline) Ready() (bool, []string) {
 	var problems []string
 	for _, s := range p.sinks {
+		if r, ok := s.sink.(Readiness); ok {
+			if ready, why := r.Ready(); !ready {
+				problems = append(problems, fmt.Sprintf("sink %s: %s", s.name, why))
+			}
+		}
 		if msg := s.deadLetterFailing.Load(); msg != nil {
 			problems = append(problems, fmt.Sprintf("sink %s: dead-letter destination failing, refused events are lost: %s", s.name, *msg))
 		}

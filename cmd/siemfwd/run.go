@@ -313,6 +313,7 @@ func newSource(name string, sc SourceConfig, log *slog.Logger, m *metrics.Metric
 func newSink(ctx context.Context, name string, sc SinkConfig, log *slog.Logger, m *metrics.Metrics, stdoutW io.Writer) (pipeline.NamedSink, func(), error) {
 	ns := pipeline.NamedSink{Name: name, Config: sc.Common}
 	sinkLog := log.With("component", "sink", "sink", name)
+	var topicsErr error // a Kafka sink's missing topics; its dead-letter topic's are added
 	switch sc.Type {
 	case "stdout":
 		ns.Sink = stdout.New(stdoutW)
@@ -321,18 +322,22 @@ func newSink(ctx context.Context, name string, sc SinkConfig, log *slog.Logger, 
 		if err != nil {
 			return ns, nil, err
 		}
-		if err := s.Start(ctx); err != nil { // its topics exist (or are created)
-			return ns, nil, err
-		}
+		topicsErr = s.Start(ctx) // its topics exist (or are created)
 		ns.Sink = s
 	case "elasticsearch":
 		s, err := essink.New(sc.Elasticsearch, sinkLog, m)
 		if err != nil {
 			return ns, nil, err
 		}
-		// Probe the cluster and install the templates now: a wrong address or
-		// credentials should fail the start, not show up as endless retries.
-		if err := s.Start(ctx); err != nil {
+		// Probe the cluster and install the templates now: wrong credentials
+		// or refused templates fail the start. A node that does not answer
+		// does not: sources start, events wait in the sink's queue or disk
+		// buffer (then when_full applies), /readyz says not ready, and the
+		// sink's writes start it once the node answers.
+		if err := s.Start(ctx); errors.Is(err, essink.ErrUnavailable) {
+			sinkLog.Warn("Elasticsearch does not answer at start; starting anyway: events wait in the sink's queue or disk buffer (then when_full applies) and the sink retries until it answers",
+				"err", err)
+		} else if err != nil {
 			return ns, nil, err
 		}
 		ns.Sink = s
@@ -341,6 +346,9 @@ func newSink(ctx context.Context, name string, sc SinkConfig, log *slog.Logger, 
 		}
 	default:
 		return ns, nil, fmt.Errorf("unknown sink type %q", sc.Type)
+	}
+	if topicsErr != nil && sc.DeadLetter.Type != "kafka" {
+		return ns, nil, topicsErr
 	}
 	switch sc.DeadLetter.Type {
 	case "file":
@@ -358,7 +366,10 @@ func newSink(ctx context.Context, name string, sc SinkConfig, log *slog.Logger, 
 			return ns, nil, err
 		}
 		if err := d.Start(ctx); err != nil {
-			return ns, nil, fmt.Errorf("dead_letter: %w", err)
+			topicsErr = errors.Join(topicsErr, fmt.Errorf("dead_letter: %w", err))
+		}
+		if topicsErr != nil {
+			return ns, nil, topicsErr
 		}
 		ns.DeadLetter = d
 		return ns, func() {

@@ -481,6 +481,78 @@ func SendUDP(t *testing.T, addr string, lines []string) {
 	}
 }
 
+// LineFrom is Line with another APP-NAME (log.syslog.appname).
+func LineFrom(app, marker string) string {
+	return "<134>1 2026-12-07T21:00:00.000Z conservation.test " + app + " 42 - - conservation marker " + marker
+}
+
+// ESPut sends a request with a JSON body to the test node and fails the
+// test unless it succeeds.
+func ESPut(t *testing.T, path, body string) {
+	t.Helper()
+	_, err := esDo(http.MethodPut, testservice.Elasticsearch(t)+path, body)
+	require.NoError(t, err)
+}
+
+// FreeAddr returns a loopback address where nothing listens (yet).
+func FreeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// Forward listens on addr and forwards every connection to target, until
+// the test ends: a destination that appears when the test says so.
+func Forward(t *testing.T, addr, target string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, up)
+			mu.Unlock()
+			wg.Add(2)
+			pipe := func(dst, src net.Conn) {
+				defer wg.Done()
+				_, _ = io.Copy(dst, src)
+				dst.Close()
+				src.Close()
+			}
+			go pipe(up, c)
+			go pipe(c, up)
+		}
+	}()
+}
+
 // Copy is one stored copy of a marker.
 type Copy struct {
 	Where   string // index or topic
@@ -754,3 +826,6 @@ func (l *lineLog) lines() []string {
 	}
 	return out
 }
+
+// Float formats a metric value for a message.
+func Float(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -19,14 +19,17 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	gzip "github.com/klauspost/compress/gzip"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	es "github.com/elastic/go-elasticsearch/v8"
@@ -45,6 +48,9 @@ type Sink struct {
 	client *es.Client
 	http   *http.Transport
 	names  *indexNamer
+
+	started  atomic.Bool            // a Start succeeded: the templates are in place
+	startErr atomic.Pointer[string] // why the last Start failed
 
 	// Reused by Write; only the Write goroutine touches these.
 	chunks  []chunk
@@ -115,24 +121,72 @@ func newHTTPTransport(cfg Config) (*http.Transport, error) {
 	}, nil
 }
 
+// ErrUnavailable marks a Start that failed because the cluster did not
+// answer (connection refused, timeout, 5xx or 429): the caller may go on,
+// since Write starts the sink itself once the cluster answers.
+var ErrUnavailable = errors.New("elasticsearch does not answer")
+
 // Start probes the cluster and, when install_template is set, installs the
 // index templates. Call it before sources start: an error means the cluster
-// cannot be reached or refused the templates, and the caller decides whether
-// to fail or go on (writes retry on their own until the cluster answers).
+// cannot be reached (ErrUnavailable) or refused the templates, and the
+// caller decides whether to fail or go on. Until a Start succeeds, each
+// Write tries it first (templates must exist before the first document
+// creates its data stream) and fails as a transient error when it fails.
 func (s *Sink) Start(ctx context.Context) error {
+	err := s.start(ctx)
+	if err != nil {
+		msg := err.Error()
+		s.startErr.Store(&msg)
+		return err
+	}
+	s.started.Store(true)
+	return nil
+}
+
+func (s *Sink) start(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	version, err := s.probe(ctx)
 	if err != nil {
+		if unavailable(err) {
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
 		return err
 	}
 	s.log.Info("connected", "version", version, "addresses", redactedAddresses(s.cfg.Addresses), "mode", s.cfg.Mode)
 	if s.cfg.InstallTemplate {
 		if err := s.installTemplates(ctx); err != nil {
+			if unavailable(err) {
+				return fmt.Errorf("%w: %w", ErrUnavailable, err)
+			}
 			return err
 		}
 	}
 	return nil
+}
+
+// unavailable reports whether err says the cluster did not answer, as
+// opposed to answering no.
+func unavailable(err error) bool {
+	var re *RequestError
+	if errors.As(err, &re) {
+		return re.Status >= 500 || re.Status == http.StatusTooManyRequests
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// Ready reports whether a Start has succeeded, and if not, why (for /readyz).
+func (s *Sink) Ready() (bool, string) {
+	if s.started.Load() {
+		return true, ""
+	}
+	why := "not started"
+	if p := s.startErr.Load(); p != nil {
+		why = *p
+	}
+	return false, "elasticsearch not reached yet: " + why
 }
 
 // Write sends events as one or more _bulk requests and returns nil when
@@ -141,6 +195,11 @@ func (s *Sink) Start(ctx context.Context) error {
 func (s *Sink) Write(ctx context.Context, events []*pipeline.Event) error {
 	if len(events) == 0 {
 		return nil
+	}
+	if !s.started.Load() {
+		if err := s.Start(ctx); err != nil {
+			return fmt.Errorf("start: %w", err) // transient: the sink loop retries
+		}
 	}
 	s.split(events)
 	n := len(s.chunks)
