@@ -94,3 +94,22 @@ func TestConfigTLS(t *testing.T) {
 		require.NoError(t, cfg.Validate())
 	}
 }
+
+func TestConfigRELP(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Protocol = ProtocolRELP
+	require.NoError(t, cfg.Validate(), "relp without tls keys is plain RELP")
+
+	cfg.TLS.KeyFile = "server.key"
+	require.ErrorContains(t, cfg.Validate(), `tls.cert_file: required for protocol "relp" over TLS`)
+	cfg.TLS.CertFile = "server.crt"
+	require.NoError(t, cfg.Validate())
+
+	cfg.DrainTimeout = -time.Second
+	require.ErrorContains(t, cfg.Validate(), "drain_timeout: must be >= 0, got -1s")
+
+	cfg = DefaultConfig()
+	cfg.Protocol = ProtocolTCP
+	cfg.TLS.CertFile = "server.crt"
+	require.ErrorContains(t, cfg.Validate(), `tls.cert_file: only for protocol "tls" (or "relp" over TLS)`)
+}

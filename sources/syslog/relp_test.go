@@ -29,7 +29,12 @@ const librelpOpen = "relp_version=0\nrelp_software=librelp,1.11.0,http://librelp
 
 func dialRELP(t *testing.T, h *harness) *relpClient {
 	t.Helper()
-	c := &relpClient{t: t, conn: h.dial(t)}
+	return newRELPClient(t, h.dial(t))
+}
+
+func newRELPClient(t *testing.T, conn net.Conn) *relpClient {
+	t.Helper()
+	c := &relpClient{t: t, conn: conn}
 	require.NoError(t, c.conn.SetDeadline(time.Now().Add(patience)))
 	c.rr = newRELPReader(bufio.NewReader(c.conn), 1<<16)
 	return c
@@ -113,6 +118,26 @@ func TestRELPSession(t *testing.T) {
 	require.ErrorIs(t, err, io.EOF, "the server closes after answering close")
 	h.stop()
 	require.Equal(t, 4.0, value(t, h.m.SourceReceived.WithLabelValues("test")))
+}
+
+// TestRELPOverTLS runs a session inside mutual TLS: tls.cert_file turns
+// TLS on for protocol relp, and the client certificate reaches the events.
+func TestRELPOverTLS(t *testing.T) {
+	p := newPKI(t)
+	cfg := p.config(ClientAuthRequire)
+	cfg.Protocol = ProtocolRELP
+	h := start(t, cfg, 16)
+	c := newRELPClient(t, dialTLS(t, h.src.Addr().String(), p.clientConfig(&p.client)))
+	c.send("open", librelpOpen)
+	require.Equal(t, "1 rsp "+relpOffers, c.read())
+	c.send("syslog", "<13>1 - h app - - - over tls")
+	b := h.batch(t)
+	require.Equal(t, []string{"<13>1 - h app - - - over tls"}, raws(b.Events))
+	require.Equal(t, "relp", b.Events[0].Origin.Transport)
+	require.NotNil(t, b.Events[0].Origin.TLS)
+	require.Equal(t, "mx01.contoso.example", b.Events[0].Origin.TLS.CommonName)
+	b.Ack(nil)
+	require.Equal(t, "2 rsp 200 OK", c.read())
 }
 
 // TestRELPStopWaitsForAcks checks that a stopping source answers what the
