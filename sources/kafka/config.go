@@ -86,6 +86,10 @@ type Config struct {
 	FetchMaxWait time.Duration `mapstructure:"fetch_max_wait"`
 	// CommitInterval is how often the acknowledged offsets are committed.
 	CommitInterval time.Duration `mapstructure:"commit_interval"`
+	// LagInterval is how often the group's lag is looked up: committed
+	// offsets against the partitions' ends, for every partition of the
+	// topics, held by this member, by another or by none.
+	LagInterval time.Duration `mapstructure:"lag_interval"`
 	// StartOffset is where the group starts on a partition it has no
 	// committed offset for: "earliest" or "latest". It is also where a
 	// partition restarts when its committed offset has been deleted.
@@ -118,10 +122,10 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults: raw syslog in UTC, 512-record
-// batches, 1 MiB fetches held up to 500ms, commits every second, new groups
-// start at the earliest offset, 64 batches in flight, 30s session, 3s
-// heartbeats, 30s to drain on a rebalance and 10s at shutdown. Brokers,
-// the topics and the group have no default.
+// batches, 1 MiB fetches held up to 500ms, commits every second, lag
+// looked up every 5s, new groups start at the earliest offset, 64 batches
+// in flight, 30s session, 3s heartbeats, 30s to drain on a rebalance and
+// 10s at shutdown. Brokers, the topics and the group have no default.
 func DefaultConfig() Config {
 	return Config{
 		TopicRefreshInterval: 10 * time.Second,
@@ -132,6 +136,7 @@ func DefaultConfig() Config {
 		FetchMaxBytes:        1 << 20,
 		FetchMaxWait:         500 * time.Millisecond,
 		CommitInterval:       time.Second,
+		LagInterval:          5 * time.Second,
 		StartOffset:          StartEarliest,
 		MaxInFlightBatches:   64,
 		SessionTimeout:       30 * time.Second,
@@ -205,6 +210,7 @@ func (c Config) Validate() error {
 	positive("topic_refresh_interval", c.TopicRefreshInterval)
 	positive("fetch_max_wait", c.FetchMaxWait)
 	positive("commit_interval", c.CommitInterval)
+	positive("lag_interval", c.LagInterval)
 	positive("session_timeout", c.SessionTimeout)
 	positive("heartbeat_interval", c.HeartbeatInterval)
 	positive("dial_timeout", c.DialTimeout)

@@ -49,9 +49,10 @@ func TestValidateReportsEveryProblemWithItsKey(t *testing.T) {
 			"batch_events: must be > 0, got 0", "fetch_max_bytes: must be in 1024..", "max_in_flight_batches: must be > 0, got 0"}},
 		{"durations", func(c *Config) {
 			c.CommitInterval, c.FetchMaxWait, c.SessionTimeout, c.DialTimeout, c.TopicRefreshInterval = 0, 0, 0, 0, 0
+			c.LagInterval = 0
 			c.RebalanceTimeout, c.DrainTimeout = -1, -1
 		}, []string{"commit_interval: must be > 0", "fetch_max_wait: must be > 0", "session_timeout: must be > 0",
-			"dial_timeout: must be > 0", "topic_refresh_interval: must be > 0", "rebalance_timeout: must be >= 0", "drain_timeout: must be >= 0"}},
+			"dial_timeout: must be > 0", "topic_refresh_interval: must be > 0", "lag_interval: must be > 0", "rebalance_timeout: must be >= 0", "drain_timeout: must be >= 0"}},
 		{"heartbeat above session", func(c *Config) { c.HeartbeatInterval = c.SessionTimeout }, []string{"heartbeat_interval: must be below session_timeout"}},
 		{"start offset", func(c *Config) { c.StartOffset = "beginning" }, []string{`start_offset: must be "earliest" or "latest", got "beginning"`}},
 		{"tls files without tls", func(c *Config) { c.TLS.CAFile = "ca.pem" }, []string{"tls.ca_file: set but tls.enabled is false"}},

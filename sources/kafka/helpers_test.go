@@ -154,6 +154,7 @@ func testConfig(brokers []string, topic, group string) Config {
 	c.RebalanceTimeout = 5 * time.Second
 	c.DrainTimeout = 5 * time.Second
 	c.CommitInterval = 200 * time.Millisecond
+	c.LagInterval = 200 * time.Millisecond
 	c.FetchMaxWait = 100 * time.Millisecond
 	c.TopicRefreshInterval = time.Second
 	return c

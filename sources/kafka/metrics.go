@@ -8,10 +8,16 @@ import (
 // every Kafka source of the process (their names are a label); run creates
 // it and registers it on the process registry once.
 type Metrics struct {
-	// Lag is, per assigned partition, the records between the partition's
-	// end and the committed position: what this member still has to deliver.
-	// Partitions are a bounded label: the topics' partition counts.
+	// Lag is, for every partition of the source's topics, the records
+	// between the partition's end and the group's committed offset: what
+	// the group still has to deliver, whether this member, another or none
+	// holds the partition. Every member exports the whole group's lag, so
+	// a dashboard takes the max over members, not the sum. Partitions are a
+	// bounded label: the topics' partition counts.
 	Lag *prometheus.GaugeVec // source, topic, partition
+	// PartitionsAssigned is the partitions this member holds in the
+	// current generation; 0 while it joins or rebalances.
+	PartitionsAssigned *prometheus.GaugeVec // source
 	// Rebalances counts the generations this member joined.
 	Rebalances *prometheus.CounterVec // source
 	// CommitFailures counts offset commits the coordinator refused or that
@@ -29,8 +35,11 @@ func NewMetrics() *Metrics {
 	return &Metrics{
 		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "siemfwd_kafka_consumer_lag_messages",
-			Help: "Records between a partition's end and the group's committed position, per assigned partition.",
+			Help: "Records between a partition's end and the group's committed offset, for every partition of the topics, held or not.",
 		}, []string{"source", "topic", "partition"}),
+		PartitionsAssigned: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "siemfwd_kafka_partitions_assigned", Help: "Partitions this consumer group member holds in the current generation.",
+		}, []string{"source"}),
 		Rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "siemfwd_kafka_rebalances_total", Help: "Consumer group generations this member joined.",
 		}, []string{"source"}),
@@ -48,7 +57,7 @@ func NewMetrics() *Metrics {
 
 // Register adds the collectors to reg. Call it once per registry.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.Lag, m.Rebalances, m.CommitFailures, m.InFlight, m.OffsetResets} {
+	for _, c := range []prometheus.Collector{m.Lag, m.PartitionsAssigned, m.Rebalances, m.CommitFailures, m.InFlight, m.OffsetResets} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

@@ -104,6 +104,7 @@ type sourceMetrics struct {
 	commitFailures prometheus.Counter
 	offsetResets   prometheus.Counter
 	inFlight       prometheus.Gauge
+	assigned       prometheus.Gauge
 }
 
 // Formats of the parse failure metric this source counts.
@@ -183,6 +184,7 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics, km *Metr
 			commitFailures: km.CommitFailures.WithLabelValues(name),
 			offsetResets:   km.OffsetResets.WithLabelValues(name),
 			inFlight:       km.InFlight.WithLabelValues(name),
+			assigned:       km.PartitionsAssigned.WithLabelValues(name),
 		},
 		lag: km.Lag,
 		now: time.Now,
@@ -297,6 +299,7 @@ func (s *Source) runGroup(ctx context.Context, topics []string, out chan<- pipel
 	}
 	var watcher sync.WaitGroup
 	watcher.Go(func() { s.watchTopics(groupCtx, topics, cancel) })
+	watcher.Go(func() { s.watchLag(groupCtx, topics) })
 
 	// Closing the group first makes kafka-go end the current generation
 	// and wait for consume, which commits over the generation's connection,
@@ -380,7 +383,6 @@ func (s *Source) watchTopics(ctx context.Context, current []string, changed cont
 type partition struct {
 	topic     string
 	id        int
-	label     string // id as a metric label
 	tr        *tracker
 	committed int64 // last committed position; -1 when none is known
 	start     int64 // where fetching starts
@@ -410,7 +412,7 @@ func (s *Source) consume(ctx, groupCtx, genCtx context.Context, gen *kafkago.Gen
 	var parts []*partition
 	for topic, as := range gen.Assignments {
 		for _, a := range as {
-			p := &partition{topic: topic, id: a.ID, label: strconv.Itoa(a.ID), committed: -1, start: a.Offset,
+			p := &partition{topic: topic, id: a.ID, committed: -1, start: a.Offset,
 				ids: pipeline.KafkaScope(s.name, topic, int32(a.ID))}
 			if a.Offset >= 0 {
 				p.committed = a.Offset
@@ -428,6 +430,8 @@ func (s *Source) consume(ctx, groupCtx, genCtx context.Context, gen *kafkago.Gen
 		return a.id - b.id
 	})
 	s.log.Info("partitions assigned", "generation", gen.ID, "partitions", len(parts))
+	s.m.assigned.Set(float64(len(parts)))
+	defer s.m.assigned.Set(0)
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		for _, p := range parts {
 			s.log.Debug("partition assigned", "generation", gen.ID, "topic", p.topic, "partition", p.id, "offset", p.start)
@@ -460,7 +464,6 @@ loop:
 			} else {
 				commitWarned = false
 			}
-			s.updateLag(stop, parts)
 		}
 	}
 
@@ -487,9 +490,6 @@ wait:
 	}
 	left := gs.inflight.Load()
 	err := s.commit(gen, parts)
-	for _, p := range parts {
-		s.lag.DeleteLabelValues(s.name, p.topic, p.label)
-	}
 	switch {
 	case err != nil:
 		s.log.Warn("partitions released; final commit failed, the next owner reads again from the last commit",
@@ -599,27 +599,95 @@ func (s *Source) commit(gen *kafkago.Generation, parts []*partition) error {
 	return nil
 }
 
-// updateLag sets the lag gauge of every partition: its end offset minus
-// the committed position. A failed look-up leaves the gauges as they were.
-func (s *Source) updateLag(ctx context.Context, parts []*partition) {
-	req := map[string][]kafkago.OffsetRequest{}
-	for _, p := range parts {
-		req[p.topic] = append(req[p.topic], kafkago.OffsetRequest{Partition: p.id, Timestamp: kafkago.LastOffset})
+// watchLag exports the group's lag on every partition of topics, every
+// lag_interval until ctx ends, then removes the source's lag series. It asks
+// the brokers, not this member, so a partition whose owner died shows its
+// waiting records while the coordinator has not yet given it to a survivor.
+func (s *Source) watchLag(ctx context.Context, topics []string) {
+	defer s.lag.DeletePartialMatch(prometheus.Labels{"source": s.name})
+	t := time.NewTicker(s.cfg.LagInterval)
+	defer t.Stop()
+	warned := false
+	for {
+		if err := s.groupLag(ctx, topics); err != nil && ctx.Err() == nil && !warned {
+			s.log.Warn("cannot look up the group's lag; the lag gauges keep their last values", "err", err)
+			warned = true
+		} else if err == nil {
+			warned = false
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
-	if len(req) == 0 {
-		return
+}
+
+// groupLag sets the lag gauge of every partition of topics: its end offset
+// minus the group's committed offset or, without a commit, minus where the
+// group would start (start_offset). Partitions the look-ups did not answer
+// keep their last value.
+func (s *Source) groupLag(ctx context.Context, topics []string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout+5*time.Second)
+	defer cancel()
+	md, err := s.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: topics})
+	if err != nil {
+		return err
 	}
-	_ = s.listOffsets(ctx, req, func(topic string, po kafkago.PartitionOffsets) {
-		for _, p := range parts {
-			if p.topic == topic && p.id == po.Partition {
-				pos := p.committed
-				if pos < 0 {
-					pos = p.start
-				}
-				s.lag.WithLabelValues(s.name, p.topic, p.label).Set(float64(max(0, po.LastOffset-pos)))
+	ids := map[string][]int{}
+	for _, t := range md.Topics {
+		for _, p := range t.Partitions {
+			ids[t.Name] = append(ids[t.Name], p.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	res, err := s.client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: s.cfg.GroupID, Topics: ids})
+	if err != nil {
+		return err
+	}
+	if res.Error != nil {
+		return res.Error
+	}
+	type topicPartition struct {
+		topic string
+		id    int
+	}
+	committed := map[topicPartition]int64{}
+	ends := map[string][]kafkago.OffsetRequest{}
+	starts := map[string][]kafkago.OffsetRequest{} // partitions without a commit, from earliest
+	for topic, ps := range res.Topics {
+		for _, p := range ps {
+			if p.Error != nil {
+				continue
+			}
+			committed[topicPartition{topic, p.Partition}] = p.CommittedOffset
+			ends[topic] = append(ends[topic], kafkago.OffsetRequest{Partition: p.Partition, Timestamp: kafkago.LastOffset})
+			if p.CommittedOffset < 0 && s.cfg.StartOffset == StartEarliest {
+				starts[topic] = append(starts[topic], kafkago.OffsetRequest{Partition: p.Partition, Timestamp: kafkago.FirstOffset})
 			}
 		}
-	})
+	}
+	// One request cannot ask twice for a partition, so the starts of
+	// uncommitted partitions are a second one.
+	var errs []error
+	if len(starts) > 0 {
+		errs = append(errs, s.listOffsets(ctx, starts, func(topic string, po kafkago.PartitionOffsets) {
+			committed[topicPartition{topic, po.Partition}] = po.FirstOffset
+		}))
+	}
+	errs = append(errs, s.listOffsets(ctx, ends, func(topic string, po kafkago.PartitionOffsets) {
+		pos := committed[topicPartition{topic, po.Partition}]
+		if pos < 0 { // no commit, and the group starts at the end (latest) or the start is unknown
+			pos = po.LastOffset
+			if s.cfg.StartOffset == StartEarliest {
+				return
+			}
+		}
+		s.lag.WithLabelValues(s.name, topic, strconv.Itoa(po.Partition)).Set(float64(max(0, po.LastOffset-pos)))
+	}))
+	return errors.Join(errs...)
 }
 
 // fetch reads one partition until stop ends, sending batches downstream.
