@@ -3,6 +3,7 @@ package pipeline
 import (
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -140,8 +141,10 @@ func (p *ECSProcessor) Process(ev *Event) {
 		msg = strings.TrimSuffix(msg, "\r")
 	}
 
-	r := p.kerio.Parse(d, msg, kerio.Hint{Product: o.Product, Log: o.Log, AppName: h.AppName,
-		FileLine: o.Format == FormatLine}, o.Location)
+	r, isKerio := p.parseKerio(d, o, &h, msg)
+	if !isKerio {
+		appendGeneric(d, &h, msg, o.Format == FormatSyslog)
+	}
 
 	// @timestamp: a zoned time in the message, then the RFC 5424 header, then
 	// the Kerio bracket (configured zone), then the RFC 3164 header, then the receive time.
@@ -238,6 +241,48 @@ func (p *ECSProcessor) Process(ev *Event) {
 
 	ev.Routes = p.routes(d, dataset, hostname)
 	ev.JSON = p.encode(d)
+}
+
+// parseKerio maps msg as a Kerio line when it is one (docs/kerio.md, "Which
+// lines are Kerio's"): when the source or sender profile names a Kerio
+// product, or a log on a syslog source; or when the APP-NAME (a file
+// source's log name) is one Kerio uses and the wording matches a Kerio
+// layout. It reports false, leaving d alone, for every other line.
+func (p *ECSProcessor) parseKerio(d *ecs.Document, o *Origin, h *syslogparse.Header, msg string) (kerio.Result, bool) {
+	hint := kerio.Hint{Product: o.Product, Log: o.Log, AppName: h.AppName, FileLine: o.Format == FormatLine}
+	if o.Format == FormatLine {
+		// A file's log name comes from its file name unless configured:
+		// only a product says the files are Kerio's.
+		hint.Log, hint.AppName = "", o.Log
+	}
+	if hint.Product == "" && hint.Log == "" {
+		if !kerio.IsAppName(hint.AppName) {
+			return kerio.Result{}, false
+		}
+		hint.OnlyKerio = true
+	}
+	r := p.kerio.Parse(d, msg, hint, o.Location)
+	return r, r.Matched || !hint.OnlyKerio
+}
+
+// Dataset of syslog lines that are not Kerio's; file lines that are not
+// Kerio's have none, so they go to the "generic" data stream.
+const datasetSyslog = "syslog"
+
+// appendGeneric maps a line that is not Kerio's: the ECS fields a syslog
+// header gives (host.hostname, process.name, process.pid) and the message,
+// nothing read from the free text.
+func appendGeneric(d *ecs.Document, h *syslogparse.Header, msg string, syslog bool) {
+	d.SetConstString("event.kind", "event")
+	if syslog {
+		d.SetConstString("event.dataset", datasetSyslog)
+	}
+	d.SetString("message", strings.TrimRight(msg, "\r\n"))
+	d.SetStringNonEmpty("host.hostname", h.Hostname)
+	d.SetStringNonEmpty("process.name", h.AppName)
+	if pid, err := strconv.ParseInt(h.ProcID, 10, 64); err == nil && pid >= 0 {
+		d.SetInt("process.pid", pid)
+	}
 }
 
 // routes copies the routing fields out of d in one pass over its fields

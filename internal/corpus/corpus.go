@@ -80,6 +80,9 @@ func (l Line) Event() *pipeline.Event {
 }
 
 // ProductLog splits l.Log into siemfwd's product name and the log name.
+// The corpus's "unknown" lines came from a Kerio stream whose product and
+// log nobody named (FORMATS §8: log is input context), which a source says
+// with product "kerio".
 func (l Line) ProductLog() (product, log string) {
 	p, log, _ := strings.Cut(l.Log, ".")
 	switch p {
@@ -87,6 +90,8 @@ func (l Line) ProductLog() (product, log string) {
 		product = "kerio_connect"
 	case "control":
 		product = "kerio_control"
+	case "unknown":
+		product = "kerio"
 	}
 	return product, log
 }

@@ -1,6 +1,7 @@
 package kerio
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -75,6 +76,17 @@ var onlyProduct = [numLogs]product{
 	logDial: prodControl, logHost: prodControl, logSslvpn: prodControl, logWeb: prodControl,
 }
 
+// CheckProduct reports whether s may configure a source's product: an error
+// for anything but "kerio_connect", "kerio_control", "kerio" (Kerio, the
+// product told by the text) or "" (no Kerio product named).
+func CheckProduct(s string) error {
+	switch s {
+	case "", "kerio", "kerio_connect", "kerio_control":
+		return nil
+	}
+	return fmt.Errorf(`must be "kerio_connect", "kerio_control", "kerio" (either, told by the text) or "" (Kerio only when APP-NAME and wording say so), got %q`, s)
+}
+
 // productOf maps Hint.Product.
 func productOf(s string) product {
 	switch s {
@@ -96,6 +108,14 @@ var logAliases = [...]struct {
 	{"error", logError}, {"debug", logDebug}, {"config", logConfig}, {"filter", logFilter},
 	{"http", logHTTP}, {"connection", logConnection}, {"alert", logAlert}, {"dial", logDial},
 	{"host", logHost}, {"sslvpn", logSslvpn}, {"web", logWeb},
+}
+
+// IsAppName reports whether name, an RFC 3164 tag, RFC 5424 APP-NAME or log
+// file name, is one Kerio uses: a log name (FORMATS §3.3, in any case) or
+// "kerio", the usual configured application name. Such a line is Kerio's
+// only when its wording matches too (Hint.OnlyKerio).
+func IsAppName(name string) bool {
+	return logOf(name) != logUnknown || strings.EqualFold(name, "kerio")
 }
 
 // logOf maps a log name or APP-NAME, in any case, to a log. Kerio's own

@@ -12,7 +12,6 @@ package kerio
 import (
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"siemfwd/pipeline/ecs"
 )
@@ -21,7 +20,7 @@ import (
 // is not safe for concurrent use; it keeps no state between events except
 // scratch space, so one Parser per worker is all that is needed.
 type Parser struct {
-	buf []byte // scratch for the rare lines that must be rewritten (Latin-1, doubled blanks)
+	buf []byte // scratch for the rare lines that must be rewritten (doubled blanks)
 	// out holds field values that are not substrings of the line (an
 	// upper-cased MAC address). Fields alias it, so it is only reset by the
 	// next Parse.
@@ -49,13 +48,21 @@ type Hint struct {
 	// except in the Control Http log, so such a line without it is broken
 	// (truncated, or a copy-paste slip) and gets kerio_unmatched.
 	FileLine bool
+	// OnlyKerio is set when nothing but an APP-NAME or a file name suggests
+	// Kerio (no source or profile names a Kerio product). The line is then
+	// Kerio's only when its wording matches a Kerio layout or it starts with
+	// Kerio's bracketed time: otherwise Parse returns Matched false and
+	// leaves doc as it was, with no fallback fields, so the caller can map
+	// the line as generic syslog.
+	OnlyKerio bool
 }
 
 // Result reports what Parse recognised and the times the worker needs to
 // choose @timestamp (FORMATS §2.2).
 type Result struct {
-	// Matched is true when a Kerio envelope or layout was recognised; false
-	// means the kerio_unmatched fallback was applied.
+	// Matched is true when a Kerio envelope or layout was recognised, or the
+	// kerio_generic fallback was applied; false means the kerio_unmatched
+	// fallback was applied, or with Hint.OnlyKerio that doc was left alone.
 	Matched bool
 	// Bracket is the envelope's bracket time as wall clock in the given
 	// location, or zero when the line had no envelope.
@@ -66,18 +73,17 @@ type Result struct {
 }
 
 // Parse recognises msg (the text after any syslog header, or a whole file
-// line) and fills doc. loc interprets zone-less times (the bracket time and
-// the Operations log's Delivered time); nil means UTC. Parse never fails:
-// unknown text gets the FORMATS §7 fallback. Fields set on doc may alias msg
-// and the Parser's own buffer, which the next Parse reuses: encode doc first.
+// line; valid UTF-8, as the worker's charset step leaves it) and fills doc.
+// loc interprets zone-less times (the bracket time and the Operations log's
+// Delivered time); nil means UTC. Parse never fails: unknown text gets the
+// FORMATS §7 fallback, or with hint.OnlyKerio nothing at all. Fields set on
+// doc may alias msg and the Parser's own buffer, which the next Parse reuses:
+// encode doc first.
 func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Location) Result {
 	if loc == nil {
 		loc = time.UTC
 	}
 	msg = trimLine(msg)
-	if !utf8.ValidString(msg) {
-		msg = p.latin1(msg)
-	}
 
 	prod := productOf(hint.Product)
 	lg := logOf(hint.Log)
@@ -121,6 +127,8 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 	case ok:
 		res.Matched = true
 		prod, lg = mp, ml
+	case hint.OnlyKerio && !env:
+		return *res // not Kerio's wording: the caller maps it as generic syslog
 	case env || (!hint.FileLine && lg != logUnknown):
 		// A Kerio line whose wording we do not know (it has the bracket, or
 		// it came over syslog from a source or APP-NAME that names a Kerio
@@ -322,24 +330,6 @@ func trimLine(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
-}
-
-// latin1 rewrites the bytes of s that are not valid UTF-8 as Latin-1
-// characters, so a line from a legacy code page is kept rather than dropped.
-func (p *Parser) latin1(s string) string {
-	b := p.buf[:0]
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n <= 1 {
-			b = utf8.AppendRune(b, rune(s[i]))
-			i++
-			continue
-		}
-		b = append(b, s[i:i+n]...)
-		i += n
-	}
-	p.buf = b
-	return string(b)
 }
 
 // collapse returns s with every run of blanks shrunk to one blank.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"siemfwd/pipeline/kerio"
 )
 
 // Where to start reading a file that the offsets file does not know.
@@ -116,10 +118,8 @@ func (c Config) Validate() error {
 	if c.DrainTimeout < 0 {
 		bad("drain_timeout", "must be >= 0, got %s", c.DrainTimeout)
 	}
-	switch c.Product {
-	case "", "kerio_connect", "kerio_control":
-	default:
-		bad("product", "must be \"kerio_connect\", \"kerio_control\" or \"\", got %q", c.Product)
+	if err := kerio.CheckProduct(c.Product); err != nil {
+		bad("product", "%v", err)
 	}
 	if c.Timezone == "" {
 		bad("timezone", "must be an IANA zone such as \"UTC\" or \"Europe/Prague\", got \"\"")

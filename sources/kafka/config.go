@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"siemfwd/pipeline/kafkaconn"
+
+	"siemfwd/pipeline/kerio"
 )
 
 // Modes of a Kafka source: what a record's value is.
@@ -186,10 +188,8 @@ func (c Config) Validate() error {
 	if c.Format != FormatSyslog && c.Format != FormatLine {
 		bad("format", "must be %q or %q, got %q", FormatSyslog, FormatLine, c.Format)
 	}
-	switch c.Product {
-	case "", "kerio_connect", "kerio_control":
-	default:
-		bad("product", "must be \"kerio_connect\", \"kerio_control\" or \"\", got %q", c.Product)
+	if err := kerio.CheckProduct(c.Product); err != nil {
+		bad("product", "%v", err)
 	}
 	if c.Timezone == "" {
 		bad("timezone", "must be an IANA zone such as \"UTC\" or \"Europe/Prague\", got \"\"")

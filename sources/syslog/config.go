@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"siemfwd/pipeline/kerio"
 )
 
 // Protocols a syslog source can listen on.
@@ -319,10 +321,8 @@ var labelKey = regexp.MustCompile(`^[a-z0-9_]+$`)
 var datasetName = regexp.MustCompile(`^[a-z0-9_.]{1,100}$`)
 
 func checkProduct(bad func(string, string, ...any), key, v string) {
-	switch v {
-	case "", "kerio_connect", "kerio_control":
-	default:
-		bad(key, "must be \"kerio_connect\", \"kerio_control\" or \"\", got %q", v)
+	if err := kerio.CheckProduct(v); err != nil {
+		bad(key, "%v", err)
 	}
 }
 
