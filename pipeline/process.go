@@ -7,8 +7,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
+	"siemfwd/pipeline/charset"
 	"siemfwd/pipeline/ecs"
 	"siemfwd/pipeline/enrich/geoip"
 	"siemfwd/pipeline/enrich/mailflow"
@@ -24,6 +26,7 @@ const (
 	TagSplit              = "_split"                // a file line longer than the maximum, split into pieces
 	TagBadFrame           = "_bad_frame"            // the framing lied or was out of range: the frame ends where the stream resynchronised
 	TagClockSkew          = "_clock_skew"           // the event's own time is further from the receive time than its profile allows
+	TagInvalidCharset     = "_invalid_charset"      // bytes that are not text in the source's charset (UTF-8 unless configured) became U+FFFD
 )
 
 // ProcessOptions are the settings every worker's processor shares.
@@ -115,19 +118,24 @@ func (p *ECSProcessor) Process(ev *Event) {
 	d := &p.doc
 	d.Reset()
 	o := ev.Origin
-	// Raw is never modified after the source hands it over, so the document's
-	// strings may alias it instead of being copied.
-	raw := unsafe.String(unsafe.SliceData(ev.Raw), len(ev.Raw))
+	// Raw is never modified after the source hands it over, and decoded text
+	// is a new array per event, so the document's strings may alias text
+	// instead of being copied.
+	text, badText := ev.Raw, false
+	if !utf8.Valid(text) {
+		text, badText = charset.Decode(text, o.Charset)
+	}
+	raw := unsafe.String(unsafe.SliceData(text), len(text))
 
 	var h syslogparse.Header
 	msg := raw
 	if o.Format == FormatSyslog {
-		h = p.syslog.Parse(ev.Raw, ev.Received, o.Location)
+		h = p.syslog.Parse(text, ev.Received, o.Location)
 		if o.ByHostname != nil && h.Hostname != "" {
 			if byName := o.ByHostname(h.Hostname); byName != nil && byName != o {
 				o = byName
 				if !h.TimeZoned {
-					h = p.syslog.Parse(ev.Raw, ev.Received, o.Location) // the profile's zone decides
+					h = p.syslog.Parse(text, ev.Received, o.Location) // the profile's zone decides
 				}
 			}
 		}
@@ -170,6 +178,10 @@ func (p *ECSProcessor) Process(ev *Event) {
 	d.SetTime("event.created", ev.Received)
 	if p.opts.KeepOriginal {
 		d.SetString("event.original", raw)
+	}
+	if badText {
+		d.AppendString("tags", TagInvalidCharset)
+		p.m.ParseFailures.WithLabelValues(o.Source, "charset").Inc()
 	}
 	if ev.Flags&FlagTruncated != 0 {
 		d.AppendString("tags", TagTruncated)

@@ -15,11 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/internal/corpus"
 	"siemfwd/internal/cputime"
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/charset"
 	"siemfwd/pipeline/enrich/mailflow"
 	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
@@ -193,13 +195,65 @@ func TestUnparsableHeaderStillProducesAnEvent(t *testing.T) {
 	require.Contains(t, flatten(t, ev.JSON)["tags"], pipeline.TagSyslogParseFailure)
 }
 
-func TestEightBitTextIsReadAsLatin1(t *testing.T) {
+func TestInvalidUTF8BecomesReplacementCharactersAndIsTagged(t *testing.T) {
+	m := metrics.New()
+	p := pipeline.NewECSProcessor(pipeline.ProcessOptions{KeepOriginal: true, Namespace: "default"}, m)
 	ev := &pipeline.Event{Raw: []byte("<13>Mar 14 09:00:00 host app: caf\xe9 cr\xe8me"), Received: time.Now(),
 		Origin: &pipeline.Origin{Source: "udp", Location: time.UTC}}
+	p.Process(ev)
+	got := flatten(t, ev.JSON)
+	require.Equal(t, "caf\uFFFD cr\uFFFDme", got["message"])
+	require.Equal(t, "<13>Mar 14 09:00:00 host app: caf\uFFFD cr\uFFFDme", got["event.original"])
+	require.Equal(t, []any{pipeline.TagInvalidCharset}, got["tags"])
+	require.Equal(t, 1.0, testutil.ToFloat64(m.ParseFailures.WithLabelValues("udp", "charset")))
+
+	valid := &pipeline.Event{Raw: []byte("<13>Mar 14 09:00:00 host app: café crème"), Received: time.Now(),
+		Origin: &pipeline.Origin{Source: "udp", Location: time.UTC}}
+	p.Process(valid)
+	got = flatten(t, valid.JSON)
+	require.Equal(t, "café crème", got["message"])
+	require.NotContains(t, got, "tags")
+}
+
+func TestTextIsDecodedFromTheSourcesCharset(t *testing.T) {
+	for _, tt := range []struct {
+		charset, raw, message string
+		tags                  any
+	}{
+		{"windows-1252", "<13>Mar 14 09:00:00 host app: caf\xe9 cr\xe8me \x80", "café crème €", nil},
+		{"windows-1250", "<13>Mar 14 09:00:00 host app: P\xf8ihl\xe1\x9aen\xed", "Přihlášení", nil},
+		{"iso-8859-2", "<13>Mar 14 09:00:00 host app: P\xf8ihl\xe1\xb9en\xed", "Přihlášení", nil},
+		{"windows-1250", "<13>Mar 14 09:00:00 host app: UTF-8 stays UTF-8: Přihlášení", "UTF-8 stays UTF-8: Přihlášení", nil},
+		{"windows-1250", "<13>Mar 14 09:00:00 host app: a\x81b", "a\uFFFDb", []any{pipeline.TagInvalidCharset}},
+	} {
+		t.Run(tt.charset+" "+tt.message, func(t *testing.T) {
+			cs, err := charset.Lookup(tt.charset)
+			require.NoError(t, err)
+			ev := &pipeline.Event{Raw: []byte(tt.raw), Received: time.Now(),
+				Origin: &pipeline.Origin{Source: "udp", Location: time.UTC, Charset: cs}}
+			newProcessor().Process(ev)
+			got := flatten(t, ev.JSON)
+			require.Equal(t, tt.message, got["message"])
+			require.Equal(t, "<13>Mar 14 09:00:00 host app: "+tt.message, got["event.original"])
+			require.Equal(t, tt.tags, got["tags"])
+		})
+	}
+}
+
+// A Kerio Connect server on Czech Windows writes its file logs in
+// windows-1250: names and subjects come out right.
+func TestKerioLineInACodePage(t *testing.T) {
+	cs, err := charset.Lookup("windows-1250")
+	require.NoError(t, err)
+	ev := &pipeline.Event{Received: time.Now(), Raw: []byte("[06/Sep/2004 08:40:39] User wsmith@company.com marked a message as spam, " +
+		"Folder: ~wsmith@company.com/INBOX, Size: 462, From: \"Ji\xf8\xed \x8aediv\xfd\" <js@company.com>, Subject: P\xf8ihl\xe1\x9aen\xed"),
+		Origin: &pipeline.Origin{Source: "files", Format: pipeline.FormatLine, Location: time.UTC,
+			Product: "kerio_connect", Log: "spam", Charset: cs}}
 	newProcessor().Process(ev)
 	got := flatten(t, ev.JSON)
-	require.Equal(t, "café crème", got["message"])
-	require.Equal(t, "<13>Mar 14 09:00:00 host app: café crème", got["event.original"])
+	require.Equal(t, "Jiří Šedivý", got["kerio.mail.from_name"])
+	require.Equal(t, "Přihlášení", got["email.subject"])
+	require.NotContains(t, got, "tags")
 }
 
 func TestTruncatedEventsAreTagged(t *testing.T) {

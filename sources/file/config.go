@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"siemfwd/pipeline/charset"
 	"siemfwd/pipeline/kerio"
 )
 
@@ -41,6 +42,9 @@ type Config struct {
 	Log string `mapstructure:"log"`
 	// Timezone is the IANA zone of the times in the lines (Kerio brackets carry none).
 	Timezone string `mapstructure:"timezone"`
+	// Charset is the character set of lines that are not valid UTF-8 (e.g. "windows-1250");
+	// with "utf-8" their invalid bytes become U+FFFD (tag _invalid_charset).
+	Charset string `mapstructure:"charset"`
 	// StartAt is where to start a file found at startup that the offsets file does not know:
 	// "beginning" or "end". Files that appear later are always read from the beginning.
 	StartAt string `mapstructure:"start_at"`
@@ -72,6 +76,7 @@ func DefaultConfig() Config {
 		RescanInterval:   10 * time.Second,
 		PollInterval:     250 * time.Millisecond,
 		Timezone:         "UTC",
+		Charset:          "utf-8",
 		StartAt:          StartAtBeginning,
 		MaxLineBytes:     64 << 10,
 		BatchEvents:      512,
@@ -120,6 +125,9 @@ func (c Config) Validate() error {
 	}
 	if err := kerio.CheckProduct(c.Product); err != nil {
 		bad("product", "%v", err)
+	}
+	if _, err := charset.Lookup(c.Charset); err != nil {
+		bad("charset", "%v", err)
 	}
 	if c.Timezone == "" {
 		bad("timezone", "must be an IANA zone such as \"UTC\" or \"Europe/Prague\", got \"\"")

@@ -68,6 +68,7 @@ func (s *Source) newTailer(f *os.File, path string, id fileID, e *entry) *tailer
 			Location:  s.loc,
 			Product:   s.cfg.Product,
 			Log:       lg,
+			Charset:   s.cs,
 			FilePath:  path,
 		},
 		csize: max(readChunk, 2*(s.cfg.MaxLineBytes+2)),

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"siemfwd/pipeline/charset"
 	"siemfwd/pipeline/kerio"
 )
 
@@ -51,6 +52,10 @@ type Config struct {
 	Product string `mapstructure:"product"`
 	// Log is a log name hint ("security", "mail", …) or "" to take it from APP-NAME or the text.
 	Log string `mapstructure:"log"`
+	// Charset is the character set of messages that are not valid UTF-8 (e.g. "windows-1250",
+	// "windows-1252", "iso-8859-2"); with "utf-8" their invalid bytes become U+FFFD. Either way
+	// such events are tagged _invalid_charset when a byte remains undecodable.
+	Charset string `mapstructure:"charset"`
 	// MaxMessageBytes is the longest message kept; longer ones are cut, flagged and counted.
 	MaxMessageBytes int `mapstructure:"max_message_bytes"`
 	// BatchEvents is the most events sent downstream in one batch.
@@ -197,6 +202,7 @@ func DefaultConfig() Config {
 		Protocol:        ProtocolUDP,
 		Address:         "0.0.0.0:514",
 		Timezone:        "UTC",
+		Charset:         "utf-8",
 		MaxMessageBytes: 64 << 10,
 		BatchEvents:     256,
 		Readers:         2,
@@ -242,6 +248,9 @@ func (c Config) Validate() error {
 		bad("timezone", "unknown zone %q: %v", c.Timezone, err)
 	}
 	checkProduct(bad, "product", c.Product)
+	if _, err := charset.Lookup(c.Charset); err != nil {
+		bad("charset", "%v", err)
+	}
 	if c.MaxMessageBytes < 1 || c.MaxMessageBytes > maxMessageCap {
 		bad("max_message_bytes", "must be in 1..%d, got %d", maxMessageCap, c.MaxMessageBytes)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/charset"
 )
 
 // senders decides, per datagram or connection, whether a sender may send
@@ -29,6 +30,10 @@ func newSenders(name string, cfg Config) (*senders, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timezone: %w", err)
 	}
+	cs, err := charset.Lookup(cfg.Charset)
+	if err != nil {
+		return nil, fmt.Errorf("charset: %w", err)
+	}
 	s := &senders{base: &pipeline.Origin{
 		Source:    name,
 		Transport: cfg.Protocol,
@@ -36,6 +41,7 @@ func newSenders(name string, cfg Config) (*senders, error) {
 		Location:  loc,
 		Product:   cfg.Product,
 		Log:       cfg.Log,
+		Charset:   cs,
 		ClockSkew: cfg.ClockSkew,
 	}}
 	for i, a := range cfg.Allow {
