@@ -53,14 +53,15 @@ func (b *lockedBuffer) lines() []string {
 
 // logWatcher reads siemfwd's JSON logs and reports the addresses it listens on.
 type logWatcher struct {
-	w     *io.PipeWriter
-	addrs chan [2]string // source (or "admin"), address
-	done  chan struct{}
+	w      *io.PipeWriter
+	addrs  chan [2]string      // source (or "admin"), address
+	totals chan map[string]any // the exit line
+	done   chan struct{}
 }
 
 func watchLogs(t *testing.T) *logWatcher {
 	r, w := io.Pipe()
-	lw := &logWatcher{w: w, addrs: make(chan [2]string, 16), done: make(chan struct{})}
+	lw := &logWatcher{w: w, addrs: make(chan [2]string, 16), totals: make(chan map[string]any, 1), done: make(chan struct{})}
 	go func() {
 		defer close(lw.done)
 		sc := bufio.NewScanner(r)
@@ -77,6 +78,8 @@ func watchLogs(t *testing.T) *logWatcher {
 				lw.addrs <- [2]string{fmt.Sprint(rec["source"]), fmt.Sprint(rec["address"])}
 			case "admin listening":
 				lw.addrs <- [2]string{"admin", fmt.Sprint(rec["address"])}
+			case "totals":
+				lw.totals <- rec
 			}
 		}
 	}()
@@ -86,6 +89,7 @@ func watchLogs(t *testing.T) *logWatcher {
 // siemfwd is an in-process instance started with a config file.
 type siemfwd struct {
 	stdout *lockedBuffer
+	logs   *logWatcher
 	addr   map[string]string
 	cancel context.CancelFunc
 	exit   chan int
@@ -93,13 +97,22 @@ type siemfwd struct {
 
 func startSiemfwd(t *testing.T, yaml string, listeners int) *siemfwd {
 	t.Helper()
+	return startSiemfwdTo(t, yaml, listeners, nil)
+}
+
+// startSiemfwdTo is startSiemfwd writing stdout to w (nil: s.stdout).
+func startSiemfwdTo(t *testing.T, yaml string, listeners int, w io.Writer) *siemfwd {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "siemfwd.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o644))
 	lw := watchLogs(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &siemfwd{stdout: &lockedBuffer{}, addr: map[string]string{}, cancel: cancel, exit: make(chan int, 1)}
+	s := &siemfwd{stdout: &lockedBuffer{}, logs: lw, addr: map[string]string{}, cancel: cancel, exit: make(chan int, 1)}
+	if w == nil {
+		w = s.stdout
+	}
 	go func() {
-		s.exit <- run(ctx, []string{"run", "-c", path}, noEnv, s.stdout, lw.w)
+		s.exit <- run(ctx, []string{"run", "-c", path}, noEnv, w, lw.w)
 		lw.w.Close()
 	}()
 	for range listeners {

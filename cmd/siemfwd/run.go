@@ -253,7 +253,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 	}()
 
 	started = true
-	return p.Run(ctx)
+	return runPipeline(ctx, p, m.Registry, log)
 }
 
 // openDiskBuffer opens a sink's disk buffer (locking it against a second
