@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,7 @@ type sinkLoop struct {
 	abandoned atomic.Int64  // events given up at the shutdown deadline (or at an abort)
 	queued    atomic.Int64  // events in queue (memory mode)
 	writing   atomic.Int64  // events of the write in progress: what a sink stuck in Write holds
+	claim     sync.Mutex    // makes abandonWriting's swap and count one step
 	stopped   chan struct{} // closed when run returns
 	failing   atomic.Bool   // the last write failed; for readiness
 	// deadLetterFailing holds the error of the last dead-letter write while
@@ -95,12 +97,21 @@ func (s *sinkLoop) abandon(n int) {
 	s.m.SinkDropped.WithLabelValues(s.name, metrics.ReasonShutdown).Add(float64(n))
 }
 
+// abandonWriting counts the events of the write in progress as abandoned.
+// The sink loop and leaveStuckSinks may both try; the first one counts them,
+// and by the time either returns they are counted.
+func (s *sinkLoop) abandonWriting() {
+	s.claim.Lock()
+	defer s.claim.Unlock()
+	s.abandon(int(s.writing.Swap(0)))
+}
+
 // abandonQueued gives up what is still in the queue once the sink loop is
 // left behind (stuck in a write after the deadline): nobody else takes it.
 // The queue is closed by then.
 func (s *sinkLoop) abandonQueued() {
 	if s.buf == nil {
-		s.abandon(int(s.writing.Swap(0))) // unless the loop itself got to it first
+		s.abandonWriting() // unless the loop itself got to it first
 	}
 	for b := range s.queue {
 		s.queued.Add(-int64(len(b.Events)))
@@ -279,6 +290,8 @@ func (s *sinkLoop) deliver(hard context.Context, events []*Event) error {
 		if len(retry) == 0 {
 			break
 		}
+		// Not a Store: leaveStuckSinks may have claimed (zeroed) the count.
+		s.writing.CompareAndSwap(int64(len(todo)), int64(len(retry)))
 		s.m.SinkEvents.WithLabelValues(s.name, "retried").Add(float64(len(retry)))
 		s.log.Warn("write failed; retrying", "events", len(retry), "backoff", backoff, "err", err)
 		wait := backoff/2 + rand.N(backoff/2+1)
@@ -288,8 +301,7 @@ func (s *sinkLoop) deliver(hard context.Context, events []*Event) error {
 			if s.buf != nil {
 				s.log.Warn("shutdown deadline: events left in the disk buffer for the next start", "events", len(retry), "err", err)
 			} else {
-				// Claimed with a swap: leaveStuckSinks may count them already.
-				s.abandon(int(s.writing.Swap(0)))
+				s.abandonWriting() // unless leaveStuckSinks got to it first
 				s.log.Error("abandoning events at shutdown deadline", "events", len(retry), "err", err)
 			}
 			ackErr = errors.Join(errAbandoned, err)
@@ -298,7 +310,6 @@ func (s *sinkLoop) deliver(hard context.Context, events []*Event) error {
 		}
 		backoff = min(backoff*2, s.cfg.RetryMax)
 		todo = retry
-		s.writing.Store(int64(len(todo)))
 	}
 	return ackErr
 }

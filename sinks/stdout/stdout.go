@@ -3,11 +3,10 @@
 package stdout
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"siemfwd/pipeline"
 )
@@ -21,33 +20,84 @@ func DefaultConfig() Config { return Config{} }
 // Validate reports problems; there are none to find.
 func (Config) Validate() error { return nil }
 
-// Sink writes NDJSON through a buffer that is flushed at the end of every
-// Write, so an acknowledged event has reached the writer. Under load a Write
-// carries many events, so this is still one system call per batch; when idle
-// nothing waits in the buffer.
+// Chunk sizes: a write of at most pipeChunk bytes to a pipe is atomic
+// (POSIX PIPE_BUF, 4096 on Linux), so it is all there or not at all when
+// the process exits while it blocks; other writers get larger chunks.
+const (
+	pipeChunk = 4096
+	fileChunk = 256 << 10
+)
+
+// Sink writes NDJSON in chunks of whole lines, so an acknowledged event has
+// reached the writer, and a line is never half-written: into a pipe whose
+// reader is stuck, siemfwd may have to exit at the shutdown deadline while
+// a write blocks, and what reached the pipe by then ends at a line's end
+// (a single line longer than a chunk goes alone, and only it could be cut).
 type Sink struct {
-	out io.Writer
-	w   *bufio.Writer
+	out   io.Writer
+	chunk int
+	buf   []byte
 }
 
 // New returns a sink writing to w.
 func New(w io.Writer) *Sink {
-	return &Sink{out: w, w: bufio.NewWriterSize(w, 256<<10)}
+	chunk := fileChunk
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeNamedPipe != 0 {
+			chunk = pipeChunk
+		}
+	}
+	return &Sink{out: w, chunk: chunk}
 }
 
-// Write writes one line per event and flushes.
-func (s *Sink) Write(_ context.Context, events []*pipeline.Event) error {
-	for _, ev := range events {
-		s.w.Write(ev.JSON)
-		s.w.WriteByte('\n')
+// Write writes one line per event. Events not written (a failed write, or
+// ctx ended between chunks: the shutdown deadline) are reported by index,
+// so that those already out count as sent and only the rest is retried or
+// abandoned.
+func (s *Sink) Write(ctx context.Context, events []*pipeline.Event) error {
+	first := 0 // the first event in s.buf
+	for i, ev := range events {
+		if len(s.buf) > 0 && len(s.buf)+len(ev.JSON)+1 > s.chunk {
+			if err := s.flush(ctx); err != nil {
+				return unwritten(events, first, err)
+			}
+			first = i
+		}
+		s.buf = append(s.buf, ev.JSON...)
+		s.buf = append(s.buf, '\n')
 	}
-	if err := s.w.Flush(); err != nil {
-		// A full disk may be freed, so the error is transient and the whole
-		// batch is written again; bufio keeps its first error, so start afresh.
-		s.w.Reset(s.out)
+	if err := s.flush(ctx); err != nil {
+		return unwritten(events, first, err)
+	}
+	return nil
+}
+
+// flush writes s.buf, unless ctx has ended, and empties it.
+func (s *Sink) flush(ctx context.Context) error {
+	defer func() {
+		if cap(s.buf) > 4*s.chunk {
+			s.buf = nil // a rare huge line must not pin its buffer
+		} else {
+			s.buf = s.buf[:0]
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := s.out.Write(s.buf); err != nil {
+		// A full disk may be freed, so the error is transient.
 		return fmt.Errorf("stdout: %w", err)
 	}
 	return nil
+}
+
+// unwritten reports events[from:] as not written.
+func unwritten(events []*pipeline.Event, from int, err error) pipeline.ItemErrors {
+	items := make(pipeline.ItemErrors, 0, len(events)-from)
+	for i := from; i < len(events); i++ {
+		items = append(items, pipeline.ItemError{Index: i, Err: err})
+	}
+	return items
 }
 
 // RetainsNoEvents: Write copies events into its buffer (pipeline.NonRetaining).
@@ -55,12 +105,7 @@ func (*Sink) RetainsNoEvents() {}
 
 var _ pipeline.NonRetaining = (*Sink)(nil)
 
-// Close flushes what is buffered.
-func (s *Sink) Close(context.Context) error {
-	if err := s.w.Flush(); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-		return fmt.Errorf("stdout: %w", err)
-	}
-	return nil
-}
+// Close has nothing to flush: every Write writes everything it takes.
+func (s *Sink) Close(context.Context) error { return nil }
 
 var _ pipeline.Sink = (*Sink)(nil)
