@@ -122,7 +122,8 @@ func (p *ECSProcessor) Process(ev *Event) {
 	// is a new array per event, so the document's strings may alias text
 	// instead of being copied.
 	text, badText := ev.Raw, false
-	if !utf8.Valid(text) {
+	valid := utf8.Valid(text)
+	if !valid {
 		text, badText = charset.Decode(text, o.Charset)
 	}
 	raw := unsafe.String(unsafe.SliceData(text), len(text))
@@ -133,8 +134,13 @@ func (p *ECSProcessor) Process(ev *Event) {
 		h = p.syslog.Parse(text, ev.Received, o.Location)
 		if o.ByHostname != nil && h.Hostname != "" {
 			if byName := o.ByHostname(h.Hostname); byName != nil && byName != o {
+				recode := !valid && byName.Charset != o.Charset
 				o = byName
-				if !h.TimeZoned {
+				if recode { // the profile's charset decides (headers are ASCII in every set)
+					text, badText = charset.Decode(ev.Raw, o.Charset)
+					raw = unsafe.String(unsafe.SliceData(text), len(text))
+				}
+				if recode || !h.TimeZoned {
 					h = p.syslog.Parse(text, ev.Received, o.Location) // the profile's zone decides
 				}
 			}

@@ -240,6 +240,44 @@ func TestTextIsDecodedFromTheSourcesCharset(t *testing.T) {
 	}
 }
 
+// A sender profile matched by HOSTNAME brings its own charset: the message
+// is decoded again with it.
+func TestHostnameProfileCharsetDecides(t *testing.T) {
+	cp1250, err := charset.Lookup("windows-1250")
+	require.NoError(t, err)
+	cp1252, err := charset.Lookup("windows-1252")
+	require.NoError(t, err)
+	raw := []byte("<13>Mar 14 09:00:00 prague-fw app: P\xf8ihl\xe1\x9aen\xed")
+	for _, tt := range []struct {
+		name         string
+		source, prof *charset.Charset
+		message      string
+		tags         any
+	}{
+		{"profile windows-1250 on a UTF-8 source", nil, cp1250, "Přihlášení", nil},
+		{"profile windows-1250 on a windows-1252 source", cp1252, cp1250, "Přihlášení", nil},
+		{"profile utf-8 on a windows-1250 source", cp1250, nil, "P\uFFFDihl\uFFFD\uFFFDen\uFFFD", []any{pipeline.TagInvalidCharset}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			prof := &pipeline.Origin{Source: "udp", Location: time.UTC, Profile: "prague", Charset: tt.prof}
+			base := &pipeline.Origin{Source: "udp", Location: time.UTC, Charset: tt.source,
+				ByHostname: func(h string) *pipeline.Origin {
+					if h == "prague-fw" {
+						return prof
+					}
+					return nil
+				}}
+			ev := &pipeline.Event{Raw: raw, Received: time.Now(), Origin: base}
+			newProcessor().Process(ev)
+			got := flatten(t, ev.JSON)
+			require.Equal(t, tt.message, got["message"])
+			require.Equal(t, "<13>Mar 14 09:00:00 prague-fw app: "+tt.message, got["event.original"])
+			require.Equal(t, "prague", got["labels.siemfwd_profile"])
+			require.Equal(t, tt.tags, got["tags"])
+		})
+	}
+}
+
 // A Kerio Connect server on Czech Windows writes its file logs in
 // windows-1250: names and subjects come out right.
 func TestKerioLineInACodePage(t *testing.T) {

@@ -29,3 +29,23 @@ func TestCharsetIsCheckedAndReachesTheOrigin(t *testing.T) {
 		require.ErrorContains(t, cfg.Validate(), want)
 	}
 }
+
+func TestProfileCharsetOverridesTheSources(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Charset = "windows-1252"
+	cfg.Profiles = []ProfileConfig{
+		{Name: "czech", Match: MatchConfig{Addresses: []string{"10.0.0.1"}}, Charset: "windows-1250"},
+		{Name: "modern", Match: MatchConfig{Addresses: []string{"10.0.0.2"}}, Charset: "utf-8"},
+		{Name: "inherits", Match: MatchConfig{Addresses: []string{"10.0.0.3"}}},
+	}
+	require.NoError(t, cfg.Validate())
+	s, err := newSenders("syslog_udp", cfg)
+	require.NoError(t, err)
+	require.NotNil(t, s.origins[0].Charset)
+	require.NotEqual(t, s.base.Charset, s.origins[0].Charset)
+	require.Nil(t, s.origins[1].Charset, "utf-8 turns the source's charset off")
+	require.Equal(t, s.base.Charset, s.origins[2].Charset)
+
+	cfg.Profiles[0].Charset = "klingon"
+	require.ErrorContains(t, cfg.Validate(), `profiles[0].charset: unknown character set "klingon"`)
+}

@@ -154,6 +154,8 @@ type ProfileConfig struct {
 	Product string `mapstructure:"product"`
 	// Log is a log name hint; "" keeps the source's.
 	Log string `mapstructure:"log"`
+	// Charset is this sender's character set for text that is not valid UTF-8; "" keeps the source's.
+	Charset string `mapstructure:"charset"`
 	// Dataset replaces event.dataset (and so the data stream), e.g. "kerio_connect.mail"; "" keeps the parsed one.
 	Dataset string `mapstructure:"dataset"`
 	// Observer sets observer.* for the sending device.
@@ -414,6 +416,9 @@ func (p ProfileConfig) validate(bad func(string, string, ...any)) {
 		}
 	}
 	checkProduct(bad, "product", p.Product)
+	if _, err := charset.Lookup(p.Charset); err != nil {
+		bad("charset", "%v", err)
+	}
 	if p.Dataset != "" && !datasetName.MatchString(p.Dataset) {
 		bad("dataset", "must be 1-100 of [a-z0-9_.] (it names a data stream), got %q", p.Dataset)
 	}

@@ -98,6 +98,13 @@ func profileOrigin(base *pipeline.Origin, p ProfileConfig) (*pipeline.Origin, er
 	if p.Log != "" {
 		o.Log = p.Log
 	}
+	if p.Charset != "" {
+		cs, err := charset.Lookup(p.Charset)
+		if err != nil {
+			return nil, fmt.Errorf("charset: %w", err)
+		}
+		o.Charset = cs
+	}
 	o.Dataset = p.Dataset
 	o.Observer = pipeline.Observer{Name: p.Observer.Name, Vendor: p.Observer.Vendor,
 		Product: p.Observer.Product, Type: p.Observer.Type}
