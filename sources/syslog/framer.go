@@ -335,18 +335,20 @@ type header struct {
 // header, hold is where that header would begin, so that the caller keeps
 // those bytes until it can tell.
 func findHeader(p []byte, from, limit, maxCount int, canHold bool) header {
-	for i := from; i < limit; {
-		j := bytes.Index(p[i:limit], []byte(" <"))
+	// Look for the PRI's "<" (rarer in messages than spaces, and found by
+	// a vectorised scan): a header's digits start at from or later, so its
+	// "<" comes two bytes after at the earliest, and at limit at the latest.
+	end := min(limit+1, len(p))
+	for i := from + 2; i < end; {
+		j := bytes.IndexByte(p[i:end], '<')
 		if j < 0 {
-			// The PRI's "<" may be the first byte past limit.
-			if limit < len(p) && p[limit-1] == ' ' && p[limit] == '<' && limit-1 >= i {
-				j = limit - 1 - i
-			} else {
-				break
-			}
+			break
 		}
-		sp := i + j
-		i = sp + 1
+		sp := i + j - 1
+		i += j + 1
+		if p[sp] != ' ' {
+			continue
+		}
 		d := sp
 		for d > from && sp-d < octetMaxDigits && isDigit(p[d-1]) {
 			d--
