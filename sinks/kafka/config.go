@@ -41,8 +41,16 @@ type Config struct {
 	DefaultTopic string `mapstructure:"default_topic"`
 	// Key is a template for the record key; equal keys land on one partition
 	// (murmur2, as the Java client). Empty, or a template that renders empty,
-	// sends the record without a key, to a random partition.
+	// sends the record without a key, to a random partition. It is used
+	// when key_by is template.
 	Key string `mapstructure:"key"`
+	// KeyBy chooses the record key: sender_address (the address the event
+	// came from, without the port, so reconnections keep it; the syslog
+	// hostname when there is none, as for files), hostname (the syslog
+	// HOSTNAME; the sender address when the message has none) or template
+	// (Key). Equal keys keep a sender's events in one partition, in order.
+	// Empty means sender_address in edge mode and template in ecs mode.
+	KeyBy string `mapstructure:"key_by"`
 	// BatchMaxEvents caps the records of one produce request per partition;
 	// a Write's records for one partition above it go in several requests,
 	// one after the other. The sink's max_events (the pipeline's batch)
@@ -93,6 +101,25 @@ const (
 	ModeEdge = "edge" // value: the raw message; receive metadata in headers
 )
 
+// The values of key_by.
+const (
+	KeyBySenderAddress = "sender_address" // the peer's IP address
+	KeyByHostname      = "hostname"       // the syslog HOSTNAME
+	KeyByTemplate      = "template"       // the key template
+)
+
+// keyBy returns what key_by means for the mode: an empty one is
+// sender_address in edge mode and template in ecs mode.
+func (c Config) keyBy() string {
+	switch {
+	case c.KeyBy != "":
+		return c.KeyBy
+	case c.Mode == ModeEdge:
+		return KeyBySenderAddress
+	}
+	return KeyByTemplate
+}
+
 func DefaultConfig() Config {
 	return Config{
 		Mode:            ModeECS,
@@ -138,6 +165,12 @@ func (c Config) Validate() error {
 	}
 	if _, err := parseTemplate(c.Key); err != nil {
 		errs = append(errs, fmt.Errorf("key: %w", err))
+	}
+	switch c.KeyBy {
+	case "", KeyBySenderAddress, KeyByHostname, KeyByTemplate:
+	default:
+		errs = append(errs, fmt.Errorf("key_by: must be %q, %q, %q or \"\" (sender_address in edge mode, template in ecs mode), got %q",
+			KeyBySenderAddress, KeyByHostname, KeyByTemplate, c.KeyBy))
 	}
 	if c.BatchMaxEvents <= 0 {
 		errs = append(errs, fmt.Errorf("batch_max_events: must be > 0, got %d", c.BatchMaxEvents))

@@ -41,6 +41,7 @@ func TestValidateReportsEveryProblemWithItsKey(t *testing.T) {
 			"batch_max_events: must be > 0, got 0", "batch_max_bytes: must be >= max_message_bytes (2000), got 1000"}},
 		{"durations", func(c *Config) { c.WriteTimeout, c.DialTimeout, c.MetadataTTL = 0, -1, 0 }, []string{
 			"write_timeout: must be > 0", "dial_timeout: must be > 0", "metadata_ttl: must be > 0"}},
+		{"key_by", func(c *Config) { c.KeyBy = "source_ip" }, []string{`key_by: must be "sender_address", "hostname", "template" or "" (sender_address in edge mode, template in ecs mode), got "source_ip"`}},
 		{"compression", func(c *Config) { c.Compression = "brotli" }, []string{`compression: must be one of [none gzip snappy lz4 zstd], got "brotli"`}},
 		{"tls files without tls", func(c *Config) { c.TLS.CAFile = "ca.pem" }, []string{"tls.ca_file: set but tls.enabled is false"}},
 		{"tls cert without key", func(c *Config) { c.TLS = TLSConfig{Enabled: true, CertFile: "c.pem"} }, []string{"tls.cert_file: cert_file and key_file must be set together"}},

@@ -108,7 +108,7 @@ type Sink struct {
 	constTopic string // the topic when the template has no placeholder
 	isConst    bool
 	key        template
-	hasKey     bool
+	keyBy      string // Config.keyBy()
 	codec      kafkago.Compression
 	tls        *tls.Config
 	sasl       sasl.Mechanism
@@ -159,7 +159,7 @@ func New(cfg Config, log *slog.Logger, m *metrics.Metrics) (*Sink, error) {
 	s.topic, _ = parseTemplate(cfg.Topic)
 	s.constTopic, s.isConst = s.topic.constant()
 	s.key, _ = parseTemplate(cfg.Key)
-	s.hasKey = len(s.key.parts) > 0
+	s.keyBy = cfg.keyBy()
 	switch cfg.Compression {
 	case "gzip":
 		s.codec = kafkago.Gzip
@@ -281,9 +281,7 @@ func (s *Sink) build(events []*pipeline.Event) []error {
 	// Keys first, into one arena; slices are taken once it stops growing.
 	for i, ev := range events {
 		s.bounds[i] = len(s.keys)
-		if s.hasKey {
-			s.keys = s.key.render(s.keys, ev)
-		}
+		s.keys = s.appendKey(s.keys, ev)
 	}
 	s.bounds[n] = len(s.keys)
 	s.edge.Reset()
@@ -331,6 +329,23 @@ func (s *Sink) build(events []*pipeline.Event) []error {
 		s.idx = append(s.idx, i)
 	}
 	return errs
+}
+
+// appendKey appends ev's record key (key_by) to dst; nothing means no key.
+func (s *Sink) appendKey(dst []byte, ev *pipeline.Event) []byte {
+	switch s.keyBy {
+	case KeyBySenderAddress:
+		if ev.Peer.IsValid() {
+			return ev.Peer.Addr().Unmap().AppendTo(dst)
+		}
+		return append(dst, ev.Routes.Hostname...)
+	case KeyByHostname:
+		if ev.Routes.Hostname == "" && ev.Peer.IsValid() {
+			return ev.Peer.Addr().Unmap().AppendTo(dst)
+		}
+		return append(dst, ev.Routes.Hostname...)
+	}
+	return s.key.render(dst, ev)
 }
 
 // recordSize over-estimates a record's bytes in a produce request.
