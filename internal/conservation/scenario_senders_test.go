@@ -17,7 +17,7 @@ import (
 
 // The real senders of issue 14: rsyslog forwards what logger hands it over
 // UDP, TCP (octet-counted and LF), TLS (the gtls driver, and ossl when the
-// package is installed) and RELP, and every message arrives
+// package is installed) and RELP (plain and TLS), and every message arrives
 // with its host, app, process id, message, severity and facility; then
 // siemfwd restarts while rsyslog sends over RELP, and no RELP message is
 // missing afterwards. scripts/testenv/senders installs rsyslog.
@@ -30,7 +30,7 @@ const senderHost = "sender.test"
 var rsyslogOutputs = []struct {
 	source, protocol string
 	tls              bool
-	action           string // the rsyslog action, %d is the port
+	action           string // the rsyslog action: %d is the port, PKI the certificates' directory
 	driver           string // the rsyslog module it needs, "" when always there
 }{
 	{"udp", "udp", false, `action(type="omfwd" target="127.0.0.1" port="%d" protocol="udp" template="RSYSLOG_SyslogProtocol23Format")`, ""},
@@ -39,6 +39,9 @@ var rsyslogOutputs = []struct {
 	{"tls_gtls", "tls", true, `action(type="omfwd" target="127.0.0.1" port="%d" protocol="tcp" StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="anon" template="RSYSLOG_SyslogProtocol23Format")`, "lmnsd_gtls"},
 	{"tls_ossl", "tls", true, `action(type="omfwd" target="127.0.0.1" port="%d" protocol="tcp" StreamDriver="ossl" StreamDriverMode="1" StreamDriverAuthMode="anon" template="RSYSLOG_SyslogProtocol23Format")`, "lmnsd_ossl"},
 	{"relp", "relp", false, `action(type="omrelp" target="127.0.0.1" port="%d" template="RSYSLOG_SyslogProtocol23Format")`, "omrelp"},
+	// librelp falls back to anonymous Diffie-Hellman (which Go's TLS does
+	// not offer) unless it has a certificate of its own.
+	{"relp_tls", "relp", true, `action(type="omrelp" target="127.0.0.1" port="%d" tls="on" tls.authMode="certvalid" tls.caCert="PKI/ca.crt" tls.myCert="PKI/client.crt" tls.myPrivKey="PKI/client.key" template="RSYSLOG_SyslogProtocol23Format")`, "omrelp"},
 }
 
 func TestRealSendersRsyslog(t *testing.T) {
@@ -65,7 +68,7 @@ func TestRealSendersRsyslog(t *testing.T) {
 		}
 		// Each action has its own queue and retries for ever, so that one
 		// that waits (RELP while siemfwd restarts) holds up no other.
-		action := strings.TrimSuffix(fmt.Sprintf(o.action, ports[o.source]), ")") +
+		action := strings.TrimSuffix(strings.ReplaceAll(fmt.Sprintf(o.action, ports[o.source]), "PKI", pki), ")") +
 			` queue.type="LinkedList" action.resumeRetryCount="-1" action.resumeInterval="1")`
 		if strings.HasPrefix(o.source, "relp") {
 			fmt.Fprintf(&rsyslogActions, "%s\n", action)
