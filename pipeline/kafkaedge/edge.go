@@ -369,7 +369,7 @@ func (d *Decoder) parseReceived(text []byte) (time.Time, error) {
 func (d *Decoder) build(v string) (*pipeline.Origin, []error) {
 	b := d.base
 	o := &pipeline.Origin{Source: b.Source, Transport: b.Transport, Format: b.Format, Location: b.Location,
-		Product: b.Product, Log: b.Log}
+		Product: b.Product, Log: b.Log, Charset: b.Charset}
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", HeaderEdge, fmt.Sprintf(format, args...)))

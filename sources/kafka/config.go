@@ -9,6 +9,7 @@ import (
 
 	"siemfwd/pipeline/kafkaconn"
 
+	"siemfwd/pipeline/charset"
 	"siemfwd/pipeline/kerio"
 )
 
@@ -77,6 +78,10 @@ type Config struct {
 	// Timezone is the IANA zone for raw timestamps that carry none (RFC 3164,
 	// Kerio brackets). Edge headers override it.
 	Timezone string `mapstructure:"timezone"`
+	// Charset is the character set of raw values that are not valid UTF-8
+	// (e.g. "windows-1250"); with "utf-8" their invalid bytes become U+FFFD
+	// (tag _invalid_charset). It applies to records with edge headers too.
+	Charset string `mapstructure:"charset"`
 	// BatchEvents is the most records sent downstream in one batch (one
 	// batch never mixes partitions).
 	BatchEvents int `mapstructure:"batch_events"`
@@ -134,6 +139,7 @@ func DefaultConfig() Config {
 		Mode:                 ModeRaw,
 		Format:               FormatSyslog,
 		Timezone:             "UTC",
+		Charset:              "utf-8",
 		BatchEvents:          512,
 		FetchMaxBytes:        1 << 20,
 		FetchMaxWait:         500 * time.Millisecond,
@@ -190,6 +196,9 @@ func (c Config) Validate() error {
 	}
 	if err := kerio.CheckProduct(c.Product); err != nil {
 		bad("product", "%v", err)
+	}
+	if _, err := charset.Lookup(c.Charset); err != nil {
+		bad("charset", "%v", err)
 	}
 	if c.Timezone == "" {
 		bad("timezone", "must be an IANA zone such as \"UTC\" or \"Europe/Prague\", got \"\"")
