@@ -486,11 +486,11 @@ func LineFrom(app, marker string) string {
 	return "<134>1 2026-12-07T21:00:00.000Z conservation.test " + app + " 42 - - conservation marker " + marker
 }
 
-// ESPut sends a request with a JSON body to the test node and fails the
-// test unless it succeeds.
-func ESPut(t *testing.T, path, body string) {
+// ESRequest sends a request with a JSON body to the test node and fails
+// the test unless it succeeds.
+func ESRequest(t *testing.T, method, path, body string) {
 	t.Helper()
-	_, err := esDo(http.MethodPut, testservice.Elasticsearch(t)+path, body)
+	_, err := esDo(method, testservice.Elasticsearch(t)+path, body)
 	require.NoError(t, err)
 }
 
