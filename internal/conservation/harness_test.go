@@ -490,8 +490,7 @@ func LineFrom(app, marker string) string {
 // the test unless it succeeds.
 func ESRequest(t *testing.T, method, path, body string) {
 	t.Helper()
-	_, err := esDo(method, testservice.Elasticsearch(t)+path, body)
-	require.NoError(t, err)
+	esCall(t, method, testservice.Elasticsearch(t)+path, body)
 }
 
 // FreeAddr returns a loopback address where nothing listens (yet).
@@ -570,38 +569,57 @@ func ESStored(t *testing.T, indices ...string) Stored {
 	es := testservice.Elasticsearch(t)
 	target := strings.Join(indices, ",")
 	opts := "ignore_unavailable=true&allow_no_indices=true&expand_wildcards=all"
-	_, err := esDo(http.MethodPost, es+"/"+target+"/_refresh?"+opts, "")
-	require.NoError(t, err)
-	body, err := esDo(http.MethodPost, es+"/"+target+"/_search?size=10000&track_total_hits=true&"+opts,
-		`{"query":{"match_all":{}}}`)
-	require.NoError(t, err)
-	var res struct {
-		Hits struct {
-			Total struct {
-				Value int `json:"value"`
-			} `json:"total"`
+	esCall(t, http.MethodPost, es+"/"+target+"/_refresh?"+opts, "")
+	type page struct {
+		ScrollID string `json:"_scroll_id"`
+		Hits     struct {
 			Hits []struct {
 				Index  string          `json:"_index"`
-				ID     string          `json:"_id"`
 				Source json.RawMessage `json:"_source"`
 			} `json:"hits"`
 		} `json:"hits"`
 	}
-	require.NoError(t, json.Unmarshal(body, &res), "%s", body)
-	require.LessOrEqual(t, res.Hits.Total.Value, 10000, "scenarios stay under one search page")
 	out := Stored{}
-	for _, h := range res.Hits.Hits {
-		var doc struct {
-			Event struct {
-				ID string `json:"id"`
-			} `json:"event"`
+	body := esCall(t, http.MethodPost, es+"/"+target+"/_search?scroll=1m&size=5000&"+opts, `{"query":{"match_all":{}}}`)
+	for {
+		var res page
+		require.NoError(t, json.Unmarshal(body, &res), "%s", body)
+		if len(res.Hits.Hits) == 0 {
+			if res.ScrollID != "" {
+				_, _ = esDo(http.MethodDelete, es+"/_search/scroll", `{"scroll_id":"`+res.ScrollID+`"}`)
+			}
+			return out
 		}
-		_ = json.Unmarshal(h.Source, &doc)
-		for _, m := range uniqueMarkers(string(h.Source)) {
-			out[m] = append(out[m], Copy{Where: h.Index, EventID: doc.Event.ID})
+		for _, h := range res.Hits.Hits {
+			var doc struct {
+				Event struct {
+					ID string `json:"id"`
+				} `json:"event"`
+			}
+			_ = json.Unmarshal(h.Source, &doc)
+			for _, m := range uniqueMarkers(string(h.Source)) {
+				out[m] = append(out[m], Copy{Where: h.Index, EventID: doc.Event.ID})
+			}
 		}
+		body = esCall(t, http.MethodPost, es+"/_search/scroll", `{"scroll":"1m","scroll_id":"`+res.ScrollID+`"}`)
 	}
-	return out
+}
+
+// esCall is esDo that retries what a busy node refuses for now (429, 503;
+// the shared test node's memory breaker) up to patience, and fails the
+// test on anything else.
+func esCall(t *testing.T, method, url, body string) []byte {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for {
+		b, err := esDo(method, url, body)
+		if err == nil {
+			return b
+		}
+		busy := strings.Contains(err.Error(), ": 429 ") || strings.Contains(err.Error(), ": 503 ")
+		require.True(t, busy && time.Now().Before(deadline), "%v", err)
+		time.Sleep(time.Second)
+	}
 }
 
 // esDo sends one request to Elasticsearch and returns the body of a 2xx answer.

@@ -14,7 +14,7 @@ import (
 func conflictTemplate(t *testing.T, n Names) {
 	t.Helper()
 	ESRequest(t, http.MethodPut, "/_index_template/cons-"+n.Namespace, `{
-	  "index_patterns": ["logs-kerio.generic-`+n.Namespace+`"],
+	  "index_patterns": ["logs-syslog-`+n.Namespace+`"],
 	  "data_stream": {},
 	  "priority": 500,
 	  "template": {"mappings": {"properties": {"log": {"properties": {"syslog": {"properties": {

@@ -102,7 +102,7 @@ func (s *streamer) finish(t *testing.T) []string {
 func TestRestartsMidStreamLoseNothing(t *testing.T) {
 	n := NewNames("restarts")
 	p := Start(t, "full.yaml", FullEnv(t, n, t.TempDir()))
-	s := stream(t, p.Listen["syslog_tcp"], "restarts", 20*time.Millisecond, 10) // 500 events/s
+	s := stream(t, p.Listen["syslog_tcp"], "restarts", 50*time.Millisecond, 5) // 100 events/s
 	waitFlowing := func(sink string) {
 		t.Helper()
 		before := p.Metric("siemfwd_sink_events_total", map[string]string{"sink": sink, "outcome": "sent"})
@@ -120,7 +120,7 @@ func TestRestartsMidStreamLoseNothing(t *testing.T) {
 		waitFlowing(svc.sink)
 		resumed := time.Since(back)
 		t.Logf("%s: delivery resumed %s after the service was healthy again (%d events sent so far)", svc.name, resumed, s.count())
-		require.Less(t, resumed, 10*time.Second, "%s: delivery stalled after the service came back", svc.name)
+		require.Less(t, resumed, 15*time.Second, "%s: delivery stalled after the service came back", svc.name)
 	}
 	sent := s.finish(t)
 	ledger := p.WaitSettled(uint64(len(sent)))
