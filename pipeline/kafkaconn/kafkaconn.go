@@ -1,6 +1,6 @@
 // Package kafkaconn holds the connection settings the Kafka sink and the
 // Kafka source share: TLS and SASL, with one validation and one way to turn
-// them into kafka-go's settings.
+// them into kafka-go's settings, and the rule for a legal topic name.
 package kafkaconn
 
 import (
@@ -147,4 +147,20 @@ func (c SASLConfig) Build() (sasl.Mechanism, error) {
 		return m, nil
 	}
 	return nil, fmt.Errorf("sasl.mechanism: unknown %q", c.Mechanism)
+}
+
+// LegalTopic reports whether s is a topic name Kafka accepts: 1 to 249
+// characters of [a-zA-Z0-9._-], and not "." or "..". The sink checks the
+// topics its templates render, and both configs the topics they name.
+func LegalTopic(s string) bool {
+	if s == "" || len(s) > 249 || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

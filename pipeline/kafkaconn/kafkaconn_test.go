@@ -31,3 +31,12 @@ func TestValidateNamesTheKeys(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, m)
 }
+
+func TestLegalTopic(t *testing.T) {
+	for name, want := range map[string]bool{
+		"siem": true, "kerio-connect.mail_1": true, strings.Repeat("a", 249): true,
+		"": false, ".": false, "..": false, "a b": false, "a/b": false, "ä": false, strings.Repeat("a", 250): false,
+	} {
+		require.Equal(t, want, LegalTopic(name), "%q", name)
+	}
+}

@@ -157,10 +157,10 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("topic: required (a constant or a template such as kerio-{event.dataset})"))
 	} else if t, err := parseTemplate(c.Topic); err != nil {
 		errs = append(errs, fmt.Errorf("topic: %w", err))
-	} else if lit, ok := t.constant(); ok && !legalTopic(lit) {
+	} else if lit, ok := t.constant(); ok && !kafkaconn.LegalTopic(lit) {
 		errs = append(errs, fmt.Errorf("topic: %q is not a legal topic name ([a-zA-Z0-9._-], at most 249)", lit))
 	}
-	if !legalTopic(c.DefaultTopic) {
+	if !kafkaconn.LegalTopic(c.DefaultTopic) {
 		errs = append(errs, fmt.Errorf("default_topic: must be a legal topic name ([a-zA-Z0-9._-], 1 to 249), got %q", c.DefaultTopic))
 	}
 	if _, err := parseTemplate(c.Key); err != nil {
@@ -202,18 +202,4 @@ func (c Config) Validate() error {
 	errs = append(errs, c.TLS.Validate()...)
 	errs = append(errs, c.SASL.Validate()...)
 	return errors.Join(errs...)
-}
-
-// legalTopic reports whether s is a topic name Kafka accepts.
-func legalTopic(s string) bool {
-	if s == "" || len(s) > 249 || s == "." || s == ".." {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }

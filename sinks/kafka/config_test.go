@@ -140,12 +140,3 @@ func TestTemplateRender(t *testing.T) {
 	tmpl, _ := parseTemplate("{siemfwd.source}")
 	assert.Empty(t, tmpl.render(nil, &pipeline.Event{}), "no origin renders empty")
 }
-
-func TestLegalTopic(t *testing.T) {
-	for name, want := range map[string]bool{
-		"siem": true, "kerio-connect.mail_1": true, strings.Repeat("a", 249): true,
-		"": false, ".": false, "..": false, "a b": false, "a/b": false, "ä": false, strings.Repeat("a", 250): false,
-	} {
-		assert.Equal(t, want, legalTopic(name), "%q", name)
-	}
-}

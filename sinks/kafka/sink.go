@@ -44,7 +44,7 @@
 // Write produces with kafka-go's Client.RawProduce, one request per
 // partition (split at batch_max_events and batch_max_bytes), all partitions
 // at once and each partition's requests in order; the record batches are
-// encoded here (recordbatch.go). It does not use kafka-go's Writer: the
+// encoded by internal/kafkabatch. It does not use kafka-go's Writer: the
 // pipeline hands over whole batches and waits for them, and the Writer's
 // own batching looked up the topic's metadata once per message, allocated
 // batch_max_events message slots per batch and held every partition's last
@@ -72,6 +72,7 @@ import (
 
 	"siemfwd/internal/kafkabatch"
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/kafkaconn"
 	"siemfwd/pipeline/kafkaedge"
 	"siemfwd/pipeline/metrics"
 )
@@ -391,7 +392,7 @@ func (s *Sink) topicFor(ev *pipeline.Event) string {
 	if t, ok := s.topics[string(b)]; ok {
 		return t
 	}
-	if !legalTopic(string(b)) {
+	if !kafkaconn.LegalTopic(string(b)) {
 		if !s.warnedFallback {
 			s.warnedFallback = true
 			s.log.Warn("topic template rendered an illegal topic name; using default_topic (logged once)",

@@ -176,7 +176,7 @@ func (c Config) Validate() error {
 		bad("topic_regex", "set topics or topic_regex, not both")
 	}
 	for i, t := range c.Topics {
-		if !legalTopic(t) {
+		if !kafkaconn.LegalTopic(t) {
 			bad(fmt.Sprintf("topics[%d]", i), "must be a legal topic name ([a-zA-Z0-9._-], 1 to 249), got %q", t)
 		}
 	}
@@ -241,18 +241,4 @@ func (c Config) Validate() error {
 	errs = append(errs, c.TLS.Validate()...)
 	errs = append(errs, c.SASL.Validate()...)
 	return errors.Join(errs...)
-}
-
-// legalTopic reports whether s is a topic name Kafka accepts.
-func legalTopic(s string) bool {
-	if s == "" || len(s) > 249 || s == "." || s == ".." {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }

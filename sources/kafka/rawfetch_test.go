@@ -3,14 +3,12 @@ package kafka
 import (
 	"context"
 	"encoding/binary"
-	"fmt"
 	"io"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	kafkago "github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/protocol/fetch"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -62,54 +60,4 @@ func TestCorruptBatchIsCountedAndFetchedAgain(t *testing.T) {
 	assert.Equal(t, "b", string(b.Events[1].Raw))
 	b.Done(nil)
 	assert.Equal(t, int64(2), p.tr.position())
-}
-
-// fetchResponse lays out a v11 fetch response with one partition.
-func fetchResponse(id int32, topLevel int16, topic string, partition int32, code int16, records []byte) []byte {
-	b := binary.BigEndian.AppendUint32(nil, uint32(id))
-	b = binary.BigEndian.AppendUint32(b, 0) // throttle
-	b = binary.BigEndian.AppendUint16(b, uint16(topLevel))
-	b = binary.BigEndian.AppendUint32(b, 0) // session id
-	b = binary.BigEndian.AppendUint32(b, 1) // topics
-	b = binary.BigEndian.AppendUint16(b, uint16(len(topic)))
-	b = append(b, topic...)
-	b = binary.BigEndian.AppendUint32(b, 1) // partitions
-	b = binary.BigEndian.AppendUint32(b, uint32(partition))
-	b = binary.BigEndian.AppendUint16(b, uint16(code))
-	b = append(b, make([]byte, 24)...)      // high watermark, last stable and log start offsets
-	b = binary.BigEndian.AppendUint32(b, 1) // one aborted transaction
-	b = append(b, make([]byte, 16)...)
-	b = binary.BigEndian.AppendUint32(b, 0xffffffff) // preferred read replica
-	b = binary.BigEndian.AppendUint32(b, uint32(len(records)))
-	return append(b, records...)
-}
-
-func TestRawFetchParsesResponses(t *testing.T) {
-	records := []byte("the record set")
-	for _, tc := range []struct {
-		name    string
-		resp    []byte
-		err     error
-		records []byte
-	}{
-		{"records", fetchResponse(7, 0, "t", 3, 0, records), nil, records},
-		{"partition error", fetchResponse(7, 0, "t", 3, 1, nil), kafkago.OffsetOutOfRange, nil},
-		{"request error", fetchResponse(7, 29, "t", 3, 0, nil), kafkago.TopicAuthorizationFailed, nil},
-		{"other partition", fetchResponse(7, 0, "t", 4, 0, records), kafkago.UnknownTopicOrPartition, nil},
-		{"other topic", fetchResponse(7, 0, "u", 3, 0, records), kafkago.UnknownTopicOrPartition, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := &rawFetch{version: 11, id: 7, buf: tc.resp, req: fetch.Request{
-				Topics: []fetch.RequestTopic{{Topic: "t", Partitions: []fetch.RequestPartition{{Partition: 3}}}}}}
-			require.NoError(t, r.parse())
-			assert.ErrorIs(t, r.res.err, tc.err)
-			assert.Equal(t, string(tc.records), string(r.res.records))
-		})
-	}
-	full := fetchResponse(7, 0, "t", 3, 0, records)
-	for n := range len(full) {
-		r := &rawFetch{version: 11, id: 7, buf: full[:n], req: fetch.Request{
-			Topics: []fetch.RequestTopic{{Topic: "t", Partitions: []fetch.RequestPartition{{Partition: 3}}}}}}
-		assert.Error(t, r.parse(), fmt.Sprint(n))
-	}
 }

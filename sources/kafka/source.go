@@ -739,18 +739,13 @@ func (s *Source) fetch(stop context.Context, p *partition, out chan<- pipeline.B
 }
 
 // roundTrip fetches the partition from offset, waiting up to
-// fetch_max_wait for records. The isolation is read_uncommitted (kafka-go's
-// default), whose responses list no aborted transactions for kafkabatch to
-// filter.
+// fetch_max_wait for records.
 func (f *fetcher) roundTrip(offset int64) (*fetchResult, error) {
-	s, p := f.s, f.p
+	s := f.s
 	if f.raw == nil {
 		f.raw = &rawFetch{clientID: clientID}
 	}
-	f.raw.req = fetch.Request{ReplicaID: -1, MaxWaitTime: int32(s.cfg.FetchMaxWait.Milliseconds()), MinBytes: 1,
-		MaxBytes: int32(s.cfg.FetchMaxBytes), SessionID: -1, SessionEpoch: -1,
-		Topics: []fetch.RequestTopic{{Topic: p.topic, Partitions: []fetch.RequestPartition{{Partition: int32(p.id),
-			CurrentLeaderEpoch: -1, FetchOffset: offset, LogStartOffset: -1, PartitionMaxBytes: int32(s.cfg.FetchMaxBytes)}}}}}
+	f.raw.req = f.request(offset)
 	ctx, cancel := context.WithTimeout(f.stop, s.client.Timeout)
 	defer cancel()
 	res, err := s.client.Transport.RoundTrip(ctx, s.client.Addr, f.raw)
@@ -759,6 +754,17 @@ func (f *fetcher) roundTrip(offset int64) (*fetchResult, error) {
 		return nil, err
 	}
 	return res.(*fetchResult), nil
+}
+
+// request is the Fetch request of the partition from offset. The isolation
+// is read_uncommitted (kafka-go's default), whose responses list no aborted
+// transactions for kafkabatch to filter.
+func (f *fetcher) request(offset int64) fetch.Request {
+	s, p := f.s, f.p
+	return fetch.Request{ReplicaID: -1, MaxWaitTime: int32(s.cfg.FetchMaxWait.Milliseconds()), MinBytes: 1,
+		MaxBytes: int32(s.cfg.FetchMaxBytes), SessionID: -1, SessionEpoch: -1,
+		Topics: []fetch.RequestTopic{{Topic: p.topic, Partitions: []fetch.RequestPartition{{Partition: int32(p.id),
+			CurrentLeaderEpoch: -1, FetchOffset: offset, LogStartOffset: -1, PartitionMaxBytes: int32(s.cfg.FetchMaxBytes)}}}}}
 }
 
 // fetcher is the state of one partition's fetch loop.
