@@ -58,7 +58,7 @@ sinks:
     mode: edge
     brokers: ["$KAFKA"]
     topic: $1
-    key: "{source.ip|log.syslog.hostname}"
+    key_by: sender_address
     compression: lz4
     buffer: {type: disk, max_bytes: 10737418240}
 EOF

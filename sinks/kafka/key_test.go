@@ -1,17 +1,21 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/pipeline"
+	"siemfwd/pipeline/metrics"
 )
 
 // TestKeyBy: the record key of each key_by, and what an empty key_by means
@@ -48,6 +52,29 @@ func TestKeyBy(t *testing.T) {
 			cfg.Mode, cfg.KeyBy = tt.mode, tt.keyBy
 			s := newSink(t, cfg)
 			assert.Equal(t, tt.want, string(s.appendKey([]byte("x"), tt.ev)[1:]))
+		})
+	}
+}
+
+// TestEdgeModeWarnsThatAKeyTemplateIsNotUsed: a key set in edge mode
+// without key_by: template would be silently ignored otherwise.
+func TestEdgeModeWarnsThatAKeyTemplateIsNotUsed(t *testing.T) {
+	for _, tt := range []struct {
+		name, mode, keyBy, key string
+		warn                   bool
+	}{
+		{"edge with a key", ModeEdge, "", "{log.syslog.hostname}", true},
+		{"edge with the default key", ModeEdge, "", DefaultConfig().Key, false},
+		{"edge with key_by template", ModeEdge, KeyByTemplate, "{log.syslog.hostname}", false},
+		{"ecs with a key", ModeECS, "", "{log.syslog.hostname}", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			cfg := testConfig([]string{"127.0.0.1:9092"}, "siem")
+			cfg.Mode, cfg.KeyBy, cfg.Key = tt.mode, tt.keyBy, tt.key
+			_, err := New(cfg, slog.New(slog.NewTextHandler(&logs, nil)), metrics.New())
+			require.NoError(t, err)
+			assert.Equal(t, tt.warn, strings.Contains(logs.String(), "key is not used"), logs.String())
 		})
 	}
 }

@@ -161,6 +161,9 @@ func New(cfg Config, log *slog.Logger, m *metrics.Metrics) (*Sink, error) {
 	s.constTopic, s.isConst = s.topic.constant()
 	s.key, _ = parseTemplate(cfg.Key)
 	s.keyBy = cfg.keyBy()
+	if cfg.KeyBy == "" && cfg.Mode == ModeEdge && cfg.Key != DefaultConfig().Key {
+		log.Warn("key is not used: edge mode keys by sender_address unless key_by is template", "key", cfg.Key)
+	}
 	switch cfg.Compression {
 	case "gzip":
 		s.codec = kafkago.Gzip
