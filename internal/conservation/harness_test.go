@@ -669,24 +669,6 @@ func KafkaTopics(t *testing.T, prefix string) []string {
 	return out
 }
 
-// CreateTopics creates Kafka topics with one partition each.
-func CreateTopics(t *testing.T, topics ...string) {
-	t.Helper()
-	conn, err := kafkago.Dial("tcp", testservice.Kafka(t)[0])
-	require.NoError(t, err)
-	defer conn.Close()
-	ctrl, err := conn.Controller()
-	require.NoError(t, err)
-	cc, err := kafkago.Dial("tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
-	require.NoError(t, err)
-	defer cc.Close()
-	cfgs := make([]kafkago.TopicConfig, len(topics))
-	for i, topic := range topics {
-		cfgs[i] = kafkago.TopicConfig{Topic: topic, NumPartitions: 1, ReplicationFactor: 1}
-	}
-	require.NoError(t, cc.CreateTopics(cfgs...))
-}
-
 // KafkaStored reads every record of the topics, from the first offset to
 // the end of each partition, and returns the markers they hold.
 func KafkaStored(t *testing.T, topics ...string) Stored {

@@ -22,6 +22,21 @@ func conflictTemplate(t *testing.T, n Names) {
 	}`)
 }
 
+// sendConflicting sends 20 events the conflict template accepts (a numeric
+// APP-NAME) and 20 it refuses, interleaved in one TCP write, and waits until
+// they are settled.
+func sendConflicting(t *testing.T, p *Proc, scenario string) (good, bad, sent []string, ledger Sender) {
+	t.Helper()
+	good, bad = Markers(scenario+"ok", 20), Markers(scenario+"bad", 20)
+	var batch []string
+	for i := range good {
+		batch = append(batch, LineFrom("4711", good[i]), LineFrom("webmail", bad[i]))
+	}
+	SendTCP(t, p.Listen["syslog_tcp"], batch)
+	sent = append(append(sent, good...), bad...)
+	return good, bad, sent, p.WaitSettled(uint64(len(sent)))
+}
+
 // TestAMappingConflictGoesToTheDeadLetterStream: events the node refuses
 // for good are stored once in the dead-letter data stream, the others once
 // in their data stream; Kafka holds every one; nothing is dropped.
@@ -29,14 +44,7 @@ func TestAMappingConflictGoesToTheDeadLetterStream(t *testing.T) {
 	n := NewNames("conflict")
 	conflictTemplate(t, n)
 	p := Start(t, "full.yaml", FullEnv(t, n, t.TempDir()))
-	good, bad := Markers("conflictok", 20), Markers("conflictbad", 20)
-	var batch []string
-	for i := range good {
-		batch = append(batch, LineFrom("4711", good[i]), LineFrom("webmail", bad[i]))
-	}
-	SendTCP(t, p.Listen["syslog_tcp"], batch)
-	sent := append(good, bad...)
-	ledger := p.WaitSettled(uint64(len(sent)))
+	good, bad, sent, ledger := sendConflicting(t, p, "conflict")
 
 	es := ExactlyOnce(t, "elasticsearch", sent, ESStored(t, n.DataStreams()), 0)
 	dead := ESStored(t, n.DeadIndex)
@@ -66,14 +74,7 @@ func TestAFailingDeadLetterDestinationIsADropWithItsReason(t *testing.T) {
 	env := FullEnv(t, n, t.TempDir())
 	env["SIEMFWD_SINKS_ELASTICSEARCH_DEAD_LETTER_INDEX"] = blocked
 	p := Start(t, "full.yaml", env)
-	good, bad := Markers("deadfailsok", 20), Markers("deadfailsbad", 20)
-	var batch []string
-	for i := range good {
-		batch = append(batch, LineFrom("4711", good[i]), LineFrom("webmail", bad[i]))
-	}
-	SendTCP(t, p.Listen["syslog_tcp"], batch)
-	sent := append(good, bad...)
-	ledger := p.WaitSettled(uint64(len(sent)))
+	_, bad, sent, ledger := sendConflicting(t, p, "deadfails")
 
 	dropped := p.Metric("siemfwd_sink_dropped_events_total", map[string]string{"sink": "elasticsearch", "reason": "dead_letter_failed"})
 	es := ExactlyOnce(t, "elasticsearch", sent, ESStored(t, n.DataStreams(), blocked), int(dropped))

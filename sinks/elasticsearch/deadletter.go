@@ -173,23 +173,27 @@ func (d *DeadLetter) DeadLetter(ctx context.Context, sink string, events []*pipe
 			return fmt.Errorf("dead letter: %w", err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.s.cfg.RequestTimeout)
-	defer cancel()
-	res, err := esapi.BulkRequest{Body: &body, FilterPath: filterPath}.Do(ctx, d.s.client)
-	if err != nil {
-		return fmt.Errorf("dead letter: %w", err)
-	}
-	rb, err := readBody(res.Body)
-	if err != nil {
-		return fmt.Errorf("dead letter: %w", err)
-	}
+	// A node that does not answer, or answers 429/5xx, is asked again with
+	// backoff for up to deadLetterRetryFor (or until ctx ends): the sink
+	// loop waits meanwhile, which is the backpressure we want.
+	deadline := time.Now().Add(deadLetterRetryFor)
+	backoff := 100 * time.Millisecond
 	var br bulkResponse
-	perr := json.Unmarshal(rb, &br)
-	if res.StatusCode >= 300 {
-		return fmt.Errorf("dead letter: %w", requestError(res.StatusCode, br.Error))
-	}
-	if perr != nil {
-		return fmt.Errorf("dead letter: unparseable response: %w", perr)
+	for {
+		err := d.bulk(ctx, body.Bytes(), &br)
+		if err == nil {
+			break
+		}
+		if !unavailable(err) || time.Now().Add(backoff).After(deadline) {
+			return fmt.Errorf("dead letter: %w", err)
+		}
+		d.s.log.Warn("dead-letter write failed; retrying", "events", len(events), "backoff", backoff, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return fmt.Errorf("dead letter: %w (last error: %w)", ctx.Err(), err)
+		}
+		backoff = min(2*backoff, 5*time.Second)
 	}
 	if len(br.Items) != len(events) {
 		return fmt.Errorf("dead letter: %d items for %d documents", len(br.Items), len(events))
@@ -203,6 +207,34 @@ func (d *DeadLetter) DeadLetter(ctx context.Context, sink string, events []*pipe
 	}
 	if len(failed) > 0 {
 		return failed
+	}
+	return nil
+}
+
+// deadLetterRetryFor bounds how long DeadLetter retries a node that does
+// not answer before it reports the events as not stored.
+const deadLetterRetryFor = time.Minute
+
+// bulk sends one _bulk request and decodes its answer into br; a request
+// that fails as a whole is an error.
+func (d *DeadLetter) bulk(ctx context.Context, body []byte, br *bulkResponse) error {
+	ctx, cancel := context.WithTimeout(ctx, d.s.cfg.RequestTimeout)
+	defer cancel()
+	res, err := esapi.BulkRequest{Body: bytes.NewReader(body), FilterPath: filterPath}.Do(ctx, d.s.client)
+	if err != nil {
+		return err
+	}
+	rb, err := readBody(res.Body)
+	if err != nil {
+		return err
+	}
+	*br = bulkResponse{}
+	perr := json.Unmarshal(rb, br)
+	if res.StatusCode >= 300 {
+		return requestError(res.StatusCode, br.Error)
+	}
+	if perr != nil {
+		return fmt.Errorf("unparseable response: %w", perr)
 	}
 	return nil
 }

@@ -1,10 +1,12 @@
 package elasticsearch
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -84,8 +86,27 @@ func TestDeadLetterReportsRefusals(t *testing.T) {
 	require.ErrorContains(t, refused[0].Err, "mapper_parsing_exception")
 
 	f.item = nil
-	f.request = func(int, bulkCall) (int, string, bool) { return http.StatusServiceUnavailable, "", false }
+	f.request = func(int, bulkCall) (int, string, bool) { return http.StatusBadRequest, "", false }
 	require.Error(t, s.DeadLetterQueue().DeadLetter(t.Context(), "x", ecsEvents(t, 1, "default"), errors.New("why")))
+}
+
+func TestDeadLetterRetriesABusyNode(t *testing.T) {
+	f := newFakeES(t)
+	f.request = func(call int, _ bulkCall) (int, string, bool) {
+		if call <= 2 {
+			return http.StatusTooManyRequests, `{"error":{"type":"circuit_breaking_exception"}}`, false
+		}
+		return 0, "", false
+	}
+	s := newTestSink(t, f.srv.URL, nil)
+	require.NoError(t, s.DeadLetterQueue().DeadLetter(t.Context(), "x", ecsEvents(t, 2, "default"), errors.New("why")),
+		"a 429 is asked again, not a lost dead letter")
+
+	// A node that stays busy: the caller's context bounds the wait.
+	f.request = func(int, bulkCall) (int, string, bool) { return http.StatusServiceUnavailable, "", false }
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, s.DeadLetterQueue().DeadLetter(ctx, "x", ecsEvents(t, 1, "default"), errors.New("why")), context.DeadlineExceeded)
 }
 
 func TestNoDeadLetterQueueWithoutIndex(t *testing.T) {
