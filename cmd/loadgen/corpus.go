@@ -10,7 +10,7 @@ import (
 )
 
 // corpusLine is what loadgen needs of one labelled line of the Kerio corpora
-// in testdata/kerio (FORMATS.md §8): its log label, its syslog format when the
+// in testdata/kerio (docs/kerio.md §6.6): its log label, its syslog format when the
 // line is already syslog-wrapped ("" for a bare Kerio line), and the text.
 type corpusLine struct {
 	Log    string `json:"log"`

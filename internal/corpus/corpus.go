@@ -1,5 +1,5 @@
 // Package corpus reads the labelled Kerio lines of testdata/kerio (the
-// contract of FORMATS.md §8) for tests, and builds the event a source would
+// contract of docs/kerio.md §6.6) for tests, and builds the event a source would
 // hand over for each. Only tests import it.
 package corpus
 
@@ -81,7 +81,7 @@ func (l Line) Event() *pipeline.Event {
 
 // ProductLog splits l.Log into siemfwd's product name and the log name.
 // The corpus's "unknown" lines came from a Kerio stream whose product and
-// log nobody named (FORMATS §8: log is input context), which a source says
+// log nobody named (docs/kerio.md §6.6: log is input context), which a source says
 // with product "kerio".
 func (l Line) ProductLog() (product, log string) {
 	p, log, _ := strings.Cut(l.Log, ".")

@@ -3,7 +3,7 @@ package kerio
 import "strings"
 
 // config recognises the specific Config log lines shared by both products
-// (FORMATS §5.9, §6.9): administration sessions, traffic-rule dumps and
+// (docs/kerio.md §6.4.9): administration sessions, traffic-rule dumps and
 // insert/update/delete statements. The catch-all is configOther.
 func (c *ctx) config(m string) bool {
 	u, r, ok := strings.Cut(m, " - ")

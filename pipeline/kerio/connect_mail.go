@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// mail recognises the Kerio Connect Mail log (FORMATS §5.3): the 6.0
+// mail recognises the Kerio Connect Mail log (docs/kerio.md §6.4.4): the 6.0
 // "SVC: From: …" lines, "Recv:" and "Sent:" lines with a Queue-ID, and the
 // "SMTP Send:" lines.
 func (c *ctx) mail(m string) bool {
@@ -31,7 +31,7 @@ type mailKV struct {
 	hasFrom                                                                bool
 }
 
-// scanKV reads "Key: value, Key: value, …" (FORMATS §5.3 key scan). Address
+// scanKV reads "Key: value, Key: value, …" (docs/kerio.md §6.4.4 key scan). Address
 // values are taken whole in angle brackets; Subject is free text up to
 // ", Msg-Id: <" or the end; everything else ends at the next comma. Unknown
 // keys are skipped, so a new key in a later version does not lose the line.
@@ -312,7 +312,7 @@ func (c *ctx) smtpSend(r string) bool {
 	return true
 }
 
-// spam recognises the Kerio Connect Spam log (FORMATS §5.4).
+// spam recognises the Kerio Connect Spam log (docs/kerio.md §6.4.5).
 func (c *ctx) spam(m string) bool {
 	if r, ok := strings.CutPrefix(m, "Message marked as spam with score"); ok {
 		return c.spamMarked(r)
@@ -419,7 +419,7 @@ func displayAddr(s string) (name, addr string) {
 	return name, addr
 }
 
-// operations recognises the Kerio Connect Operations log (FORMATS §5.5).
+// operations recognises the Kerio Connect Operations log (docs/kerio.md §6.4.6).
 func (c *ctx) operations(m string) bool {
 	if len(m) < 4 || m[0] != '{' {
 		return false
@@ -538,7 +538,7 @@ func (o *opLine) parse(r string, c *ctx) bool {
 	return o.proto != "" && o.folder != ""
 }
 
-// warning recognises the two public Kerio Connect Warning log wordings (FORMATS §5.6).
+// warning recognises the two public Kerio Connect Warning log wordings (docs/kerio.md §6.4.7).
 func (c *ctx) warning(m string) bool {
 	if r, ok := strings.CutPrefix(m, "No local mailbox "); ok {
 		to, x, ok := strings.Cut(r, ", expanded from ")
@@ -563,7 +563,7 @@ func (c *ctx) warning(m string) bool {
 	return false
 }
 
-// debug recognises the 2FA lockout line of the Kerio Connect Debug log (FORMATS §5.8).
+// debug recognises the 2FA lockout line of the Kerio Connect Debug log (docs/kerio.md §6.4.8).
 func (c *ctx) debug(m string) bool {
 	r, ok := strings.CutPrefix(m, "Too many false 2FA attempts for user: '")
 	if !ok {

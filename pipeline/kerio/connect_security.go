@@ -2,7 +2,7 @@ package kerio
 
 import "strings"
 
-// connectSecurity recognises the Kerio Connect Security log (FORMATS §5.1):
+// connectSecurity recognises the Kerio Connect Security log (docs/kerio.md §6.4.1):
 // the 22 variants, dispatched on their first bytes. Like every layout
 // function it sets fields only when it returns true.
 func (c *ctx) connectSecurity(m string) bool {
@@ -151,7 +151,7 @@ func (c *ctx) messageRejected(r string) bool {
 }
 
 // failedLogin: "Failed SVC login from HOST with SASL method M." and
-// "Failed SVC login from HOST, REASON" (FORMATS §5.1.3).
+// "Failed SVC login from HOST, REASON" (docs/kerio.md §6.4.2).
 func (c *ctx) failedLogin(r string) bool {
 	svc, r, ok := strings.Cut(r, " login from ")
 	if !ok || svc == "" || strings.IndexByte(svc, ' ') >= 0 {
@@ -188,7 +188,7 @@ func (c *ctx) failedLogin(r string) bool {
 	return true
 }
 
-// authReason classifies the reason of a failed login (FORMATS §5.1.3 table).
+// authReason classifies the reason of a failed login (docs/kerio.md §6.4.2 table).
 func authReason(s string) (failure, method, user string) {
 	if s == "missing parameter in AUTHENTICATE header" {
 		return "missing_auth_parameter", "", ""
@@ -540,7 +540,7 @@ func (c *ctx) antiHammering(svc, r string) bool {
 	return true
 }
 
-// audit recognises the Kerio Connect Audit log (FORMATS §5.2):
+// audit recognises the Kerio Connect Audit log (docs/kerio.md §6.4.3):
 // "SVC: User U authenticated from IP address IP[,][; USER-AGENT]".
 func (c *ctx) audit(m string) bool {
 	svc, r, ok := serviceColon(m)

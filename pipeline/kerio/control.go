@@ -6,7 +6,7 @@ import (
 	"unsafe"
 )
 
-// filter recognises the Kerio Control Filter log (FORMATS §6.1): URL/FTP
+// filter recognises the Kerio Control Filter log (docs/kerio.md §6.5.1): URL/FTP
 // content-rule lines and packet lines.
 func (c *ctx) filter(m string) bool {
 	act, r := word(m)
@@ -178,7 +178,7 @@ func connPair(s string) (sh, sp, dh, dp string, ok bool) {
 	return sh, sp, dh, dp, sh != "" && dh != ""
 }
 
-// http recognises the Kerio Control Http log (FORMATS §6.2), Apache or Squid format.
+// http recognises the Kerio Control Http log (docs/kerio.md §6.5.2), Apache or Squid format.
 func (c *ctx) http(m string) bool {
 	if len(m) < 20 {
 		return false
@@ -321,7 +321,7 @@ func (c *ctx) squid(m string) bool {
 	return true
 }
 
-// controlSecurity recognises the Kerio Control Security log (FORMATS §6.3).
+// controlSecurity recognises the Kerio Control Security log (docs/kerio.md §6.5.3).
 func (c *ctx) controlSecurity(m string) bool {
 	switch {
 	case strings.HasPrefix(m, "IPS: "):
@@ -495,7 +495,7 @@ func nextKey(s string) (i int, key string) {
 	}
 }
 
-// connection recognises the Kerio Control Connection log (FORMATS §6.4).
+// connection recognises the Kerio Control Connection log (docs/kerio.md §6.5.4).
 func (c *ctx) connection(m string) bool {
 	r, ok := strings.CutPrefix(m, "[ID] ")
 	if !ok {
@@ -573,7 +573,7 @@ func (c *ctx) triple(s, tx, rx, total string) {
 	c.num(total, t)
 }
 
-// dial recognises the Kerio Control Dial log (FORMATS §6.7).
+// dial recognises the Kerio Control Dial log (docs/kerio.md §6.5.5).
 func (c *ctx) dial(m string) bool {
 	r, ok := strings.CutPrefix(m, `Line "`)
 	if !ok {
@@ -647,7 +647,7 @@ func (c *ctx) disconnected(line, r string) bool {
 	return true
 }
 
-// host recognises the Kerio Control Host log (FORMATS §6.8).
+// host recognises the Kerio Control Host log (docs/kerio.md §6.5.6).
 func (c *ctx) host(m string) bool {
 	r, ok := strings.CutPrefix(m, "[IPv4] ")
 	if !ok {

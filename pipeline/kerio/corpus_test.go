@@ -18,7 +18,7 @@ import (
 	"siemfwd/pipeline/ecs"
 )
 
-// corpusLine is one line of testdata/kerio/*.jsonl (FORMATS §8).
+// corpusLine is one line of testdata/kerio/*.jsonl (docs/kerio.md §6.6).
 type corpusLine struct {
 	ID       string         `json:"id"`
 	Log      string         `json:"log"`

@@ -98,7 +98,7 @@ func productOf(s string) product {
 	return prodUnknown
 }
 
-// logAliases maps log names and Kerio's syslog APP-NAMEs (FORMATS §3.3) to logs.
+// logAliases maps log names and Kerio's syslog APP-NAMEs (docs/kerio.md §6.3) to logs.
 var logAliases = [...]struct {
 	name string
 	log  logID
@@ -111,7 +111,7 @@ var logAliases = [...]struct {
 }
 
 // IsAppName reports whether name, an RFC 3164 tag, RFC 5424 APP-NAME or log
-// file name, is one Kerio uses: a log name (FORMATS §3.3, in any case) or
+// file name, is one Kerio uses: a log name (docs/kerio.md §6.3, in any case) or
 // "kerio", the usual configured application name. Such a line is Kerio's
 // only when its wording matches too (Hint.OnlyKerio).
 func IsAppName(name string) bool {
@@ -172,7 +172,7 @@ func logOf(s string) logID {
 	return logUnknown
 }
 
-// Categorisation values (FORMATS §5, §6). They are shared slices that are
+// Categorisation values (docs/kerio.md §6.4, §6.5). They are shared slices that are
 // never written, set with SetConstStrings.
 var (
 	catAuth        = []string{"authentication"}
@@ -632,7 +632,7 @@ func angle(s string) (addr, rest string, ok bool) {
 }
 
 // lit consumes the literal w at the start of s, allowing blanks before it
-// (the 6.7 manual drops some blanks, FORMATS §5.1.2).
+// (the 6.7 manual drops some blanks, docs/kerio.md §6.4).
 func lit(s, w string) (string, bool) {
 	s = trimLeftBlanks(s)
 	if strings.HasPrefix(s, w) {

@@ -58,7 +58,7 @@ type Hint struct {
 }
 
 // Result reports what Parse recognised and the times the worker needs to
-// choose @timestamp (FORMATS §2.2).
+// choose @timestamp (docs/kerio.md §6.2).
 type Result struct {
 	// Matched is true when a Kerio envelope or layout was recognised, or the
 	// kerio_generic fallback was applied; false means the kerio_unmatched
@@ -76,7 +76,7 @@ type Result struct {
 // line; valid UTF-8, as the worker's charset step leaves it) and fills doc.
 // loc interprets zone-less times (the bracket time and the Operations log's
 // Delivered time); nil means UTC. Parse never fails: unknown text gets the
-// FORMATS §7 fallback, or with hint.OnlyKerio nothing at all. Fields set on
+// docs/kerio.md §4 fallback, or with hint.OnlyKerio nothing at all. Fields set on
 // doc may alias msg and the Parser's own buffer, which the next Parse reuses:
 // encode doc first.
 func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Location) Result {
@@ -169,9 +169,9 @@ func (c *ctx) common(prod product, lg logID) {
 }
 
 // match tries the layouts of the given product and log on body. With an
-// unknown log every layout of the product is tried in FORMATS §5/§6 order;
+// unknown log every layout of the product is tried in docs/kerio.md §6.4/§6.5 order;
 // with an unknown product Connect's layouts go before Control's. byApp says
-// the log came from APP-NAME, which is only a hint (FORMATS §3.2): a sender
+// the log came from APP-NAME, which is only a hint (docs/kerio.md §6.3): a sender
 // that names the wrong log, or one APP-NAME for several logs, gets its lines
 // recognised from the text when the named log's layouts do not fit.
 func (c *ctx) match(body string, prod product, lg logID, byApp bool) (product, logID, bool) {
@@ -346,7 +346,7 @@ func (p *Parser) collapse(s string) string {
 }
 
 // envelope reads the bracketed Kerio time "[D/Mon/YYYY HH:MM:SS] " at the
-// start of s (FORMATS §2.1; one- or two-digit day).
+// start of s (docs/kerio.md §6.1; one- or two-digit day).
 func envelope(s string, loc *time.Location) (kts, body string, t time.Time, ok bool) {
 	if len(s) < 20 || s[0] != '[' {
 		return

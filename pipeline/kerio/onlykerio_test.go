@@ -30,7 +30,7 @@ func TestOnlyKerioLeavesForeignLinesAlone(t *testing.T) {
 		for sc.Scan() {
 			doc.Reset()
 			if p.Parse(&doc, sc.Text(), Hint{Product: "kerio_control", Log: "http"}, time.UTC).Matched {
-				continue // an access-log line has the Control Http log's layout (FORMATS §6.2)
+				continue // an access-log line has the Control Http log's layout (docs/kerio.md §6.5.2)
 			}
 			for _, app := range []string{"kerio", "mail", "security", "error", "warn", "config", "debug"} {
 				for _, fileLine := range []bool{false, true} {

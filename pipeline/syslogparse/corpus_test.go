@@ -16,7 +16,7 @@ import (
 	"siemfwd/pipeline/ecs"
 )
 
-// corpusLine is one line of testdata/kerio/syslog_wrapped.jsonl (FORMATS §8).
+// corpusLine is one line of testdata/kerio/syslog_wrapped.jsonl (docs/kerio.md §6.6).
 type corpusLine struct {
 	ID         string                     `json:"id"`
 	Format     string                     `json:"format"`
@@ -47,7 +47,7 @@ func loadCorpus(t testing.TB) []corpusLine {
 }
 
 // msgTime matches a time inside MSG that the worker prefers to the header
-// (FORMATS §2.2): a Kerio bracket time or a zoned Apache time.
+// (docs/kerio.md §6.2): a Kerio bracket time or a zoned Apache time.
 var msgTime = regexp.MustCompile(`\[\d{1,2}/[A-Z][a-z]{2}/\d{4}[ :]\d{2}:\d{2}:\d{2}( [+-]\d{4})?\]`)
 
 // fieldJSON renders a document field as the JSON value the corpus expects.

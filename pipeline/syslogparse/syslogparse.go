@@ -177,7 +177,7 @@ const (
 	keyStructuredData = "log.syslog.structured_data"
 )
 
-// AppendECS writes the header's log.syslog.* fields (FORMATS §3.3) into doc,
+// AppendECS writes the header's log.syslog.* fields (docs/kerio.md §6.3) into doc,
 // and a tag for each of its Notes. Absent parts are not written, so a
 // field's absence means the header did not carry it. It writes nothing for
 // an Unknown header.
