@@ -24,7 +24,8 @@
 # COMPRESSION (lz4), BROKER (127.0.0.1:9092), MAX_EVENTS (sink max_events,
 # 4096), EXTRA_SINK (more YAML keys for the sink, e.g. "batch_timeout: 2ms"),
 # SIEMFWD_BIN, LOADGEN, SIEMFWD_TCP_PORT (55170), SIEMFWD_ADMIN_PORT (55172),
-# MAX_SECS (60 + N/20000).
+# MAX_SECS (60 + N/20000), BUFFER (memory, or disk: the sink's disk buffer
+# in a fresh directory per run; scripts/bench/diskbuf.sh compares the two).
 N=${N:-1000000} # before lib.sh, whose default is larger
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
@@ -35,6 +36,7 @@ COMPRESSION=${COMPRESSION:-lz4}
 BROKER=${BROKER:-127.0.0.1:9092}
 MAX_EVENTS=${MAX_EVENTS:-4096}
 EXTRA_SINK=${EXTRA_SINK:-}
+BUFFER=${BUFFER:-memory}
 SIEMFWD_BIN=${SIEMFWD_BIN:-$BENCH_ROOT/bin/siemfwd}
 SIEMFWD_TCP_PORT=${SIEMFWD_TCP_PORT:-55170}
 SIEMFWD_ADMIN_PORT=${SIEMFWD_ADMIN_PORT:-55172}
@@ -44,6 +46,7 @@ KAFKA_CLI=$BENCH_ROOT/scripts/testenv/kafka-run-class
 CONFIG='
 log: {level: warn, format: text}
 admin: {address: "127.0.0.1:@ADMIN_PORT@"}
+pipeline: {data_dir: "@DATA_DIR@"}
 sources:
   bench_tcp: {type: syslog, protocol: tcp, address: "127.0.0.1:@TCP_PORT@"}
 sinks:
@@ -53,6 +56,7 @@ sinks:
     topic: "@TOPIC@"
     compression: @COMPRESSION@
     max_events: @MAX_EVENTS@
+    buffer: {type: @BUFFER@}
 @EXTRA_SINK@
 '
 
@@ -104,6 +108,7 @@ run_once() {
 		--partitions "$PARTITIONS" --replication-factor 1 >/dev/null
 	sed -e "s/@TCP_PORT@/$SIEMFWD_TCP_PORT/" -e "s/@ADMIN_PORT@/$SIEMFWD_ADMIN_PORT/" -e "s/@BROKER@/$BROKER/" \
 		-e "s/@TOPIC@/$topic/" -e "s/@COMPRESSION@/$COMPRESSION/" -e "s/@MAX_EVENTS@/$MAX_EVENTS/" \
+		-e "s|@DATA_DIR@|$SCRATCH/data-$i|" -e "s/@BUFFER@/$BUFFER/" \
 		-e "s/@EXTRA_SINK@/${EXTRA_SINK:+    $EXTRA_SINK}/" <<<"$CONFIG" >"$conf"
 	"$SIEMFWD_BIN" run -c "$conf" >/dev/null 2>>"$SCRATCH/siemfwd.stderr" &
 	RECEIVER_PID=$!
@@ -163,7 +168,7 @@ run_once() {
 main() {
 	build_siemfwd
 	bench_begin
-	echo "$("$SIEMFWD_BIN" version 2>/dev/null | head -1 || true), N=$N, partitions=$PARTITIONS, compression=$COMPRESSION, max_events=$MAX_EVENTS${EXTRA_SINK:+, $EXTRA_SINK}, $(nproc) cores" >&2
+	echo "$("$SIEMFWD_BIN" version 2>/dev/null | head -1 || true), N=$N, partitions=$PARTITIONS, compression=$COMPRESSION, max_events=$MAX_EVENTS, buffer=$BUFFER${EXTRA_SINK:+, $EXTRA_SINK}, $(nproc) cores" >&2
 	echo "| run | sent | elapsed s | events/s | siemfwd CPU-s/M | broker CPU-s/M | loadgen CPU-s/M | all CPU-s/M | 2-core ceiling events/s | events/Write | ms/Write | siemfwd RSS MiB | end offsets | load |"
 	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	local i
