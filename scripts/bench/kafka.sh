@@ -54,6 +54,7 @@ sinks:
     type: kafka
     brokers: ["@BROKER@"]
     topic: "@TOPIC@"
+    default_topic: "@TOPIC@"
     compression: @COMPRESSION@
     max_events: @MAX_EVENTS@
     buffer: {type: @BUFFER@}
