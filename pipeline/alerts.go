@@ -18,13 +18,15 @@ type SilenceAlerts struct {
 	every  time.Duration
 	log    *slog.Logger
 	origin *Origin
+	ids    *IDSequence
 	now    func() time.Time
 }
 
 // NewSilenceAlerts watches l every interval.
 func NewSilenceAlerts(l *ledger.Ledger, every time.Duration, log *slog.Logger) *SilenceAlerts {
-	return &SilenceAlerts{ledger: l, every: every, log: log, now: time.Now,
-		origin: &Origin{Source: "siemfwd_ledger", Transport: "internal", Format: FormatECS, Location: time.UTC}}
+	const name = "siemfwd_ledger"
+	return &SilenceAlerts{ledger: l, every: every, log: log, now: time.Now, ids: NewIDSequence(name),
+		origin: &Origin{Source: name, Transport: "internal", Format: FormatECS, Location: time.UTC}}
 }
 
 // Name is the source name the alerts carry.
@@ -47,9 +49,11 @@ func (a *SilenceAlerts) Run(ctx context.Context, out chan<- Batch) error {
 // alert builds the ECS document of one silence.
 func (a *SilenceAlerts) alert(s ledger.Sender) *Event {
 	now := a.now()
+	id := a.ids.Next()
 	var d ecs.Document
 	d.SetTime("@timestamp", now)
 	d.SetTime("event.created", now)
+	d.SetString("event.id", id)
 	d.SetString("event.kind", "alert")
 	d.SetStrings("event.category", "host")
 	d.SetStrings("event.type", "info")
@@ -72,7 +76,7 @@ func (a *SilenceAlerts) alert(s ledger.Sender) *Event {
 	d.SetString("data_stream.type", "logs")
 	d.SetString("data_stream.dataset", "siemfwd.ledger")
 	raw := new(ecs.Encoder).Append(nil, &d)
-	return &Event{Raw: raw, Received: now, Origin: a.origin,
+	return &Event{Raw: raw, Received: now, Origin: a.origin, ID: id,
 		Routes: Routes{Dataset: "siemfwd.ledger", Kind: "alert", Categories: []string{"host"}, Hostname: s.Hostname, Module: "siemfwd"}}
 }
 

@@ -94,6 +94,10 @@ const (
 	// FlagBadFrame: the framing could not be believed (an octet count that
 	// lied or was out of range); the frame was cut where the stream resynchronised.
 	FlagBadFrame
+	// FlagLegacyID: the event was replayed from a disk-buffer record written
+	// before event ids; its ID is the content hash that siemfwd used as
+	// the Elasticsearch _id then, and its document has no event.id.
+	FlagLegacyID
 )
 
 // Event is one log record. Sources fill Raw, Received, Origin, Peer, ID and

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"strconv"
+	"sync/atomic"
 )
 
 // Event ids.
@@ -155,6 +156,22 @@ func (s IDScope) AppendKafka(dst []byte, offset, millis int64) []byte {
 	dst = append(dst, '.')
 	return strconv.AppendInt(dst, millis, 10)
 }
+
+// IDSequence mints the ids of a source that makes its events itself
+// (alerts, summaries): its internal scope in a new session, and a counter.
+// It is safe for concurrent use.
+type IDSequence struct {
+	scope IDScope
+	next  atomic.Uint64
+}
+
+// NewIDSequence starts the ids of the internal source named source.
+func NewIDSequence(source string) *IDSequence {
+	return &IDSequence{scope: InternalScope(NewSession(), source)}
+}
+
+// Next returns the next id.
+func (q *IDSequence) Next() string { return q.scope.ID(q.next.Add(1) - 1) }
 
 // IDBuffer mints the ids of a batch of events with one string allocation
 // for the whole batch instead of one per event: Add appends each event's id

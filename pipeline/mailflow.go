@@ -21,14 +21,16 @@ type MailFlowSummaries struct {
 	every   time.Duration
 	opts    ProcessOptions
 	origin  *Origin
+	ids     *IDSequence
 	m       *metrics.Metrics
 }
 
 // NewMailFlowSummaries makes the source for t. every is how often it
 // expires open messages.
 func NewMailFlowSummaries(t *mailflow.Tracker, geo *geoip.Enricher, every time.Duration, opts ProcessOptions, m *metrics.Metrics) *MailFlowSummaries {
+	const name = "mail_flow"
 	return &MailFlowSummaries{tracker: t, geo: geo, pending: make(chan mailflow.Summary, 4096), every: every, opts: opts, m: m,
-		origin: &Origin{Source: "mail_flow", Transport: "internal", Format: FormatECS, Location: time.UTC}}
+		ids: NewIDSequence(name), origin: &Origin{Source: name, Transport: "internal", Format: FormatECS, Location: time.UTC}}
 }
 
 // Name is the source name of the summaries.
@@ -98,9 +100,11 @@ func (s *MailFlowSummaries) Run(ctx context.Context, out chan<- Batch) error {
 // event builds the summary's ECS document.
 func (s *MailFlowSummaries) event(sum *mailflow.Summary) *Event {
 	now := time.Now()
+	id := s.ids.Next()
 	var d ecs.Document
 	sum.Fill(&d)
 	d.SetTime("event.created", now)
+	d.SetString("event.id", id)
 	d.SetString("ecs.version", ecs.Version)
 	d.SetString("agent.type", "siemfwd")
 	d.SetStringNonEmpty("agent.name", s.opts.AgentName)
@@ -112,6 +116,6 @@ func (s *MailFlowSummaries) event(sum *mailflow.Summary) *Event {
 		s.geo.Enrich(&d)
 	}
 	raw := new(ecs.Encoder).Append(nil, &d)
-	return &Event{Raw: raw, Received: now, Origin: s.origin, Routes: Routes{Dataset: "kerio_connect.mail", Kind: "event",
+	return &Event{Raw: raw, Received: now, Origin: s.origin, ID: id, Routes: Routes{Dataset: "kerio_connect.mail", Kind: "event",
 		Categories: []string{"email"}, Hostname: sum.Observer, SourceIP: sum.ClientIP, Module: "kerio_connect", Namespace: s.opts.Namespace}}
 }

@@ -182,6 +182,7 @@ func (p *ECSProcessor) Process(ev *Event) {
 		}
 	}
 	d.SetTime("event.created", ev.Received)
+	d.SetStringNonEmpty("event.id", ev.ID)
 	if p.opts.KeepOriginal {
 		d.SetString("event.original", raw)
 	}

@@ -478,11 +478,13 @@ func BenchmarkProcessCorpus(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			p := newProcessor()
 			events := make([]*pipeline.Event, len(c.lines))
+			ids := pipeline.ConnectionScope(pipeline.NewSession(), "bench", 1)
 			for i, l := range c.lines {
 				events[i] = l.Event()
 				if c.syslog {
 					events[i] = asSyslog(l)
 				}
+				events[i].ID = ids.ID(uint64(i)) // as every source sets it
 			}
 			b.ReportAllocs()
 			n := 0

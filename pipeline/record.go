@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,9 +12,11 @@ import (
 
 // recordVersion is the first byte of every disk-buffer record. A buffer
 // written by a newer siemfwd is refused record by record (and counted), never
-// misread; version 1 records (the raw message always stored whole) are still
-// read.
-const recordVersion = 2
+// misread. Older records are still read: version 1 stored the raw message
+// always whole; versions 1 and 2 were written before event ids, so their
+// events get the id that siemfwd gave them then (see legacyID). Version 3
+// has the layout of version 2, and its ID is the event's id.
+const recordVersion = 3
 
 // appendRecord encodes what a sink needs of ev after a restart: the encoded
 // document, the raw message (event.original, document ids), the receive
@@ -70,6 +74,32 @@ func recordBound(ev *Event) int {
 		n += prefix + len(c)
 	}
 	return n + 1 + 2*prefix + len(ev.Raw) + len(ev.JSON)
+}
+
+// legacyID is the Elasticsearch _id that siemfwd gave an event before
+// event ids, when a source had set none: 128 bits of SHA-256 over the
+// length-prefixed raw bytes and source name, then the file path and offset
+// (file sources) or the receive time, in unpadded base64url. A record of
+// that time replayed now keeps it, so that a document the older siemfwd
+// already stored answers 409 instead of being indexed twice.
+func legacyID(ev *Event) string {
+	source, path := ev.Origin.Source, ev.Origin.FilePath
+	b := make([]byte, 0, 3*8+1+len(ev.Raw)+len(source)+len(path)+8)
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(ev.Raw)))
+	b = append(b, ev.Raw...)
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(source)))
+	b = append(b, source...)
+	if path != "" {
+		b = append(b, 'f')
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(path)))
+		b = append(b, path...)
+		b = binary.LittleEndian.AppendUint64(b, uint64(ev.Offset))
+	} else {
+		b = append(b, 't')
+		b = binary.LittleEndian.AppendUint64(b, uint64(ev.Received.UnixNano()))
+	}
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 
 func appendBytes(dst, b []byte) []byte {
@@ -160,7 +190,7 @@ func (c *origins) get(key [6]string) *Origin {
 func decodeRecord(rec []byte, ev *Event, orig *origins) error {
 	r := recordReader{b: rec}
 	version := r.byte()
-	if version != 1 && version != recordVersion {
+	if version < 1 || version > recordVersion {
 		return fmt.Errorf("%w: version %d", errBadRecord, version)
 	}
 	ev.Received = time.Unix(0, r.varint())
@@ -215,6 +245,12 @@ func decodeRecord(rec []byte, ev *Event, orig *origins) error {
 	str := func(f [2]int) string { return text[f[0]-span : f[1]-span] }
 	ev.Origin = orig.get([6]string{str(fields[0]), str(fields[1]), str(fields[2]), str(fields[3]), str(fields[4]), str(fields[5])})
 	ev.ID = str(fields[6])
+	if version < 3 {
+		if ev.ID == "" {
+			ev.ID = legacyID(ev)
+		}
+		ev.Flags |= FlagLegacyID
+	}
 	rt := &ev.Routes
 	rt.Dataset, rt.Kind, rt.Hostname = str(fields[7]), str(fields[8]), str(fields[9])
 	rt.SourceIP, rt.Module, rt.Namespace = str(fields[10]), str(fields[11]), str(fields[12])

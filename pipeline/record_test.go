@@ -74,8 +74,43 @@ func TestVersion1Record(t *testing.T) {
 	require.Equal(t, int64(4096), ev.Offset)
 	require.Equal(t, netip.MustParseAddrPort("192.0.2.7:514"), ev.Peer)
 	require.Equal(t, "abc", ev.ID)
+	require.Equal(t, FlagLegacyID, ev.Flags&FlagLegacyID, "written before event ids")
 	require.Equal(t, "/var/log/kerio/security.log", ev.Origin.FilePath)
 	require.Equal(t, Routes{Dataset: "kerio_connect.security", Categories: []string{"email"}}, ev.Routes)
+}
+
+// TestRecordsFromBeforeEventIDs: a version 2 record without an id (a
+// network or file event, buffered before event ids) is replayed with the
+// _id siemfwd gave it then, so that a document stored then answers 409.
+// The expected ids are what the content hash of that time computed.
+func TestRecordsFromBeforeEventIDs(t *testing.T) {
+	t0 := time.Date(2026, 3, 14, 9, 33, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name string
+		ev   *Event
+		want string
+	}{
+		{"network", &Event{Origin: &Origin{Source: "syslog_udp"}, Raw: []byte("<13>line"), Received: t0}, "I8SD-j-D8-YPkTZ_LGYL-w"},
+		{"file", &Event{Origin: &Origin{Source: "files", FilePath: "logs/security.log"}, Raw: []byte("line"), Received: t0, Offset: 4096},
+			"MfH3gf0ToL2wMeApbYPwiw"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.ev.JSON = []byte(`{"message":"x"}`)
+			rec := appendRecord(nil, tt.ev)
+			rec[0] = 2
+			got := &Event{}
+			require.NoError(t, decodeRecord(rec, got, &origins{}))
+			require.Equal(t, tt.want, got.ID)
+			require.Equal(t, FlagLegacyID, got.Flags&FlagLegacyID)
+
+			// The same event in a current record: no id is made up.
+			rec[0] = recordVersion
+			now := &Event{}
+			require.NoError(t, decodeRecord(rec, now, &origins{}))
+			require.Empty(t, now.ID)
+			require.Zero(t, now.Flags&FlagLegacyID)
+		})
+	}
 }
 
 func TestRawOutsideTheDocumentIsRefused(t *testing.T) {

@@ -51,7 +51,7 @@ const maxResponse = 64 << 20
 // filterPath trims the _bulk response to what we read; the error fields keep
 // the reason of a request-level failure.
 var filterPath = []string{
-	"errors", "items.*.status", "items.*.error.type", "items.*.error.reason",
+	"errors", "items.*.status", "items.*.error.type", "items.*.error.reason", "items.*.error.index",
 	"items.*.error.caused_by.type", "items.*.error.caused_by.reason",
 	"error.type", "error.reason", "status",
 }
@@ -61,7 +61,6 @@ var filterPath = []string{
 // at a time.
 type chunkWriter struct {
 	s    *Sink
-	ids  idHasher
 	body []byte       // the NDJSON request
 	gz   *gzip.Writer // compresses body into zbuf
 	zbuf bytes.Buffer
@@ -97,6 +96,7 @@ type itemResult struct {
 type esError struct {
 	Type     string `json:"type"`
 	Reason   string `json:"reason"`
+	Index    string `json:"index"` // of a document: the backing index of a data stream
 	CausedBy *struct {
 		Type   string `json:"type"`
 		Reason string `json:"reason"`
@@ -127,11 +127,7 @@ func (w *chunkWriter) send(ctx context.Context, events []*pipeline.Event, c chun
 			items = append(items, pipeline.ItemError{Index: j, Err: pipeline.Permanent(errEmptyOrMultiline)})
 			continue
 		}
-		w.body = append(w.body, `{"create":{"_index":"`...)
-		w.body = append(w.body, s.targets[j]...)
-		w.body = append(w.body, `","_id":`...)
-		w.body = w.appendID(w.body, ev)
-		w.body = append(w.body, "}}\n"...)
+		w.body = appendAction(w.body, s.targets[j], ev.ID)
 		w.body = append(w.body, ev.JSON...)
 		w.body = append(w.body, '\n')
 		w.pos = append(w.pos, j)
@@ -176,18 +172,19 @@ func (w *chunkWriter) send(ctx context.Context, events []*pipeline.Event, c chun
 	if !w.res.Errors {
 		return chunkResult{items: items}
 	}
+	var conflicts []conflict
 	for k, it := range w.res.Items {
 		r := it.Create
-		if delivered(r) {
+		if created(r) {
 			continue
 		}
 		j := w.pos[k]
 		ev := events[j]
-		id := ev.ID
-		if id == "" {
-			id = string(w.ids.append(nil, ev))
+		if exists(r) && ev.ID != "" {
+			conflicts = append(conflicts, conflict{at: j, index: r.Error.Index, ev: ev})
+			continue
 		}
-		be := &BulkError{Index: s.targets[j], DocumentID: id, Status: r.Status}
+		be := &BulkError{Index: s.targets[j], DocumentID: ev.ID, Status: r.Status}
 		if r.Error != nil {
 			be.Type, be.Reason = r.Error.Type, r.Error.reason()
 		}
@@ -197,29 +194,49 @@ func (w *chunkWriter) send(ctx context.Context, events []*pipeline.Event, c chun
 		}
 		items = append(items, pipeline.ItemError{Index: j, Err: err})
 	}
+	if len(conflicts) > 0 {
+		items = append(items, s.settle(ctx, conflicts, s.targets)...)
+	}
 	return chunkResult{items: items}
 }
 
-// appendID appends the quoted _id of ev: ev.ID when a source or processor
-// set one, else DocumentID.
-func (w *chunkWriter) appendID(dst []byte, ev *pipeline.Event) []byte {
-	if ev.ID != "" {
-		b, _ := json.Marshal(ev.ID) // a string always marshals
-		return append(dst, b...)
+// appendAction appends the create action of a document for index with
+// the event's id as its _id; without an id (none was minted, which no
+// source does) Elasticsearch makes one up, so that the event is stored
+// once rather than confused with another.
+func appendAction(dst []byte, index, id string) []byte {
+	dst = append(dst, `{"create":{"_index":`...)
+	dst = appendJSONString(dst, index)
+	if id != "" {
+		dst = append(dst, `,"_id":`...)
+		dst = appendJSONString(dst, id)
+	}
+	return append(dst, "}}\n"...)
+}
+
+// appendJSONString appends s as a JSON string. Index names and ids are
+// plain ASCII, so the quick path copies them; anything else is marshalled.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			b, _ := json.Marshal(s) // a string always marshals
+			return append(dst, b...)
+		}
 	}
 	dst = append(dst, '"')
-	dst = w.ids.append(dst, ev)
+	dst = append(dst, s...)
 	return append(dst, '"')
 }
 
 var errEmptyOrMultiline = errors.New("event document is empty or contains a raw newline")
 
-// delivered reports whether an item is stored: created now, or created by
-// an earlier attempt whose answer was lost (409 on create).
-func delivered(r itemResult) bool {
-	if r.Status >= 200 && r.Status < 300 {
-		return true
-	}
+// created reports whether an item was stored by this request.
+func created(r itemResult) bool { return r.Status >= 200 && r.Status < 300 }
+
+// exists reports whether an item was refused because a document with its
+// _id is stored already: an earlier attempt whose answer was lost, or
+// (a bug) another event with the same id. settle tells which.
+func exists(r itemResult) bool {
 	return r.Status == http.StatusConflict && r.Error != nil && r.Error.Type == "version_conflict_engine_exception"
 }
 

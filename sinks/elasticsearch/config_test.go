@@ -3,11 +3,9 @@ package elasticsearch
 import (
 	"bytes"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -132,81 +130,6 @@ func TestIndexNameCacheIsBounded(t *testing.T) {
 		n.name(&pipeline.Event{Routes: pipeline.Routes{Dataset: fmt.Sprint("d", i), Namespace: "default"}})
 	}
 	require.LessOrEqual(t, len(n.cache), maxCachedNames)
-}
-
-func TestDocumentID(t *testing.T) {
-	t0 := time.Date(2026, 3, 14, 9, 33, 0, 0, time.UTC)
-	net := &pipeline.Origin{Source: "syslog_udp"}
-	file := &pipeline.Origin{Source: "files", FilePath: "/var/log/kerio/security.log"}
-	ev := func(o *pipeline.Origin, raw string, received time.Time, offset int64) *pipeline.Event {
-		return &pipeline.Event{Origin: o, Raw: []byte(raw), Received: received, Offset: offset}
-	}
-	a := DocumentID(ev(net, "line", t0, 0))
-	require.Len(t, a, 22)
-	require.Regexp(t, `^[A-Za-z0-9_-]{22}$`, a)
-	require.Equal(t, a, DocumentID(ev(net, "line", t0, 0)), "deterministic")
-
-	distinct := map[string]string{"base": a}
-	add := func(name, id string) {
-		for other, v := range distinct {
-			require.NotEqual(t, v, id, "%s collides with %s", name, other)
-		}
-		distinct[name] = id
-	}
-	add("other raw", DocumentID(ev(net, "line2", t0, 0)))
-	add("other time", DocumentID(ev(net, "line", t0.Add(time.Nanosecond), 0)))
-	add("other source", DocumentID(ev(&pipeline.Origin{Source: "syslog_tcp"}, "line", t0, 0)))
-	add("no origin", DocumentID(ev(nil, "line", t0, 0)))
-	// Length prefixes: moving a byte between raw and source changes the id.
-	add("shifted", DocumentID(ev(&pipeline.Origin{Source: "esyslog_udp"}, "lin", t0, 0)))
-	f1 := DocumentID(ev(file, "line", t0, 4096))
-	add("file", f1)
-	add("file other offset", DocumentID(ev(file, "line", t0, 4097)))
-	add("file other path", DocumentID(ev(&pipeline.Origin{Source: "files", FilePath: "/var/log/kerio/mail.log"}, "line", t0, 4096)))
-
-	// A file re-read after a crash gets a new receive time and the same id.
-	require.Equal(t, f1, DocumentID(ev(file, "line", t0.Add(time.Hour), 4096)))
-}
-
-var sinkID string
-
-// BenchmarkDocumentID compares the chosen SHA-256 with FNV-128a on a
-// typical Kerio line; see DocumentID for the choice.
-func BenchmarkDocumentID(b *testing.B) {
-	ev := &pipeline.Event{Origin: &pipeline.Origin{Source: "syslog_udp"}, Received: time.Now(),
-		Raw: []byte(`<20>1 2026-03-14T09:33:00Z mail01.contoso.example security 2345 SEC [meta sequenceId="42"][origin ip="192.0.2.1"] IP address 203.0.113.61 found in DNS blacklist SpamCop, mail from <bulk@mailer.example> to <b@contoso.example> rejected`)}
-	b.Run("sha256", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(ev.Raw)))
-		var h idHasher
-		var buf []byte
-		for b.Loop() {
-			buf = h.append(buf[:0], ev)
-		}
-		sinkID = string(buf)
-	})
-	b.Run("sha256-string", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(ev.Raw)))
-		for b.Loop() {
-			sinkID = DocumentID(ev)
-		}
-	})
-	b.Run("fnv128a", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(ev.Raw)))
-		h := fnv.New128a()
-		var sum []byte
-		for b.Loop() {
-			h.Reset()
-			h.Write(ev.Raw)
-			h.Write([]byte(ev.Origin.Source))
-			var n [8]byte
-			h.Write(n[:])
-			sum = h.Sum(sum[:0])
-		}
-		sinkID = string(sum)
-	})
 }
 
 func TestCredentialsInURLAndKeysAreAConflict(t *testing.T) {

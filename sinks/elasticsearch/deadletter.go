@@ -93,6 +93,7 @@ var deadLetterMappings = []byte(`{
 type deadLetterDoc struct {
 	Timestamp time.Time `json:"@timestamp"`
 	Event     struct {
+		ID       string     `json:"id,omitempty"` // the refused event's id, also the _id
 		Kind     string     `json:"kind"`
 		Dataset  string     `json:"dataset"`
 		Created  *time.Time `json:"created,omitempty"`
@@ -136,18 +137,15 @@ func (d *DeadLetter) DeadLetter(ctx context.Context, sink string, events []*pipe
 	if errors.As(reason, &one) && len(items) == 0 {
 		byID[one.DocumentID] = one
 	}
-	var ids idHasher
 	now := time.Now().UTC()
 	var body bytes.Buffer
 	enc := json.NewEncoder(&body)
 	enc.SetEscapeHTML(false)
 	for _, ev := range events {
 		id := ev.ID
-		if id == "" {
-			id = string(ids.append(nil, ev))
-		}
 		var doc deadLetterDoc
 		doc.Timestamp = now
+		doc.Event.ID = id
 		doc.Event.Kind, doc.Event.Dataset = "pipeline_error", "siemfwd.deadletter"
 		if !ev.Received.IsZero() {
 			t := ev.Received.UTC()
@@ -165,10 +163,7 @@ func (d *DeadLetter) DeadLetter(ctx context.Context, sink string, events []*pipe
 		} else if reason != nil {
 			doc.Error.Message = reason.Error()
 		}
-		action := map[string]any{"create": map[string]string{"_index": d.index, "_id": id}}
-		if err := enc.Encode(action); err != nil {
-			return fmt.Errorf("dead letter: %w", err)
-		}
+		body.Write(appendAction(body.AvailableBuffer(), d.index, id))
 		if err := enc.Encode(&doc); err != nil {
 			return fmt.Errorf("dead letter: %w", err)
 		}
@@ -199,10 +194,26 @@ func (d *DeadLetter) DeadLetter(ctx context.Context, sink string, events []*pipe
 		return fmt.Errorf("dead letter: %d items for %d documents", len(br.Items), len(events))
 	}
 	var failed pipeline.ItemErrors
+	var conflicts []conflict
 	for i, it := range br.Items {
-		if !delivered(it.Create) {
+		switch {
+		case created(it.Create):
+		case exists(it.Create) && events[i].ID != "":
+			conflicts = append(conflicts, conflict{at: i, index: it.Create.Error.Index, ev: events[i]})
+		default:
 			failed = append(failed, pipeline.ItemError{Index: i, Err: fmt.Errorf("dead letter: refused by %s: %d %s: %s",
 				d.index, it.Create.Status, it.Create.Error.typ(), it.Create.Error.reason())})
+		}
+	}
+	if len(conflicts) > 0 {
+		targets := make([]string, len(events))
+		for i := range targets {
+			targets[i] = d.index
+		}
+		// An existing dead letter of this event was stored by an earlier
+		// attempt; anything else is a failure of this one.
+		for _, it := range d.s.settle(ctx, conflicts, targets) {
+			failed = append(failed, pipeline.ItemError{Index: it.Index, Err: fmt.Errorf("dead letter: %w", it.Err)})
 		}
 	}
 	if len(failed) > 0 {

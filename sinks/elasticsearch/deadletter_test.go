@@ -16,7 +16,7 @@ import (
 func TestDeadLetterStoresEachEventWithItsOwnReason(t *testing.T) {
 	f := newFakeES(t)
 	events := ecsEvents(t, 3, "default")
-	badIP := DocumentID(events[0])
+	badIP := events[0].ID
 	f.item = func(a bulkAction, _ int) (int, string, string) {
 		if a.ID == badIP && a.Index != "logs-siemfwd.deadletter-default" {
 			return http.StatusBadRequest, "document_parsing_exception", "failed to parse field [source.ip] of type [ip]"

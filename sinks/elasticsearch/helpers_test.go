@@ -32,7 +32,7 @@ func readCorpus(t testing.TB) []corpus.Line {
 }
 
 // ecsEvents returns n processed events cycling over the corpus, each with a
-// distinct receive time (so a distinct _id), in data_stream.namespace ns.
+// distinct receive time and id, in data_stream.namespace ns.
 func ecsEvents(t testing.TB, n int, ns string) []*pipeline.Event {
 	t.Helper()
 	lines := readCorpus(t)
@@ -40,9 +40,11 @@ func ecsEvents(t testing.TB, n int, ns string) []*pipeline.Event {
 		AgentName: "siemfwd-test", AgentVersion: "test"}, metrics.New())
 	base := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	events := make([]*pipeline.Event, n)
+	ids := pipeline.ConnectionScope(pipeline.NewSession(), "test", 0)
 	for i := range events {
 		ev := lines[i%len(lines)].Event()
 		ev.Received = base.Add(time.Duration(i) * time.Microsecond)
+		ev.ID = ids.ID(uint64(i))
 		p.Process(ev)
 		events[i] = ev
 	}
@@ -105,6 +107,9 @@ type fakeES struct {
 	putTemplate func(path string, body []byte) (status int, resp string)
 	// rootMissing makes GET / answer 405, like the minimal integ-test build.
 	rootMissing bool
+	// mgetFails makes _mget answer 503.
+	mgetFails bool
+	mgets     int // _mget requests served
 	// inFlight is called with the number of _bulk requests being served, on entry.
 	inFlight   func(n int)
 	serving    int
@@ -133,6 +138,8 @@ func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 		f.serveTemplate(w, r)
 	case r.URL.Path == "/_bulk" && r.Method == http.MethodPost:
 		f.serveBulk(w, r)
+	case r.URL.Path == "/_mget" && r.Method == http.MethodPost:
+		f.serveMget(w, r)
 	default:
 		http.Error(w, `{"error":"unexpected request"}`, http.StatusBadRequest)
 		f.t.Errorf("fake ES: unexpected %s %s", r.Method, r.URL.Path)
@@ -232,7 +239,7 @@ func (f *fakeES) serveBulk(w http.ResponseWriter, r *http.Request) {
 			out = itemOut{Status: st, Error: map[string]any{"type": typ, "reason": reason}}
 		case f.stored[a.ID] != nil && a.Op == "create":
 			out = itemOut{Status: http.StatusConflict, Error: map[string]any{"type": "version_conflict_engine_exception",
-				"reason": fmt.Sprintf("[%s]: version conflict, document already exists", a.ID)}}
+				"reason": fmt.Sprintf("[%s]: version conflict, document already exists", a.ID), "index": ".ds-" + a.Index}}
 		default:
 			f.stored[a.ID] = a.Doc
 		}
@@ -242,6 +249,47 @@ func (f *fakeES) serveBulk(w http.ResponseWriter, r *http.Request) {
 		items = append(items, map[string]itemOut{a.Op: out})
 	}
 	json.NewEncoder(w).Encode(map[string]any{"took": 1, "errors": errorsSeen, "items": items})
+}
+
+// serveMget answers a realtime _mget by _id from the stored documents,
+// with their event.id, as filtered by the sink's filter_path.
+func (f *fakeES) serveMget(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Docs []struct {
+			Index string `json:"_index"`
+			ID    string `json:"_id"`
+		} `json:"docs"`
+	}
+	require.NoError(f.t, json.NewDecoder(r.Body).Decode(&req))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mgets++
+	if f.mgetFails {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"error":{"type":"unavailable_shards_exception"},"status":503}`)
+		return
+	}
+	docs := []map[string]any{}
+	for _, d := range req.Docs {
+		require.True(f.t, strings.HasPrefix(d.Index, ".ds-"), "the _mget names the backing index of the 409, got %q", d.Index)
+		doc, ok := f.stored[d.ID]
+		if !ok {
+			docs = append(docs, map[string]any{"found": false})
+			continue
+		}
+		var src struct {
+			Event struct {
+				ID string `json:"id"`
+			} `json:"event"`
+		}
+		require.NoError(f.t, json.Unmarshal(doc, &src))
+		out := map[string]any{"found": true}
+		if src.Event.ID != "" {
+			out["_source"] = map[string]any{"event": map[string]any{"id": src.Event.ID}}
+		}
+		docs = append(docs, out)
+	}
+	json.NewEncoder(w).Encode(map[string]any{"docs": docs})
 }
 
 func (f *fakeES) Calls() []bulkCall {

@@ -339,7 +339,7 @@ func BenchmarkBulkRealNode(b *testing.B) {
 		send := func(events []*pipeline.Event) error {
 			var body bytes.Buffer
 			for _, ev := range events {
-				fmt.Fprintf(&body, `{"create":{"_index":"logs-%s-%s","_id":"%s"}}`+"\n", ev.Routes.Dataset, ns, DocumentID(ev))
+				fmt.Fprintf(&body, `{"create":{"_index":"logs-%s-%s","_id":"%s"}}`+"\n", ev.Routes.Dataset, ns, ev.ID)
 				body.Write(ev.JSON)
 				body.WriteByte('\n')
 			}

@@ -280,7 +280,7 @@ func (s *Sink) split(events []*pipeline.Event) {
 	for i, ev := range events {
 		target := s.names.name(ev)
 		s.targets = append(s.targets, target)
-		n := actionOverhead + len(target) + len(ev.JSON)
+		n := actionOverhead + len(target) + len(ev.ID) + len(ev.JSON)
 		if i > start && (i-start >= s.cfg.MaxEventsPerRequest || size+n > s.cfg.MaxBytesPerRequest) {
 			s.chunks = append(s.chunks, chunk{start, i})
 			start, size = i, 0
@@ -292,7 +292,7 @@ func (s *Sink) split(events []*pipeline.Event) {
 
 // actionOverhead is the size of an action line without its index name, plus
 // the document's newline.
-const actionOverhead = len(`{"create":{"_index":"","_id":""}}`) + 1 + idLen + 1
+const actionOverhead = len(`{"create":{"_index":"","_id":""}}`) + 1 + 1
 
 // chunkResult is the outcome of one chunk: err for the whole chunk, or the
 // failed items with indices into the Write's events.

@@ -28,7 +28,7 @@ func itemErrors(t *testing.T, err error) map[int]bool {
 func TestItem429IsTransientAndOnlyThatItemIsResent(t *testing.T) {
 	f := newFakeES(t)
 	events := ecsEvents(t, 5, "default")
-	busy := DocumentID(events[2])
+	busy := events[2].ID
 	f.item = func(a bulkAction, attempt int) (int, string, string) {
 		if a.ID == busy && attempt == 1 {
 			return http.StatusTooManyRequests, "es_rejected_execution_exception", "rejected execution of coordinating operation"
@@ -54,7 +54,7 @@ func TestItem429IsTransientAndOnlyThatItemIsResent(t *testing.T) {
 func TestMappingErrorIsPermanentWithTypeAndReason(t *testing.T) {
 	f := newFakeES(t)
 	events := ecsEvents(t, 3, "default")
-	bad := DocumentID(events[0])
+	bad := events[0].ID
 	f.item = func(a bulkAction, _ int) (int, string, string) {
 		if a.ID == bad {
 			return http.StatusBadRequest, "document_parsing_exception", "[1:20] failed to parse field [source.ip] of type [ip]"
@@ -165,7 +165,7 @@ func TestBodyIsGzipNDJSONWithCreateIndexAndID(t *testing.T) {
 	require.Len(t, c.Actions, len(events))
 	for i, a := range c.Actions {
 		require.Equal(t, "create", a.Op)
-		require.Equal(t, DocumentID(events[i]), a.ID)
+		require.Equal(t, events[i].ID, a.ID)
 		require.Equal(t, "logs-"+events[i].Routes.Dataset+"-prod", a.Index)
 		require.JSONEq(t, string(events[i].JSON), string(a.Doc))
 	}
@@ -181,10 +181,10 @@ func TestChunksRunConcurrentlyAndItemIndicesMapToTheWrite(t *testing.T) {
 	f := newFakeES(t)
 	events := ecsEvents(t, 35, "default")
 	fail := map[string]int{
-		DocumentID(events[3]):  http.StatusTooManyRequests,
-		DocumentID(events[17]): http.StatusBadRequest,
-		DocumentID(events[34]): http.StatusInternalServerError,
-		DocumentID(events[20]): http.StatusBadRequest,
+		events[3].ID:  http.StatusTooManyRequests,
+		events[17].ID: http.StatusBadRequest,
+		events[34].ID: http.StatusInternalServerError,
+		events[20].ID: http.StatusBadRequest,
 	}
 	f.item = func(a bulkAction, _ int) (int, string, string) {
 		if st := fail[a.ID]; st != 0 {

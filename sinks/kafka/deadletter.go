@@ -31,14 +31,15 @@ const deadLetterRetryFor = time.Minute
 //	    "error":    "…",                               // why
 //	    "received": "2026-01-02T03:04:05.600Z"         // when the source read it
 //	  },
-//	  "event":    {"original": "<13>Jan  2 …"},        // the raw bytes, as text
+//	  "event":    {"id": "…", "original": "<13>Jan  2 …"}, // its event.id; the raw bytes, as text
 //	  "document": { … }                                // the ECS document the sink refused
 //	}
 //
 // "document" is the event's JSON as an object, so the record can be fixed
 // and replayed; it is left out when the event has no valid JSON. The topic
-// and key templates and the headers are those of a Sink with the same
-// Config, so dead letters can be split by dataset ("dlq-{event.dataset}").
+// and key templates and the headers (event.id among them) are those of a
+// Sink with the same Config, so dead letters can be split by dataset
+// ("dlq-{event.dataset}").
 type DeadLetter struct {
 	mu   sync.Mutex // serialises calls: Sink.Write is not safe for concurrent use
 	sink *Sink
@@ -70,6 +71,7 @@ type deadLetterMeta struct {
 }
 
 type deadLetterEvent struct {
+	ID       string `json:"id,omitempty"`
 	Original string `json:"original"`
 }
 
@@ -93,7 +95,7 @@ func (d *DeadLetter) DeadLetter(ctx context.Context, sink string, events []*pipe
 		rec := deadLetterRecord{
 			Timestamp: now.Format(time.RFC3339Nano),
 			Siemfwd:   deadLetterMeta{Sink: sink, Error: why},
-			Event:     deadLetterEvent{Original: string(ev.Raw)},
+			Event:     deadLetterEvent{ID: ev.ID, Original: string(ev.Raw)},
 		}
 		if ev.Origin != nil {
 			rec.Siemfwd.Source = ev.Origin.Source

@@ -55,6 +55,9 @@ func newSink(t testing.TB, cfg Config) *Sink {
 
 var testOrigin = &pipeline.Origin{Source: "syslog_tcp", Transport: "tcp", Location: time.UTC}
 
+// testIDs mints the test events' ids: a file's, so they need no session.
+var testIDs = pipeline.FileScope("test", "stream")
+
 // event makes an event with sequence number seq whose JSON pads to size bytes.
 func event(seq int, dataset, ip string, size int) *pipeline.Event {
 	doc := fmt.Sprintf(`{"seq":%d,"event":{"dataset":%q},"source":{"ip":%q},"pad":"`, seq, dataset, ip)
@@ -66,6 +69,7 @@ func event(seq int, dataset, ip string, size int) *pipeline.Event {
 		Raw:      []byte(fmt.Sprintf("<13>Jan  2 03:04:05 host app: message %d", seq)),
 		Received: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		Origin:   testOrigin,
+		ID:       testIDs.ID(uint64(seq)),
 		JSON:     []byte(doc),
 		Routes:   pipeline.Routes{Dataset: dataset, SourceIP: ip, Hostname: "host", Namespace: "default"},
 	}

@@ -59,6 +59,7 @@ func TestRealBrokerDeliversKeysHeadersAndValues(t *testing.T) {
 	}
 	partitionOf := map[string]int32{}
 	partitions := map[int32]bool{}
+	ids := map[string]bool{}
 	for _, r := range recs {
 		ev, ok := want[string(r.Value)]
 		require.True(t, ok, "value is byte-equal to an event's JSON")
@@ -68,6 +69,9 @@ func TestRealBrokerDeliversKeysHeadersAndValues(t *testing.T) {
 		src, _ := header(r, HeaderSource)
 		assert.Equal(t, "kerio_connect.mail", ds)
 		assert.Equal(t, "syslog_tcp", src)
+		id, _ := header(r, pipeline.IDHeader)
+		assert.Equal(t, ev.ID, id, "the event.id header")
+		ids[id] = true
 		if p, seen := partitionOf[string(r.Key)]; seen {
 			assert.Equal(t, p, r.Partition, "equal keys share a partition")
 		}
@@ -75,6 +79,7 @@ func TestRealBrokerDeliversKeysHeadersAndValues(t *testing.T) {
 		partitions[r.Partition] = true
 	}
 	assert.Empty(t, want, "every event read back")
+	assert.Len(t, ids, len(evs), "one distinct event.id per event")
 	assert.Greater(t, len(partitions), 1, "five keys spread over the partitions")
 }
 

@@ -7,7 +7,10 @@
 // the event's ECS JSON (shared, not copied), the key and the topic come from
 // templates, and two headers, event.dataset and siemfwd.source, let
 // consumers route without parsing the value. In edge mode the value is the
-// raw message and its only header is kafkaedge.HeaderEdge.
+// raw message with the header kafkaedge.HeaderEdge. In both modes the
+// event.id header carries the event's id (pipeline.IDHeader): a consumer
+// that has seen it drops a replayed record, and a siemfwd that reads the
+// topic keeps it.
 //
 // # Templates
 //
@@ -78,7 +81,7 @@ import (
 )
 
 // Header keys every record of ecs mode carries (edge mode sends
-// kafkaedge.HeaderEdge only).
+// kafkaedge.HeaderEdge instead); both modes add pipeline.IDHeader.
 const (
 	HeaderDataset = "event.dataset"
 	HeaderSource  = "siemfwd.source"
@@ -127,6 +130,7 @@ type Sink struct {
 	msgs   []kafkago.Message
 	idx    []int // msgs[i] carries events[idx[i]]
 	hdrs   []kafkago.Header
+	ids    []byte // the event.id header values of the batch being built
 	keys   []byte
 	bounds []int
 	errs   []error
@@ -276,10 +280,20 @@ func (s *Sink) build(events []*pipeline.Event) []error {
 	clear(s.errs)
 	errs := s.errs
 	s.msgs, s.idx = s.msgs[:0], s.idx[:0]
-	if cap(s.hdrs) < 2*n {
-		s.hdrs = make([]kafkago.Header, 0, 2*n)
+	if cap(s.hdrs) < 3*n {
+		s.hdrs = make([]kafkago.Header, 0, 3*n)
 	}
 	s.hdrs = s.hdrs[:0]
+	// The event.id header values, in one arena sized up front so that the
+	// slices taken from it stay valid.
+	idBytes := 0
+	for _, ev := range events {
+		idBytes += len(ev.ID)
+	}
+	if cap(s.ids) < idBytes {
+		s.ids = make([]byte, 0, idBytes)
+	}
+	s.ids = s.ids[:0]
 	s.keys = s.keys[:0]
 	s.bounds = resize(s.bounds, n+1)
 	// Keys first, into one arena; slices are taken once it stops growing.
@@ -316,6 +330,11 @@ func (s *Sink) build(events []*pipeline.Event) []error {
 			}
 			s.hdrs = append(s.hdrs, kafkago.Header{Key: HeaderDataset, Value: s.intern(ev.Routes.Dataset)},
 				kafkago.Header{Key: HeaderSource, Value: s.intern(src)})
+		}
+		if ev.ID != "" {
+			a := len(s.ids)
+			s.ids = append(s.ids, ev.ID...)
+			s.hdrs = append(s.hdrs, kafkago.Header{Key: pipeline.IDHeader, Value: s.ids[a:len(s.ids):len(s.ids)]})
 		}
 		size := recordSize(key, value, s.hdrs[h:])
 		if size > s.cfg.MaxMessageBytes {
