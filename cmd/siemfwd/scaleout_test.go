@@ -18,8 +18,9 @@ import (
 // edge siemfwd receives syslog over TCP and produces the raw messages with
 // their receive metadata to Kafka; an indexer siemfwd consumes them and
 // prints ECS. A third siemfwd receives the same messages directly. Apart from
-// event.created (each receiver's own clock), the documents must be equal,
-// sender-derived fields included.
+// event.created (each receiver's own clock) and event.id (each receipt is
+// an event of its own), the documents must be equal, sender-derived fields
+// included; the indexer keeps the ids the edge gave (its event.id header).
 func TestEdgeKafkaIndexerMatchesDirectReceipt(t *testing.T) {
 	broker := strings.Join(testservice.Kafka(t), ",")
 	topic := fmt.Sprintf("siemfwd-edge-test-%d", time.Now().UnixNano())
@@ -84,12 +85,24 @@ sinks:
   out: {type: stdout}
 `, broker, topic, topic+"-indexers"), 0)
 
-	got := normalize(t, indexer.waitLines(t, len(lines)))
+	indexed := indexer.waitLines(t, len(lines))
+	for _, l := range indexed {
+		var doc struct {
+			Event struct {
+				ID string `json:"id"`
+			} `json:"event"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(l), &doc))
+		// The edge's TCP connection and frame ordinal, not a Kafka
+		// position (which would be offset.timestamp).
+		require.Regexp(t, `^[A-Za-z0-9_-]{20}\.[0-2]$`, doc.Event.ID, "the edge's id")
+	}
+	got := normalize(t, indexed)
 	require.Equal(t, want, got)
 	require.Contains(t, got[0], `"mail-edge-test"`, "the edge's sender profile reached the indexer")
 }
 
-// normalize drops event.created and sorts the documents.
+// normalize drops event.created and event.id and sorts the documents.
 func normalize(t *testing.T, lines []string) []string {
 	t.Helper()
 	var out []string
@@ -97,6 +110,7 @@ func normalize(t *testing.T, lines []string) []string {
 		var doc map[string]any
 		require.NoError(t, json.Unmarshal([]byte(l), &doc))
 		delete(doc["event"].(map[string]any), "created")
+		delete(doc["event"].(map[string]any), "id")
 		b, err := json.Marshal(doc)
 		require.NoError(t, err)
 		out = append(out, string(b))

@@ -54,12 +54,18 @@ func TestEdgeRecordsParseAsIfReceivedLocally(t *testing.T) {
 	var want [][]byte
 	var msgs []kafkago.Message
 	var enc kafkaedge.Encoder
+	edgeIDs := pipeline.ReaderScope(pipeline.NewSession(), "edge_udp", 0)
+	var ids []string
 	for i, l := range readCorpus(t) {
 		ev := edgeEvent(l, prague)
 		if i%7 == 0 {
 			ev.Flags = pipeline.FlagSplit
 		}
-		msgs = append(msgs, kafkago.Message{Value: ev.Raw, Headers: enc.Append(nil, ev)})
+		ev.ID = edgeIDs.ID(uint64(i))
+		ids = append(ids, ev.ID)
+		// As the edge's Kafka sink writes it: the edge header and event.id.
+		msgs = append(msgs, kafkago.Message{Value: ev.Raw,
+			Headers: append(enc.Append(nil, ev), kafkago.Header{Key: pipeline.IDHeader, Value: []byte(ev.ID)})})
 		edgeProc.Process(ev)
 		want = append(want, ev.JSON)
 	}
@@ -70,9 +76,8 @@ func TestEdgeRecordsParseAsIfReceivedLocally(t *testing.T) {
 	r := start(t, "indexer_kafka", testConfig(brokers, topic, group), 4)
 	evs := receive(t, r.out, len(msgs)+1)
 	proc := newProcessor()
-	scope := pipeline.KafkaScope("indexer_kafka", topic, 0)
 	for i, ev := range evs[:len(msgs)] {
-		assert.Equal(t, scope.ID(uint64(i))[:21], ev.ID[:21], "without an event.id header, an edge record's id is where it is in Kafka")
+		assert.Equal(t, ids[i], ev.ID, "the edge's event.id header is kept")
 		proc.Process(ev)
 		require.JSONEq(t, string(want[i]), string(ev.JSON), "record %d parses as at the edge", i)
 	}
@@ -83,8 +88,9 @@ func TestEdgeRecordsParseAsIfReceivedLocally(t *testing.T) {
 	assert.Equal(t, "kafka", last.Origin.Transport)
 	assert.True(t, plain.Time.Equal(last.Received), "received at the record's timestamp")
 	assert.EqualValues(t, len(msgs), last.Offset)
+	scope := pipeline.KafkaScope("indexer_kafka", topic, 0)
 	assert.Equal(t, string(scope.AppendKafka(nil, int64(len(msgs)), plain.Time.UnixMilli())), last.ID,
-		"a stable id from source, topic, partition, offset and timestamp")
+		"without an event.id header: a stable id from source, topic, partition, offset and timestamp")
 }
 
 func TestECSModePassesDocumentsThrough(t *testing.T) {
