@@ -28,20 +28,25 @@ const abortWait = 2 * time.Second
 // and counted, and siemfwd exits at once. Either way it ends with one log
 // line of totals, and an error when events were abandoned.
 func runPipeline(ctx context.Context, p *pipeline.Pipeline, reg prometheus.Gatherer, log *slog.Logger) error {
+	// Listening from the start: a second signal right after the first must
+	// not be missed. The first one (which ends ctx in main) arrives here too.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	var err error
 	var unfinished int64 // held by a pipeline that did not stop in time after the abort
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		// The first signal ended ctx; only signals from now on are a second one.
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		defer signal.Stop(again)
+	signals := 0
+wait:
+	for {
 		select {
 		case err = <-done:
-		case sig := <-again:
+			break wait
+		case sig := <-sigs:
+			if signals++; signals < 2 {
+				continue
+			}
 			log.Warn("second signal: exiting now, abandoning what is not written yet", "signal", sig.String(),
 				"held_events", p.Held())
 			p.Abort()
@@ -51,6 +56,7 @@ func runPipeline(ctx context.Context, p *pipeline.Pipeline, reg prometheus.Gathe
 				unfinished = p.Held()
 				err = errors.New("the pipeline did not stop in time after the second signal")
 			}
+			break wait
 		}
 	}
 	t, gerr := gatherTotals(reg)
