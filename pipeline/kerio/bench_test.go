@@ -63,7 +63,7 @@ func runParse(b *testing.B, cases []benchCase) {
 
 // BenchmarkParse has one row per Kerio log type (the corpus "log" field,
 // "unknown" for foreign lines): every corpus line of that log, file and
-// syslog forms, parsed in turn. These are the per-log figures of BENCHMARKS.md.
+// syslog forms, parsed in turn (per-log figures: the history of BENCHMARKS.md).
 func BenchmarkParse(b *testing.B) {
 	byLog := map[string][]benchCase{}
 	var logs []string

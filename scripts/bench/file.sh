@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end load test of the file source and the disk buffer (BENCHMARKS.md
-# section 4): siemfwd reads a file of N Kerio Connect security lines that is
+# End-to-end load test of the file source and the disk buffer (BENCHMARKS.md,
+# "file → stdout"): siemfwd reads a file of N Kerio Connect security lines that is
 # already on disk and writes them with the stdout sink to a file, in three
 # modes:
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end load test of the Kafka sink (BENCHMARKS.md section 5):
+# End-to-end load test of the Kafka sink (BENCHMARKS.md, "TCP → Kafka sink"):
 # TCP → siemfwd → the local broker, acks=all.
 #
 #   scripts/bench/kafka.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Memory under sustained overload (BENCHMARKS.md section 2): siemfwd with the
+# Memory under sustained overload (BENCHMARKS.md, "memory under overload"): siemfwd with the
 # default queue sizes, its stdout piped into a reader throttled to RATE bytes/s,
 # loadgen sending TCP as fast as it may for SECS seconds. Prints VmRSS, the
 # source's and the sink's counts and the queue depths every 10 s, the peak RSS,
