@@ -35,7 +35,7 @@ func TestStartCreatesMissingTopicsWithCreateTopics(t *testing.T) {
 	require.NoError(t, newSink(t, cfg).Start(context.Background()), "the topics exist now")
 	require.NoError(t, again.Start(context.Background()), "creating what exists is no error")
 
-	require.NoError(t, s.Write(context.Background(), events(10, "a", 100)))
+	writeUntilStored(t, s, events(10, "a", 100))
 	require.EqualValues(t, 10, recordCount(t, brokers, cfg.Topic, 2), "with the configured partitions")
 }
 
@@ -50,14 +50,28 @@ func TestATemplatedTopicIsCreatedOnFirstUseWithCreateTopics(t *testing.T) {
 	evs := events(5, "kerio_connect.mail", 100)
 	// The first write finds the topic missing and creates it; a retry (as
 	// the sink loop's) delivers.
+	writeUntilStored(t, s, evs)
+	require.EqualValues(t, 5, recordCount(t, brokers, prefix+"kerio_connect.mail", 1))
+}
+
+// writeUntilStored writes events and retries what failed transiently, as
+// the sink loop does (a topic just created may not have its leaders yet),
+// failing the test on a permanent error.
+func writeUntilStored(t *testing.T, s *Sink, todo []*pipeline.Event) {
+	t.Helper()
 	require.Eventually(t, func() bool {
-		err := s.Write(context.Background(), evs)
+		err := s.Write(context.Background(), todo)
 		var items pipeline.ItemErrors
 		if errors.As(err, &items) {
-			err = items[0].Err
+			var again []*pipeline.Event
+			for _, it := range items {
+				require.False(t, pipeline.IsPermanent(it.Err), "%v", it.Err)
+				again = append(again, todo[it.Index])
+			}
+			todo = again
+			return false
 		}
-		require.False(t, pipeline.IsPermanent(err), "a topic being created is a transient failure: %v", err)
+		require.False(t, pipeline.IsPermanent(err), "%v", err)
 		return err == nil
 	}, patience, 100*time.Millisecond)
-	require.EqualValues(t, 5, recordCount(t, brokers, prefix+"kerio_connect.mail", 1))
 }
