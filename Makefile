@@ -5,7 +5,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 5s
 CONFIG   ?=
 
-.PHONY: help build run test test-unit fuzz bench golden check-config tidy up down testenv-up testenv-down rules
+.PHONY: help build run test test-unit fuzz bench golden check-config tidy up down testenv-up testenv-down package cross rules
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -22,6 +22,13 @@ test: ## start the test services, run every test with -race, a short fuzz run of
 
 test-unit: ## run the tests that need no external service
 	$(GO) test -race -shuffle=on ./...
+
+package: ## build the .deb and .rpm packages (binary, /etc/siemfwd/siemfwd.yaml, systemd unit) into dist/ with the pinned nfpm
+	scripts/package.sh dist
+
+cross: ## check that siemfwd builds for macOS and Windows (development only; Linux is the production platform)
+	GOOS=darwin GOARCH=arm64 $(GO) build ./...
+	GOOS=windows GOARCH=amd64 $(GO) build ./...
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	scripts/fuzz.sh $(FUZZTIME)

@@ -27,6 +27,9 @@ SIEMFWD_RULES_PYTHON="$(scripts/rules-env.sh)/bin/python"
 export SIEMFWD_RULES_PYTHON
 
 go vet ./...
+# Linux is the production platform, but development on macOS and Windows must build.
+GOOS=darwin GOARCH=arm64 go build ./...
+GOOS=windows GOARCH=amd64 go build ./...
 # Packages that talk to the shared broker and node run one at a time: some
 # of their tests restart the broker or the node (scripts/testenv/restart),
 # which must not pull the service away from another package's tests.

@@ -29,11 +29,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"siemfwd/internal/fileid"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/charset"
 	"siemfwd/pipeline/metrics"
@@ -77,11 +77,8 @@ type sourceMetrics struct {
 type fileID struct{ dev, ino uint64 }
 
 func idOf(fi os.FileInfo) fileID {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileID{}
-	}
-	return fileID{dev: uint64(st.Dev), ino: st.Ino} //nolint:unconvert // Dev is not uint64 on every platform
+	id, _ := fileid.Of(fi)
+	return fileID{dev: id.Dev, ino: id.Ino}
 }
 
 // New checks cfg and prepares a source called name; it opens nothing.

@@ -12,8 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"siemfwd/internal/flock"
 	"siemfwd/pipeline"
 )
 
@@ -481,11 +480,11 @@ func lockDir(dir, file string) (*dirLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state_dir %s: %w", dir, err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if busy, err := flock.TryLock(f); err != nil {
 		b := make([]byte, 32)
 		n, _ := f.ReadAt(b, 0)
 		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+		if busy {
 			pid := string(trimSpace(b[:n]))
 			if pid == "" {
 				pid = "unknown"

@@ -7,9 +7,9 @@ import (
 	"errors"
 	"io"
 	"os"
-	"syscall"
 	"time"
 
+	"siemfwd/internal/fileid"
 	"siemfwd/pipeline"
 )
 
@@ -312,7 +312,7 @@ func (t *tailer) check() fileState {
 		head = nil
 	}
 	t.s.reg.observe(t.ent, size, head)
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink == 0 {
+	if id, ok := fileid.Of(fi); ok && id.Nlink == 0 {
 		return stateDeleted
 	}
 	if pfi, err := os.Stat(t.path); err == nil && idOf(pfi) != t.id {

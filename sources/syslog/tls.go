@@ -12,9 +12,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"siemfwd/internal/fileid"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
@@ -75,8 +75,8 @@ func stampOf(path string) (fileStamp, error) {
 		return fileStamp{}, err
 	}
 	st := fileStamp{mtime: fi.ModTime(), size: fi.Size()}
-	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
-		st.ino, st.dev = sys.Ino, uint64(sys.Dev)
+	if id, ok := fileid.Of(fi); ok {
+		st.ino, st.dev = id.Ino, id.Dev
 	}
 	return st, nil
 }
