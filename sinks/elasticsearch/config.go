@@ -86,6 +86,10 @@ type Config struct {
 	// TemplatePriority must be above any other template matching the same
 	// names (the built-in logs template has 100).
 	TemplatePriority int `mapstructure:"template_priority"`
+	// DataRetention is how long the data streams keep events (the data
+	// stream lifecycle in the index templates, e.g. "90d", "12h"); Elasticsearch
+	// deletes older backing indices. Empty keeps them for ever. Unused in index mode.
+	DataRetention string `mapstructure:"data_retention"`
 	// DeadLetterIndex is where DeadLetterQueue stores refused events (a data
 	// stream in data_stream mode); empty turns the dead-letter queue off.
 	DeadLetterIndex string `mapstructure:"dead_letter_index"`
@@ -107,6 +111,7 @@ func DefaultConfig() Config {
 		TemplateName:        "siemfwd-kerio",
 		TemplatePatterns:    []string{"logs-kerio*"},
 		TemplatePriority:    200,
+		DataRetention:       "90d",
 		DeadLetterIndex:     "logs-siemfwd.deadletter-default",
 	}
 }
@@ -164,6 +169,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("template_priority: must be >= 0, got %d", c.TemplatePriority))
 		}
 	}
+	if c.DataRetention != "" && !validTimeValue(c.DataRetention) {
+		errs = append(errs, fmt.Errorf("data_retention: must be a number and a unit (d, h, m, s), e.g. 90d, or empty to keep for ever, got %q", c.DataRetention))
+	}
 	if c.DeadLetterIndex != "" && sanitize(c.DeadLetterIndex, false) != c.DeadLetterIndex {
 		errs = append(errs, fmt.Errorf("dead_letter_index: must be a lower-case index name without \\/*?\"<>| ,#, got %q", c.DeadLetterIndex))
 	}
@@ -212,4 +220,20 @@ func redactedAddresses(addresses []string) []string {
 		out[i] = redact.URLs(a)
 	}
 	return out
+}
+
+// validTimeValue says whether s is an Elasticsearch time value in whole
+// days, hours, minutes or seconds, as data_retention takes it.
+func validTimeValue(s string) bool {
+	num := strings.TrimRight(s, "dhms")
+	unit := s[len(num):]
+	if num == "" || (unit != "d" && unit != "h" && unit != "m" && unit != "s") {
+		return false
+	}
+	for _, r := range num {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return num != strings.Repeat("0", len(num))
 }

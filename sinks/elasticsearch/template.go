@@ -113,14 +113,21 @@ func (s *Sink) installTemplates(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// As Elastic's integrations do: the operator's own <name>@custom
+	// component comes last (it wins) and siemfwd never writes it.
+	custom := c.TemplateName + "@custom"
 	index := map[string]any{
-		"index_patterns": c.TemplatePatterns,
-		"priority":       c.TemplatePriority,
-		"composed_of":    []string{c.ComponentTemplateName()},
-		"_meta":          map[string]any{"managed_by": "siemfwd"},
+		"index_patterns":                     c.TemplatePatterns,
+		"priority":                           c.TemplatePriority,
+		"composed_of":                        []string{c.ComponentTemplateName(), custom},
+		"ignore_missing_component_templates": []string{custom},
+		"_meta":                              map[string]any{"managed_by": "siemfwd"},
 	}
 	if c.Mode == ModeDataStream {
 		index["data_stream"] = map[string]any{}
+		if c.DataRetention != "" {
+			index["template"] = map[string]any{"lifecycle": map[string]any{"data_retention": c.DataRetention}}
+		}
 	}
 	if err := s.putTemplate(ctx, "_index_template", c.TemplateName, index); err != nil {
 		return err
@@ -136,6 +143,9 @@ func (s *Sink) installTemplates(ctx context.Context) error {
 	}
 	if c.Mode == ModeDataStream {
 		dlq["data_stream"] = map[string]any{}
+		if c.DataRetention != "" {
+			dlq["template"].(map[string]any)["lifecycle"] = map[string]any{"data_retention": c.DataRetention}
+		}
 	}
 	return s.putTemplate(ctx, "_index_template", c.DeadLetterTemplateName(), dlq)
 }

@@ -28,7 +28,7 @@ func TestStartInstallsTemplatesOnce(t *testing.T) {
 	require.NoError(t, json.Unmarshal(f.templates["/_index_template/siemfwd-kerio"], &index))
 	require.Equal(t, []string{"logs-kerio*"}, index.IndexPatterns)
 	require.Greater(t, index.Priority, 100, "must win over the built-in logs template")
-	require.Equal(t, []string{"siemfwd-kerio-ecs-mappings"}, index.ComposedOf)
+	require.Equal(t, []string{"siemfwd-kerio-ecs-mappings", "siemfwd-kerio@custom"}, index.ComposedOf)
 	require.NotNil(t, index.DataStream)
 	require.Contains(t, string(f.templates["/_index_template/siemfwd-kerio-deadletter"]), `"index_patterns":["logs-siemfwd.deadletter-*"]`)
 
@@ -308,4 +308,42 @@ func TestCheckDocFindsProblems(t *testing.T) {
 func TestDeadLetterMappingsAreValidJSON(t *testing.T) {
 	require.True(t, json.Valid(deadLetterMappings))
 	require.True(t, json.Valid(ecsMappings))
+}
+
+func TestTemplatesCarryTheLifecycleAndTheCustomHook(t *testing.T) {
+	f := newFakeES(t)
+	require.NoError(t, newTestSink(t, f.srv.URL, func(c *Config) { c.DataRetention = "30d" }).Start(t.Context()))
+	var index struct {
+		ComposedOf    []string `json:"composed_of"`
+		IgnoreMissing []string `json:"ignore_missing_component_templates"`
+		Template      struct {
+			Lifecycle struct {
+				DataRetention string `json:"data_retention"`
+			} `json:"lifecycle"`
+		} `json:"template"`
+	}
+	require.NoError(t, json.Unmarshal(f.templates["/_index_template/siemfwd-kerio"], &index))
+	require.Equal(t, []string{"siemfwd-kerio-ecs-mappings", "siemfwd-kerio@custom"}, index.ComposedOf, "@custom last, so it wins")
+	require.Equal(t, []string{"siemfwd-kerio@custom"}, index.IgnoreMissing)
+	require.Equal(t, "30d", index.Template.Lifecycle.DataRetention)
+	require.Contains(t, string(f.templates["/_index_template/siemfwd-kerio-deadletter"]), `"lifecycle":{"data_retention":"30d"}`)
+	require.NotContains(t, f.puts, "/_component_template/siemfwd-kerio@custom", "the operator's component is never written")
+
+	f = newFakeES(t)
+	require.NoError(t, newTestSink(t, f.srv.URL, func(c *Config) { c.DataRetention = "" }).Start(t.Context()))
+	require.NotContains(t, string(f.templates["/_index_template/siemfwd-kerio"]), "lifecycle", "empty keeps for ever")
+}
+
+func TestDataRetentionValues(t *testing.T) {
+	require.Equal(t, "90d", DefaultConfig().DataRetention)
+	for v, ok := range map[string]bool{"90d": true, "12h": true, "30m": true, "3600s": true, "": true,
+		"0d": false, "90": false, "d": false, "1.5d": false, "90days": false, "-1d": false} {
+		c := DefaultConfig()
+		c.DataRetention = v
+		if ok {
+			require.NoError(t, c.Validate(), v)
+		} else {
+			require.ErrorContains(t, c.Validate(), "data_retention:", v)
+		}
+	}
 }
