@@ -279,6 +279,9 @@ func FuzzParse(f *testing.F) {
 	var doc ecs.Document
 	f.Fuzz(func(t *testing.T, msg string, sel uint8) {
 		h := fuzzHints[int(sel)%len(fuzzHints)]
+		// Parse takes valid UTF-8 (the worker's charset step replaces bad
+		// bytes with U+FFFD first), so the fuzzer's text is given the same.
+		msg = strings.ToValidUTF8(msg, "\uFFFD")
 		doc.Reset()
 		res := p.Parse(&doc, msg, h, time.UTC)
 		requireBasics(t, s, &doc, res, msg)
