@@ -36,6 +36,9 @@ func TestEveryConfigFileInConfigsLoadsAndValidates(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	for _, f := range files {
+		if f == referenceConfig {
+			continue // its values are the defaults, including the empty required ones
+		}
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			b, err := os.ReadFile(f)
 			require.NoError(t, err)
