@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -159,13 +157,7 @@ func (s *siemfwd) waitLines(t *testing.T, n int) []string {
 // metric reads one sample from the admin /metrics endpoint.
 func (s *siemfwd) metric(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + s.addr["admin"] + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.LegacyValidation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	require.NoError(t, err)
-	fam, ok := families[name]
+	fam, ok := s.scrape(t)[name]
 	if !ok {
 		return 0
 	}

@@ -16,6 +16,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// oneSourceOneSink is the smallest config with an admin listener: one
+// syslog source and one stdout sink, nothing sent yet.
+const oneSourceOneSink = `
+log: {level: info, format: json}
+admin: {address: "127.0.0.1:0"}
+sources: {in_tcp: {type: syslog, protocol: tcp, address: "127.0.0.1:0"}}
+sinks: {out: {type: stdout}}
+`
+
 // scrape reads every family from a running siemfwd's /metrics.
 func (s *siemfwd) scrape(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
@@ -62,12 +71,7 @@ func readmeMetricNames(t *testing.T) map[string]bool {
 // collectors and every configured source's and sink's series are there at
 // zero, and every siemfwd_ family is documented in README.
 func TestMetricsExistFromTheFirstScrape(t *testing.T) {
-	s := startSiemfwd(t, `
-log: {level: info, format: json}
-admin: {address: "127.0.0.1:0"}
-sources: {in_tcp: {type: syslog, protocol: tcp, address: "127.0.0.1:0"}}
-sinks: {out: {type: stdout}}
-`, 2)
+	s := startSiemfwd(t, oneSourceOneSink, 2)
 	families := s.scrape(t)
 	runtimeNames := []string{"go_goroutines", "go_memstats_heap_inuse_bytes", "go_gc_duration_seconds"}
 	if runtime.GOOS == "linux" {
@@ -123,12 +127,7 @@ func TestGrafanaDashboardUsesExportedNames(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(b, &dash))
 	require.NotEmpty(t, dash.Panels)
-	s := startSiemfwd(t, `
-log: {level: info, format: json}
-admin: {address: "127.0.0.1:0"}
-sources: {in_tcp: {type: syslog, protocol: tcp, address: "127.0.0.1:0"}}
-sinks: {out: {type: stdout}}
-`, 2)
+	s := startSiemfwd(t, oneSourceOneSink, 2)
 	families := s.scrape(t)
 	documented := readmeMetricNames(t)
 	name := regexp.MustCompile(`\b(?:siemfwd|go|process)_[a-z0-9_]+\b`)
