@@ -444,9 +444,14 @@ var markerRE = regexp.MustCompile(`mk[0-9a-f]{8}x[a-z0-9]+x[0-9]{6}`)
 func Markers(scenario string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = fmt.Sprintf("mk%sx%sx%06d", run, scenario, i)
+		out[i] = Marker(scenario, i)
 	}
 	return out
+}
+
+// Marker is the i-th marker of a scenario (i < 1,000,000).
+func Marker(scenario string, i int) string {
+	return fmt.Sprintf("mk%sx%sx%06d", run, scenario, i)
 }
 
 // Line is an RFC 5424 syslog message (no framing) carrying marker.

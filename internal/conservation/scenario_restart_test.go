@@ -1,11 +1,12 @@
 package conservation
 
 import (
-	"bufio"
 	"context"
+	"io"
 	"net"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,8 +27,8 @@ func Restart(t *testing.T, service string) {
 	require.NoError(t, err, "scripts/testenv/restart %s: %s", service, out)
 }
 
-// streamer sends marked events over one TCP connection at a steady pace
-// until stopped, and remembers every marker it wrote.
+// streamer sends marked events at a steady pace until stopped, and
+// remembers every marker it wrote or tried to write.
 type streamer struct {
 	stop chan struct{}
 	done chan struct{}
@@ -36,34 +37,60 @@ type streamer struct {
 	err  error
 }
 
-func stream(t *testing.T, addr, scenario string, every time.Duration, perTick int) *streamer {
+// stream sends perTick events every tick to addr over network ("tcp": one
+// connection, one write per tick; "udp": one datagram per event). from,
+// when not empty, is the local IP address to send from (any 127.x.y.z on
+// Linux), so that a receiver sees several senders on one machine.
+func stream(t *testing.T, network, from, addr, scenario string, every time.Duration, perTick int) *streamer {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	d := net.Dialer{Timeout: 10 * time.Second}
+	if from != "" {
+		ip := net.ParseIP(from)
+		require.NotNil(t, ip, "from %q", from)
+		d.LocalAddr = &net.TCPAddr{IP: ip}
+		if network == "udp" {
+			d.LocalAddr = &net.UDPAddr{IP: ip}
+		}
+	}
+	c, err := d.Dial(network, addr)
 	require.NoError(t, err)
+	write := func(batch []string) error {
+		if network == "udp" {
+			for _, m := range batch {
+				if _, err := c.Write([]byte(Line(m))); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		var b strings.Builder
+		for _, m := range batch {
+			b.WriteString(Line(m))
+			b.WriteByte('\n')
+		}
+		_ = c.SetWriteDeadline(time.Now().Add(patience))
+		_, err := io.WriteString(c, b.String())
+		return err
+	}
 	s := &streamer{stop: make(chan struct{}), done: make(chan struct{})}
-	markers := Markers(scenario, 999999)
 	go func() {
 		defer close(s.done)
 		defer c.Close()
-		w := bufio.NewWriter(c)
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		next := 0
 		for {
 			select {
 			case <-s.stop:
-				s.mu.Lock()
-				s.err = w.Flush()
-				s.mu.Unlock()
 				return
 			case <-tick.C:
 			}
-			batch := markers[next : next+perTick]
-			next += perTick
-			for _, m := range batch {
-				w.WriteString(Line(m) + "\n")
+			batch := make([]string, perTick)
+			for i := range batch {
+				batch[i] = Marker(scenario, next+i)
 			}
-			err := w.Flush()
+			next += perTick
+			err := write(batch)
 			s.mu.Lock()
 			s.sent = append(s.sent, batch...)
 			s.err = err
@@ -83,15 +110,24 @@ func (s *streamer) count() int {
 	return len(s.sent)
 }
 
-// finish stops the stream and returns what it sent.
+// finish stops the stream and returns what it sent; the receiver must
+// have taken every write.
 func (s *streamer) finish(t *testing.T) []string {
 	t.Helper()
+	sent, err := s.halt()
+	require.NoError(t, err, "the sender was never refused")
+	return sent
+}
+
+// halt stops the stream and returns what it sent or tried to send (the
+// batch of a failed write included) and the write error that ended it, if
+// any: a receiver that was killed refuses writes.
+func (s *streamer) halt() ([]string, error) {
 	close(s.stop)
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	require.NoError(t, s.err, "the TCP sender was never refused")
-	return s.sent
+	return s.sent, s.err
 }
 
 // TestRestartsMidStreamLoseNothing restarts the Elasticsearch node, then the
@@ -102,7 +138,7 @@ func (s *streamer) finish(t *testing.T) []string {
 func TestRestartsMidStreamLoseNothing(t *testing.T) {
 	n := NewNames("restarts")
 	p := Start(t, "full.yaml", FullEnv(t, n, t.TempDir()))
-	s := stream(t, p.Listen["syslog_tcp"], "restarts", 50*time.Millisecond, 5) // 100 events/s
+	s := stream(t, "tcp", "", p.Listen["syslog_tcp"], "restarts", 50*time.Millisecond, 5) // 100 events/s
 	waitFlowing := func(sink string) {
 		t.Helper()
 		before := p.Metric("siemfwd_sink_events_total", map[string]string{"sink": sink, "outcome": "sent"})
