@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 	"siemfwd/pipeline/ledger"
 )
 

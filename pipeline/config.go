@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"siemfwd/enrich/geoip"
+	"siemfwd/enrich/mailflow"
 	"siemfwd/pipeline/diskbuf"
-	"siemfwd/pipeline/enrich/geoip"
-	"siemfwd/pipeline/enrich/mailflow"
 )
 
 // Config tunes the worker pool and the shutdown.

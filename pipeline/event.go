@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"siemfwd/pipeline/charset"
+	"siemfwd/parse/charset"
 )
 
 // Format tells the worker how to read an event's Raw bytes.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"siemfwd/pipeline/ecs"
-	"siemfwd/pipeline/enrich/geoip"
-	"siemfwd/pipeline/enrich/mailflow"
+	"siemfwd/ecs"
+	"siemfwd/enrich/geoip"
+	"siemfwd/enrich/mailflow"
 	"siemfwd/pipeline/metrics"
 )
 

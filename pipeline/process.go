@@ -10,13 +10,13 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"siemfwd/pipeline/charset"
-	"siemfwd/pipeline/ecs"
-	"siemfwd/pipeline/enrich/geoip"
-	"siemfwd/pipeline/enrich/mailflow"
-	"siemfwd/pipeline/kerio"
+	"siemfwd/ecs"
+	"siemfwd/enrich/geoip"
+	"siemfwd/enrich/mailflow"
+	"siemfwd/parse/charset"
+	"siemfwd/parse/kerio"
+	"siemfwd/parse/syslogparse"
 	"siemfwd/pipeline/metrics"
-	"siemfwd/pipeline/syslogparse"
 )
 
 // Tags added by the pipeline itself.

@@ -18,11 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/enrich/mailflow"
 	"siemfwd/internal/corpus"
 	"siemfwd/internal/cputime"
+	"siemfwd/parse/charset"
 	"siemfwd/pipeline"
-	"siemfwd/pipeline/charset"
-	"siemfwd/pipeline/enrich/mailflow"
 	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
 )

@@ -18,11 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"siemfwd/configs"
+	"siemfwd/enrich/geoip"
+	"siemfwd/enrich/mailflow"
 	"siemfwd/internal/redact"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/diskbuf"
-	"siemfwd/pipeline/enrich/geoip"
-	"siemfwd/pipeline/enrich/mailflow"
 	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
 	"siemfwd/sinks/deadletter"

@@ -15,8 +15,8 @@ import (
 	"time"
 	"unsafe"
 
+	"siemfwd/ecs"
 	"siemfwd/pipeline"
-	"siemfwd/pipeline/ecs"
 )
 
 // Config of a dead-letter file.

@@ -7,10 +7,10 @@ import (
 	"slices"
 	"time"
 
-	"siemfwd/pipeline/kafkaconn"
+	"siemfwd/kafka/kafkaconn"
 )
 
-// The connection settings are shared with the Kafka source (pipeline/kafkaconn).
+// The connection settings are shared with the Kafka source (kafka/kafkaconn).
 type (
 	// Secret is a string that is never printed or logged.
 	Secret = kafkaconn.Secret
@@ -31,7 +31,7 @@ type Config struct {
 	Brokers []string `mapstructure:"brokers"`
 	// Mode is ecs (the record value is the ECS document) or edge (the value
 	// is the raw message and its receive metadata travels in record headers,
-	// for an indexer tier that parses it; see pipeline/kafkaedge).
+	// for an indexer tier that parses it; see kafka/kafkaedge).
 	Mode string `mapstructure:"mode"`
 	// Topic is a template over event fields, e.g. "kerio-{event.dataset}" or a
 	// constant "siem". See the package doc for the syntax and the fields.

@@ -47,7 +47,7 @@
 // Write produces with kafka-go's Client.RawProduce, one request per
 // partition (split at batch_max_events and batch_max_bytes), all partitions
 // at once and each partition's requests in order; the record batches are
-// encoded by internal/kafkabatch. It does not use kafka-go's Writer: the
+// encoded by kafka/kafkabatch. It does not use kafka-go's Writer: the
 // pipeline hands over whole batches and waits for them, and the Writer's
 // own batching looked up the topic's metadata once per message, allocated
 // batch_max_events message slots per batch and held every partition's last
@@ -73,10 +73,10 @@ import (
 	metadataapi "github.com/segmentio/kafka-go/protocol/metadata"
 	"github.com/segmentio/kafka-go/sasl"
 
-	"siemfwd/internal/kafkabatch"
+	"siemfwd/kafka/kafkabatch"
+	"siemfwd/kafka/kafkaconn"
+	"siemfwd/kafka/kafkaedge"
 	"siemfwd/pipeline"
-	"siemfwd/pipeline/kafkaconn"
-	"siemfwd/pipeline/kafkaedge"
 	"siemfwd/pipeline/metrics"
 )
 

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"siemfwd/pipeline/charset"
-	"siemfwd/pipeline/kerio"
+	"siemfwd/parse/charset"
+	"siemfwd/parse/kerio"
 )
 
 // Where to start reading a file that the offsets file does not know.

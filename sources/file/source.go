@@ -34,8 +34,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"siemfwd/internal/fileid"
+	"siemfwd/parse/charset"
 	"siemfwd/pipeline"
-	"siemfwd/pipeline/charset"
 	"siemfwd/pipeline/metrics"
 )
 

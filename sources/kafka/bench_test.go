@@ -7,7 +7,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	"siemfwd/pipeline/kafkaedge"
+	"siemfwd/kafka/kafkaedge"
 )
 
 // BenchmarkConsumeRealBroker measures the raw-mode source alone: it reads a

@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/kafka/kafkaedge"
 	"siemfwd/pipeline"
-	"siemfwd/pipeline/kafkaedge"
 	"siemfwd/pipeline/metrics"
 )
 

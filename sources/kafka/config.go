@@ -7,10 +7,10 @@ import (
 	"regexp"
 	"time"
 
-	"siemfwd/pipeline/kafkaconn"
+	"siemfwd/kafka/kafkaconn"
 
-	"siemfwd/pipeline/charset"
-	"siemfwd/pipeline/kerio"
+	"siemfwd/parse/charset"
+	"siemfwd/parse/kerio"
 )
 
 // Modes of a Kafka source: what a record's value is.
@@ -35,7 +35,7 @@ const (
 	StartLatest   = "latest"
 )
 
-// The connection settings are shared with the Kafka sink (pipeline/kafkaconn).
+// The connection settings are shared with the Kafka sink (kafka/kafkaconn).
 type (
 	// Secret is a string that is never printed or logged.
 	Secret = kafkaconn.Secret

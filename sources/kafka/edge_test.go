@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/kafka/kafkaedge"
 	"siemfwd/pipeline"
-	"siemfwd/pipeline/kafkaedge"
 )
 
 func header(hs []kafkago.Header, key string) (string, bool) {

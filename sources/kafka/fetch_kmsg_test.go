@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"siemfwd/internal/kafkabatch"
+	"siemfwd/kafka/kafkabatch"
 	"siemfwd/pipeline/metrics"
 )
 

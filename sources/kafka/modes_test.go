@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/kafka/kafkaedge"
 	"siemfwd/pipeline"
-	"siemfwd/pipeline/kafkaedge"
 )
 
 // produceMessages writes msgs to topic, in order.

@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"siemfwd/internal/kafkabatch"
+	"siemfwd/kafka/kafkabatch"
+	"siemfwd/kafka/kafkaedge"
 	"siemfwd/pipeline"
-	"siemfwd/pipeline/kafkaedge"
 	"siemfwd/pipeline/metrics"
 )
 

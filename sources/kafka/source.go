@@ -4,7 +4,7 @@
 // partitions; when one leaves or dies, the others take its partitions over.
 // kafka-go runs the group, the connections, offsets and commits; fetched
 // record sets are read as bytes (rawFetch) and decoded by
-// internal/kafkabatch, which costs a fraction of kafka-go's decoder.
+// kafka/kafkabatch, which costs a fraction of kafka-go's decoder.
 //
 //	ConsumerGroup ─ Generation (assignment) ─┬─ fetcher (partition 0) ─┐  Fetch → batch of records
 //	                                         ├─ fetcher (partition 1) ─┼→ out (blocks: backpressure)
@@ -67,10 +67,10 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol/fetch"
 
-	"siemfwd/internal/kafkabatch"
+	"siemfwd/kafka/kafkabatch"
+	"siemfwd/kafka/kafkaedge"
+	"siemfwd/parse/charset"
 	"siemfwd/pipeline"
-	"siemfwd/pipeline/charset"
-	"siemfwd/pipeline/kafkaedge"
 	"siemfwd/pipeline/metrics"
 )
 

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"siemfwd/pipeline/charset"
-	"siemfwd/pipeline/kerio"
+	"siemfwd/parse/charset"
+	"siemfwd/parse/kerio"
 )
 
 // Protocols a syslog source can listen on.

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"siemfwd/parse/charset"
 	"siemfwd/pipeline"
-	"siemfwd/pipeline/charset"
 )
 
 // senders decides, per datagram or connection, whether a sender may send

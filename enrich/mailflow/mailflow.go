@@ -22,7 +22,7 @@ import (
 	"sync"
 	"time"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 )
 
 // Tags of summaries that were not complete.

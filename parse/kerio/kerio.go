@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 )
 
 // Parser recognises Kerio log lines. It is owned by one worker goroutine and

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 )
 
 // TestParseDoesNotAllocate pins the hot path at zero allocations for every

@@ -22,7 +22,7 @@ import (
 	"strconv"
 	"time"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 )
 
 // Format is the syslog header format a message was parsed as.

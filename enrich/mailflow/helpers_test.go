@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"siemfwd/pipeline/ecs"
-	"siemfwd/pipeline/kerio"
+	"siemfwd/ecs"
+	"siemfwd/parse/kerio"
 )
 
 // t0 is the receive time of the first line of every test.

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 )
 
 // corpusLine is one line of testdata/kerio/syslog_wrapped.jsonl (docs/kerio.md §6.6).

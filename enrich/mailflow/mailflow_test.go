@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 )
 
 func TestOneRecipientDelivered(t *testing.T) {
@@ -371,11 +371,11 @@ type ecsType struct {
 }
 
 func TestSummaryFieldsAreECS(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "ecs", "ecs_flat.json"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ecs", "ecs_flat.json"))
 	require.NoError(t, err)
 	var schema map[string]ecsType
 	require.NoError(t, json.Unmarshal(b, &schema))
-	b, err = os.ReadFile(filepath.Join("..", "..", "..", "testdata", "ecs", "categorization.json"))
+	b, err = os.ReadFile(filepath.Join("..", "..", "testdata", "ecs", "categorization.json"))
 	require.NoError(t, err)
 	var cat struct {
 		TypesByCat map[string][]string `json:"expected_event_types_by_category"`

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 )
 
 // fuzzHints are the hints the fuzz target and the robustness tests cycle through.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 )
 
 // corpusLine is one line of testdata/kerio/*.jsonl (docs/kerio.md §6.6).

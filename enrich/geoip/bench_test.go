@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"siemfwd/ecs"
 	"siemfwd/internal/cputime"
-	"siemfwd/pipeline/ecs"
 )
 
 // BenchmarkEnrich measures one event's Enrich with both databases: a public

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"siemfwd/ecs"
 	"siemfwd/internal/cputime"
-	"siemfwd/pipeline/ecs"
 )
 
 // benchCase is one corpus line as the worker hands it to Parse: the MSG and

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"siemfwd/ecs"
 	"siemfwd/internal/cputime"
-	"siemfwd/pipeline/ecs"
 )
 
 // BenchmarkObserve measures Observe per event: a non-mail event (the common

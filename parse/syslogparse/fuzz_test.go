@@ -9,7 +9,7 @@ import (
 	"github.com/leodido/go-syslog/v4/rfc3164"
 	"github.com/leodido/go-syslog/v4/rfc5424"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 )
 
 // fuzzReceived is the receive time the fuzz targets use.

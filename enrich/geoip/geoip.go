@@ -31,7 +31,7 @@ import (
 
 	"github.com/oschwald/maxminddb-golang/v2"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 )
 
 // Enricher looks up source.ip and destination.ip. It is safe for concurrent

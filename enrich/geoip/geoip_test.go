@@ -15,7 +15,7 @@ import (
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 	"github.com/stretchr/testify/require"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 )
 
 func TestEnrichSourceAndDestination(t *testing.T) {
@@ -351,7 +351,7 @@ type ecsType struct {
 }
 
 func TestEveryEmittedFieldIsECS(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "ecs", "ecs_flat.json"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ecs", "ecs_flat.json"))
 	require.NoError(t, err)
 	var schema map[string]ecsType
 	require.NoError(t, json.Unmarshal(b, &schema))

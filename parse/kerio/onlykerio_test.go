@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 )
 
 // With OnlyKerio, a line whose wording no Kerio layout has leaves the

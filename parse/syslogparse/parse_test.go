@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"siemfwd/pipeline/ecs"
+	"siemfwd/ecs"
 )
 
 func mustTime(t testing.TB, s string) time.Time {
