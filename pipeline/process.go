@@ -7,13 +7,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"siemfwd/ecs"
 	"siemfwd/enrich/geoip"
 	"siemfwd/enrich/mailflow"
-	"siemfwd/parse/charset"
 	"siemfwd/parse/kerio"
 	"siemfwd/parse/syslogparse"
 	"siemfwd/pipeline/metrics"
@@ -109,42 +107,20 @@ func NewECSProcessor(opts ProcessOptions, m *metrics.Metrics) *ECSProcessor {
 // Process fills ev.JSON and ev.Routes from ev.Raw.
 func (p *ECSProcessor) Process(ev *Event) {
 	if ev.Origin.Format == FormatECS {
-		ev.JSON = ev.Raw
-		if ev.Routes.Namespace == "" {
-			ev.Routes.Namespace = p.opts.Namespace
-		}
+		passThrough(ev, p.opts.Namespace)
 		return
 	}
 	d := &p.doc
 	d.Reset()
-	o := ev.Origin
 	// Raw is never modified after the source hands it over, and decoded text
 	// is a new array per event, so the document's strings may alias text
 	// instead of being copied.
-	text, badText := ev.Raw, false
-	valid := utf8.Valid(text)
-	if !valid {
-		text, badText = charset.Decode(text, o.Charset)
-	}
-	raw := unsafe.String(unsafe.SliceData(text), len(text))
+	t := readText(p.syslog, ev)
+	o, h, badText := t.origin, t.header, t.badText
+	raw := unsafe.String(unsafe.SliceData(t.text), len(t.text))
 
-	var h syslogparse.Header
 	msg := raw
-	if o.Format == FormatSyslog {
-		h = p.syslog.Parse(text, ev.Received, o.Location)
-		if o.ByHostname != nil && h.Hostname != "" {
-			if byName := o.ByHostname(h.Hostname); byName != nil && byName != o {
-				recode := !valid && byName.Charset != o.Charset
-				o = byName
-				if recode { // the profile's charset decides (headers are ASCII in every set)
-					text, badText = charset.Decode(ev.Raw, o.Charset)
-					raw = unsafe.String(unsafe.SliceData(text), len(text))
-				}
-				if recode || !h.TimeZoned {
-					h = p.syslog.Parse(text, ev.Received, o.Location) // the profile's zone decides
-				}
-			}
-		}
+	if ev.Origin.Format == FormatSyslog {
 		h.AppendECS(d)
 		msg = h.Msg
 		if h.Format == syslogparse.Unknown {

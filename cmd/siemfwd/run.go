@@ -224,9 +224,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "siemfwd_mail_flow_open_messages",
 			Help: "Kerio Connect messages waiting for their delivery results."}, func() float64 { return float64(tracker.Stats().Open) }))
 	}
-	p, err := pipeline.New(cfg.Pipeline, sources, sinks,
-		func() pipeline.Processor { return pipeline.NewECSProcessor(opts, m) },
-		log.With("component", "pipeline"), m)
+	processing, newProcessor := chooseProcessing(sinks, opts, m)
+	plog := log.With("component", "pipeline")
+	plog.Info("event processing", "mode", processing)
+	p, err := pipeline.New(cfg.Pipeline, sources, sinks, newProcessor, plog, m)
 	if err != nil {
 		return err
 	}

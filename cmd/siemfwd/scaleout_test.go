@@ -16,8 +16,10 @@ import (
 
 // TestEdgeKafkaIndexerMatchesDirectReceipt runs the two-tier topology: an
 // edge siemfwd receives syslog over TCP and produces the raw messages with
-// their receive metadata to Kafka; an indexer siemfwd consumes them and
-// prints ECS. A third siemfwd receives the same messages directly. Apart from
+// their receive metadata to Kafka, reading no more than their syslog
+// headers (its only sink forwards raw: pipeline.RawProcessor); an indexer
+// siemfwd consumes them and prints ECS. A sender profile matched by
+// HOSTNAME, with its own zone, charset and product, must reach the indexer. A third siemfwd receives the same messages directly. Apart from
 // event.created (each receiver's own clock) and event.id (each receipt is
 // an event of its own), the documents must be equal, sender-derived fields
 // included; the indexer keeps the ids the edge gave (its event.id header).
@@ -32,6 +34,12 @@ func TestEdgeKafkaIndexerMatchesDirectReceipt(t *testing.T) {
     product: kerio_connect
     timezone: Europe/Prague
     profiles:
+      - name: by-hostname
+        match: {hostnames: ["relay*.contoso.example"]}
+        timezone: America/New_York
+        charset: windows-1250
+        product: kerio_control
+        observer: {name: relay-by-name}
       - name: loopback
         match: {addresses: ["127.0.0.0/8"]}
         observer: {name: mail-edge-test}
@@ -43,6 +51,7 @@ sinks:
   kafka:
     type: kafka
     mode: edge
+    key_by: hostname
     brokers: [%q]
     topic: %q
     allow_auto_topic_creation: true
@@ -57,6 +66,8 @@ sinks:
 		"<20>1 2026-03-14T09:15:02.481Z mail01.contoso.example security - - - Failed IMAP login from 203.0.113.50, authentication method PLAIN",
 		"<22>Mar 14 09:16:00 mail01 kerio[2211]: Recv: Queue-ID: 65f2c1a0-00000012, Service: SMTP, From: <n@news.example>, To: <b@contoso.example>, Size: 2048, Sender-Host: 198.51.100.7, SSL: yes",
 		"<20>1 2026-03-14T09:29:00Z mail01.contoso.example security - - - SMTP Spam attack detected from 203.0.113.77:4433, client closed connection before SMTP greeting",
+		// A sender profile matched by HOSTNAME: its zone, charset and product apply.
+		"<14>Mar 14 09:30:00 relay1.contoso.example kerio[1]: Jiri \x8aedivy: unparsed text",
 	}
 	for _, s := range []*siemfwd{edge, direct} {
 		c, err := net.Dial("tcp", s.addr["tcp"])
@@ -95,11 +106,12 @@ sinks:
 		require.NoError(t, json.Unmarshal([]byte(l), &doc))
 		// The edge's TCP connection and frame ordinal, not a Kafka
 		// position (which would be offset.timestamp).
-		require.Regexp(t, `^[A-Za-z0-9_-]{20}\.[0-2]$`, doc.Event.ID, "the edge's id")
+		require.Regexp(t, `^[A-Za-z0-9_-]{20}\.[0-3]$`, doc.Event.ID, "the edge's id")
 	}
 	got := normalize(t, indexed)
 	require.Equal(t, want, got)
-	require.Contains(t, got[0], `"mail-edge-test"`, "the edge's sender profile reached the indexer")
+	require.Contains(t, strings.Join(got, "\n"), `"mail-edge-test"`, "the edge's sender profile reached the indexer")
+	require.Contains(t, strings.Join(got, "\n"), `"relay-by-name"`, "the profile the edge matched by hostname reached the indexer")
 }
 
 // normalize drops event.created and event.id and sorts the documents.

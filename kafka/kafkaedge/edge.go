@@ -15,6 +15,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"siemfwd/parse/charset"
 	"siemfwd/pipeline"
 )
 
@@ -45,7 +46,9 @@ const (
 // comma separated). The rest describes the origin, in this order and only
 // the keys set: source (the edge's source name), transport, profile (sender
 // profile name), product and log (Kerio hints), format ("line" for file
-// lines), timezone (IANA zone for times without one), file_path, then the
+// lines), timezone (IANA zone for times without one), charset (the IANA
+// name of the set for text that is not UTF-8; without it the indexer's
+// source's charset applies), file_path, then the
 // rest of the sender profile: dataset, clock_skew (Go duration),
 // observer.name, observer.vendor, observer.product, observer.type and
 // label.<key> for each label. The encoder builds that origin part once per
@@ -165,6 +168,9 @@ func originValue(o *pipeline.Origin) string {
 	}
 	if o.Location != nil {
 		add("timezone", o.Location.String())
+	}
+	if o.Charset != nil {
+		add("charset", o.Charset.Name())
 	}
 	add("file_path", o.FilePath)
 	add("dataset", o.Dataset)
@@ -410,6 +416,12 @@ func (d *Decoder) build(v string) (*pipeline.Origin, []error) {
 				o.Location = loc
 			} else {
 				bad("timezone: %v", err)
+			}
+		case k == "charset":
+			if cs, err := charset.Lookup(val); err == nil {
+				o.Charset = cs
+			} else {
+				bad("charset: %v", err)
 			}
 		case k == "file_path":
 			o.FilePath = val

@@ -20,7 +20,8 @@ import (
 // Charset is a character set that senders may write in instead of UTF-8.
 // It is immutable and safe for concurrent use.
 type Charset struct {
-	enc encoding.Encoding
+	enc  encoding.Encoding
+	name string // what Name returns
 }
 
 // Lookup returns the character set called name: an IANA name or alias
@@ -47,8 +48,17 @@ func Lookup(name string) (*Charset, error) {
 	if out, err := enc.NewDecoder().Bytes(ascii); err != nil || !bytes.Equal(out, ascii) {
 		return nil, fmt.Errorf("character set %q does not keep ASCII as ASCII, which syslog needs", name)
 	}
-	return &Charset{enc: enc}, nil
+	cs := &Charset{enc: enc, name: n}
+	if canonical, err := ianaindex.IANA.Name(enc); err == nil && canonical != "" {
+		cs.name = canonical
+	}
+	return cs, nil
 }
+
+// Name returns the set's IANA name ("windows-1250"), or the name it was
+// looked up by when IANA has none; Lookup takes it back (an edge sends it to
+// its indexers).
+func (c *Charset) Name() string { return c.name }
 
 // find looks name up among IANA's names, then WHATWG's labels; nil when
 // neither knows it.

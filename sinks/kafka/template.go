@@ -143,3 +143,32 @@ func (t template) render(dst []byte, ev *pipeline.Event) []byte {
 	}
 	return dst
 }
+
+// readsParsedFields reports whether the template names a field that only
+// parsing the message gives (everything but the hostname, the namespace and
+// the source name).
+func (t template) readsParsedFields() bool {
+	for _, p := range t.parts {
+		for _, f := range p.alts {
+			switch f {
+			case fieldHostname, fieldNamespace, fieldSource:
+			default:
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ForwardsRaw reports whether the sink writes only the raw message and its
+// receive metadata (edge mode) with a topic and key that read no parsed
+// field, so that the workers need not parse the message into a document
+// (pipeline.RawForwarder).
+func (s *Sink) ForwardsRaw() bool {
+	if s.cfg.Mode != ModeEdge || s.topic.readsParsedFields() {
+		return false
+	}
+	return s.keyBy != KeyByTemplate || !s.key.readsParsedFields()
+}
+
+var _ pipeline.RawForwarder = (*Sink)(nil)

@@ -1,0 +1,115 @@
+package pipeline
+
+import (
+	"unicode/utf8"
+
+	"siemfwd/parse/charset"
+	"siemfwd/parse/syslogparse"
+)
+
+// RawForwarder is implemented by sinks that may write only what a source
+// set on an event and the routing fields Routes.Hostname and
+// Routes.Namespace, never its JSON or another field of Routes: a Kafka sink
+// in edge mode, whose indexers parse the raw message. ForwardsRaw reports
+// whether this sink, as configured, is one (a topic template over
+// event.dataset is not). A sink without the method needs the document.
+type RawForwarder interface {
+	ForwardsRaw() bool
+}
+
+// ReadsParsedFields reports whether the route matches on a field that only
+// parsing the message gives (dataset, category, kind): its sink needs the
+// full processor even when it forwards raw messages.
+func (r Route) ReadsParsedFields() bool {
+	return !r.Dataset.empty() || !r.Category.empty() || !r.Kind.empty()
+}
+
+// RawProcessor is the worker's processor when every sink forwards the raw
+// message (the edge of a two-tier deployment): it reads what the sinks, the
+// routes and the sender ledger need, the syslog HOSTNAME (record keys,
+// hostname-matched sender profiles, hostname routes, the ledger's names)
+// and the namespace, and leaves the Kerio and ECS mapping and the JSON
+// encoding to the indexers, which do them from the same bytes and receive
+// metadata. It costs a UTF-8 check and a header parse per event (BENCHMARKS.md).
+// Parse failures are counted where documents are made, not here.
+type RawProcessor struct {
+	namespace string
+	syslog    *syslogparse.Parser
+}
+
+// NewRawProcessor returns a processor for one worker; namespace is the
+// data_stream.namespace that topic templates may name.
+func NewRawProcessor(namespace string) *RawProcessor {
+	return &RawProcessor{namespace: namespace, syslog: syslogparse.New()}
+}
+
+// Process sets ev.Routes.Hostname and Namespace; ev.JSON stays empty, but
+// for a complete ECS document, which is passed on as the ECSProcessor does.
+func (p *RawProcessor) Process(ev *Event) {
+	if ev.Origin.Format == FormatECS {
+		passThrough(ev, p.namespace)
+		return
+	}
+	ev.JSON = nil
+	ev.Routes = Routes{Namespace: p.namespace}
+	if ev.Origin.Format == FormatSyslog {
+		ev.Routes.Hostname = readText(p.syslog, ev).header.Hostname
+	}
+}
+
+// passThrough makes an event whose Raw is a complete ECS document its own
+// JSON; the source filled its Routes.
+func passThrough(ev *Event, namespace string) {
+	ev.JSON = ev.Raw
+	if ev.Routes.Namespace == "" {
+		ev.Routes.Namespace = namespace
+	}
+}
+
+// eventText is what both processors read of an event before mapping it.
+type eventText struct {
+	// origin is ev.Origin, or the sender profile that the syslog HOSTNAME
+	// matched (Origin.ByHostname): its settings apply to the event.
+	origin *Origin
+	// text is Raw, decoded to UTF-8 in origin's charset when Raw is not
+	// valid UTF-8 (a new array then, so it may be aliased like Raw).
+	text []byte
+	// badText: some bytes were not text in that charset and became U+FFFD.
+	badText bool
+	// header is the syslog header read from text in origin's zone; zero for
+	// other formats.
+	header syslogparse.Header
+}
+
+// readText decodes ev's text and, for syslog, reads its header and applies
+// the sender profile its HOSTNAME matches: that profile's charset decodes
+// the text again (headers are ASCII in every charset we support) and its
+// zone reads a header time without one.
+func readText(parser *syslogparse.Parser, ev *Event) eventText {
+	o := ev.Origin
+	t := eventText{origin: o, text: ev.Raw}
+	valid := utf8.Valid(t.text)
+	if !valid {
+		t.text, t.badText = charset.Decode(t.text, o.Charset)
+	}
+	if o.Format != FormatSyslog {
+		return t
+	}
+	t.header = parser.Parse(t.text, ev.Received, o.Location)
+	if o.ByHostname == nil || t.header.Hostname == "" {
+		return t
+	}
+	byName := o.ByHostname(t.header.Hostname)
+	if byName == nil || byName == o {
+		return t
+	}
+	recode := !valid && byName.Charset != o.Charset
+	t.origin = byName
+	if recode {
+		t.text, t.badText = charset.Decode(ev.Raw, byName.Charset)
+	}
+	if recode || !t.header.TimeZoned {
+		t.header = parser.Parse(t.text, ev.Received, byName.Location)
+	}
+	return t
+}
