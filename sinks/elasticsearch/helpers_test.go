@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -47,6 +48,38 @@ func ecsEvents(t testing.TB, n int, ns string) []*pipeline.Event {
 		ev.ID = ids.ID(uint64(i))
 		p.Process(ev)
 		events[i] = ev
+	}
+	return events
+}
+
+// nonKerioEvents returns the processed events of every line of
+// testdata/nonkerio (common Linux and network-device lines), each as a
+// syslog sender and as a file source would hand it over.
+func nonKerioEvents(t testing.TB) []*pipeline.Event {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "nonkerio", "*.log"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	p := pipeline.NewECSProcessor(pipeline.ProcessOptions{KeepOriginal: true, Namespace: "default",
+		AgentName: "siemfwd-test", AgentVersion: "test"}, metrics.New())
+	syslogOrigin := &pipeline.Origin{Source: "syslog", Transport: "tcp", Format: pipeline.FormatSyslog, Location: time.UTC}
+	fileOrigin := &pipeline.Origin{Source: "files", Transport: "file", Format: pipeline.FormatLine, Location: time.UTC,
+		Log: "messages", FilePath: "/var/log/messages"}
+	var events []*pipeline.Event
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		require.NoError(t, err)
+		for line := range strings.Lines(string(b)) {
+			line = strings.TrimRight(line, "\r\n")
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			for _, o := range []*pipeline.Origin{syslogOrigin, fileOrigin} {
+				ev := &pipeline.Event{Raw: []byte(line), Origin: o, Received: corpus.Received}
+				p.Process(ev)
+				events = append(events, ev)
+			}
+		}
 	}
 	return events
 }

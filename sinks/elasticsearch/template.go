@@ -5,25 +5,26 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
 
-//go:generate go run ./internal/gen -in ../../testdata/ecs/ecs_flat.json -out ecs_mappings.json
+//go:generate go run ./internal/gen -ecs ../../testdata/ecs/ecs_flat.json -fields emitted_fields.txt -out ecs_mappings.json
 
-// ecsMappings is the "mappings" object of the component template: every ECS
-// field with its ECS type, plus dynamic templates for kerio.* and labels.*.
+// ecsMappings is the "mappings" object of the component template: the ECS
+// fields siemfwd emits (emitted_fields.txt) with their ECS types and
+// multi-fields, and dynamic templates for every other ECS field, kerio.*
+// and labels.*. It stays within Elasticsearch's default limit of 1000
+// mapped fields, so the template sets no index.mapping.total_fields.limit.
 //
 //go:embed ecs_mappings.json
 var ecsMappings []byte
-
-// totalFieldsLimit lifts ES's default of 1000 mapped fields: ECS alone has
-// about 2600 plus their parent objects.
-const totalFieldsLimit = 10000
 
 // ComponentTemplateName is the name of the component template that holds the ECS mappings.
 func (c Config) ComponentTemplateName() string { return c.TemplateName + "-ecs-mappings" }
@@ -92,23 +93,33 @@ func (s *Sink) probe(ctx context.Context) (string, error) {
 // overwrite_template is set.
 func (s *Sink) installTemplates(ctx context.Context) error {
 	c := s.cfg
-	mappings := s.mappings()
+	mappings, err := s.mappings()
+	if err != nil {
+		return err
+	}
 	component := func(m []byte) any {
 		return map[string]any{
 			"template": map[string]any{
-				"settings": map[string]any{"index.mapping.total_fields.limit": totalFieldsLimit},
 				"mappings": json.RawMessage(m),
 			},
 			"_meta": map[string]any{"managed_by": "siemfwd", "description": "ECS field types for siemfwd events"},
 		}
 	}
-	err := s.putTemplate(ctx, "_component_template", c.ComponentTemplateName(), component(mappings))
-	if isMissingMapperType(err) {
+	err = s.putTemplate(ctx, "_component_template", c.ComponentTemplateName(), component(mappings))
+	if isMappingRefused(err) {
 		// A node without the mapper-extras or x-pack mapper modules (an OSS
-		// or test build): fall back to the nearest core types.
-		s.log.Warn("cluster lacks some ECS field types; using text/keyword/float instead", "err", err)
-		mappings = portableMappings(mappings)
-		err = s.putTemplate(ctx, "_component_template", c.ComponentTemplateName(), component(mappings))
+		// or test build) refuses match_only_text, wildcard, ...: try the
+		// nearest core types. If the node refuses those too, its first
+		// answer is the one to report.
+		portable, perr := portableMappings(mappings)
+		if perr != nil {
+			return perr
+		}
+		if s.putTemplate(ctx, "_component_template", c.ComponentTemplateName(), component(portable)) != nil {
+			return err
+		}
+		s.log.Warn("cluster refused some ECS field types; using text/keyword/float instead", "err", err)
+		err = nil
 	}
 	if err != nil {
 		return err
@@ -152,32 +163,66 @@ func (s *Sink) installTemplates(ctx context.Context) error {
 
 // mappings returns the compact ECS mappings for this mode: in index mode one
 // index may hold several datasets, so constant_keyword becomes keyword.
-func (s *Sink) mappings() []byte {
-	var buf bytes.Buffer
-	_ = json.Compact(&buf, ecsMappings) // the embedded file is valid JSON; a test checks it
-	b := buf.Bytes()
+func (s *Sink) mappings() ([]byte, error) {
 	if s.cfg.Mode == ModeIndex {
-		b = bytes.ReplaceAll(b, []byte(`{"type":"constant_keyword"}`), []byte(`{"ignore_above":1024,"type":"keyword"}`))
+		return retype(ecsMappings, map[string]string{"constant_keyword": "keyword"})
 	}
-	return b
+	return retype(ecsMappings, nil)
 }
 
 // portableMappings replaces the types that need ES modules beyond the core
 // (match_only_text, wildcard, constant_keyword, scaled_float) with core ones.
-func portableMappings(b []byte) []byte {
-	r := strings.NewReplacer(
-		`{"type":"match_only_text"}`, `{"type":"text"}`,
-		`{"type":"wildcard"}`, `{"ignore_above":1024,"type":"keyword"}`,
-		`{"type":"constant_keyword"}`, `{"ignore_above":1024,"type":"keyword"}`,
-		`{"scaling_factor":1000,"type":"scaled_float"}`, `{"type":"float"}`,
-	)
-	return []byte(r.Replace(string(b)))
+func portableMappings(b []byte) ([]byte, error) {
+	return retype(b, map[string]string{
+		"match_only_text":  "text",
+		"wildcard":         "keyword",
+		"constant_keyword": "keyword",
+		"scaled_float":     "float",
+	})
 }
 
-// isMissingMapperType reports an answer like "The mapper type [wildcard]
-// declared on field [f] does not exist".
-func isMissingMapperType(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "The mapper type [") && strings.Contains(err.Error(), "does not exist")
+// retype returns the mappings b, compacted, with every field of a type in
+// to (properties, multi-fields and dynamic templates alike) given the new
+// type. A keyword made from another type gets ECS's ignore_above; a float
+// loses the scaling factor.
+func retype(b []byte, to map[string]string) ([]byte, error) {
+	var tree any
+	if err := json.Unmarshal(b, &tree); err != nil {
+		return nil, fmt.Errorf("mappings: %w", err)
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if typ, ok := x["type"].(string); ok {
+				if nt, ok := to[typ]; ok {
+					x["type"] = nt
+					delete(x, "scaling_factor")
+					if nt == "keyword" {
+						x["ignore_above"] = 1024
+					}
+				}
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(tree)
+	return json.Marshal(tree)
+}
+
+// isMappingRefused reports a 400 answer to a template: the node could not
+// parse the mappings. A node that lacks a field type says "The mapper type
+// [wildcard] ... does not exist" for a property, but "dynamic template [x]
+// has invalid content" for a dynamic template, so the answer is not parsed further.
+func isMappingRefused(err error) bool {
+	var re *RequestError
+	return errors.As(err, &re) && re.Status == http.StatusBadRequest
 }
 
 // putTemplate PUTs kind/name (kind is _index_template or _component_template)
@@ -245,13 +290,30 @@ func readBody(body io.ReadCloser) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(body, 1<<20))
 }
 
-// statusError describes a failed answer with ES's error type and reason when the body has them.
+// statusError describes a failed answer with ES's error type and reason when
+// the body has them. The reason is cut at maxReason bytes: a refused template
+// comes back whole inside it, tens of kilobytes in one log line.
 func statusError(status int, body []byte) error {
 	var e struct {
 		Error *esError `json:"error"`
 	}
 	if json.Unmarshal(body, &e) == nil && e.Error != nil {
-		return &RequestError{Status: status, Type: e.Error.Type, Reason: e.Error.reason()}
+		return &RequestError{Status: status, Type: e.Error.Type, Reason: shorten(e.Error.reason(), maxReason)}
 	}
 	return &RequestError{Status: status}
+}
+
+// maxReason bounds the reason of a RequestError.
+const maxReason = 1024
+
+// shorten cuts s to at most n bytes on a rune boundary, saying how long it was.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
 }

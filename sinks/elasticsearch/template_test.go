@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -39,7 +41,7 @@ func TestStartInstallsTemplatesOnce(t *testing.T) {
 		} `json:"template"`
 	}
 	require.NoError(t, json.Unmarshal(f.templates["/_component_template/siemfwd-kerio-ecs-mappings"], &comp))
-	require.EqualValues(t, totalFieldsLimit, comp.Template.Settings["index.mapping.total_fields.limit"])
+	require.NotContains(t, comp.Template.Settings, "index.mapping.total_fields.limit", "the default limit of 1000 holds")
 	require.Contains(t, comp.Template.Mappings, "properties")
 	require.Contains(t, comp.Template.Mappings, "dynamic_templates")
 
@@ -88,6 +90,34 @@ func TestStartFallsBackToCoreTypesWhenModulesAreMissing(t *testing.T) {
 	require.Contains(t, body, `"ip"`)
 }
 
+func TestLongReasonsAreCut(t *testing.T) {
+	long := strings.Repeat("é", 2000) // 4000 bytes
+	err := statusError(400, []byte(`{"error":{"type":"mapper_parsing_exception","reason":"`+long+`"}}`))
+	var re *RequestError
+	require.ErrorAs(t, err, &re)
+	require.LessOrEqual(t, len(re.Reason), maxReason+len("… (4000 bytes)"))
+	require.True(t, strings.HasSuffix(re.Reason, "… (4000 bytes)"), re.Reason[len(re.Reason)-30:])
+	require.True(t, utf8.ValidString(re.Reason))
+	require.Equal(t, "short", shorten("short", maxReason))
+}
+
+func TestStartReportsTheFirstRefusalWhenCoreTypesAreRefusedToo(t *testing.T) {
+	f := newFakeES(t)
+	f.putTemplate = func(path string, body []byte) (int, string) {
+		if !strings.HasPrefix(path, "/_component_template/") {
+			return 0, ""
+		}
+		if strings.Contains(string(body), `"match_only_text"`) {
+			return http.StatusBadRequest, `{"error":{"type":"mapper_parsing_exception","reason":"dynamic template [ecs_wildcard_text] has invalid content"},"status":400}`
+		}
+		return http.StatusBadRequest, `{"error":{"type":"mapper_parsing_exception","reason":"something else"},"status":400}`
+	}
+	err := newTestSink(t, f.srv.URL, nil).Start(t.Context())
+	require.ErrorContains(t, err, "dynamic template [ecs_wildcard_text] has invalid content")
+	require.Equal(t, []string{"/_component_template/siemfwd-kerio-ecs-mappings", "/_component_template/siemfwd-kerio-ecs-mappings"},
+		f.puts, "tried both, and no index template without its component")
+}
+
 func TestIndexModeTemplateHasNoDataStreamAndNoConstantKeyword(t *testing.T) {
 	f := newFakeES(t)
 	s := newTestSink(t, f.srv.URL, func(c *Config) {
@@ -98,16 +128,19 @@ func TestIndexModeTemplateHasNoDataStreamAndNoConstantKeyword(t *testing.T) {
 	require.NotContains(t, string(f.templates["/_component_template/siemfwd-kerio-ecs-mappings"]), "constant_keyword")
 }
 
-// mappingType resolves the type the template gives a field: an explicit
-// property, else the first dynamic template that matches. rule names the
-// dynamic template ("" for an explicit property).
+// templateIndex resolves the mapping the template gives a field: an
+// explicit property (or multi-field), else the first dynamic template that
+// matches.
 type templateIndex struct {
-	props   map[string]string // dotted path → type
+	props   map[string]map[string]any // dotted path → its mapping (multi-fields: path.name)
 	dynamic []dynamicRule
 }
 
 type dynamicRule struct {
-	name, pathMatch, matchType, typ string
+	name      string
+	pathMatch []string // empty: any path
+	matchType string
+	mapping   map[string]any
 }
 
 func loadTemplate(t testing.TB, raw []byte) templateIndex {
@@ -117,38 +150,54 @@ func loadTemplate(t testing.TB, raw []byte) templateIndex {
 		Properties map[string]any              `json:"properties"`
 	}
 	require.NoError(t, json.Unmarshal(raw, &m))
-	ti := templateIndex{props: map[string]string{}}
+	ti := templateIndex{props: map[string]map[string]any{}}
 	var walk func(prefix string, props map[string]any)
 	walk = func(prefix string, props map[string]any) {
 		for k, v := range props {
 			p := v.(map[string]any)
-			if typ, ok := p["type"].(string); ok {
-				ti.props[prefix+k] = typ
-			}
+			ti.props[prefix+k] = p
 			if sub, ok := p["properties"].(map[string]any); ok {
-				if _, ok := p["type"]; !ok {
-					ti.props[prefix+k] = "object"
-				}
 				walk(prefix+k+".", sub)
+			}
+			if multi, ok := p["fields"].(map[string]any); ok {
+				for name, mf := range multi {
+					ti.props[prefix+k+"."+name] = mf.(map[string]any)
+				}
 			}
 		}
 	}
 	walk("", m.Properties)
 	for _, d := range m.Dynamic {
 		for name, body := range d {
-			r := dynamicRule{name: name}
-			r.pathMatch, _ = body["path_match"].(string)
+			r := dynamicRule{name: name, mapping: body["mapping"].(map[string]any)}
+			switch pm := body["path_match"].(type) {
+			case string:
+				r.pathMatch = []string{pm}
+			case []any:
+				for _, p := range pm {
+					r.pathMatch = append(r.pathMatch, p.(string))
+				}
+			}
 			r.matchType, _ = body["match_mapping_type"].(string)
-			r.typ = body["mapping"].(map[string]any)["type"].(string)
 			ti.dynamic = append(ti.dynamic, r)
 		}
 	}
 	return ti
 }
 
-func (ti templateIndex) resolve(path string, v any) (typ, rule string) {
-	if typ, ok := ti.props[path]; ok {
-		return typ, ""
+// typeOf is a mapping's type; an object with properties and no type is an object.
+func typeOf(m map[string]any) string {
+	if typ, ok := m["type"].(string); ok {
+		return typ
+	}
+	return "object"
+}
+
+// mappingOf returns the mapping a field gets when a document first carries
+// value v there, and the dynamic rule that made it ("" for an explicit property).
+func (ti templateIndex) mappingOf(path string, v any) (mapping map[string]any, rule string) {
+	if m, ok := ti.props[path]; ok {
+		return m, ""
 	}
 	jsonType := map[bool]string{true: "long", false: "double"}
 	var mt string
@@ -166,15 +215,27 @@ func (ti templateIndex) resolve(path string, v any) (typ, rule string) {
 		if r.matchType != "" && r.matchType != mt {
 			continue
 		}
-		if r.pathMatch != "" && !globMatch(r.pathMatch, path) {
+		if len(r.pathMatch) > 0 && !slices.ContainsFunc(r.pathMatch, func(p string) bool { return globMatch(p, path) }) {
 			continue
 		}
-		return r.typ, r.name
+		return r.mapping, r.name
 	}
-	return "", "unmapped"
+	return nil, "unmapped"
 }
 
+func (ti templateIndex) resolve(path string, v any) (typ, rule string) {
+	m, rule := ti.mappingOf(path, v)
+	if m == nil {
+		return "", rule
+	}
+	return typeOf(m), rule
+}
+
+// globMatch matches like a dynamic template's path_match: * is any run of characters.
 func globMatch(pattern, s string) bool {
+	if !strings.Contains(pattern, "*") {
+		return pattern == s
+	}
 	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + "$"
 	return regexp.MustCompile(re).MatchString(s)
 }
@@ -184,7 +245,7 @@ func globMatch(pattern, s string) bool {
 func leaves(ti templateIndex, prefix string, doc map[string]any, visit func(path string, v any)) {
 	for k, v := range doc {
 		path := prefix + k
-		if obj, ok := v.(map[string]any); ok && ti.props[path] != "flattened" {
+		if obj, ok := v.(map[string]any); ok && typeOf(ti.props[path]) != "flattened" && typeOf(ti.props[path]) != "geo_point" {
 			leaves(ti, path+".", obj, visit)
 			continue
 		}
@@ -220,7 +281,7 @@ func fits(typ string, v any) bool {
 	case "boolean":
 		_, ok := v.(bool)
 		return ok
-	case "flattened":
+	case "flattened", "geo_point":
 		_, ok := v.(map[string]any)
 		return ok
 	}
@@ -229,7 +290,8 @@ func fits(typ string, v any) bool {
 
 // checkDoc reports every field of doc the template does not map, or maps
 // to a type that does not take its value. Fields outside kerio.* and
-// labels.* must be explicit ECS properties, not caught by the catch-all.
+// labels.* must be explicit ECS properties (listed in emitted_fields.txt),
+// not left to an ECS dynamic template or the catch-all.
 func checkDoc(ti templateIndex, doc []byte) []string {
 	var m map[string]any
 	if err := json.Unmarshal(doc, &m); err != nil {
@@ -243,6 +305,8 @@ func checkDoc(ti templateIndex, doc []byte) []string {
 			bad = append(bad, path+": not mapped")
 		case rule == "strings_as_keyword":
 			bad = append(bad, path+": only the catch-all maps it")
+		case strings.HasPrefix(rule, "ecs_"):
+			bad = append(bad, path+": not mapped up front (add it to emitted_fields.txt)")
 		case !fits(typ, v):
 			bad = append(bad, path+": "+typ+" does not take "+string(mustMarshal(v)))
 		}
@@ -267,10 +331,13 @@ func TestTemplateMapsEveryGoldenDocumentField(t *testing.T) {
 	}
 }
 
+// TestTemplateMapsEveryCorpusDocumentField: every field the processor makes
+// of the Kerio and non-Kerio corpora is mapped up front with its ECS type
+// (kerio.* and labels.* by their own dynamic templates).
 func TestTemplateMapsEveryCorpusDocumentField(t *testing.T) {
 	ti := loadTemplate(t, ecsMappings)
-	for _, ev := range ecsEvents(t, len(readCorpus(t)), "default") {
-		require.Empty(t, checkDoc(ti, ev.JSON), "%s", ev.Raw)
+	for _, doc := range corpusDocs(t) {
+		require.Empty(t, checkDoc(ti, doc), "%s", doc)
 	}
 }
 
@@ -346,4 +413,220 @@ func TestDataRetentionValues(t *testing.T) {
 			require.ErrorContains(t, c.Validate(), "data_retention:", v)
 		}
 	}
+}
+
+// ecsDefinition is what the template tests need of testdata/ecs/ecs_flat.json.
+type ecsDefinition struct {
+	Type        string `json:"type"`
+	IgnoreAbove int    `json:"ignore_above"`
+	Index       *bool  `json:"index"`
+	MultiFields []struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	} `json:"multi_fields"`
+}
+
+func readECS(t testing.TB) map[string]ecsDefinition {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ecs", "ecs_flat.json"))
+	require.NoError(t, err)
+	var defs map[string]ecsDefinition
+	require.NoError(t, json.Unmarshal(b, &defs))
+	require.Greater(t, len(defs), 2000)
+	return defs
+}
+
+// TestTemplateMapsEveryECSFieldAsECSDefinesIt resolves every ECS field as
+// Elasticsearch would the first time a document carries it (an explicit
+// property or the first matching dynamic template) and compares type,
+// ignore_above, index and multi-fields with the ECS definition.
+func TestTemplateMapsEveryECSFieldAsECSDefinesIt(t *testing.T) {
+	ti := loadTemplate(t, ecsMappings)
+	explicit, dynamic := 0, 0
+	for name, def := range readECS(t) {
+		if def.Type == "object" {
+			continue // dynamic mapping makes objects by itself
+		}
+		m, rule := ti.mappingOf(name, nil)
+		require.NotNil(t, m, "%s: not mapped", name)
+		if rule == "" {
+			explicit++
+		} else {
+			require.True(t, strings.HasPrefix(rule, "ecs_"), "%s: mapped by %s, not by its ECS rule", name, rule)
+			dynamic++
+		}
+		require.Equal(t, def.Type, typeOf(m), name)
+		if def.IgnoreAbove > 0 {
+			require.EqualValues(t, def.IgnoreAbove, m["ignore_above"], name)
+		}
+		if def.Index != nil {
+			require.Equal(t, *def.Index, m["index"], name)
+		}
+		want := map[string]any{}
+		for _, mf := range def.MultiFields {
+			want[mf.Name] = map[string]any{"type": mf.Type}
+		}
+		got, _ := m["fields"].(map[string]any)
+		if len(want) == 0 {
+			require.Empty(t, got, name)
+		} else {
+			require.Equal(t, want, got, name)
+		}
+	}
+	require.Positive(t, explicit)
+	require.Positive(t, dynamic)
+}
+
+// TestTemplateMultiFields spells out a few of ECS's multi-fields, mapped up
+// front or by their dynamic template, and a few text fields without one.
+func TestTemplateMultiFields(t *testing.T) {
+	ti := loadTemplate(t, ecsMappings)
+	for field, want := range map[string]string{
+		"user.name":            "keyword", // up front
+		"source.user.name":     "keyword",
+		"url.original":         "wildcard", // a wildcard's multi-field
+		"user_agent.original":  "keyword",
+		"process.command_line": "wildcard", // by the dynamic template ecs_wildcard_text
+		"host.os.full":         "keyword",  // ecs_keyword_1024_text
+		"file.path":            "keyword",
+	} {
+		m, _ := ti.mappingOf(field, "x")
+		require.NotNil(t, m, field)
+		require.Equal(t, want, typeOf(m), field)
+		require.Equal(t, map[string]any{"text": map[string]any{"type": "match_only_text"}}, m["fields"], field+".text")
+	}
+	for field, want := range map[string]string{
+		"message":               "match_only_text", // itself, no multi-field
+		"error.message":         "match_only_text",
+		"event.original":        "keyword",
+		"labels.siemfwd_source": "keyword", // not ECS
+		"kerio.auth.method":     "keyword",
+	} {
+		m, _ := ti.mappingOf(field, "x")
+		require.NotNil(t, m, field)
+		require.Equal(t, want, typeOf(m), field)
+		require.NotContains(t, m, "fields", field)
+	}
+	// index: false as ECS says: the raw event is kept, not searched.
+	m, _ := ti.mappingOf("event.original", "x")
+	require.Equal(t, false, m["index"])
+	require.Equal(t, false, m["doc_values"])
+}
+
+// mappedFieldCount counts a mappings tree as Elasticsearch counts against
+// index.mapping.total_fields.limit: every field and every object, and each
+// multi-field. A test against the real node checks the count.
+func mappedFieldCount(props map[string]any) int {
+	n := 0
+	for _, v := range props {
+		m := v.(map[string]any)
+		n++
+		if sub, ok := m["properties"].(map[string]any); ok {
+			n += mappedFieldCount(sub)
+		}
+		if multi, ok := m["fields"].(map[string]any); ok {
+			n += len(multi)
+		}
+	}
+	return n
+}
+
+func templateProperties(t testing.TB, raw []byte) map[string]any {
+	t.Helper()
+	var m struct {
+		Properties map[string]any `json:"properties"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &m))
+	return m.Properties
+}
+
+// corpusDocs are the documents the processor makes of every corpus line:
+// the Kerio corpora and the non-Kerio syslog lines.
+func corpusDocs(t testing.TB) [][]byte {
+	t.Helper()
+	var docs [][]byte
+	for _, ev := range ecsEvents(t, len(readCorpus(t)), "default") {
+		docs = append(docs, ev.JSON)
+	}
+	for _, ev := range nonKerioEvents(t) {
+		docs = append(docs, ev.JSON)
+	}
+	return docs
+}
+
+// TestFieldCountStaysWithinTheDefaultLimit: the template maps fewer than
+// 1000 fields up front, and still fewer once every field the corpora
+// produce (kerio.* and labels.* by their dynamic templates) is added.
+func TestFieldCountStaysWithinTheDefaultLimit(t *testing.T) {
+	ti := loadTemplate(t, ecsMappings)
+	upFront := mappedFieldCount(templateProperties(t, ecsMappings))
+	require.Less(t, upFront, 1000)
+	require.Equal(t, len(ti.props), upFront, "the count and the index agree")
+
+	fields := map[string]bool{}
+	for p := range ti.props {
+		fields[p] = true
+	}
+	for _, doc := range corpusDocs(t) {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(doc, &m))
+		leaves(ti, "", m, func(path string, _ any) {
+			for i := range path {
+				if path[i] == '.' {
+					fields[path[:i]] = true
+				}
+			}
+			fields[path] = true
+		})
+	}
+	t.Logf("mapped fields: %d up front, %d after the corpora", upFront, len(fields))
+	require.Less(t, len(fields), 1000)
+}
+
+// TestEveryECSFieldTheCodeWritesIsMappedUpFront reads the module's Go
+// sources for string literals that name an ECS field and requires each to
+// be in emitted_fields.txt, so that a field added in code without a corpus
+// line is still mapped before the first document. Objects are left to
+// dynamic mapping; this package's own literals name the dead-letter
+// document's fields, which have a template of their own.
+func TestEveryECSFieldTheCodeWritesIsMappedUpFront(t *testing.T) {
+	defs := readECS(t)
+	ti := loadTemplate(t, ecsMappings)
+	literal := regexp.MustCompile(`"([@a-z0-9_]+(?:\.[a-z0-9_]+)*)"`)
+	self, err := filepath.Abs(".")
+	require.NoError(t, err)
+	root := filepath.Join("..", "..")
+	seen := 0
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			abs, _ := filepath.Abs(path)
+			if abs == self || d.Name() == "testdata" || (strings.HasPrefix(d.Name(), ".") && path != root) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range literal.FindAllSubmatch(src, -1) {
+			name := string(m[1])
+			def, ok := defs[name]
+			if !ok || def.Type == "object" {
+				continue
+			}
+			seen++
+			_, isProp := ti.props[name]
+			require.True(t, isProp, "%s writes ECS field %s: add it to emitted_fields.txt and run go generate", path, name)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Greater(t, seen, 50, "the scan found the processor's fields")
 }
