@@ -1,12 +1,11 @@
 package pipeline
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"siemfwd/enrich/geoip"
 	"siemfwd/enrich/mailflow"
+	"siemfwd/internal/confcheck"
 	"siemfwd/pipeline/diskbuf"
 )
 
@@ -47,26 +46,20 @@ func DefaultConfig() Config {
 
 // Validate reports every problem, each with its key.
 func (c Config) Validate() error {
-	var errs []error
+	var errs confcheck.Problems
 	if c.Workers < 0 {
-		errs = append(errs, fmt.Errorf("workers: must be >= 0 (0 = one per CPU), got %d", c.Workers))
+		errs.Add("workers", "must be >= 0 (0 = one per CPU), got %d", c.Workers)
 	}
 	if c.QueueBatches <= 0 {
-		errs = append(errs, fmt.Errorf("queue_batches: must be > 0, got %d", c.QueueBatches))
+		errs.Add("queue_batches", "must be > 0, got %d", c.QueueBatches)
 	}
-	if c.ShutdownTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("shutdown_timeout: must be > 0, got %s", c.ShutdownTimeout))
-	}
-	for _, e := range unjoinNil(c.Enrich.GeoIP.Validate()) {
-		errs = append(errs, fmt.Errorf("enrich.geoip.%w", e))
-	}
-	for _, e := range unjoinNil(c.Enrich.MailFlow.Validate()) {
-		errs = append(errs, fmt.Errorf("enrich.mail_flow.%w", e))
-	}
+	errs.Positive("shutdown_timeout", c.ShutdownTimeout)
+	errs.Under("enrich.geoip", c.Enrich.GeoIP.Validate())
+	errs.Under("enrich.mail_flow", c.Enrich.MailFlow.Validate())
 	if !validNamespace(c.Namespace) {
-		errs = append(errs, fmt.Errorf("namespace: must be 1-100 lower-case characters without \\/*?\"<>| ,# or '-', got %q", c.Namespace))
+		errs.Add("namespace", "must be 1-100 lower-case characters without \\/*?\"<>| ,# or '-', got %q", c.Namespace)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 func validNamespace(s string) bool {
@@ -151,51 +144,29 @@ func DefaultSinkConfig() SinkConfig {
 
 // Validate reports every problem, each with its key.
 func (c SinkConfig) Validate() error {
-	var errs []error
+	var errs confcheck.Problems
 	if c.QueueBatches <= 0 {
-		errs = append(errs, fmt.Errorf("queue_batches: must be > 0, got %d", c.QueueBatches))
+		errs.Add("queue_batches", "must be > 0, got %d", c.QueueBatches)
 	}
 	if c.WhenFull != WhenFullBlock && c.WhenFull != WhenFullDropNewest {
-		errs = append(errs, fmt.Errorf("when_full: must be %q or %q, got %q", WhenFullBlock, WhenFullDropNewest, c.WhenFull))
+		errs.Add("when_full", "must be %q or %q, got %q", WhenFullBlock, WhenFullDropNewest, c.WhenFull)
 	}
 	if c.MaxEvents <= 0 {
-		errs = append(errs, fmt.Errorf("max_events: must be > 0, got %d", c.MaxEvents))
+		errs.Add("max_events", "must be > 0, got %d", c.MaxEvents)
 	}
 	if c.Linger < 0 {
-		errs = append(errs, fmt.Errorf("linger: must be >= 0, got %s", c.Linger))
+		errs.Add("linger", "must be >= 0, got %s", c.Linger)
 	}
-	if c.RetryInitial <= 0 {
-		errs = append(errs, fmt.Errorf("retry_initial: must be > 0, got %s", c.RetryInitial))
-	}
+	errs.Positive("retry_initial", c.RetryInitial)
 	if c.RetryMax < c.RetryInitial {
-		errs = append(errs, fmt.Errorf("retry_max: must be >= retry_initial (%s), got %s", c.RetryInitial, c.RetryMax))
+		errs.Add("retry_max", "must be >= retry_initial (%s), got %s", c.RetryInitial, c.RetryMax)
 	}
 	switch c.Buffer.Type {
 	case "memory":
 	case "disk":
-		if err := c.Buffer.Disk().Validate(); err != nil {
-			for _, e := range unjoin(err) {
-				errs = append(errs, fmt.Errorf("buffer.%w", e))
-			}
-		}
+		errs.Under("buffer", c.Buffer.Disk().Validate())
 	default:
-		errs = append(errs, fmt.Errorf("buffer.type: must be memory or disk, got %q", c.Buffer.Type))
+		errs.Add("buffer.type", "must be memory or disk, got %q", c.Buffer.Type)
 	}
-	return errors.Join(errs...)
-}
-
-// unjoinNil is unjoin that takes nil for no errors.
-func unjoinNil(err error) []error {
-	if err == nil {
-		return nil
-	}
-	return unjoin(err)
-}
-
-// unjoin lists the errors that errors.Join put together.
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
+	return errs.Err()
 }

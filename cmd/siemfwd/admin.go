@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"siemfwd/internal/confcheck"
 	"siemfwd/pipeline/ledger"
 	syslogsrc "siemfwd/sources/syslog"
 )
@@ -112,15 +113,12 @@ func (c *AdminServerConfig) resolveToken(getenv func(string) string) error {
 
 // Validate reports every problem, each naming its key relative to "admin".
 func (c AdminServerConfig) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	var errs confcheck.Problems
 	if c.Address != "" {
 		if _, port, err := net.SplitHostPort(c.Address); err != nil {
-			bad("address", "must be host:port or empty (off), got %q: %v", c.Address, err)
+			errs.Add("address", "must be host:port or empty (off), got %q: %v", c.Address, err)
 		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-			bad("address", "port must be a number 0-65535, got %q", port)
+			errs.Add("address", "port must be a number 0-65535, got %q", port)
 		}
 	}
 	for _, d := range []struct {
@@ -133,18 +131,16 @@ func (c AdminServerConfig) Validate() error {
 		{"idle_timeout", c.IdleTimeout},
 		{"shutdown_timeout", c.ShutdownTimeout},
 	} {
-		if d.v <= 0 {
-			bad(d.key, "must be > 0, got %s", d.v)
-		}
+		errs.Positive(d.key, d.v)
 	}
 	if c.MaxConcurrentRequests < 1 {
-		bad("max_concurrent_requests", "must be > 0, got %d", c.MaxConcurrentRequests)
+		errs.Add("max_concurrent_requests", "must be > 0, got %d", c.MaxConcurrentRequests)
 	}
 	if c.MaxConnections < 1 {
-		bad("max_connections", "must be > 0, got %d", c.MaxConnections)
+		errs.Add("max_connections", "must be > 0, got %d", c.MaxConnections)
 	}
-	errs = append(errs, c.TLS.ValidateServer(c.TLS.CertFile != "" || c.TLS.KeyFile != "", "when tls.cert_file is set"))
-	return errors.Join(errs...)
+	errs.Under("tls", c.TLS.Validate(c.TLS.CertFile != "" || c.TLS.KeyFile != "", "when tls.cert_file is set"))
+	return errs.Err()
 }
 
 // adminDeps is what the admin endpoints read.

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
+	"siemfwd/internal/confcheck"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/ledger"
 	"siemfwd/sinks/deadletter"
@@ -183,7 +184,7 @@ func (c DeadLetterConfig) validate(sinkType string) error {
 	case "none":
 		return nil
 	case "file":
-		return prefixedJoin("dead_letter.file", c.File.Validate())
+		return confcheck.Under("dead_letter.file", c.File.Validate())
 	case "kafka":
 		if sinkType != "kafka" {
 			return fmt.Errorf("dead_letter.type: kafka is for kafka sinks (it uses the sink's brokers); use file for a %s sink", sinkType)
@@ -217,7 +218,8 @@ func defaultConfig() Config {
 func loadConfig(yaml []byte, lookupEnv func(string) (string, bool)) (Config, error) {
 	// Viper folds every key to lower case; the YAML is checked first, so
 	// that Queue_Batches is an unknown key and not queue_batches.
-	caseErrs := checkKeyCase(yaml)
+	var errs confcheck.Problems
+	errs.Include(checkKeyCase(yaml))
 	v := viper.New()
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(yaml)); err != nil {
@@ -266,9 +268,8 @@ func loadConfig(yaml []byte, lookupEnv func(string) (string, bool)) (Config, err
 	// Phase 3: decode into the typed structs; unknown keys are errors.
 	all := v.AllSettings()
 	lowerEnums(all)
-	errs := caseErrs
 	decode := func(key string, out any, extra ...string) {
-		errs = append(errs, decodeKey(all, key, out, extra...)...)
+		errs.Include(decodeKey(all, key, out, extra...))
 	}
 	decode("log", &cfg.Log)
 	decode("admin", &cfg.Admin)
@@ -281,9 +282,9 @@ func loadConfig(yaml []byte, lookupEnv func(string) (string, bool)) (Config, err
 		sc := cfg.Sources[name]
 		switch settings := sc.settings(); {
 		case sc.Type == "":
-			errs = append(errs, fmt.Errorf("%s.type: required (one of: %s)", key, sourceTypes))
+			errs.Add(key+".type", "required (one of: %s)", sourceTypes)
 		case settings == nil:
-			errs = append(errs, fmt.Errorf("%s.type: unknown source type %q (one of: %s)", key, sc.Type, sourceTypes))
+			errs.Add(key+".type", "unknown source type %q (one of: %s)", sc.Type, sourceTypes)
 		default:
 			decode(key, settings, "type")
 		}
@@ -294,9 +295,9 @@ func loadConfig(yaml []byte, lookupEnv func(string) (string, bool)) (Config, err
 		sc := cfg.Sinks[name]
 		switch settings := sc.settings(); {
 		case sc.Type == "":
-			errs = append(errs, fmt.Errorf("%s.type: required (one of: %s)", key, sinkTypes))
+			errs.Add(key+".type", "required (one of: %s)", sinkTypes)
 		case settings == nil:
-			errs = append(errs, fmt.Errorf("%s.type: unknown sink type %q (one of: %s)", key, sc.Type, sinkTypes))
+			errs.Add(key+".type", "unknown sink type %q (one of: %s)", sc.Type, sinkTypes)
 		default:
 			// The sink's keys are shared by three structs: each ignores the others' keys.
 			own := keysOf(reflect.ValueOf(settings).Elem().Interface())
@@ -309,50 +310,50 @@ func loadConfig(yaml []byte, lookupEnv func(string) (string, bool)) (Config, err
 	}
 	for _, top := range sortedKeys(all) {
 		if !slices.Contains([]string{"log", "admin", "ledger", "pipeline", "runtime", "sources", "sinks"}, top) {
-			errs = append(errs, fmt.Errorf("%s: unknown key", top))
+			errs.Add(top, "unknown key")
 		}
 	}
-	return cfg, errors.Join(errs...)
+	return cfg, errs.Err()
 }
 
 // Validate checks every value and reports every problem with its key path.
 func (c Config) Validate() error {
-	var errs []error
+	var errs confcheck.Problems
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
-		errs = append(errs, fmt.Errorf("log.level: must be debug, info, warn or error, got %q", c.Log.Level))
+		errs.Add("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
-		errs = append(errs, fmt.Errorf("log.format: must be text or json, got %q", c.Log.Format))
+		errs.Add("log.format", "must be text or json, got %q", c.Log.Format)
 	}
 	if c.Runtime.GCPercent <= 0 {
-		errs = append(errs, fmt.Errorf("runtime.gc_percent: must be > 0, got %d", c.Runtime.GCPercent))
+		errs.Add("runtime.gc_percent", "must be > 0, got %d", c.Runtime.GCPercent)
 	}
 	if c.Runtime.MemoryLimit < 0 {
-		errs = append(errs, fmt.Errorf("runtime.memory_limit: must be >= 0 bytes, got %d", c.Runtime.MemoryLimit))
+		errs.Add("runtime.memory_limit", "must be >= 0 bytes, got %d", c.Runtime.MemoryLimit)
 	}
-	errs = append(errs, prefixed("pipeline", c.Pipeline.Validate())...)
-	errs = append(errs, prefixed("admin", c.Admin.Validate())...)
-	errs = append(errs, prefixed("ledger", c.Ledger.Validate())...)
+	errs.Under("pipeline", c.Pipeline.Validate())
+	errs.Under("admin", c.Admin.Validate())
+	errs.Under("ledger", c.Ledger.Validate())
 	if len(c.Sources) == 0 {
-		errs = append(errs, errors.New("sources: at least one source is required"))
+		errs.Add("sources", "at least one source is required")
 	}
 	if len(c.Sinks) == 0 {
-		errs = append(errs, errors.New("sinks: at least one sink is required"))
+		errs.Add("sinks", "at least one sink is required")
 	}
 	for _, name := range sortedKeys(c.Sources) {
-		errs = append(errs, prefixed("sources."+name, c.Sources[name].validate())...)
+		errs.Under("sources."+name, c.Sources[name].validate())
 		if drain := c.Sources[name].drainTimeout(); drain >= c.Pipeline.ShutdownTimeout {
-			errs = append(errs, fmt.Errorf("sources.%s.drain_timeout: must be shorter than pipeline.shutdown_timeout (%s), got %s",
-				name, c.Pipeline.ShutdownTimeout, drain))
+			errs.Add("sources."+name+".drain_timeout", "must be shorter than pipeline.shutdown_timeout (%s), got %s",
+				c.Pipeline.ShutdownTimeout, drain)
 		}
 	}
 	for _, name := range sortedKeys(c.Sinks) {
-		errs = append(errs, prefixed("sinks."+name, c.Sinks[name].validate())...)
+		errs.Under("sinks."+name, c.Sinks[name].validate())
 		if c.Sinks[name].Common.Buffer.Type == "disk" && c.Pipeline.DataDir == "" {
-			errs = append(errs, fmt.Errorf("pipeline.data_dir: required, because sinks.%s.buffer.type is disk", name))
+			errs.Add("pipeline.data_dir", "required, because sinks.%s.buffer.type is disk", name)
 		}
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // applyEnv overrides every known key from SIEMFWD_<KEY> with dots as
@@ -403,12 +404,12 @@ func lowerEnums(tree map[string]any) {
 // letter. Keys are case-sensitive and all lower case; the names users give
 // (sources, sinks, labels) must be lower case too, since viper would fold
 // them silently.
-func checkKeyCase(doc []byte) []error {
+func checkKeyCase(doc []byte) error {
 	var root yaml.Node
 	if err := yaml.Unmarshal(doc, &root); err != nil {
 		return nil // viper reports the syntax error
 	}
-	var errs []error
+	var errs confcheck.Problems
 	var walk func(path string, n *yaml.Node)
 	walk = func(path string, n *yaml.Node) {
 		switch n.Kind {
@@ -430,9 +431,9 @@ func checkKeyCase(doc []byte) []error {
 				if lower := strings.ToLower(key); lower != key {
 					parent := path[strings.LastIndexByte(path, '.')+1:]
 					if parent == "sources" || parent == "sinks" || parent == "labels" {
-						errs = append(errs, fmt.Errorf("%s: names are case-sensitive and must be lower case, got %q", full, key))
+						errs.Add(full, "names are case-sensitive and must be lower case, got %q", key)
 					} else {
-						errs = append(errs, fmt.Errorf("%s: unknown key (keys are case-sensitive; did you mean %s?)", full, lower))
+						errs.Add(full, "unknown key (keys are case-sensitive; did you mean %s?)", lower)
 					}
 				}
 				walk(full, n.Content[i+1])
@@ -440,7 +441,7 @@ func checkKeyCase(doc []byte) []error {
 		}
 	}
 	walk("", &root)
-	return errs
+	return errs.Err()
 }
 
 // setDefaults registers every key of def (a config struct) under prefix, so
@@ -453,7 +454,7 @@ func setDefaults(v *viper.Viper, prefix string, def any) {
 
 // decodeKey decodes the subtree at key into out, reporting keys that out does
 // not have (except those listed in extra, which belong to another struct).
-func decodeKey(all map[string]any, key string, out any, extra ...string) []error {
+func decodeKey(all map[string]any, key string, out any, extra ...string) error {
 	var sub map[string]any = all
 	for _, part := range strings.Split(key, ".") {
 		sub, _ = sub[part].(map[string]any)
@@ -472,18 +473,18 @@ func decodeKey(all map[string]any, key string, out any, extra ...string) []error
 		),
 	})
 	if err != nil {
-		return []error{fmt.Errorf("%s: %w", key, err)}
+		return fmt.Errorf("%s: %w", key, err)
 	}
-	var errs []error
+	var errs confcheck.Problems
 	if err := dec.Decode(sub); err != nil {
-		errs = append(errs, prefixed(key, err)...)
+		errs.Under(key, err)
 	}
 	for _, u := range md.Unused {
 		if !slices.Contains(extra, strings.SplitN(u, ".", 2)[0]) {
-			errs = append(errs, fmt.Errorf("%s.%s: unknown key", key, u))
+			errs.Add(key+"."+u, "unknown key")
 		}
 	}
-	return errs
+	return errs.Err()
 }
 
 // flatten lists a config struct's keys (dotted, by mapstructure tag) with their values.
@@ -517,24 +518,6 @@ func keysOf(s any) []string {
 		keys = append(keys, strings.SplitN(k, ".", 2)[0])
 	}
 	return keys
-}
-
-// prefixedJoin is prefixed, joined again.
-func prefixedJoin(key string, err error) error { return errors.Join(prefixed(key, err)...) }
-
-// prefixed puts key in front of every error that err joins.
-func prefixed(key string, err error) []error {
-	if err == nil {
-		return nil
-	}
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
-			errs = append(errs, prefixed(key, e)...)
-		}
-		return errs
-	}
-	return []error{fmt.Errorf("%s.%w", key, err)}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

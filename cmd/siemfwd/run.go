@@ -20,6 +20,7 @@ import (
 	"siemfwd/configs"
 	"siemfwd/enrich/geoip"
 	"siemfwd/enrich/mailflow"
+	"siemfwd/internal/confcheck"
 	"siemfwd/internal/redact"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/diskbuf"
@@ -136,7 +137,7 @@ func readConfig(file string, lookupEnv func(string) (string, bool)) (Config, err
 	}
 	cfg, err := loadConfig(yaml, lookupEnv)
 	getenv := func(key string) string { v, _ := lookupEnv(key); return v }
-	return cfg, errors.Join(err, cfg.Validate(), prefixedJoin("admin", cfg.Admin.resolveToken(getenv)))
+	return cfg, errors.Join(err, cfg.Validate(), confcheck.Under("admin", cfg.Admin.resolveToken(getenv)))
 }
 
 // serve builds every part, starts sinks, workers and sources in that order,
@@ -396,8 +397,8 @@ func newLogger(c LogConfig, w io.Writer) *slog.Logger {
 // indent lists joined errors one per line, credentials in URLs redacted.
 func indent(err error) string {
 	var out string
-	for _, e := range prefixed("", err) {
-		out += "  " + redact.URLs(e.Error()[1:]) + "\n"
+	for _, e := range confcheck.List(err) {
+		out += "  " + redact.URLs(e.Error()) + "\n"
 	}
 	return out
 }

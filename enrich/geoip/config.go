@@ -1,9 +1,9 @@
 package geoip
 
 import (
-	"errors"
-	"fmt"
 	"time"
+
+	"siemfwd/internal/confcheck"
 )
 
 // minReloadInterval keeps a typo like "1ms" from turning the file check into
@@ -36,12 +36,12 @@ func (c Config) Enabled() bool { return c.CityDB != "" || c.ASNDB != "" }
 // Validate reports every problem, each with its key. Whether the files exist
 // and are databases is checked by New, which opens them.
 func (c Config) Validate() error {
-	var errs []error
+	var errs confcheck.Problems
 	if c.ReloadInterval < 0 || (c.ReloadInterval > 0 && c.ReloadInterval < minReloadInterval) {
-		errs = append(errs, fmt.Errorf("reload_interval: must be 0 (never) or at least %s, got %s", minReloadInterval, c.ReloadInterval))
+		errs.Add("reload_interval", "must be 0 (never) or at least %s, got %s", minReloadInterval, c.ReloadInterval)
 	}
 	if c.CityDB != "" && c.CityDB == c.ASNDB {
-		errs = append(errs, fmt.Errorf("asn_db: must not be the same file as city_db (%q): the two have different layouts", c.CityDB))
+		errs.Add("asn_db", "must not be the same file as city_db (%q): the two have different layouts", c.CityDB)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }

@@ -1,9 +1,9 @@
 package mailflow
 
 import (
-	"errors"
-	"fmt"
 	"time"
+
+	"siemfwd/internal/confcheck"
 )
 
 // Config turns mail-flow correlation on and bounds its state.
@@ -34,15 +34,15 @@ func DefaultConfig() Config {
 
 // Validate reports every problem, each with its key.
 func (c Config) Validate() error {
-	var errs []error
+	var errs confcheck.Problems
 	if c.Timeout < time.Second {
-		errs = append(errs, fmt.Errorf("timeout: must be at least 1s, got %s", c.Timeout))
+		errs.Add("timeout", "must be at least 1s, got %s", c.Timeout)
 	}
 	if c.MaxOpenMessages < 1 {
-		errs = append(errs, fmt.Errorf("max_open_messages: must be at least 1, got %d", c.MaxOpenMessages))
+		errs.Add("max_open_messages", "must be at least 1, got %d", c.MaxOpenMessages)
 	}
 	if c.MaxRecipients < 1 {
-		errs = append(errs, fmt.Errorf("max_recipients: must be at least 1, got %d", c.MaxRecipients))
+		errs.Add("max_recipients", "must be at least 1, got %d", c.MaxRecipients)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }

@@ -6,7 +6,6 @@ package kafkaconn
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"siemfwd/internal/confcheck"
 )
 
 // Secret is a string that never shows in logs or printed configs: a
@@ -63,42 +64,42 @@ type SASLConfig struct {
 	Password Secret `mapstructure:"password"`
 }
 
-// Validate reports every problem, keyed tls.*.
-func (c TLSConfig) Validate() []error {
-	var errs []error
+// Validate reports every problem, keyed relative to the tls section.
+func (c TLSConfig) Validate() error {
+	var errs confcheck.Problems
 	if !c.Enabled {
 		for _, f := range []struct{ key, val string }{{"ca_file", c.CAFile}, {"cert_file", c.CertFile}, {"key_file", c.KeyFile}} {
 			if f.val != "" {
-				errs = append(errs, fmt.Errorf("tls.%s: set but tls.enabled is false", f.key))
+				errs.Add(f.key, "set but tls.enabled is false")
 			}
 		}
-		return errs
+		return errs.Err()
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
-		errs = append(errs, errors.New("tls.cert_file: cert_file and key_file must be set together"))
+		errs.Add("cert_file", "cert_file and key_file must be set together")
 	}
-	return errs
+	return errs.Err()
 }
 
-// Validate reports every problem, keyed sasl.*.
-func (c SASLConfig) Validate() []error {
-	var errs []error
+// Validate reports every problem, keyed relative to the sasl section.
+func (c SASLConfig) Validate() error {
+	var errs confcheck.Problems
 	if c.Mechanism == "" {
 		if c.Username != "" || c.Password != "" {
-			errs = append(errs, errors.New("sasl.mechanism: required when sasl.username or sasl.password is set"))
+			errs.Add("mechanism", "required when sasl.username or sasl.password is set")
 		}
-		return errs
+		return errs.Err()
 	}
 	if !slices.Contains(saslMechanisms, c.Mechanism) {
-		errs = append(errs, fmt.Errorf("sasl.mechanism: must be one of %v, got %q", saslMechanisms, c.Mechanism))
+		errs.Add("mechanism", "must be one of %v, got %q", saslMechanisms, c.Mechanism)
 	}
 	if c.Username == "" {
-		errs = append(errs, errors.New("sasl.username: required with sasl.mechanism"))
+		errs.Add("username", "required with sasl.mechanism")
 	}
 	if c.Password == "" {
-		errs = append(errs, errors.New("sasl.password: required with sasl.mechanism"))
+		errs.Add("password", "required with sasl.mechanism")
 	}
-	return errs
+	return errs.Err()
 }
 
 // Build makes the TLS configuration, or nil when TLS is off.

@@ -1,9 +1,9 @@
 package diskbuf
 
 import (
-	"errors"
-	"fmt"
 	"time"
+
+	"siemfwd/internal/confcheck"
 )
 
 // Sync modes: when appended records are forced to stable storage.
@@ -57,26 +57,26 @@ func DefaultConfig() Config {
 
 // Validate reports every problem, each with its key.
 func (c Config) Validate() error {
-	var errs []error
+	var errs confcheck.Problems
 	if c.MaxBytes <= 0 {
-		errs = append(errs, fmt.Errorf("max_bytes: required, must be > 0, got %d", c.MaxBytes))
+		errs.Add("max_bytes", "required, must be > 0, got %d", c.MaxBytes)
 	}
 	if c.SegmentBytes < minSegmentBytes {
-		errs = append(errs, fmt.Errorf("segment_bytes: must be >= %d, got %d", minSegmentBytes, c.SegmentBytes))
+		errs.Add("segment_bytes", "must be >= %d, got %d", minSegmentBytes, c.SegmentBytes)
 	} else if c.MaxBytes > 0 && c.SegmentBytes > c.MaxBytes {
-		errs = append(errs, fmt.Errorf("segment_bytes: must be <= max_bytes (%d), got %d", c.MaxBytes, c.SegmentBytes))
+		errs.Add("segment_bytes", "must be <= max_bytes (%d), got %d", c.MaxBytes, c.SegmentBytes)
 	}
 	switch c.Sync {
 	case SyncBatch:
 	case SyncInterval:
 		if c.SyncInterval <= 0 {
-			errs = append(errs, fmt.Errorf("sync_interval: must be > 0 when sync is %q, got %s", SyncInterval, c.SyncInterval))
+			errs.Add("sync_interval", "must be > 0 when sync is %q, got %s", SyncInterval, c.SyncInterval)
 		}
 	default:
-		errs = append(errs, fmt.Errorf("sync: must be %q or %q, got %q", SyncBatch, SyncInterval, c.Sync))
+		errs.Add("sync", "must be %q or %q, got %q", SyncBatch, SyncInterval, c.Sync)
 	}
 	if c.AckSyncInterval < 0 {
-		errs = append(errs, fmt.Errorf("ack_sync_interval: must be >= 0 (0 = on every ack), got %s", c.AckSyncInterval))
+		errs.Add("ack_sync_interval", "must be >= 0 (0 = on every ack), got %s", c.AckSyncInterval)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }

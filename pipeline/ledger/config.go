@@ -1,10 +1,11 @@
 package ledger
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"time"
+
+	"siemfwd/internal/confcheck"
 )
 
 // maxHostname is the longest syslog HOSTNAME kept (RFC 5424 allows 255
@@ -56,44 +57,39 @@ func DefaultConfig() Config {
 
 // Validate reports every problem, each naming its key relative to the section.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	var errs confcheck.Problems
 	if c.MaxSenders < 1 || c.MaxSenders > maxSendersCap {
-		bad("max_senders", "must be in 1..%d, got %d", maxSendersCap, c.MaxSenders)
+		errs.Add("max_senders", "must be in 1..%d, got %d", maxSendersCap, c.MaxSenders)
 	}
 	if c.DefaultInterval < 0 {
-		bad("default_interval", "must be >= 0 (0 never flags unknown senders), got %s", c.DefaultInterval)
+		errs.Add("default_interval", "must be >= 0 (0 never flags unknown senders), got %s", c.DefaultInterval)
 	}
-	if c.CheckInterval <= 0 {
-		bad("check_interval", "must be > 0, got %s", c.CheckInterval)
-	}
+	errs.Positive("check_interval", c.CheckInterval)
 	seen := map[netip.Addr]int{}
 	for i, e := range c.ExpectedSenders {
 		key := fmt.Sprintf("expected_senders[%d]", i)
 		addr, err := netip.ParseAddr(e.Address)
 		switch {
 		case e.Address == "":
-			bad(key+".address", "required, e.g. \"10.0.0.5\"")
+			errs.Add(key+".address", "required, e.g. \"10.0.0.5\"")
 		case err != nil:
-			bad(key+".address", "must be an IP address, got %q", e.Address)
+			errs.Add(key+".address", "must be an IP address, got %q", e.Address)
 		default:
 			addr = addr.Unmap()
 			if j, dup := seen[addr]; dup {
-				bad(key+".address", "%s is already expected_senders[%d]", addr, j)
+				errs.Add(key+".address", "%s is already expected_senders[%d]", addr, j)
 			}
 			seen[addr] = i
 		}
 		if len(e.Hostname) > maxHostname {
-			bad(key+".hostname", "must be at most %d bytes, got %d", maxHostname, len(e.Hostname))
+			errs.Add(key+".hostname", "must be at most %d bytes, got %d", maxHostname, len(e.Hostname))
 		}
 		switch {
 		case e.Interval < 0:
-			bad(key+".interval", "must be > 0, got %s", e.Interval)
+			errs.Add(key+".interval", "must be > 0, got %s", e.Interval)
 		case e.Interval == 0 && c.DefaultInterval <= 0:
-			bad(key+".interval", "must be > 0 (or set default_interval), got 0s")
+			errs.Add(key+".interval", "must be > 0 (or set default_interval), got 0s")
 		}
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }

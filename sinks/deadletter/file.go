@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"siemfwd/ecs"
+	"siemfwd/internal/confcheck"
 	"siemfwd/pipeline"
 )
 
@@ -33,14 +34,14 @@ func DefaultConfig() Config { return Config{MaxBytes: 1 << 30} }
 
 // Validate reports every problem with its key.
 func (c Config) Validate() error {
-	var errs []error
+	var errs confcheck.Problems
 	if c.Path == "" {
-		errs = append(errs, errors.New("path: required"))
+		errs.Add("path", "required")
 	}
 	if c.MaxBytes <= 0 {
-		errs = append(errs, fmt.Errorf("max_bytes: must be > 0, got %d", c.MaxBytes))
+		errs.Add("max_bytes", "must be > 0, got %d", c.MaxBytes)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // File appends one JSON line per refused event:

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"siemfwd/internal/confcheck"
 	"siemfwd/internal/redact"
 )
 
@@ -118,67 +119,65 @@ func DefaultConfig() Config {
 
 // Validate reports every problem, each with its key relative to the sink.
 func (c Config) Validate() error {
-	var errs []error
+	var errs confcheck.Problems
 	if len(c.Addresses) == 0 {
-		errs = append(errs, errors.New("addresses: at least one address is required"))
+		errs.Add("addresses", "at least one address is required")
 	}
 	for i, a := range c.Addresses {
 		u, err := url.Parse(a)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("addresses[%d]: must be an http:// or https:// URL, got %q", i, redact.URLs(a)))
+			errs.Add(fmt.Sprintf("addresses[%d]", i), "must be an http:// or https:// URL, got %q", redact.URLs(a))
 			continue
 		}
 		// The client lets credentials in the URL win silently over the keys;
 		// with both set, one of them is a mistake the user must see.
 		if u.User != nil && (c.Username != "" || c.Password != "" || c.APIKey != "") {
-			errs = append(errs, fmt.Errorf("addresses[%d]: has credentials in the URL and username, password or api_key is set too; keep them in one place", i))
+			errs.Add(fmt.Sprintf("addresses[%d]", i), "has credentials in the URL and username, password or api_key is set too; keep them in one place")
 		}
 	}
 	if c.Username == "" && c.Password != "" {
-		errs = append(errs, errors.New("username: required when password is set"))
+		errs.Add("username", "required when password is set")
 	}
-	if c.RequestTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("request_timeout: must be > 0, got %s", c.RequestTimeout))
-	}
+	errs.Positive("request_timeout", c.RequestTimeout)
 	switch c.Mode {
 	case ModeDataStream:
 	case ModeIndex:
 		if err := validIndexTemplate(c.Index); err != nil {
-			errs = append(errs, fmt.Errorf("index: %w", err))
+			errs.Add("index", "%v", err)
 		}
 	default:
-		errs = append(errs, fmt.Errorf("mode: must be %s or %s, got %q", ModeDataStream, ModeIndex, c.Mode))
+		errs.Add("mode", "must be %s or %s, got %q", ModeDataStream, ModeIndex, c.Mode)
 	}
 	if c.MaxEventsPerRequest <= 0 {
-		errs = append(errs, fmt.Errorf("max_events_per_request: must be > 0, got %d", c.MaxEventsPerRequest))
+		errs.Add("max_events_per_request", "must be > 0, got %d", c.MaxEventsPerRequest)
 	}
 	if c.MaxBytesPerRequest < 1024 {
-		errs = append(errs, fmt.Errorf("max_bytes_per_request: must be >= 1024, got %d", c.MaxBytesPerRequest))
+		errs.Add("max_bytes_per_request", "must be >= 1024, got %d", c.MaxBytesPerRequest)
 	}
 	if c.Concurrency <= 0 || c.Concurrency > 64 {
-		errs = append(errs, fmt.Errorf("concurrency: must be between 1 and 64, got %d", c.Concurrency))
+		errs.Add("concurrency", "must be between 1 and 64, got %d", c.Concurrency)
 	}
 	if c.InstallTemplate {
 		if c.TemplateName == "" || sanitize(c.TemplateName, false) != c.TemplateName {
-			errs = append(errs, fmt.Errorf("template_name: must be a lower-case name without \\/*?\"<>| ,#, got %q", c.TemplateName))
+			errs.Add("template_name", "must be a lower-case name without \\/*?\"<>| ,#, got %q", c.TemplateName)
 		}
 		if len(c.TemplatePatterns) == 0 {
-			errs = append(errs, errors.New("template_patterns: at least one pattern is required when install_template is true"))
+			errs.Add("template_patterns", "at least one pattern is required when install_template is true")
 		}
 		if c.TemplatePriority < 0 {
-			errs = append(errs, fmt.Errorf("template_priority: must be >= 0, got %d", c.TemplatePriority))
+			errs.Add("template_priority", "must be >= 0, got %d", c.TemplatePriority)
 		}
 	}
 	if c.DataRetention != "" && !validTimeValue(c.DataRetention) {
-		errs = append(errs, fmt.Errorf("data_retention: must be a number and a unit (d, h, m, s), e.g. 90d, or empty to keep for ever, got %q", c.DataRetention))
+		errs.Add("data_retention", "must be a number and a unit (d, h, m, s), e.g. 90d, or empty to keep for ever, got %q", c.DataRetention)
 	}
 	if c.DeadLetterIndex != "" && sanitize(c.DeadLetterIndex, false) != c.DeadLetterIndex {
-		errs = append(errs, fmt.Errorf("dead_letter_index: must be a lower-case index name without \\/*?\"<>| ,#, got %q", c.DeadLetterIndex))
+		errs.Add("dead_letter_index", "must be a lower-case index name without \\/*?\"<>| ,#, got %q", c.DeadLetterIndex)
 	}
 	if c.DeadLetterIndex != "" && c.Mode == ModeDataStream && !strings.HasPrefix(c.DeadLetterIndex, "logs-") {
-		errs = append(errs, fmt.Errorf("dead_letter_index: must start with logs- in data_stream mode, got %q", c.DeadLetterIndex))
+		errs.Add("dead_letter_index", "must start with logs- in data_stream mode, got %q", c.DeadLetterIndex)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // validIndexTemplate checks an index-mode name: placeholders known, and the

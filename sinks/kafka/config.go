@@ -1,12 +1,12 @@
 package kafka
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"slices"
 	"time"
 
+	"siemfwd/internal/confcheck"
 	"siemfwd/kafka/kafkaconn"
 )
 
@@ -141,65 +141,59 @@ func DefaultConfig() Config {
 
 // Validate reports every problem, each with its key relative to the sink.
 func (c Config) Validate() error {
-	var errs []error
+	var errs confcheck.Problems
 	if c.Mode != ModeECS && c.Mode != ModeEdge {
-		errs = append(errs, fmt.Errorf("mode: must be %q or %q, got %q", ModeECS, ModeEdge, c.Mode))
+		errs.Add("mode", "must be %q or %q, got %q", ModeECS, ModeEdge, c.Mode)
 	}
 	if len(c.Brokers) == 0 {
-		errs = append(errs, errors.New("brokers: at least one broker is required"))
+		errs.Add("brokers", "at least one broker is required")
 	}
 	for i, b := range c.Brokers {
 		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
-			errs = append(errs, fmt.Errorf("brokers[%d]: must be host:port, got %q", i, b))
+			errs.Add(fmt.Sprintf("brokers[%d]", i), "must be host:port, got %q", b)
 		}
 	}
 	if c.Topic == "" {
-		errs = append(errs, errors.New("topic: required (a constant or a template such as kerio-{event.dataset})"))
+		errs.Add("topic", "required (a constant or a template such as kerio-{event.dataset})")
 	} else if t, err := parseTemplate(c.Topic); err != nil {
-		errs = append(errs, fmt.Errorf("topic: %w", err))
+		errs.Add("topic", "%v", err)
 	} else if lit, ok := t.constant(); ok && !kafkaconn.LegalTopic(lit) {
-		errs = append(errs, fmt.Errorf("topic: %q is not a legal topic name ([a-zA-Z0-9._-], at most 249)", lit))
+		errs.Add("topic", "%q is not a legal topic name ([a-zA-Z0-9._-], at most 249)", lit)
 	}
 	if !kafkaconn.LegalTopic(c.DefaultTopic) {
-		errs = append(errs, fmt.Errorf("default_topic: must be a legal topic name ([a-zA-Z0-9._-], 1 to 249), got %q", c.DefaultTopic))
+		errs.Add("default_topic", "must be a legal topic name ([a-zA-Z0-9._-], 1 to 249), got %q", c.DefaultTopic)
 	}
 	if _, err := parseTemplate(c.Key); err != nil {
-		errs = append(errs, fmt.Errorf("key: %w", err))
+		errs.Add("key", "%v", err)
 	}
 	switch c.KeyBy {
 	case "", KeyBySenderAddress, KeyByHostname, KeyByTemplate:
 	default:
-		errs = append(errs, fmt.Errorf("key_by: must be %q, %q, %q or \"\" (sender_address in edge mode, template in ecs mode), got %q",
-			KeyBySenderAddress, KeyByHostname, KeyByTemplate, c.KeyBy))
+		errs.Add("key_by", "must be %q, %q, %q or \"\" (sender_address in edge mode, template in ecs mode), got %q",
+			KeyBySenderAddress, KeyByHostname, KeyByTemplate, c.KeyBy)
 	}
 	if c.BatchMaxEvents <= 0 {
-		errs = append(errs, fmt.Errorf("batch_max_events: must be > 0, got %d", c.BatchMaxEvents))
+		errs.Add("batch_max_events", "must be > 0, got %d", c.BatchMaxEvents)
 	}
 	if c.MaxMessageBytes <= 0 {
-		errs = append(errs, fmt.Errorf("max_message_bytes: must be > 0, got %d", c.MaxMessageBytes))
+		errs.Add("max_message_bytes", "must be > 0, got %d", c.MaxMessageBytes)
 	}
 	if c.BatchMaxBytes < int64(c.MaxMessageBytes) {
-		errs = append(errs, fmt.Errorf("batch_max_bytes: must be >= max_message_bytes (%d), got %d", c.MaxMessageBytes, c.BatchMaxBytes))
+		errs.Add("batch_max_bytes", "must be >= max_message_bytes (%d), got %d", c.MaxMessageBytes, c.BatchMaxBytes)
 	}
 	if !slices.Contains(compressions, c.Compression) {
-		errs = append(errs, fmt.Errorf("compression: must be one of %v, got %q", compressions, c.Compression))
+		errs.Add("compression", "must be one of %v, got %q", compressions, c.Compression)
 	}
-	if c.WriteTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("write_timeout: must be > 0, got %s", c.WriteTimeout))
-	}
-	if c.DialTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("dial_timeout: must be > 0, got %s", c.DialTimeout))
-	}
-	if c.MetadataTTL <= 0 {
-		errs = append(errs, fmt.Errorf("metadata_ttl: must be > 0, got %s", c.MetadataTTL))
-	}
+	errs.Positive("write_timeout", c.WriteTimeout)
+	errs.Positive("dial_timeout", c.DialTimeout)
+	errs.Positive("metadata_ttl", c.MetadataTTL)
 	if c.TopicPartitions == 0 || c.TopicPartitions < -1 {
-		errs = append(errs, fmt.Errorf("topic_partitions: must be > 0, or -1 for the broker's default, got %d", c.TopicPartitions))
+		errs.Add("topic_partitions", "must be > 0, or -1 for the broker's default, got %d", c.TopicPartitions)
 	}
 	if c.TopicReplicationFactor == 0 || c.TopicReplicationFactor < -1 || c.TopicReplicationFactor > 32767 {
-		errs = append(errs, fmt.Errorf("topic_replication_factor: must be 1-32767, or -1 for the broker's default, got %d", c.TopicReplicationFactor))
+		errs.Add("topic_replication_factor", "must be 1-32767, or -1 for the broker's default, got %d", c.TopicReplicationFactor)
 	}
-	errs = append(errs, c.TLS.Validate()...)
-	errs = append(errs, c.SASL.Validate()...)
-	return errors.Join(errs...)
+	errs.Under("tls", c.TLS.Validate())
+	errs.Under("sasl", c.SASL.Validate())
+	return errs.Err()
 }

@@ -1,11 +1,11 @@
 package file
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
 
+	"siemfwd/internal/confcheck"
 	"siemfwd/parse/charset"
 	"siemfwd/parse/kerio"
 )
@@ -90,67 +90,59 @@ func DefaultConfig() Config {
 
 // Validate reports every problem, each naming its key relative to the source.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	var errs confcheck.Problems
 	if len(c.Paths) == 0 {
-		bad("paths", "at least one glob is required")
+		errs.Add("paths", "at least one glob is required")
 	}
 	for i, p := range c.Paths {
 		if p == "" {
-			bad(fmt.Sprintf("paths[%d]", i), "must not be empty")
+			errs.Add(fmt.Sprintf("paths[%d]", i), "must not be empty")
 		} else if _, err := filepath.Match(p, ""); err != nil {
-			bad(fmt.Sprintf("paths[%d]", i), "bad glob %q: %v", p, err)
+			errs.Add(fmt.Sprintf("paths[%d]", i), "bad glob %q: %v", p, err)
 		}
 	}
 	for i, p := range c.Exclude {
 		if p == "" {
-			bad(fmt.Sprintf("exclude[%d]", i), "must not be empty")
+			errs.Add(fmt.Sprintf("exclude[%d]", i), "must not be empty")
 		} else if _, err := filepath.Match(p, ""); err != nil {
-			bad(fmt.Sprintf("exclude[%d]", i), "bad glob %q: %v", p, err)
+			errs.Add(fmt.Sprintf("exclude[%d]", i), "bad glob %q: %v", p, err)
 		}
 	}
-	positive := func(key string, d time.Duration) {
-		if d <= 0 {
-			bad(key, "must be > 0, got %s", d)
-		}
-	}
-	positive("rescan_interval", c.RescanInterval)
-	positive("poll_interval", c.PollInterval)
-	positive("commit_interval", c.CommitInterval)
-	positive("forget_after", c.ForgetAfter)
+	errs.Positive("rescan_interval", c.RescanInterval)
+	errs.Positive("poll_interval", c.PollInterval)
+	errs.Positive("commit_interval", c.CommitInterval)
+	errs.Positive("forget_after", c.ForgetAfter)
 	if c.DrainTimeout < 0 {
-		bad("drain_timeout", "must be >= 0, got %s", c.DrainTimeout)
+		errs.Add("drain_timeout", "must be >= 0, got %s", c.DrainTimeout)
 	}
 	if err := kerio.CheckProduct(c.Product); err != nil {
-		bad("product", "%v", err)
+		errs.Add("product", "%v", err)
 	}
 	if _, err := charset.Lookup(c.Charset); err != nil {
-		bad("charset", "%v", err)
+		errs.Add("charset", "%v", err)
 	}
 	if c.Timezone == "" {
-		bad("timezone", "must be an IANA zone such as \"UTC\" or \"Europe/Prague\", got \"\"")
+		errs.Add("timezone", "must be an IANA zone such as \"UTC\" or \"Europe/Prague\", got \"\"")
 	} else if _, err := time.LoadLocation(c.Timezone); err != nil {
-		bad("timezone", "unknown zone %q: %v", c.Timezone, err)
+		errs.Add("timezone", "unknown zone %q: %v", c.Timezone, err)
 	}
 	if c.StartAt != StartAtBeginning && c.StartAt != StartAtEnd {
-		bad("start_at", "must be %q or %q, got %q", StartAtBeginning, StartAtEnd, c.StartAt)
+		errs.Add("start_at", "must be %q or %q, got %q", StartAtBeginning, StartAtEnd, c.StartAt)
 	}
 	if c.MaxLineBytes < 1 || c.MaxLineBytes > maxLineCap {
-		bad("max_line_bytes", "must be in 1..%d, got %d", maxLineCap, c.MaxLineBytes)
+		errs.Add("max_line_bytes", "must be in 1..%d, got %d", maxLineCap, c.MaxLineBytes)
 	}
 	if c.BatchEvents < 1 {
-		bad("batch_events", "must be > 0, got %d", c.BatchEvents)
+		errs.Add("batch_events", "must be > 0, got %d", c.BatchEvents)
 	}
 	if c.StateDir == "" {
-		bad("state_dir", "required: the directory where acknowledged offsets are kept")
+		errs.Add("state_dir", "required: the directory where acknowledged offsets are kept")
 	}
 	if c.FingerprintBytes < 1 || c.FingerprintBytes > maxFingerprintCap {
-		bad("fingerprint_bytes", "must be in 1..%d, got %d", maxFingerprintCap, c.FingerprintBytes)
+		errs.Add("fingerprint_bytes", "must be in 1..%d, got %d", maxFingerprintCap, c.FingerprintBytes)
 	}
 	if c.MaxOpenFiles < 1 {
-		bad("max_open_files", "must be > 0, got %d", c.MaxOpenFiles)
+		errs.Add("max_open_files", "must be > 0, got %d", c.MaxOpenFiles)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }

@@ -1,14 +1,13 @@
 package kafka
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"regexp"
 	"time"
 
+	"siemfwd/internal/confcheck"
 	"siemfwd/kafka/kafkaconn"
-
 	"siemfwd/parse/charset"
 	"siemfwd/parse/kerio"
 )
@@ -157,88 +156,80 @@ func DefaultConfig() Config {
 
 // Validate reports every problem, each naming its key relative to the source.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	var errs confcheck.Problems
 	if len(c.Brokers) == 0 {
-		bad("brokers", "at least one broker is required")
+		errs.Add("brokers", "at least one broker is required")
 	}
 	for i, b := range c.Brokers {
 		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
-			bad(fmt.Sprintf("brokers[%d]", i), "must be host:port, got %q", b)
+			errs.Add(fmt.Sprintf("brokers[%d]", i), "must be host:port, got %q", b)
 		}
 	}
 	switch {
 	case len(c.Topics) == 0 && c.TopicRegex == "":
-		bad("topics", "set topics or topic_regex")
+		errs.Add("topics", "set topics or topic_regex")
 	case len(c.Topics) > 0 && c.TopicRegex != "":
-		bad("topic_regex", "set topics or topic_regex, not both")
+		errs.Add("topic_regex", "set topics or topic_regex, not both")
 	}
 	for i, t := range c.Topics {
 		if !kafkaconn.LegalTopic(t) {
-			bad(fmt.Sprintf("topics[%d]", i), "must be a legal topic name ([a-zA-Z0-9._-], 1 to 249), got %q", t)
+			errs.Add(fmt.Sprintf("topics[%d]", i), "must be a legal topic name ([a-zA-Z0-9._-], 1 to 249), got %q", t)
 		}
 	}
 	if c.TopicRegex != "" {
 		if _, err := regexp.Compile(c.TopicRegex); err != nil {
-			bad("topic_regex", "%v", err)
+			errs.Add("topic_regex", "%v", err)
 		}
 	}
 	if c.GroupID == "" {
-		bad("group_id", "required: the consumer group that shares the partitions")
+		errs.Add("group_id", "required: the consumer group that shares the partitions")
 	}
 	if c.Mode != ModeRaw && c.Mode != ModeECS {
-		bad("mode", "must be %q or %q, got %q", ModeRaw, ModeECS, c.Mode)
+		errs.Add("mode", "must be %q or %q, got %q", ModeRaw, ModeECS, c.Mode)
 	}
 	if c.Format != FormatSyslog && c.Format != FormatLine {
-		bad("format", "must be %q or %q, got %q", FormatSyslog, FormatLine, c.Format)
+		errs.Add("format", "must be %q or %q, got %q", FormatSyslog, FormatLine, c.Format)
 	}
 	if err := kerio.CheckProduct(c.Product); err != nil {
-		bad("product", "%v", err)
+		errs.Add("product", "%v", err)
 	}
 	if _, err := charset.Lookup(c.Charset); err != nil {
-		bad("charset", "%v", err)
+		errs.Add("charset", "%v", err)
 	}
 	if c.Timezone == "" {
-		bad("timezone", "must be an IANA zone such as \"UTC\" or \"Europe/Prague\", got \"\"")
+		errs.Add("timezone", "must be an IANA zone such as \"UTC\" or \"Europe/Prague\", got \"\"")
 	} else if _, err := time.LoadLocation(c.Timezone); err != nil {
-		bad("timezone", "unknown zone %q: %v", c.Timezone, err)
+		errs.Add("timezone", "unknown zone %q: %v", c.Timezone, err)
 	}
 	if c.BatchEvents < 1 {
-		bad("batch_events", "must be > 0, got %d", c.BatchEvents)
+		errs.Add("batch_events", "must be > 0, got %d", c.BatchEvents)
 	}
 	if c.FetchMaxBytes < 1024 || c.FetchMaxBytes > 1<<30 {
-		bad("fetch_max_bytes", "must be in 1024..%d, got %d", 1<<30, c.FetchMaxBytes)
+		errs.Add("fetch_max_bytes", "must be in 1024..%d, got %d", 1<<30, c.FetchMaxBytes)
 	}
-	positive := func(key string, d time.Duration) {
-		if d <= 0 {
-			bad(key, "must be > 0, got %s", d)
-		}
-	}
-	positive("topic_refresh_interval", c.TopicRefreshInterval)
-	positive("fetch_max_wait", c.FetchMaxWait)
-	positive("commit_interval", c.CommitInterval)
-	positive("lag_interval", c.LagInterval)
-	positive("session_timeout", c.SessionTimeout)
-	positive("heartbeat_interval", c.HeartbeatInterval)
-	positive("dial_timeout", c.DialTimeout)
+	errs.Positive("topic_refresh_interval", c.TopicRefreshInterval)
+	errs.Positive("fetch_max_wait", c.FetchMaxWait)
+	errs.Positive("commit_interval", c.CommitInterval)
+	errs.Positive("lag_interval", c.LagInterval)
+	errs.Positive("session_timeout", c.SessionTimeout)
+	errs.Positive("heartbeat_interval", c.HeartbeatInterval)
+	errs.Positive("dial_timeout", c.DialTimeout)
 	if c.HeartbeatInterval > 0 && c.SessionTimeout > 0 && c.HeartbeatInterval >= c.SessionTimeout {
-		bad("heartbeat_interval", "must be below session_timeout (%s), got %s", c.SessionTimeout, c.HeartbeatInterval)
+		errs.Add("heartbeat_interval", "must be below session_timeout (%s), got %s", c.SessionTimeout, c.HeartbeatInterval)
 	}
 	if c.RebalanceTimeout < 0 {
-		bad("rebalance_timeout", "must be >= 0, got %s", c.RebalanceTimeout)
+		errs.Add("rebalance_timeout", "must be >= 0, got %s", c.RebalanceTimeout)
 	}
 	if c.DrainTimeout < 0 {
-		bad("drain_timeout", "must be >= 0, got %s", c.DrainTimeout)
+		errs.Add("drain_timeout", "must be >= 0, got %s", c.DrainTimeout)
 	}
 	if c.StartOffset != StartEarliest && c.StartOffset != StartLatest {
-		bad("start_offset", "must be %q or %q, got %q", StartEarliest, StartLatest, c.StartOffset)
+		errs.Add("start_offset", "must be %q or %q, got %q", StartEarliest, StartLatest, c.StartOffset)
 	}
 	if c.MaxInFlightBatches < 1 {
-		bad("max_in_flight_batches", "must be > 0, got %d", c.MaxInFlightBatches)
+		errs.Add("max_in_flight_batches", "must be > 0, got %d", c.MaxInFlightBatches)
 	}
-	errs = append(errs, c.TLS.Validate()...)
-	errs = append(errs, c.SASL.Validate()...)
-	return errors.Join(errs...)
+	errs.Under("tls", c.TLS.Validate())
+	errs.Under("sasl", c.SASL.Validate())
+	return errs.Err()
 }

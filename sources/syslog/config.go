@@ -1,7 +1,6 @@
 package syslog
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"siemfwd/internal/confcheck"
 	"siemfwd/parse/charset"
 	"siemfwd/parse/kerio"
 )
@@ -230,98 +230,97 @@ func DefaultConfig() Config {
 
 // Validate reports every problem, each naming its key relative to the source.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	var errs confcheck.Problems
 	switch c.Protocol {
 	case ProtocolUDP, ProtocolTCP, ProtocolTLS, ProtocolRELP:
 	default:
-		bad("protocol", "must be %q, %q, %q or %q, got %q", ProtocolUDP, ProtocolTCP, ProtocolTLS, ProtocolRELP, c.Protocol)
+		errs.Add("protocol", "must be %q, %q, %q or %q, got %q", ProtocolUDP, ProtocolTCP, ProtocolTLS, ProtocolRELP, c.Protocol)
 	}
 	if _, port, err := net.SplitHostPort(c.Address); err != nil {
-		bad("address", "must be host:port, got %q: %v", c.Address, err)
+		errs.Add("address", "must be host:port, got %q: %v", c.Address, err)
 	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		bad("address", "port must be a number 0-65535, got %q", port)
+		errs.Add("address", "port must be a number 0-65535, got %q", port)
 	}
 	if c.Timezone == "" {
-		bad("timezone", "must be an IANA zone such as \"UTC\" or \"Europe/Prague\", got \"\"")
+		errs.Add("timezone", "must be an IANA zone such as \"UTC\" or \"Europe/Prague\", got \"\"")
 	} else if _, err := time.LoadLocation(c.Timezone); err != nil {
-		bad("timezone", "unknown zone %q: %v", c.Timezone, err)
+		errs.Add("timezone", "unknown zone %q: %v", c.Timezone, err)
 	}
-	checkProduct(bad, "product", c.Product)
+	if err := kerio.CheckProduct(c.Product); err != nil {
+		errs.Add("product", "%v", err)
+	}
 	if _, err := charset.Lookup(c.Charset); err != nil {
-		bad("charset", "%v", err)
+		errs.Add("charset", "%v", err)
 	}
 	if c.MaxMessageBytes < 1 || c.MaxMessageBytes > maxMessageCap {
-		bad("max_message_bytes", "must be in 1..%d, got %d", maxMessageCap, c.MaxMessageBytes)
+		errs.Add("max_message_bytes", "must be in 1..%d, got %d", maxMessageCap, c.MaxMessageBytes)
 	}
 	if c.BatchEvents < 1 {
-		bad("batch_events", "must be > 0, got %d", c.BatchEvents)
+		errs.Add("batch_events", "must be > 0, got %d", c.BatchEvents)
 	}
 	if c.Readers < 1 {
-		bad("readers", "must be > 0, got %d", c.Readers)
+		errs.Add("readers", "must be > 0, got %d", c.Readers)
 	}
 	if c.ReceiveBuffer < 0 {
-		bad("receive_buffer", "must be >= 0, got %d", c.ReceiveBuffer)
+		errs.Add("receive_buffer", "must be >= 0, got %d", c.ReceiveBuffer)
 	}
 	if c.QueueFullWait < 0 {
-		bad("queue_full_wait", "must be >= 0, got %s", c.QueueFullWait)
+		errs.Add("queue_full_wait", "must be >= 0, got %s", c.QueueFullWait)
 	}
 	if c.PollInterval < 0 || c.PollInterval > maxPollInterval {
-		bad("poll_interval", "must be between 0 and %s, got %s", maxPollInterval, c.PollInterval)
+		errs.Add("poll_interval", "must be between 0 and %s, got %s", maxPollInterval, c.PollInterval)
 	}
 	if c.MaxConnections < 1 {
-		bad("max_connections", "must be > 0, got %d", c.MaxConnections)
+		errs.Add("max_connections", "must be > 0, got %d", c.MaxConnections)
 	}
 	if c.IdleTimeout < 0 {
-		bad("idle_timeout", "must be >= 0, got %s", c.IdleTimeout)
+		errs.Add("idle_timeout", "must be >= 0, got %s", c.IdleTimeout)
 	}
 	if c.FrameTimeout < 0 {
-		bad("frame_timeout", "must be >= 0 (0 = no limit), got %s", c.FrameTimeout)
+		errs.Add("frame_timeout", "must be >= 0 (0 = no limit), got %s", c.FrameTimeout)
 	}
 	if c.MaxConnectionsPerIP < 0 {
-		bad("max_connections_per_ip", "must be >= 0 (0 = no limit), got %d", c.MaxConnectionsPerIP)
+		errs.Add("max_connections_per_ip", "must be >= 0 (0 = no limit), got %d", c.MaxConnectionsPerIP)
 	}
 	if c.DrainTimeout < 0 {
-		bad("drain_timeout", "must be >= 0, got %s", c.DrainTimeout)
+		errs.Add("drain_timeout", "must be >= 0, got %s", c.DrainTimeout)
 	}
 	when := fmt.Sprintf("for protocol %q (or %q over TLS)", ProtocolTLS, ProtocolRELP)
 	if c.Protocol == ProtocolRELP {
 		when = fmt.Sprintf("for protocol %q over TLS", ProtocolRELP)
 	}
-	c.TLS.validate(bad, c.usesTLS(), when)
+	errs.Under("tls", c.TLS.Validate(c.usesTLS(), when))
 	for i, a := range c.Allow {
 		if _, err := parsePrefix(a); err != nil {
-			bad(fmt.Sprintf("allow[%d]", i), "%v", err)
+			errs.Add(fmt.Sprintf("allow[%d]", i), "%v", err)
 		}
 	}
 	rl := c.RateLimit
 	if rl.EventsPerSecond < 0 {
-		bad("rate_limit.events_per_second", "must be >= 0 (0 = off), got %v", rl.EventsPerSecond)
+		errs.Add("rate_limit.events_per_second", "must be >= 0 (0 = off), got %v", rl.EventsPerSecond)
 	}
 	if rl.Burst < 0 {
-		bad("rate_limit.burst", "must be >= 0 (0 = one second's worth), got %d", rl.Burst)
+		errs.Add("rate_limit.burst", "must be >= 0 (0 = one second's worth), got %d", rl.Burst)
 	}
 	if rl.MaxSenders < 1 {
-		bad("rate_limit.max_senders", "must be > 0, got %d", rl.MaxSenders)
+		errs.Add("rate_limit.max_senders", "must be > 0, got %d", rl.MaxSenders)
 	}
 	if c.ClockSkew < 0 {
-		bad("clock_skew", "must be >= 0 (0 = off), got %s", c.ClockSkew)
+		errs.Add("clock_skew", "must be >= 0 (0 = off), got %s", c.ClockSkew)
 	}
 	names := make(map[string]int)
 	for i, p := range c.Profiles {
 		key := fmt.Sprintf("profiles[%d]", i)
 		if p.Name == "" {
-			bad(key+".name", "required")
+			errs.Add(key+".name", "required")
 		} else if j, dup := names[p.Name]; dup {
-			bad(key+".name", "%q already names profiles[%d]", p.Name, j)
+			errs.Add(key+".name", "%q already names profiles[%d]", p.Name, j)
 		} else {
 			names[p.Name] = i
 		}
-		p.validate(func(k, format string, args ...any) { bad(key+"."+k, format, args...) })
+		errs.Under(key, p.validate())
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // labelKey is what labels.* keys may be: ECS-style lower-case names.
@@ -331,105 +330,95 @@ var labelKey = regexp.MustCompile(`^[a-z0-9_]+$`)
 // (logs-<dataset>-<namespace>): lower case, no '-'.
 var datasetName = regexp.MustCompile(`^[a-z0-9_.]{1,100}$`)
 
-func checkProduct(bad func(string, string, ...any), key, v string) {
-	if err := kerio.CheckProduct(v); err != nil {
-		bad(key, "%v", err)
-	}
-}
-
 // usesTLS reports whether the listener speaks TLS: protocol "tls", or
 // "relp" with a certificate.
 func (c Config) usesTLS() bool {
 	return c.Protocol == ProtocolTLS || c.Protocol == ProtocolRELP && (c.TLS.CertFile != "" || c.TLS.KeyFile != "")
 }
 
-// ValidateServer checks t for another TLS server that shares these keys
-// (the admin listener), which is on when when says so; the keys it reports
-// start with "tls.".
-func (t TLSConfig) ValidateServer(on bool, when string) error {
-	var errs []error
-	t.validate(func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}, on, when)
-	return errors.Join(errs...)
-}
-
-// validate reports the TLS keys' problems; when names the setting that
-// turns TLS on, for the messages.
-func (t TLSConfig) validate(bad func(string, string, ...any), isTLS bool, when string) {
-	if !isTLS {
+// Validate reports the TLS keys' problems, keyed relative to the tls
+// section. on says whether the server speaks TLS (keys set while it does not
+// are reported too, as they would be ignored); when names the setting that
+// turns TLS on, for the messages. The admin listener shares these keys.
+func (t TLSConfig) Validate(on bool, when string) error {
+	var errs confcheck.Problems
+	if !on {
 		// Keys that would be silently ignored are a mistake worth reporting.
 		for _, f := range []struct{ key, val string }{
-			{"tls.cert_file", t.CertFile}, {"tls.key_file", t.KeyFile}, {"tls.client_ca_file", t.ClientCAFile},
+			{"cert_file", t.CertFile}, {"key_file", t.KeyFile}, {"client_ca_file", t.ClientCAFile},
 		} {
 			if f.val != "" {
-				bad(f.key, "only %s", when)
+				errs.Add(f.key, "only %s", when)
 			}
 		}
-		return
+		return errs.Err()
 	}
 	if t.CertFile == "" {
-		bad("tls.cert_file", "required %s", when)
+		errs.Add("cert_file", "required %s", when)
 	}
 	if t.KeyFile == "" {
-		bad("tls.key_file", "required %s", when)
+		errs.Add("key_file", "required %s", when)
 	}
 	if _, err := tlsVersion(t.MinVersion); err != nil {
-		bad("tls.min_version", "%v", err)
+		errs.Add("min_version", "%v", err)
 	}
 	switch t.ClientAuth {
 	case ClientAuthNone:
 	case ClientAuthRequest, ClientAuthRequire:
 		if t.ClientCAFile == "" {
-			bad("tls.client_ca_file", "required when client_auth is %q", t.ClientAuth)
+			errs.Add("client_ca_file", "required when client_auth is %q", t.ClientAuth)
 		}
 	default:
-		bad("tls.client_auth", "must be %q, %q or %q, got %q", ClientAuthNone, ClientAuthRequest, ClientAuthRequire, t.ClientAuth)
+		errs.Add("client_auth", "must be %q, %q or %q, got %q", ClientAuthNone, ClientAuthRequest, ClientAuthRequire, t.ClientAuth)
 	}
 	if t.ReloadInterval < 0 {
-		bad("tls.reload_interval", "must be >= 0 (0 = check on every handshake), got %s", t.ReloadInterval)
+		errs.Add("reload_interval", "must be >= 0 (0 = check on every handshake), got %s", t.ReloadInterval)
 	}
-	if t.HandshakeTimeout <= 0 {
-		bad("tls.handshake_timeout", "must be > 0, got %s", t.HandshakeTimeout)
-	}
+	errs.Positive("handshake_timeout", t.HandshakeTimeout)
+	return errs.Err()
 }
 
-func (p ProfileConfig) validate(bad func(string, string, ...any)) {
+// validate reports the profile's problems, keyed relative to the profile.
+func (p ProfileConfig) validate() error {
+	var errs confcheck.Problems
 	if len(p.Match.Addresses) == 0 && len(p.Match.Hostnames) == 0 {
-		bad("match", "needs addresses or hostnames, or the profile never matches")
+		errs.Add("match", "needs addresses or hostnames, or the profile never matches")
 	}
 	for i, a := range p.Match.Addresses {
 		if _, err := parsePrefix(a); err != nil {
-			bad(fmt.Sprintf("match.addresses[%d]", i), "%v", err)
+			errs.Add(fmt.Sprintf("match.addresses[%d]", i), "%v", err)
 		}
 	}
 	for i, h := range p.Match.Hostnames {
 		if h == "" {
-			bad(fmt.Sprintf("match.hostnames[%d]", i), "must not be empty")
+			errs.Add(fmt.Sprintf("match.hostnames[%d]", i), "must not be empty")
 		} else if _, err := path.Match(strings.ToLower(h), ""); err != nil {
-			bad(fmt.Sprintf("match.hostnames[%d]", i), "bad pattern %q: %v", h, err)
+			errs.Add(fmt.Sprintf("match.hostnames[%d]", i), "bad pattern %q: %v", h, err)
 		}
 	}
 	if p.Timezone != "" {
 		if _, err := time.LoadLocation(p.Timezone); err != nil {
-			bad("timezone", "unknown zone %q: %v", p.Timezone, err)
+			errs.Add("timezone", "unknown zone %q: %v", p.Timezone, err)
 		}
 	}
-	checkProduct(bad, "product", p.Product)
+	if err := kerio.CheckProduct(p.Product); err != nil {
+		errs.Add("product", "%v", err)
+	}
 	if _, err := charset.Lookup(p.Charset); err != nil {
-		bad("charset", "%v", err)
+		errs.Add("charset", "%v", err)
 	}
 	if p.Dataset != "" && !datasetName.MatchString(p.Dataset) {
-		bad("dataset", "must be 1-100 of [a-z0-9_.] (it names a data stream), got %q", p.Dataset)
+		errs.Add("dataset", "must be 1-100 of [a-z0-9_.] (it names a data stream), got %q", p.Dataset)
 	}
 	for k := range p.Labels {
 		if !labelKey.MatchString(k) {
-			bad("labels."+k, "key must match %s", labelKey)
+			errs.Add("labels."+k, "key must match %s", labelKey)
 		}
 	}
 	if p.ClockSkew < 0 {
-		bad("clock_skew", "must be >= 0 (0 = the source's), got %s", p.ClockSkew)
+		errs.Add("clock_skew", "must be >= 0 (0 = the source's), got %s", p.ClockSkew)
 	}
+	return errs.Err()
 }
 
 // parsePrefix reads an IP address (a single-address prefix) or a CIDR

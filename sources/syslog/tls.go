@@ -156,7 +156,7 @@ func (r *certReloader) load() (*tls.Config, []fileStamp, error) {
 	return conf, stamps, nil
 }
 
-// ServerTLS loads cfg's files (checked by ValidateServer) and returns a
+// ServerTLS loads cfg's files (checked by Validate) and returns a
 // server config that reloads them when they change, as a TLS source does,
 // for other listeners that take the same keys (the admin listener).
 func ServerTLS(cfg TLSConfig, log *slog.Logger) (*tls.Config, error) {
