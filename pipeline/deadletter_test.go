@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
@@ -118,16 +119,13 @@ func TestADiskBufferedSinkCorrectsTheLedgerWhenADeadLetterFails(t *testing.T) {
 
 	require.NoError(t, src.waitAcks(t, 1)[0], "the disk buffer acknowledged the batch when it stored it")
 	<-s.Calls
-	require.Eventually(t, func() bool {
+	poll.Until(t, patience, "the failed dead letter counted", func() bool {
 		return testutil.ToFloat64(h.m.SinkDropped.WithLabelValues("s", metrics.ReasonDeadLetterFailed)) == 1
-	}, patience, pollEvery)
+	})
 	delivered, dropped := ledgerTotals(l)
 	require.EqualValues(t, 1, delivered, "the lost event no longer counts as delivered")
 	require.Equal(t, map[string]uint64{metrics.ReasonDeadLetterFailed: 1}, dropped)
 }
 
-// patience bounds a wait for a condition; pollEvery is how often it is checked.
-const (
-	patience  = 30 * time.Second
-	pollEvery = 5 * time.Millisecond
-)
+// patience bounds a wait for a condition.
+const patience = 30 * time.Second

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/diskbuf"
 	"siemfwd/pipeline/ledger"
@@ -434,7 +435,7 @@ func TestDiskBufferedSinkGetsWholeBatches(t *testing.T) {
 	<-slow.Entered // the first write holds the first batch
 	require.Len(t, src.waitAcks(t, 50), 50, "the rest is stored")
 	close(slow.Release)
-	require.Eventually(t, func() bool { return len(slow.Events()) == 50 }, 30*time.Second, time.Millisecond)
+	poll.Until(t, 30*time.Second, "50 events at the slow sink", func() bool { return len(slow.Events()) == 50 })
 	require.Equal(t, 2, slow.Writes(), "the 49 stored batches go out in one write")
 }
 

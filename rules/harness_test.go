@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"siemfwd/internal/poll"
 )
 
 // newTermsWindow is the look-back in which a new-terms rule reports terms
@@ -295,26 +297,21 @@ func (h *harness) count(t *testing.T, query map[string]any) int {
 // shards are active the node answers 503, which only means "not yet".
 func (h *harness) waitCount(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
 	body := map[string]any{"query": map[string]any{"match_all": map[string]any{}}}
-	got := -1
-	for {
+	poll.UntilOK(t, 3*time.Minute, func() string {
 		var res struct {
 			Count int `json:"count"`
 		}
-		if h.try(t, "POST", "/"+h.index+"/_refresh?allow_no_indices=true", nil, nil) &&
-			h.try(t, "POST", "/"+h.index+"/_count?allow_no_indices=true", body, &res) {
-			got = res.Count
-			require.LessOrEqual(t, got, n, "documents in %s", h.index)
-			if got == n {
-				return
-			}
+		if !h.try(t, "POST", "/"+h.index+"/_refresh?allow_no_indices=true", nil, nil) ||
+			!h.try(t, "POST", "/"+h.index+"/_count?allow_no_indices=true", body, &res) {
+			return "the node to answer"
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d documents reached %s within three minutes", got, n, h.index)
+		require.LessOrEqual(t, res.Count, n, "documents in %s", h.index)
+		if res.Count < n {
+			return fmt.Sprintf("%d of %d documents in %s", res.Count, n, h.index)
 		}
-		time.Sleep(200 * time.Millisecond) // polling a condition with a deadline, not synchronising
-	}
+		return ""
+	})
 }
 
 // try is do for a node that may not be ready: false on 503 or when the node

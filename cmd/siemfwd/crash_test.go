@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"siemfwd/internal/poll"
 )
 
 // buildBinary compiles siemfwd once for the tests that run the real binary.
@@ -144,22 +145,30 @@ sinks:
 		cmd.Stderr = os.Stderr
 		require.NoError(t, cmd.Start())
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		// A failure while it runs: its goroutine dump (SIGQUIT) shows where it stood.
+		t.Cleanup(func() {
+			if t.Failed() {
+				cmd.Process.Signal(syscall.SIGQUIT)
+				cmd.Wait()
+			}
+		})
 		return cmd
 	}
 	waitDelivered := func(want int) {
-		if !assert.Eventually(t, func() bool { return len(countOutput(t, outPath)) >= want }, 120*time.Second, 250*time.Millisecond,
-			"want %d distinct lines delivered", want) {
+		poll.UntilOK(t, 120*time.Second, func() string {
 			seen := countOutput(t, outPath)
+			if len(seen) >= want {
+				return ""
+			}
 			var missing []int
 			for n := range next {
 				if seen[n] == 0 {
 					missing = append(missing, n)
 				}
 			}
-			t.Logf("%d of %d lines missing: %v ...", len(missing), next, missing[:min(len(missing), 20)])
-			t.Logf("%d lines missing (last ones %v)", len(missing), missing[max(0, len(missing)-5):])
-			t.FailNow()
-		}
+			return fmt.Sprintf("%d of %d lines delivered, want %d; missing %v ... (last ones %v)",
+				len(seen), next, want, missing[:min(len(missing), 20)], missing[max(0, len(missing)-5):])
+		})
 	}
 
 	outSize := func() int64 {
@@ -188,10 +197,8 @@ sinks:
 		if rng.IntN(3) == 0 {
 			writeLines(500 + rng.IntN(2000)) // and lines that arrive while it runs
 		}
-		if pending > 0 && !assert.Eventually(t, func() bool { return outSize() >= target }, 60*time.Second, time.Millisecond) {
-			cmd.Process.Signal(syscall.SIGQUIT)
-			cmd.Wait()
-			t.FailNow()
+		if pending > 0 {
+			poll.Until(t, 60*time.Second, "the output to reach the kill point", func() bool { return outSize() >= target })
 		}
 		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 		cmd.Wait()

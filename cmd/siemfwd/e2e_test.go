@@ -19,6 +19,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"siemfwd/internal/poll"
 )
 
 // kafka-go's transport closes a connection whose request was in flight when
@@ -149,8 +151,7 @@ func (s *siemfwd) stop(t *testing.T) int {
 // generous overall deadline; no fixed sleeps).
 func (s *siemfwd) waitLines(t *testing.T, n int) []string {
 	t.Helper()
-	require.Eventually(t, func() bool { return len(s.stdout.lines()) >= n }, 30*time.Second, 5*time.Millisecond,
-		"want %d events on stdout", n)
+	poll.Until(t, 30*time.Second, fmt.Sprintf("%d events on stdout", n), func() bool { return len(s.stdout.lines()) >= n })
 	return s.stdout.lines()
 }
 
@@ -288,9 +289,9 @@ func TestShutdownFlushesInFlightEvents(t *testing.T) {
 		_, err := c.Write([]byte(m + "\n"))
 		require.NoError(t, err)
 	}
-	require.Eventually(t, func() bool {
+	poll.Until(t, 30*time.Second, "500 events received", func() bool {
 		return s.metric(t, "siemfwd_source_received_events_total", map[string]string{"source": "tcp"}) == 500
-	}, 30*time.Second, 5*time.Millisecond)
+	})
 	require.Empty(t, s.stdout.lines(), "nothing is written before the drain")
 	c.Close()
 	require.Equal(t, 0, s.stop(t))
@@ -348,17 +349,15 @@ func TestSendersLedgerBalancesForManySenders(t *testing.T) {
 		}
 		return out
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for done := false; !done; {
-		require.True(t, time.Now().Before(deadline), "events not delivered in 60s")
+	poll.Until(t, 60*time.Second, "every sender's events delivered", func() bool {
 		got := read()
-		done = true
 		for _, ip := range senders {
 			if got[ip].Delivered != perSender {
-				done = false
+				return false
 			}
 		}
-	}
+		return true
+	})
 	wg.Wait()
 	got := read()
 	for _, ip := range senders {

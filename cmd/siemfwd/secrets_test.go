@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"siemfwd/internal/poll"
 )
 
 // An Elasticsearch address with credentials, at a port where nothing
@@ -30,9 +32,9 @@ sinks: {es: {type: elasticsearch, addresses: ["http://elastic:hunter2@127.0.0.1:
 			go func() { exit <- run(ctx, []string{"run", "-c", path}, noEnv, &lockedBuffer{}, stderr) }()
 			// Wait until the failed probe was logged (the start fails, or
 			// goes on retrying in the background), then stop.
-			require.Eventually(t, func() bool {
+			poll.Until(t, 30*time.Second, "a log line that names the address", func() bool {
 				return strings.Contains(strings.Join(stderr.lines(), "\n"), "127.0.0.1:1")
-			}, 30*time.Second, 5*time.Millisecond, "no log line names the address")
+			})
 			cancel()
 			select {
 			case <-exit:

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"siemfwd/internal/poll"
 )
 
 // totalsLine waits for the exit line of totals.
@@ -37,9 +39,9 @@ func sendTCP(t *testing.T, addr string, msgs []string) {
 func TestExitLogsTotalsThatMatchTheOutput(t *testing.T) {
 	s := startSiemfwd(t, fmt.Sprintf(e2eConfig, ", linger: 1h, max_events: 100000"), 3)
 	sendTCP(t, s.addr["tcp"], messages("tcp", 300))
-	require.Eventually(t, func() bool {
+	poll.Until(t, 30*time.Second, "300 events received", func() bool {
 		return s.metric(t, "siemfwd_source_received_events_total", map[string]string{"source": "tcp"}) == 300
-	}, 30*time.Second, 5*time.Millisecond)
+	})
 	require.Equal(t, 0, s.stop(t))
 	rec := s.totalsLine(t)
 	require.EqualValues(t, 300, rec["received"])
@@ -64,9 +66,9 @@ func TestAbandonedEventsAreCountedAndTheExitCodeSaysSo(t *testing.T) {
 	defer close(deaf.release) // after the test: let the stuck goroutine end for the leak check
 	s := startSiemfwdTo(t, "pipeline: {shutdown_timeout: 400ms}\n"+fmt.Sprintf(e2eConfig, ""), 3, deaf)
 	sendTCP(t, s.addr["tcp"], messages("tcp", 100))
-	require.Eventually(t, func() bool {
+	poll.Until(t, 30*time.Second, "100 events received", func() bool {
 		return s.metric(t, "siemfwd_source_received_events_total", map[string]string{"source": "tcp"}) == 100
-	}, 30*time.Second, 5*time.Millisecond)
+	})
 	require.Equal(t, 1, s.stop(t))
 	rec := s.totalsLine(t)
 	require.EqualValues(t, 100, rec["received"])

@@ -47,15 +47,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/internal/testservice"
 )
 
 // patience bounds every wait. It is an upper bound on a loaded, shared
 // machine, never a pause: waits poll and return as soon as they can.
 const patience = 90 * time.Second
-
-// pollEvery is how often a wait checks its condition.
-const pollEvery = 50 * time.Millisecond
 
 // binary is the siemfwd built by TestMain.
 var binary string
@@ -297,33 +295,26 @@ func (p *Proc) WaitLog(msg string) map[string]any {
 // when the process exits first.
 func (p *Proc) waitFor(what string, cond func() bool) {
 	p.t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
+	poll.Until(logsOnFailure{p.t, p}, patience, what, func() bool {
+		if cond() {
+			return true
+		}
 		if !p.Running() && !cond() {
 			p.t.Fatalf("siemfwd exited with %d while waiting for %s; logs:\n%s", p.code, what, p.logs.text())
 		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("no %s within %s; logs:\n%s", what, patience, p.logs.text())
-		}
-		time.Sleep(pollEvery)
-	}
+		return false
+	})
 }
 
-// Eventually polls cond until it returns "" (met), failing with cond's last
-// answer after patience.
-func Eventually(t *testing.T, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	for {
-		why := cond()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", patience, why)
-		}
-		time.Sleep(pollEvery)
-	}
+// logsOnFailure is a test that adds the process's logs to a failure.
+type logsOnFailure struct {
+	testing.TB
+	p *Proc
+}
+
+func (l logsOnFailure) Fatalf(format string, args ...any) {
+	l.TB.Helper()
+	l.TB.Fatalf(format+"; logs:\n%s", append(args, l.p.logs.text())...)
 }
 
 // get fetches an admin endpoint; it returns the status and body.
@@ -615,16 +606,18 @@ func ESStored(t *testing.T, indices ...string) Stored {
 // test on anything else.
 func esCall(t *testing.T, method, url, body string) []byte {
 	t.Helper()
-	deadline := time.Now().Add(patience)
-	for {
+	var answer []byte
+	poll.UntilOK(t, patience, func() string {
 		b, err := esDo(method, url, body)
 		if err == nil {
-			return b
+			answer = b
+			return ""
 		}
 		busy := strings.Contains(err.Error(), ": 429 ") || strings.Contains(err.Error(), ": 503 ")
-		require.True(t, busy && time.Now().Before(deadline), "%v", err)
-		time.Sleep(time.Second)
-	}
+		require.True(t, busy, "%v", err)
+		return err.Error()
+	})
+	return answer
 }
 
 // esDo sends one request to Elasticsearch and returns the body of a 2xx answer.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/internal/testservice"
 )
 
@@ -312,7 +313,7 @@ func (tt *twoTier) killEdge(e *tierEdge) []flow {
 // waitDelivered waits until e's ledger has delivered n events.
 func (tt *twoTier) waitDelivered(e *tierEdge, n uint64) {
 	tt.t.Helper()
-	Eventually(tt.t, func() string {
+	poll.UntilOK(tt.t, patience, func() string {
 		if got := e.proc.Ledger().Delivered; got < n {
 			return fmt.Sprintf("%s delivered %d of %d", e.name, got, n)
 		}
@@ -325,7 +326,7 @@ func (tt *twoTier) waitSent(p *Proc, sink string) {
 	tt.t.Helper()
 	sent := map[string]string{"sink": sink, "outcome": "sent"}
 	before := p.Metric("siemfwd_sink_events_total", sent)
-	Eventually(tt.t, func() string {
+	poll.UntilOK(tt.t, patience, func() string {
 		if got := p.Metric("siemfwd_sink_events_total", sent); got <= before {
 			return fmt.Sprintf("sink %s sent %v, no more than %v", sink, got, before)
 		}
@@ -381,7 +382,7 @@ func (tt *twoTier) drops(e *tierEdge) string {
 func (tt *twoTier) waitHoldsAll(p *Proc, partitions int, start time.Time) (time.Duration, float64) {
 	tt.t.Helper()
 	var maxLag float64
-	Eventually(tt.t, func() string {
+	poll.UntilOK(tt.t, patience, func() string {
 		maxLag = max(maxLag, p.Metric("siemfwd_kafka_consumer_lag_messages", nil))
 		if got := p.Metric("siemfwd_kafka_partitions_assigned", nil); got != float64(partitions) {
 			return fmt.Sprintf("the survivor holds %v of %d partitions", got, partitions)
@@ -395,7 +396,7 @@ func (tt *twoTier) waitHoldsAll(p *Proc, partitions int, start time.Time) (time.
 // together they hold them all.
 func (tt *twoTier) waitShared(partitions int) {
 	tt.t.Helper()
-	Eventually(tt.t, func() string {
+	poll.UntilOK(tt.t, patience, func() string {
 		total := 0.0
 		var held []float64
 		for _, p := range tt.indexers {
@@ -467,7 +468,7 @@ func (tt *twoTier) caughtUp(ids []int) string {
 func (tt *twoTier) settle() {
 	tt.t.Helper()
 	for _, e := range tt.edges {
-		Eventually(tt.t, func() string {
+		poll.UntilOK(tt.t, patience, func() string {
 			l := e.proc.Ledger()
 			kernel := e.proc.Metric("siemfwd_source_kernel_dropped_events_total", nil)
 			buffered := e.proc.Metric("siemfwd_disk_buffer_events", nil)
@@ -479,7 +480,7 @@ func (tt *twoTier) settle() {
 		})
 	}
 	ids := tt.partitions()
-	Eventually(tt.t, func() string { return tt.caughtUp(ids) })
+	poll.UntilOK(tt.t, patience, func() string { return tt.caughtUp(ids) })
 }
 
 // check settles the deployment and checks every marker sent so far.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"siemfwd/internal/poll"
 )
 
 // Framing scenarios of issue 13 (findings 4 and 9), against the real binary
@@ -75,7 +77,7 @@ func TestLyingOctetCount(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c.Close())
 
-	Eventually(t, func() string {
+	poll.UntilOK(t, patience, func() string {
 		if n := len(p.Stdout()); n < len(markers)+1 {
 			return fmt.Sprintf("%d of %d events", n, len(markers)+1)
 		}
@@ -118,7 +120,7 @@ func TestSplitFrameReceiveTime(t *testing.T) {
 	second := time.Now()
 	_, err = c.Write([]byte(l2[40:] + "\n" + l3 + "\n"))
 	require.NoError(t, err)
-	Eventually(t, func() string {
+	poll.UntilOK(t, patience, func() string {
 		if n := len(p.Stdout()); n < 3 {
 			return fmt.Sprintf("%d of 3 events", n)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/internal/testservice"
 )
 
@@ -157,7 +158,7 @@ func TestOneMachineRecipe(t *testing.T) {
 			path, ok := strings.CutSuffix(u.Path, "-default/_count")
 			require.True(t, ok, "recipe line %q counts the default namespace (configs/indexer.yaml)", line)
 			countURL := es + path + "-" + n.Namespace + "/_count"
-			Eventually(t, func() string {
+			poll.UntilOK(t, patience, func() string {
 				var res struct {
 					Count int `json:"count"`
 				}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"siemfwd/internal/poll"
 )
 
 // Restart bounces a test service (kafka or es) with scripts/testenv/restart,
@@ -142,7 +144,7 @@ func TestRestartsMidStreamLoseNothing(t *testing.T) {
 	waitFlowing := func(sink string) {
 		t.Helper()
 		before := p.Metric("siemfwd_sink_events_total", map[string]string{"sink": sink, "outcome": "sent"})
-		Eventually(t, func() string {
+		poll.UntilOK(t, patience, func() string {
 			if p.Metric("siemfwd_sink_events_total", map[string]string{"sink": sink, "outcome": "sent"}) <= before {
 				return sink + " delivers nothing"
 			}

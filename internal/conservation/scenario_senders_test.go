@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"siemfwd/internal/poll"
 )
 
 // The real senders of issue 14: rsyslog forwards what logger hands it over
@@ -213,7 +215,7 @@ func startRsyslog(t *testing.T, path, dir, conf string) *rsyslog {
 		}
 	})
 	// rsyslog is ready when its input socket exists.
-	Eventually(t, func() string {
+	poll.UntilOK(t, patience, func() string {
 		if _, err := os.Stat(filepath.Join(dir, "log.sock")); err != nil {
 			return "rsyslogd has not created its socket: " + r.logs.text()
 		}
@@ -309,7 +311,7 @@ func events(procs []*Proc, source string) []senderEvent {
 // output of any of procs.
 func waitMarkers(t *testing.T, procs []*Proc, source string, markers []string) {
 	t.Helper()
-	Eventually(t, func() string {
+	poll.UntilOK(t, patience, func() string {
 		seen := map[string]bool{}
 		for _, ev := range events(procs, source) {
 			if i := strings.LastIndexByte(ev.message, ' '); i >= 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/internal/testservice"
 )
 
@@ -116,7 +117,7 @@ func TestSIGTERMDuringATCPFloodDeliversEverythingRead(t *testing.T) {
 	p := Start(t, "full.yaml", env)
 	// The senders write until siemfwd closes their connections (or 2.5 s).
 	f := startFlood(t, p.Listen["syslog_tcp"], "sigterm", 4, 2500)
-	Eventually(t, func() string {
+	poll.UntilOK(t, patience, func() string {
 		if got := p.Metric("siemfwd_source_received_events_total", map[string]string{"source": "syslog_tcp"}); got < 500 {
 			return fmt.Sprintf("received %v of the 500 to wait for", got)
 		}
@@ -163,7 +164,7 @@ func TestKill9WithDiskBuffersThenRestartDeliversEveryMarker(t *testing.T) {
 
 	p = Start(t, "full.yaml", env)
 	var es, kafka Stored
-	Eventually(t, func() string {
+	poll.UntilOK(t, patience, func() string {
 		es = ESStored(t, n.DataStreams())
 		kafka = KafkaStored(t, KafkaTopics(t, n.TopicPrefix)...)
 		if len(es) < len(sent) || len(kafka) < len(sent) {
@@ -188,7 +189,7 @@ func TestSecondSIGTERMExitsAtOnceAndCountsWhatItAbandons(t *testing.T) {
 	p := Start(t, "full.yaml", env)
 	sent := Markers("twice", 500)
 	SendTCP(t, p.Listen["syslog_tcp"], lines(sent))
-	Eventually(t, func() string {
+	poll.UntilOK(t, patience, func() string {
 		if got := p.Metric("siemfwd_source_received_events_total", map[string]string{"source": "syslog_tcp"}); got < float64(len(sent)) {
 			return fmt.Sprintf("received %v of %d", got, len(sent))
 		}
@@ -259,7 +260,7 @@ sinks:
 	require.NoError(t, conn.Close())
 	lastSent := time.Now()
 	lag := map[string]time.Duration{}
-	Eventually(t, func() string {
+	poll.UntilOK(t, patience, func() string {
 		for _, sink := range []string{"memory", "disk"} {
 			if _, done := lag[sink]; done {
 				continue

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/internal/testservice"
 )
 
@@ -46,7 +47,7 @@ func TestElasticsearchDownAtStartIsNotFatal(t *testing.T) {
 	sent := Markers("esdown", 60)
 	SendTCP(t, p.Listen["syslog_tcp"], lines(sent[:30]))
 	SendUDP(t, p.Listen["syslog_udp"], lines(sent[30:]))
-	Eventually(t, func() string {
+	poll.UntilOK(t, patience, func() string {
 		if got := p.Metric("siemfwd_disk_buffer_events", map[string]string{"sink": "elasticsearch"}); got != float64(len(sent)) {
 			return "the Elasticsearch disk buffer holds " + Float(got) + " events"
 		}
@@ -54,7 +55,7 @@ func TestElasticsearchDownAtStartIsNotFatal(t *testing.T) {
 	})
 	Forward(t, later, es.Host)
 	ledger := p.WaitSettled(uint64(len(sent)))
-	Eventually(t, func() string {
+	poll.UntilOK(t, patience, func() string {
 		if ready, why := p.Ready(); !ready {
 			return why
 		}

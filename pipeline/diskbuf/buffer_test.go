@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"siemfwd/internal/poll"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -426,7 +428,7 @@ func TestIntervalSyncHappensInTheBackground(t *testing.T) {
 	defer b.Close()
 	before := b.Stats().Syncs
 	require.NoError(t, b.Append([][]byte{rec(1, 10)}))
-	require.Eventually(t, func() bool { return b.Stats().Syncs > before }, time.Minute, time.Millisecond)
+	poll.Until(t, time.Minute, "an interval sync", func() bool { return b.Stats().Syncs > before })
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	require.False(t, b.synced.before(segPos{b.active.seq, b.active.end}))

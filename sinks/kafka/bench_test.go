@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
@@ -44,10 +45,11 @@ func BenchmarkWriteRealBroker(b *testing.B) {
 	ctx := context.Background()
 	// Connect and cache metadata first; a topic just created may not have
 	// its leader yet, which the sink reports as a transient error.
-	deadline := time.Now().Add(patience)
-	for err := s.Write(ctx, evs); err != nil; err = s.Write(ctx, evs) {
-		require.False(b, pipeline.IsPermanent(err) || time.Now().After(deadline), "first write: %v", err)
-	}
+	poll.Until(b, patience, "a first write that succeeds", func() bool {
+		err := s.Write(ctx, evs)
+		require.False(b, pipeline.IsPermanent(err), "first write: %v", err)
+		return err == nil
+	})
 
 	b.SetBytes(int64(batch * 1024))
 	b.ReportAllocs()

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
@@ -176,18 +177,6 @@ type noProcessing struct{}
 
 func (noProcessing) Process(*pipeline.Event) {}
 
-// waitFor polls cond until it holds or patience runs out.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func repoRoot(t testing.TB) string {
 	_, file, _, ok := runtime.Caller(0)
 	require.True(t, ok)
@@ -234,7 +223,7 @@ func TestRealBrokerRestartLosesNothing(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- p.Run(ctx) }()
 
-	waitFor(t, "first half acked", func() bool { return src.acked.Load() == int64(src.n/2) })
+	poll.Until(t, patience, "first half acked", func() bool { return src.acked.Load() == int64(src.n/2) })
 	restarted := make(chan error, 1)
 	go func() {
 		cmd := exec.Command(restart, "kafka", "--down-for", "2")
@@ -245,9 +234,9 @@ func TestRealBrokerRestartLosesNothing(t *testing.T) {
 		}
 		restarted <- err
 	}()
-	waitFor(t, "broker down", func() bool {
+	poll.Until(t, patience, "broker down", func() bool {
 		select {
-		case err := <-restarted: // finished (or failed) before we saw it down
+		case err := <-restarted:
 			restarted <- err
 			return true
 		default:
@@ -261,7 +250,7 @@ func TestRealBrokerRestartLosesNothing(t *testing.T) {
 	case <-time.After(2 * patience):
 		t.Fatal("restart did not finish")
 	}
-	waitFor(t, "every event acked", func() bool { return src.acked.Load() == int64(src.n) })
+	poll.Until(t, patience, "every event acked", func() bool { return src.acked.Load() == int64(src.n) })
 	cancel()
 	require.NoError(t, <-ran)
 	require.Zero(t, src.nacked.Load())

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 )
 
@@ -59,7 +59,7 @@ func TestATemplatedTopicIsCreatedOnFirstUseWithCreateTopics(t *testing.T) {
 // failing the test on a permanent error.
 func writeUntilStored(t *testing.T, s *Sink, todo []*pipeline.Event) {
 	t.Helper()
-	require.Eventually(t, func() bool {
+	poll.Until(t, patience, "every event stored", func() bool {
 		err := s.Write(context.Background(), todo)
 		var items pipeline.ItemErrors
 		if errors.As(err, &items) {
@@ -73,5 +73,5 @@ func writeUntilStored(t *testing.T, s *Sink, todo []*pipeline.Event) {
 		}
 		require.False(t, pipeline.IsPermanent(err), "%v", err)
 		return err == nil
-	}, patience, 100*time.Millisecond)
+	})
 }

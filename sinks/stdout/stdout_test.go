@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 )
 
@@ -38,16 +39,11 @@ func TestAStuckPipeGetsNoHalfLine(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Write(context.Background(), evs) }()
 	// Wait until the pipe is full and the write blocks.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	poll.Until(t, 30*time.Second, "32 KiB in the pipe", func() bool {
 		n, err := unix.IoctlGetInt(int(r.Fd()), unix.TIOCINQ)
 		require.NoError(t, err)
-		if n >= 32<<10 { // the writer is well into it, and soon blocks
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the pipe did not fill: %d bytes", n)
-		time.Sleep(time.Millisecond)
-	}
+		return n >= 32<<10 // the writer is well into it, and soon blocks
+	})
 	require.NoError(t, w.Close())
 	werr := <-done
 	data, err := io.ReadAll(r)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
@@ -101,7 +102,7 @@ func TestCrashAndRestartLosesNothing(t *testing.T) {
 		// speed does not matter; a share of 0 kills it while it starts).
 		left := len(missing(t, delivered, next))
 		target := left - rng.IntN(left+1)
-		waitFor(t, "child progress", func() bool { return len(missing(t, delivered, next)) <= target }, func() {})
+		poll.Until(t, patience, "child progress", func() bool { return len(missing(t, delivered, next)) <= target })
 		if rng.IntN(2) == 0 {
 			change() // while it runs
 		}
@@ -112,7 +113,7 @@ func TestCrashAndRestartLosesNothing(t *testing.T) {
 	// A last run that is let finish.
 	cmd := start()
 	defer kill(cmd)
-	waitFor(t, "every line delivered", func() bool { return len(missing(t, delivered, next)) == 0 }, func() {})
+	poll.Until(t, patience, "every line delivered", func() bool { return len(missing(t, delivered, next)) == 0 })
 	total := countLines(t, delivered)
 	t.Logf("%d lines written, %d delivered (%d duplicates from batches in flight at the kills)", next, total, total-next)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
@@ -103,24 +104,13 @@ func (h *harness) kick() { h.src.wake.Kick() }
 // eventually kicks the source until cond holds, failing after patience.
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	waitFor(h.t, what, cond, h.kick)
-}
-
-// waitFor polls cond, calling between each poll, until it holds; it fails
-// after patience. Polling a condition, not sleeping a guessed time, keeps
-// the tests independent of the machine's speed.
-func waitFor(t testing.TB, what string, cond func() bool, between func()) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	poll.Until(h.t, patience, what, func() bool {
+		if cond() {
+			return true
 		}
-		between()
-		<-tick.C
-	}
+		h.kick()
+		return false
+	})
 }
 
 // events returns every event received so far, in arrival order.

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
@@ -551,7 +552,7 @@ func TestPeriodicCommit(t *testing.T) {
 	cfg.CommitInterval = time.Millisecond // the ticker, not a kick, saves here
 	h := start(t, cfg, false)
 	h.waitEvents(1)
-	waitFor(t, "offset committed while running", func() bool { return savedOffsetOr(t, cfg, path) == 2 }, func() {})
+	poll.Until(t, patience, "offset committed while running", func() bool { return savedOffsetOr(t, cfg, path) == 2 })
 }
 
 func TestCopyTruncateWithTheCopyMatchedReadsEachLineOnce(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
@@ -49,7 +50,7 @@ func createTopic(t testing.TB, brokers []string, topic string, partitions int) {
 	require.NoError(t, err)
 	require.NoError(t, res.Errors[topic])
 	// Wait until every partition has a leader, so the first produce does not race the creation.
-	eventually(t, 30*time.Second, func() bool {
+	poll.Until(t, 30*time.Second, fmt.Sprintf("topic %s has leaders", topic), func() bool {
 		md, err := adminClient(t, brokers).Metadata(context.Background(), &kafkago.MetadataRequest{Topics: []string{topic}})
 		if err != nil || len(md.Topics) != 1 || md.Topics[0].Error != nil || len(md.Topics[0].Partitions) != partitions {
 			return false
@@ -60,7 +61,7 @@ func createTopic(t testing.TB, brokers []string, topic string, partitions int) {
 			}
 		}
 		return true
-	}, "topic %s has leaders", topic)
+	})
 }
 
 // kerioLine is record i: a Kerio Connect security log line over syslog, numbered.
@@ -129,18 +130,6 @@ func committed(t testing.TB, brokers []string, group, topic string, partitions i
 		}
 	}
 	return sum, per
-}
-
-// eventually polls cond until it holds or the (generous) deadline passes.
-func eventually(t testing.TB, within time.Duration, cond func() bool, msg string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting until "+msg, append([]any{within}, args...)...)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // testConfig is a source config for fast tests: short heartbeats and session.

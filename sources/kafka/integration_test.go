@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 )
 
@@ -44,13 +46,14 @@ func TestTwoMembersShareSixPartitionsExactlyOnce(t *testing.T) {
 	a := start(t, "kafka_a", cfg, 4)
 	b := start(t, "kafka_b", cfg, 4)
 	ca, cb := collect(t, a.out), collect(t, b.out)
-	eventually(t, 60*time.Second, func() bool { return groupMembersAssigned(t, brokers, group, 2) }, "both members are assigned")
+	poll.Until(t, 60*time.Second, "both members are assigned",
+		func() bool { return groupMembersAssigned(t, brokers, group, 2) })
 
 	const n = 6000
 	produce(t, brokers, topic, 0, n)
-	eventually(t, 60*time.Second, func() bool { return ca.total()+cb.total() >= n }, "%d events arrived", n)
-	eventually(t, 30*time.Second, func() bool { sum, _ := committed(t, brokers, group, topic, 6); return sum == n },
-		"the group committed all %d", n)
+	poll.Until(t, 60*time.Second, fmt.Sprintf("%d events arrived", n), func() bool { return ca.total()+cb.total() >= n })
+	poll.Until(t, 30*time.Second, fmt.Sprintf("the group committed all %d", n),
+		func() bool { sum, _ := committed(t, brokers, group, topic, 6); return sum == n })
 
 	a.Stop(t)
 	b.Stop(t)
@@ -103,8 +106,8 @@ func TestCommitsOnlyTheContiguousAckedPosition(t *testing.T) {
 			held[i].Done(nil)
 		}
 	}
-	eventually(t, 30*time.Second, func() bool { sum, _ := committed(t, brokers, group, topic, 1); return sum == want },
-		"offset %d (the gap's first) is committed", want)
+	poll.Until(t, 30*time.Second, fmt.Sprintf("offset %d (the gap's first) is committed", want),
+		func() bool { sum, _ := committed(t, brokers, group, topic, 1); return sum == want })
 	held[gap].Done(context.Canceled) // abandoned at shutdown: not delivered
 	r.Stop(t)
 	sum, _ := committed(t, brokers, group, topic, 1)
@@ -114,7 +117,7 @@ func TestCommitsOnlyTheContiguousAckedPosition(t *testing.T) {
 	// after it (acked or not) is delivered again, nothing before it is.
 	r2 := start(t, "kafka_commit2", cfg, 32)
 	c := collect(t, r2.out)
-	eventually(t, 60*time.Second, func() bool { return c.distinct() >= int(n-want) }, "the rest arrived again")
+	poll.Until(t, 60*time.Second, "the rest arrived again", func() bool { return c.distinct() >= int(n-want) })
 	r2.Stop(t)
 	<-c.done
 	require.Len(t, c.offsets, int(n-want), "exactly the records from the gap on")
@@ -145,14 +148,17 @@ func TestSinkDownStopsFetchingAndHoldsCommits(t *testing.T) {
 
 	// Phase 1: the sinks work.
 	produce(t, brokers, topic, 0, 600)
-	eventually(t, 60*time.Second, func() bool { sum, _ := committed(t, brokers, group, topic, 3); return sum == 600 }, "600 committed")
-	eventually(t, 30*time.Second, func() bool { return lagSum(r.km, name, topic, 3) == 0 }, "lag 0")
+	poll.Until(t, 60*time.Second, "600 committed",
+		func() bool { sum, _ := committed(t, brokers, group, topic, 3); return sum == 600 })
+	poll.Until(t, 30*time.Second, "lag 0", func() bool { return lagSum(r.km, name, topic, 3) == 0 })
 
 	// Phase 2: the sinks are down: nothing is acked.
 	c.setHold(true)
 	produce(t, brokers, topic, 600, 3600)
-	eventually(t, 60*time.Second, func() bool { return c.heldCount() == cfg.MaxInFlightBatches }, "the in-flight bound is reached")
-	eventually(t, 30*time.Second, func() bool { return lagSum(r.km, name, topic, 3) == 3000 }, "the lag shows all 3000 new records")
+	poll.Until(t, 60*time.Second, "the in-flight bound is reached",
+		func() bool { return c.heldCount() == cfg.MaxInFlightBatches })
+	poll.Until(t, 30*time.Second, "the lag shows all 3000 new records",
+		func() bool { return lagSum(r.km, name, topic, 3) == 3000 })
 	_, before := committed(t, brokers, group, topic, 3)
 	assert.Equal(t, cfg.MaxInFlightBatches, c.heldCount(), "fetching stopped at the bound")
 	assert.LessOrEqual(t, c.total(), 600+cfg.MaxInFlightBatches*cfg.BatchEvents, "no more than the in-flight batches were read")
@@ -163,9 +169,10 @@ func TestSinkDownStopsFetchingAndHoldsCommits(t *testing.T) {
 
 	// Phase 3: the sinks are back.
 	c.setHold(false)
-	eventually(t, 60*time.Second, func() bool { return c.distinct() == 3600 }, "all 3600 arrived")
-	eventually(t, 30*time.Second, func() bool { sum, _ := committed(t, brokers, group, topic, 3); return sum == 3600 }, "3600 committed")
-	eventually(t, 30*time.Second, func() bool { return lagSum(r.km, name, topic, 3) == 0 }, "lag back to 0")
+	poll.Until(t, 60*time.Second, "all 3600 arrived", func() bool { return c.distinct() == 3600 })
+	poll.Until(t, 30*time.Second, "3600 committed",
+		func() bool { sum, _ := committed(t, brokers, group, topic, 3); return sum == 3600 })
+	poll.Until(t, 30*time.Second, "lag back to 0", func() bool { return lagSum(r.km, name, topic, 3) == 0 })
 	assert.Equal(t, 3600, c.total(), "nothing was delivered twice")
 }
 
@@ -192,7 +199,7 @@ func TestRebalanceWaitsForInFlightAcksBeforeReleasing(t *testing.T) {
 	a := start(t, "kafka_a", cfg, 32, func(s *Source) { s.draining = func(reason string) { draining <- reason } })
 	ca := collect(t, a.out)
 	ca.setHold(true)
-	eventually(t, 60*time.Second, func() bool { return ca.total() == n }, "a read all %d", n)
+	poll.Until(t, 60*time.Second, fmt.Sprintf("a read all %d", n), func() bool { return ca.total() == n })
 
 	// b joins; a stops fetching and must hold its partitions until its
 	// batches are acked.
@@ -208,9 +215,10 @@ func TestRebalanceWaitsForInFlightAcksBeforeReleasing(t *testing.T) {
 	sum, _ := committed(t, brokers, group, topic, 4)
 	assert.Zero(t, sum, "nothing committed before the acks")
 	ca.setHold(false)
-	eventually(t, 60*time.Second, func() bool { return groupMembersAssigned(t, brokers, group, 2) }, "both members are assigned")
-	eventually(t, 30*time.Second, func() bool { sum, _ := committed(t, brokers, group, topic, 4); return sum == n },
-		"the drained acks were committed before the partitions moved")
+	poll.Until(t, 60*time.Second, "both members are assigned",
+		func() bool { return groupMembersAssigned(t, brokers, group, 2) })
+	poll.Until(t, 30*time.Second, "the drained acks were committed before the partitions moved",
+		func() bool { sum, _ := committed(t, brokers, group, topic, 4); return sum == n })
 	a.Stop(t)
 	b.Stop(t)
 	assert.Equal(t, n, ca.total()+cb.total(), "no record was read again by the new owner")

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
@@ -68,17 +69,18 @@ func TestKillOneMemberTheOtherTakesOver(t *testing.T) {
 	})
 
 	// The child starts alone and takes every partition.
-	eventually(t, 60*time.Second, func() bool { return len(readDelivered(t, delivered)) >= 500 }, "the child delivered 500")
+	poll.Until(t, 60*time.Second, "the child delivered 500", func() bool { return len(readDelivered(t, delivered)) >= 500 })
 
 	// This member joins: the partitions are split between the two.
 	cfg := testConfig(brokers, topic, group)
 	cfg.BatchEvents = 50
 	r := start(t, "kafka_survivor", cfg, 4)
 	c := collect(t, r.out)
-	eventually(t, 60*time.Second, func() bool { return groupMembersAssigned(t, brokers, group, 2) }, "both members are assigned")
+	poll.Until(t, 60*time.Second, "both members are assigned",
+		func() bool { return groupMembersAssigned(t, brokers, group, 2) })
 	progress := len(readDelivered(t, delivered))
-	eventually(t, 60*time.Second, func() bool { return len(readDelivered(t, delivered)) >= progress+500 },
-		"the child delivered more after the rebalance")
+	poll.Until(t, 60*time.Second, "the child delivered more after the rebalance",
+		func() bool { return len(readDelivered(t, delivered)) >= progress+500 })
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	killed = true
@@ -87,14 +89,14 @@ func TestKillOneMemberTheOtherTakesOver(t *testing.T) {
 	require.Less(t, len(byChild), n, "the child was killed mid-stream")
 
 	// After the child's session times out, this member owns all six partitions.
-	eventually(t, 80*time.Second, func() bool {
+	poll.Until(t, 80*time.Second, "every record was delivered by one member or the other", func() bool {
 		for i := range n {
 			if byChild[i] == 0 && c.count(i) == 0 {
 				return false
 			}
 		}
 		return true
-	}, "every record was delivered by one member or the other")
+	})
 	r.Stop(t)
 	dup := 0
 	for i := range n {

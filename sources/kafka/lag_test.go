@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"siemfwd/internal/poll"
 )
 
 // deadMember joins group as the only member, takes every partition of
@@ -94,10 +97,10 @@ func TestLagOfPartitionsNoLiveMemberHolds(t *testing.T) {
 	r := start(t, name, testConfig(brokers, topic, group), 16)
 	lag := func(p int) float64 { return testutil.ToFloat64(r.km.Lag.WithLabelValues(name, topic, strconv.Itoa(p))) }
 	want := []float64{float64(ends[0] - 3), float64(ends[1] - 10), float64(ends[2])}
-	eventually(t, 20*time.Second, func() bool { return lag(0) == want[0] && lag(1) == want[1] && lag(2) == want[2] },
-		"the survivor reports the lag of partitions it does not hold: want %v", want)
-	eventually(t, 20*time.Second, func() bool { return groupState(t, brokers, group) == "PreparingRebalance" },
-		"the survivor's join makes the coordinator wait for the dead member")
+	poll.Until(t, 20*time.Second, fmt.Sprintf("the survivor reports the lag of partitions it does not hold: want %v", want),
+		func() bool { return lag(0) == want[0] && lag(1) == want[1] && lag(2) == want[2] })
+	poll.Until(t, 20*time.Second, "the survivor's join makes the coordinator wait for the dead member",
+		func() bool { return groupState(t, brokers, group) == "PreparingRebalance" })
 	assert.Zero(t, testutil.ToFloat64(r.km.PartitionsAssigned.WithLabelValues(name)), "the dead member still holds every partition")
 	assert.Equal(t, want, []float64{lag(0), lag(1), lag(2)})
 
@@ -107,8 +110,8 @@ func TestLagOfPartitionsNoLiveMemberHolds(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, left.Error)
 	c := collect(t, r.out)
-	eventually(t, 60*time.Second, func() bool { return testutil.ToFloat64(r.km.PartitionsAssigned.WithLabelValues(name)) == partitions },
-		"the survivor holds all %d partitions", partitions)
-	eventually(t, 60*time.Second, func() bool { return lag(0) == 0 && lag(1) == 0 && lag(2) == 0 }, "the lag is read away")
+	poll.Until(t, 60*time.Second, fmt.Sprintf("the survivor holds all %d partitions", partitions),
+		func() bool { return testutil.ToFloat64(r.km.PartitionsAssigned.WithLabelValues(name)) == partitions })
+	poll.Until(t, 60*time.Second, "the lag is read away", func() bool { return lag(0) == 0 && lag(1) == 0 && lag(2) == 0 })
 	assert.Equal(t, int(ends[0]-3+ends[1]-10+ends[2]), c.total(), "the survivor read exactly what waited")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/kafka/kafkaedge"
 	"siemfwd/pipeline"
 )
@@ -147,11 +148,11 @@ func TestTopicRegexFollowsNewTopics(t *testing.T) {
 	cfg.Topics, cfg.TopicRegex = nil, regexp.QuoteMeta(prefix)+`-[a-z]`
 	r := start(t, "kafka_regex", cfg, 4)
 	c := collect(t, r.out)
-	eventually(t, 60*time.Second, func() bool { return c.distinct() == 200 }, "both matching topics were read")
+	poll.Until(t, 60*time.Second, "both matching topics were read", func() bool { return c.distinct() == 200 })
 
 	createTopic(t, brokers, prefix+"-c", 1)
 	produce(t, brokers, prefix+"-c", 200, 300)
-	eventually(t, 60*time.Second, func() bool { return c.distinct() == 300 }, "the new matching topic was read")
+	poll.Until(t, 60*time.Second, "the new matching topic was read", func() bool { return c.distinct() == 300 })
 	r.Stop(t)
 	<-c.done
 	for i := 1000; i < 1100; i++ {

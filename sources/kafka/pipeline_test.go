@@ -3,6 +3,7 @@ package kafka
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 	"siemfwd/sinks/sinktest"
@@ -46,8 +48,9 @@ func TestUnderTheRealPipeline(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	eventually(t, 60*time.Second, func() bool { return len(rec.Events()) >= n }, "%d documents", n)
-	eventually(t, 30*time.Second, func() bool { sum, _ := committed(t, brokers, group, topic, 3); return sum == n }, "all committed")
+	poll.Until(t, 60*time.Second, fmt.Sprintf("%d documents", n), func() bool { return len(rec.Events()) >= n })
+	poll.Until(t, 30*time.Second, "all committed",
+		func() bool { sum, _ := committed(t, brokers, group, topic, 3); return sum == n })
 	cancel()
 	select {
 	case err := <-done:
@@ -75,8 +78,8 @@ func TestRunStopsPromptlyWithoutABroker(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- src.Run(ctx, make(chan pipeline.Batch)) }()
-	eventually(t, 30*time.Second, func() bool { return strings.Contains(logs.String(), "cannot list topics") },
-		"the source tried and failed to reach the broker")
+	poll.Until(t, 30*time.Second, "the source tried and failed to reach the broker",
+		func() bool { return strings.Contains(logs.String(), "cannot list topics") })
 	cancel()
 	select {
 	case err := <-done:

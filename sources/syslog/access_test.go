@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
@@ -61,7 +62,7 @@ func TestAllowListTCP(t *testing.T) {
 				waitClosed(t, c)
 			}
 			refused := h.m.SourceDropped.WithLabelValues("test", metrics.ReasonNotAllowed)
-			eventually(t, "refusals counted", func() bool { return value(t, refused) == tries })
+			poll.Until(t, patience, "refusals counted", func() bool { return value(t, refused) == tries })
 
 			var c net.Conn
 			if p != nil {
@@ -94,7 +95,7 @@ func TestAllowListUDP(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"<13>inside"}, raws(h.events(t, 1)))
 	refused := h.m.SourceDropped.WithLabelValues("test", metrics.ReasonNotAllowed)
-	eventually(t, "every datagram counted", func() bool { return value(t, refused) == n })
+	poll.Until(t, patience, "every datagram counted", func() bool { return value(t, refused) == n })
 	require.Equal(t, 1.0, value(t, h.m.SourceReceived.WithLabelValues("test")))
 }
 
@@ -121,7 +122,7 @@ func TestMaxConnectionsPerIP(t *testing.T) {
 		_ = c.Close()
 	}
 	limited := h.m.SourceDropped.WithLabelValues("test", metrics.ReasonConnLimit)
-	eventually(t, "refusals counted", func() bool { return value(t, limited) == flood })
+	poll.Until(t, patience, "refusals counted", func() bool { return value(t, limited) == flood })
 
 	other := dialFrom(t, net.ParseIP("127.0.0.1"), addr)
 	_, err := io.WriteString(other, "<13>other host\n")
@@ -135,7 +136,8 @@ func TestMaxConnectionsPerIP(t *testing.T) {
 
 	// A slot freed by a closing connection can be taken again.
 	_ = admitted[0].Close()
-	eventually(t, "slot freed", func() bool { return value(t, h.m.SourceConnections.WithLabelValues("test")) == 2 })
+	poll.Until(t, patience, "slot freed",
+		func() bool { return value(t, h.m.SourceConnections.WithLabelValues("test")) == 2 })
 	again := dialFrom(t, outsider, addr)
 	_, err = io.WriteString(again, "<13>again\n")
 	require.NoError(t, err)
@@ -158,18 +160,18 @@ func TestRateLimitUDP(t *testing.T) {
 		}
 	}
 	send(20) // the clock stands still: the burst passes, the rest is dropped
-	eventually(t, "20 datagrams seen", func() bool { return value(t, received)+value(t, limited) == 20 })
+	poll.Until(t, patience, "20 datagrams seen", func() bool { return value(t, received)+value(t, limited) == 20 })
 	require.Equal(t, 5.0, value(t, received))
 	require.Equal(t, 15.0, value(t, limited))
 
 	clock.Advance(300 * time.Millisecond) // 3 tokens
 	send(10)
-	eventually(t, "30 datagrams seen", func() bool { return value(t, received)+value(t, limited) == 30 })
+	poll.Until(t, patience, "30 datagrams seen", func() bool { return value(t, received)+value(t, limited) == 30 })
 	require.Equal(t, 8.0, value(t, received))
 
 	clock.Advance(time.Hour) // refills to the burst, not beyond
 	send(10)
-	eventually(t, "40 datagrams seen", func() bool { return value(t, received)+value(t, limited) == 40 })
+	poll.Until(t, patience, "40 datagrams seen", func() bool { return value(t, received)+value(t, limited) == 40 })
 	require.Equal(t, 13.0, value(t, received))
 	require.Equal(t, 27.0, value(t, limited))
 
@@ -177,7 +179,7 @@ func TestRateLimitUDP(t *testing.T) {
 	o := udpFrom(t, outsider, h.src.Addr().String())
 	_, err := io.WriteString(o, "<13>other")
 	require.NoError(t, err)
-	eventually(t, "other sender passes", func() bool { return value(t, received) == 14 })
+	poll.Until(t, patience, "other sender passes", func() bool { return value(t, received) == 14 })
 }
 
 // TestRateLimitTCP checks that a TCP sender over its rate is slowed, not

@@ -19,6 +19,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
@@ -136,19 +137,6 @@ func value(t *testing.T, c prometheus.Collector) float64 {
 	return 0
 }
 
-// eventually polls cond until it holds; it fails the test after patience.
-// Polling a condition is fine; asserting after a fixed sleep is not.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestConfig(t *testing.T) {
 	require.NoError(t, DefaultConfig().Validate())
 	require.NoError(t, tcpConfig().Validate())
@@ -245,7 +233,7 @@ func TestUDPDropsCounted(t *testing.T) {
 	const n = 50
 	sendDatagrams(t, h, n)
 	dropped := h.m.SourceDropped.WithLabelValues("test", metrics.ReasonQueueFull)
-	eventually(t, "every datagram counted as dropped", func() bool { return value(t, dropped) == n })
+	poll.Until(t, patience, "every datagram counted as dropped", func() bool { return value(t, dropped) == n })
 	require.Equal(t, float64(n), value(t, h.m.SourceReceived.WithLabelValues("test")))
 }
 
@@ -257,7 +245,7 @@ func TestUDPReaderWaitsForRoomBeforeDropping(t *testing.T) {
 	const n = 50
 	sendDatagrams(t, h, n)
 	received := h.m.SourceReceived.WithLabelValues("test")
-	eventually(t, "the datagrams read into a waiting batch", func() bool { return value(t, received) > 0 })
+	poll.Until(t, patience, "the datagrams read into a waiting batch", func() bool { return value(t, received) > 0 })
 	<-h.out // room again
 	require.Len(t, h.events(t, n), n)
 	require.Zero(t, value(t, h.m.SourceDropped.WithLabelValues("test", metrics.ReasonQueueFull)))
@@ -461,7 +449,7 @@ func TestTCPConnectionLimit(t *testing.T) {
 		_ = c.Close()
 	}
 	refused := h.m.SourceDropped.WithLabelValues("test", metrics.ReasonConnLimit)
-	eventually(t, "refusals counted", func() bool { return value(t, refused) == flood })
+	poll.Until(t, patience, "refusals counted", func() bool { return value(t, refused) == flood })
 
 	_, err = io.WriteString(allowed, "<13>after\n")
 	require.NoError(t, err)
@@ -480,7 +468,7 @@ func TestTCPIdleTimeout(t *testing.T) {
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(patience)))
 	_, err := c.Read(make([]byte, 1))
 	require.ErrorIs(t, err, io.EOF, "the source closes an idle connection")
-	eventually(t, "connection gauge back to 0", func() bool {
+	poll.Until(t, patience, "connection gauge back to 0", func() bool {
 		return value(t, h.m.SourceConnections.WithLabelValues("test")) == 0
 	})
 }
@@ -517,7 +505,7 @@ func TestTCPBackpressure(t *testing.T) {
 	// returns; nothing read is dropped.
 	addr := h.src.Addr().String()
 	h.cancel()
-	eventually(t, "the listener closed", func() bool {
+	poll.Until(t, patience, "the listener closed", func() bool {
 		c, err := net.DialTimeout("tcp", addr, patience)
 		if err == nil {
 			c.Close()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/poll"
 	"siemfwd/pipeline/metrics"
 )
 
@@ -123,7 +124,7 @@ func TestTLSReceive(t *testing.T) {
 
 	// A clean close ends the connection on both sides.
 	require.NoError(t, c.CloseWrite())
-	eventually(t, "connection closed", func() bool {
+	poll.Until(t, patience, "connection closed", func() bool {
 		return value(t, h.m.SourceConnections.WithLabelValues("test")) == 0
 	})
 }
@@ -180,7 +181,7 @@ func TestTLSRefused(t *testing.T) {
 			addr := h.src.Addr().String()
 			tt.connect(t, addr)
 			failed := h.m.SourceDropped.WithLabelValues("test", reasonTLSHandshake)
-			eventually(t, "handshake failure counted", func() bool { return value(t, failed) == 1 })
+			poll.Until(t, patience, "handshake failure counted", func() bool { return value(t, failed) == 1 })
 
 			// A trusted client still gets through, and its event is the only one.
 			good := dialTLS(t, addr, p.clientConfig(&p.client))
@@ -274,7 +275,7 @@ func TestTLSCertificateRotation(t *testing.T) {
 	// A client of the removed CA is refused now.
 	tlsAttempt(p, &p.client)(t, addr)
 	failed := h.m.SourceDropped.WithLabelValues("test", reasonTLSHandshake)
-	eventually(t, "old client refused", func() bool { return value(t, failed) == 1 })
+	poll.Until(t, patience, "old client refused", func() bool { return value(t, failed) == 1 })
 
 	// A broken renewal (a key that does not match) keeps the working pair.
 	third := p.serverCA.issue(t, leafOpts{cn: "server-c", server: true})
@@ -410,7 +411,7 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	defer c.Close()
 	waitClosed(t, c)
 	failed := h.m.SourceDropped.WithLabelValues("test", reasonTLSHandshake)
-	eventually(t, "timeout counted", func() bool { return value(t, failed) == 1 })
+	poll.Until(t, patience, "timeout counted", func() bool { return value(t, failed) == 1 })
 }
 
 // TestTLSShutdownDuringHandshake: Run returns while a client sits in the
@@ -421,7 +422,7 @@ func TestTLSShutdownDuringHandshake(t *testing.T) {
 	c, err := net.DialTimeout("tcp", h.src.Addr().String(), patience)
 	require.NoError(t, err)
 	defer c.Close()
-	eventually(t, "connection accepted", func() bool {
+	poll.Until(t, patience, "connection accepted", func() bool {
 		return value(t, h.m.SourceConnections.WithLabelValues("test")) == 1
 	})
 	h.stop()
