@@ -357,7 +357,7 @@ func (tt *twoTier) busyIndexer() int {
 		before[i] = p.Metric("siemfwd_sink_events_total", sent)
 	}
 	busy := -1
-	Eventually(tt.t, func() string {
+	poll.UntilOK(tt.t, patience, func() string {
 		for i, p := range tt.indexers {
 			if p.Metric("siemfwd_sink_events_total", sent) > before[i] {
 				busy = i
@@ -366,6 +366,7 @@ func (tt *twoTier) busyIndexer() int {
 		}
 		return "no indexer indexes"
 	})
+
 	return busy
 }
 
