@@ -21,23 +21,6 @@ type Processor interface {
 	Process(ev *Event)
 }
 
-// Recycler is a Processor that can reuse the memory it encodes events into.
-// The pipeline calls EndBatch after each batch and, when every sink is
-// NonRetaining, the returned release (if not nil) once the batch's Ack has
-// run, that is once no sink reads its events any more.
-type Recycler interface {
-	EndBatch() (release func())
-}
-
-// NonRetaining is implemented by sinks and dead-letter destinations that keep
-// nothing of an event once their call returns: whatever they send later
-// (buffered bytes, retries) is a copy. Only then may the memory behind a
-// batch's events be reused after its Ack, so a sink that does not implement
-// it keeps that memory with the garbage collector's usual rules.
-type NonRetaining interface {
-	RetainsNoEvents()
-}
-
 // NamedSink is a sink with its name and pipeline settings.
 type NamedSink struct {
 	Name   string
@@ -85,12 +68,8 @@ type Pipeline struct {
 	sources      []Source
 	sinks        []*sinkLoop
 	newProcessor func() Processor
-	// recycle: every sink lets go of events when its write returns (see
-	// NonRetaining) and none keeps them in a disk buffer's hand-off, so
-	// workers may reuse the memory of acknowledged batches.
-	recycle bool
-	log     *slog.Logger
-	m       *metrics.Metrics
+	log          *slog.Logger
+	m            *metrics.Metrics
 
 	abort     chan struct{} // closed by Abort
 	abortOnce sync.Once
@@ -104,25 +83,11 @@ func New(cfg Config, sources []Source, sinks []NamedSink, newProcessor func() Pr
 	if len(sinks) == 0 {
 		return nil, errors.New("pipeline: no sinks")
 	}
-	p := &Pipeline{cfg: cfg, sources: sources, newProcessor: newProcessor, log: log, m: m, recycle: true, abort: make(chan struct{})}
+	p := &Pipeline{cfg: cfg, sources: sources, newProcessor: newProcessor, log: log, m: m, abort: make(chan struct{})}
 	for _, s := range sinks {
 		p.sinks = append(p.sinks, newSinkLoop(s, log.With("component", "sink", "sink", s.Name), m))
-		p.recycle = p.recycle && releasesEvents(s)
 	}
 	return p, nil
-}
-
-// releasesEvents reports whether nothing of s holds on to events after its
-// calls return.
-func releasesEvents(s NamedSink) bool {
-	if _, ok := s.Sink.(NonRetaining); !ok || s.Buffer != nil {
-		return false
-	}
-	if s.DeadLetter != nil {
-		_, ok := s.DeadLetter.(NonRetaining)
-		return ok
-	}
-	return true
 }
 
 // SetLedger makes the workers account every event in l, per sender: received
@@ -371,21 +336,9 @@ func (p *Pipeline) leaveStuckSinks() error {
 // work processes batches from in and hands each to the sinks that route it.
 func (p *Pipeline) work(hard context.Context, in <-chan Batch) {
 	proc := p.newProcessor()
-	recycler, _ := proc.(Recycler)
 	for b := range in {
 		for _, ev := range b.Events {
 			proc.Process(ev)
-		}
-		if recycler != nil {
-			if release := recycler.EndBatch(); release != nil && p.recycle {
-				ack := b.Ack
-				b.Ack = func(err error) {
-					if ack != nil {
-						ack(err)
-					}
-					release()
-				}
-			}
 		}
 		if p.ledger != nil {
 			tally := &ledger.Tally{}

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -49,15 +48,11 @@ type ECSProcessor struct {
 	doc    ecs.Document
 	enc    ecs.Encoder
 
-	// slab is the unused tail of block, the block that events' JSON is
-	// encoded into: one allocation serves dozens of events instead of one
-	// each. touched lists the blocks the current batch's events are in.
-	// Blocks whose batches are all released come back through free and are
-	// written again (see EndBatch); otherwise the collector reclaims them.
-	slab    []byte
-	block   *slabBlock
-	touched []*slabBlock
-	free    chan *slabBlock
+	// slab is the unused tail of the block that events' JSON is encoded
+	// into: one allocation serves dozens of events instead of one each. A
+	// block is never written again once used; the collector reclaims it when
+	// no event's JSON in it is referenced any more.
+	slab []byte
 	// peer caches observer.ip for consecutive events from one address (a
 	// TCP connection, a UDP sender), which would otherwise allocate each time.
 	peerAddr netip.Addr
@@ -72,23 +67,11 @@ type ECSProcessor struct {
 
 // slabSize is the size of the blocks events' JSON is encoded into, and
 // slabReserve the room a block must have left to take the next event. A
-// bigger event outgrows it and gets an array of its own. freeSlabs bounds the
-// released blocks a processor keeps for reuse: 4 MiB, what a sink's write of
-// several batches gives back at once under load; more are left to the
-// collector.
+// bigger event outgrows it and gets an array of its own.
 const (
 	slabSize    = 32 << 10
 	slabReserve = 4 << 10
-	freeSlabs   = 128
 )
-
-// slabBlock is a block of encoded events with a count of who still needs
-// it: the processor while it encodes into it, and each batch with events in
-// it until that batch is released.
-type slabBlock struct {
-	buf  []byte
-	refs atomic.Int32
-}
 
 // maxCategorySets bounds the category cache; sets beyond it are copied per
 // event. maxLabelFields bounds the label field names kept (profiles name a
@@ -100,8 +83,7 @@ const (
 
 // NewECSProcessor returns a processor for one worker.
 func NewECSProcessor(opts ProcessOptions, m *metrics.Metrics) *ECSProcessor {
-	return &ECSProcessor{opts: opts, m: m, syslog: syslogparse.New(), kerio: kerio.NewParser(),
-		free: make(chan *slabBlock, freeSlabs)}
+	return &ECSProcessor{opts: opts, m: m, syslog: syslogparse.New(), kerio: kerio.NewParser()}
 }
 
 // Process fills ev.JSON and ev.Routes from ev.Raw.
@@ -308,64 +290,17 @@ func (p *ECSProcessor) routes(d *ecs.Document, dataset, hostname string) Routes 
 }
 
 // encode encodes d into the current slab block and returns its bytes, which
-// nobody writes again until the batch they belong to is released.
+// nobody writes again.
 func (p *ECSProcessor) encode(d *ecs.Document) []byte {
 	if cap(p.slab) < slabReserve {
-		p.nextBlock()
+		p.slab = make([]byte, 0, slabSize)
 	}
 	out := p.enc.Append(p.slab, d)
 	if cap(out) != cap(p.slab) { // outgrew the block: the event has an array of its own
 		return out
 	}
 	p.slab = out[len(out):]
-	if n := len(p.touched); n == 0 || p.touched[n-1] != p.block {
-		p.block.refs.Add(1)
-		p.touched = append(p.touched, p.block)
-	}
 	return out[:len(out):len(out)] // full slice expression: an append by a reader must not write into the slab
-}
-
-// nextBlock lets go of the current block and takes a released one, or a new one.
-func (p *ECSProcessor) nextBlock() {
-	if p.block != nil {
-		p.unref(p.block)
-	}
-	select {
-	case p.block = <-p.free:
-	default:
-		p.block = &slabBlock{buf: make([]byte, slabSize)}
-	}
-	p.block.refs.Store(1)
-	p.slab = p.block.buf[:0]
-}
-
-// unref drops one reference to b and keeps b for reuse when it was the last.
-// Sink goroutines call it through EndBatch's release.
-func (p *ECSProcessor) unref(b *slabBlock) {
-	if b.refs.Add(-1) != 0 {
-		return
-	}
-	select {
-	case p.free <- b:
-	default: // enough kept; the collector takes this one
-	}
-}
-
-// EndBatch ends the batch whose events were processed since the last call.
-// The returned release lets their JSON blocks be written again; call it once
-// nothing reads those events any more, or never (the collector then reclaims
-// the blocks as usual).
-func (p *ECSProcessor) EndBatch() (release func()) {
-	blocks := p.touched
-	p.touched = nil
-	if len(blocks) == 0 {
-		return nil
-	}
-	return func() {
-		for _, b := range blocks {
-			p.unref(b)
-		}
-	}
 }
 
 // peerString returns addr as observer.ip text, reusing the last result for

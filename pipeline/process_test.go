@@ -537,3 +537,31 @@ func TestEventsJSONStaysSeparateWhateverItsSize(t *testing.T) {
 		require.Equal(t, want[i], string(ev.JSON))
 	}
 }
+
+func TestAProfilesLabelsAndObserverCostNoAllocationPerEvent(t *testing.T) {
+	line := readCorpus(t, "dev.jsonl")[0]
+	origin := *line.Event().Origin
+	origin.Profile = "branch"
+	origin.Observer = pipeline.Observer{Name: "mx1", Vendor: "Kerio", Product: "Kerio Connect", Type: "mail-server"}
+	origin.Labels = []pipeline.Label{{Key: "env", Value: "prod"}, {Key: "site", Value: "brno"}}
+	p := newProcessor()
+	process := func() *pipeline.Event {
+		ev := line.Event()
+		ev.Origin = &origin
+		p.Process(ev)
+		return ev
+	}
+	got := flatten(t, process().JSON)
+	require.Equal(t, "prod", got["labels.env"])
+	require.Equal(t, "brno", got["labels.site"])
+	require.Equal(t, "branch", got["labels.siemfwd_profile"])
+	require.Equal(t, "mx1", got["observer.name"])
+
+	ev := line.Event()
+	ev.Origin = &origin
+	allocs := testing.AllocsPerRun(200, func() {
+		e := *ev
+		p.Process(&e)
+	})
+	require.Zero(t, allocs)
+}

@@ -106,11 +106,6 @@ func (d *File) DeadLetter(_ context.Context, sink string, events []*pipeline.Eve
 	return nil
 }
 
-// RetainsNoEvents: DeadLetter copies the events it stores (pipeline.NonRetaining).
-func (*File) RetainsNoEvents() {}
-
-var _ pipeline.NonRetaining = (*File)(nil)
-
 func (d *File) entry(dst []byte, now time.Time, sink string, ev *pipeline.Event, reason error) []byte {
 	dst = append(dst, `{"@timestamp":"`...)
 	dst = ecs.AppendTime(dst, now)

@@ -250,11 +250,6 @@ func (d *DeadLetter) bulk(ctx context.Context, body []byte, br *bulkResponse) er
 	return nil
 }
 
-// RetainsNoEvents: DeadLetter copies the events it stores (pipeline.NonRetaining).
-func (*DeadLetter) RetainsNoEvents() {}
-
-var _ pipeline.NonRetaining = (*DeadLetter)(nil)
-
 func (e *esError) typ() string {
 	if e == nil {
 		return "no error type"

@@ -233,12 +233,6 @@ func (s *Sink) Write(ctx context.Context, events []*pipeline.Event) error {
 	return s.merge()
 }
 
-// RetainsNoEvents: Write copies the events into request bodies and returns
-// after Elasticsearch answered (pipeline.NonRetaining).
-func (*Sink) RetainsNoEvents() {}
-
-var _ pipeline.NonRetaining = (*Sink)(nil)
-
 // merge turns the chunk results into Write's return value.
 func (s *Sink) merge() error {
 	if len(s.results) == 1 && s.results[0].err != nil {

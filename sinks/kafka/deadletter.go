@@ -180,11 +180,6 @@ func refusedOrNil(refused pipeline.ItemErrors, n int) error {
 	return refused
 }
 
-// RetainsNoEvents: DeadLetter copies the events it stores (pipeline.NonRetaining).
-func (*DeadLetter) RetainsNoEvents() {}
-
-var _ pipeline.NonRetaining = (*DeadLetter)(nil)
-
 // Close flushes and releases the connections; call it after the pipeline
 // has stopped.
 func (d *DeadLetter) Close(ctx context.Context) error {

@@ -266,12 +266,6 @@ func (s *Sink) Write(ctx context.Context, events []*pipeline.Event) error {
 	return s.result(events, errs)
 }
 
-// RetainsNoEvents: Write copies the events into record batches and returns
-// after the broker answered (pipeline.NonRetaining).
-func (*Sink) RetainsNoEvents() {}
-
-var _ pipeline.NonRetaining = (*Sink)(nil)
-
 // build turns events into messages in s.msgs and returns the per-event
 // errors, with the events that cannot be sent already failed.
 func (s *Sink) build(events []*pipeline.Event) []error {

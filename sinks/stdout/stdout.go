@@ -100,11 +100,6 @@ func unwritten(events []*pipeline.Event, from int, err error) pipeline.ItemError
 	return items
 }
 
-// RetainsNoEvents: Write copies events into its buffer (pipeline.NonRetaining).
-func (*Sink) RetainsNoEvents() {}
-
-var _ pipeline.NonRetaining = (*Sink)(nil)
-
 // Close has nothing to flush: every Write writes everything it takes.
 func (s *Sink) Close(context.Context) error { return nil }
 
