@@ -148,6 +148,37 @@ func (s IDScope) ID(pos uint64) string {
 	return string(s.Append(buf[:0], pos))
 }
 
+// Counter returns an IDCounter whose first id is the one at pos.
+func (s IDScope) Counter(pos uint64) IDCounter {
+	return IDCounter{next: s.Append(nil, pos)}
+}
+
+// IDCounter mints the ids of a stream whose positions go up by one (the
+// frames of a connection, the datagrams of a UDP reader). It keeps the next
+// id as text and counts its decimal digits up in place, which costs a few
+// instructions per id where formatting the position costs a hundred and more.
+// The zero IDCounter is not valid; make one with IDScope.Counter.
+type IDCounter struct {
+	next []byte // the next id: the scope's prefix, then the position's digits
+}
+
+// appendNext appends the next id to dst and moves on to the one after.
+func (c *IDCounter) appendNext(dst []byte) []byte {
+	dst = append(dst, c.next...)
+	for i := len(c.next) - 1; ; i-- {
+		if d := c.next[i]; d != '9' {
+			c.next[i] = d + 1
+			return dst
+		}
+		c.next[i] = '0'
+		if c.next[i-1] == '.' { // all nines: one digit more, "999" -> "1000"
+			c.next = append(c.next[:i+1], c.next[i:]...)
+			c.next[i] = '1'
+			return dst
+		}
+	}
+}
+
 // AppendKafka appends the id of a Kafka record: its offset and timestamp in
 // milliseconds. The timestamp tells a record from the one at the same
 // offset of a topic deleted and created again.
@@ -187,6 +218,12 @@ type IDBuffer struct {
 // Assign.
 func (b *IDBuffer) Add(scope IDScope, pos uint64) {
 	b.buf = scope.Append(b.buf, pos)
+	b.ends = append(b.ends, len(b.buf))
+}
+
+// AddNext appends the next id of c, as Add does with its scope and position.
+func (b *IDBuffer) AddNext(c *IDCounter) {
+	b.buf = c.appendNext(b.buf)
 	b.ends = append(b.ends, len(b.buf))
 }
 

@@ -87,6 +87,23 @@ func TestIDBufferAssignsInOrder(t *testing.T) {
 	}
 }
 
+func TestIDCounterMintsTheIDsOfConsecutivePositions(t *testing.T) {
+	sc := ConnectionScope(NewSession(), "syslog_tcp", 4)
+	for _, from := range []uint64{0, 7, 99_990, 9_999_999_999_999_999_990, 18_446_744_073_709_550_000} {
+		c := sc.Counter(from)
+		var b IDBuffer
+		const n = 1200 // carries over one to four digits, and new digits
+		for range n {
+			b.AddNext(&c)
+		}
+		evs := make([]Event, n)
+		b.Assign(evs)
+		for i, ev := range evs {
+			require.Equal(t, sc.ID(from+uint64(i)), ev.ID, "position %d", from+uint64(i))
+		}
+	}
+}
+
 func TestValidID(t *testing.T) {
 	for _, tt := range []struct {
 		id   string

@@ -282,9 +282,8 @@ func (s *Source) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 // sub-slices never overlap and are never written again once handed out, so
 // sharing them is safe.
 type batcher struct {
-	size      int              // events per batch
-	scope     pipeline.IDScope // of the connection or reader: the events' ids
-	next      uint64           // the position of the next event in scope
+	size      int                // events per batch
+	next      pipeline.IDCounter // the id of the next event of the connection or reader
 	ids       pipeline.IDBuffer
 	arenaSize int
 	events    []pipeline.Event
@@ -297,7 +296,7 @@ type batcher struct {
 }
 
 func newBatcher(size, maxMessage int, scope pipeline.IDScope) *batcher {
-	return &batcher{size: size, arenaSize: max(2*maxMessage, 64<<10), scope: scope}
+	return &batcher{size: size, arenaSize: max(2*maxMessage, 64<<10), next: scope.Counter(0)}
 }
 
 // reserve makes sure the arena has room for n more bytes.
@@ -326,8 +325,7 @@ func (b *batcher) push(start int, received time.Time, origin *pipeline.Origin, p
 		Peer:     peer,
 		Flags:    flags,
 	})
-	b.ids.Add(b.scope, b.next)
-	b.next++
+	b.ids.AddNext(&b.next)
 	b.bytes += end - start
 	if flags&pipeline.FlagTruncated != 0 {
 		b.truncated++
