@@ -8,6 +8,7 @@
 //
 //	go run ./cmd/loadgen -proto tcp -addr 127.0.0.1:5514 -format rfc5424 -framing lf -n 2000000
 //	go run ./cmd/loadgen -proto udp -rate 100000 -n 2000000
+//	go run ./cmd/loadgen -proto tcp -conns 6 -senders 6 -n 1000000   # six sender addresses
 //	go run ./cmd/loadgen -print -n 10
 //	go run ./cmd/loadgen -proto tcp -corpus testdata/kerio/dev.jsonl -corpus-log connect.security -n 1000000
 package main
@@ -46,6 +47,7 @@ type options struct {
 	n        int
 	rate     int
 	conns    int
+	senders  int
 	hostname string
 	app      string
 	seed     uint64
@@ -66,6 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.n, "n", 2_000_000, "number of messages")
 	fs.IntVar(&o.rate, "rate", 100_000, "UDP only: paced rate in messages/s; 0 = as fast as possible (TCP is never paced)")
 	fs.IntVar(&o.conns, "conns", 1, "TCP only: connections in parallel, each sending a contiguous share")
+	fs.IntVar(&o.senders, "senders", 1, "TCP only: connection i comes from 127.0.0.(1 + i%senders), so a receiver keyed by sender address sees that many senders; 1 = the system's choice")
 	fs.StringVar(&o.hostname, "hostname", "mail01.contoso.example", "syslog HOSTNAME")
 	fs.StringVar(&o.app, "app", "", "syslog APP-NAME / TAG of every line; empty = each line's Kerio log (security, audit)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for generated values; equal seeds give equal messages")
@@ -90,6 +93,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.conns < 1 {
 		errs = append(errs, fmt.Errorf("-conns: must be >= 1, got %d", o.conns))
+	}
+	if o.senders < 1 || o.senders > o.conns || o.senders > 254 {
+		errs = append(errs, fmt.Errorf("-senders: must be between 1 and -conns (at most 254), got %d", o.senders))
 	}
 	if o.log != "" && o.corpus == "" {
 		errs = append(errs, errors.New("-corpus-log needs -corpus"))
@@ -133,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var res result
 	switch o.proto {
 	case "tcp":
-		res, err = sendTCP(ctx, o.addr, msgs, o.framing, o.conns)
+		res, err = sendTCP(ctx, o.addr, msgs, o.framing, o.conns, o.senders)
 	default:
 		res, err = sendUDP(ctx, o.addr, msgs, o.rate)
 	}

@@ -62,16 +62,22 @@ func framedLen(m []byte, framing string) int {
 
 // sendTCP splits the messages into conns contiguous shares and writes each
 // over its own connection. All connections are dialled before the clock
-// starts. Cancelling ctx closes the connections.
-func sendTCP(ctx context.Context, addr string, msgs *messages, framing string, conns int) (result, error) {
-	var d net.Dialer
+// starts. With senders > 1, connection i comes from the loopback address
+// 127.0.0.(1 + i%senders) (Linux routes all of 127.0.0.0/8 to lo), so that a
+// receiver keying by sender address sees that many senders. Cancelling ctx
+// closes the connections.
+func sendTCP(ctx context.Context, addr string, msgs *messages, framing string, conns, senders int) (result, error) {
 	cs := make([]net.Conn, 0, conns)
 	defer func() {
 		for _, c := range cs {
 			c.Close()
 		}
 	}()
-	for range conns {
+	for i := range conns {
+		var d net.Dialer
+		if senders > 1 {
+			d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i%senders))}
+		}
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			return result{}, fmt.Errorf("dial %s: %w", addr, err)

@@ -84,7 +84,7 @@ func TestSendTCP(t *testing.T) {
 				readers.Wait()
 			})
 
-			res, err := sendTCP(t.Context(), ln.Addr().String(), msgs, tt.framing, tt.conns)
+			res, err := sendTCP(t.Context(), ln.Addr().String(), msgs, tt.framing, tt.conns, 1)
 			require.NoError(t, err)
 			wg.Wait()
 			require.Equal(t, n, res.sent)
@@ -113,8 +113,42 @@ func TestSendTCPRefused(t *testing.T) {
 	require.NoError(t, ln.Close())
 	msgs, err := generate(testConfig(formatRFC5424), 1)
 	require.NoError(t, err)
-	_, err = sendTCP(t.Context(), addr, msgs, framingLF, 1)
+	_, err = sendTCP(t.Context(), addr, msgs, framingLF, 1, 1)
 	require.ErrorContains(t, err, "dial")
+}
+
+// With -senders, the connections come from that many loopback addresses.
+func TestSendTCPFromSeveralSenders(t *testing.T) {
+	msgs, err := generate(testConfig(formatRFC5424), 60)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	peers := make(chan string, 6)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for range 6 {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			peers <- c.RemoteAddr().(*net.TCPAddr).IP.String()
+			wg.Go(func() {
+				defer c.Close()
+				_, _ = io.Copy(io.Discard, c)
+			})
+		}
+	})
+	res, err := sendTCP(t.Context(), ln.Addr().String(), msgs, framingLF, 6, 3)
+	require.NoError(t, err)
+	wg.Wait()
+	close(peers)
+	require.Equal(t, 60, res.sent)
+	got := map[string]int{}
+	for p := range peers {
+		got[p]++
+	}
+	require.Equal(t, map[string]int{"127.0.0.1": 2, "127.0.0.2": 2, "127.0.0.3": 2}, got)
 }
 
 func TestSendUDP(t *testing.T) {
