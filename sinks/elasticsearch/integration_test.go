@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -22,10 +23,30 @@ import (
 	"siemfwd/pipeline"
 )
 
-// esAddress returns the test node's URL (see testservice).
+// esAddress returns the test node's URL (see testservice). Only tests named
+// *RealNode* may talk to the node: scripts/test.sh runs those a second time
+// against Elasticsearch 9.x, and a test named otherwise would miss that run.
 func esAddress(t testing.TB) string {
 	t.Helper()
+	require.Contains(t, t.Name(), "RealNode", "a test that talks to the node is named TestRealNode*: scripts/test.sh runs those against 8.19 and 9.x")
 	return testservice.Elasticsearch(t)
+}
+
+// testenvService names the scripts/testenv service (es for 8.19, es9 for
+// 9.x) whose address is url, as scripts/testenv/env prints them for the
+// current SIEMFWD_TESTENV_* settings; "" when neither is.
+func testenvService(t testing.TB, url string) string {
+	t.Helper()
+	out, err := exec.Command("../../scripts/testenv/env").Output()
+	require.NoError(t, err)
+	services := map[string]string{"SIEMFWD_TEST_ES": "es", "SIEMFWD_TEST_ES9": "es9"}
+	for line := range strings.Lines(string(out)) {
+		name, value, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "export ")), "=")
+		if svc, ok := services[name]; ok && strings.TrimSuffix(value, "/") == strings.TrimSuffix(url, "/") {
+			return svc
+		}
+	}
+	return ""
 }
 
 // uniqueNamespace keeps each test's data streams apart.
@@ -255,7 +276,16 @@ func TestRealNodeRestartLosesAndDuplicatesNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 
-	restart := exec.CommandContext(ctx, "../../scripts/testenv/restart", "es")
+	// Restart the node under test: the 8.19 or the 9.x one.
+	svc := testenvService(t, esAddress(t))
+	if svc == "" {
+		why := esAddress(t) + " is not a node of scripts/testenv (its env prints neither address), so it cannot be restarted here"
+		if os.Getenv("SIEMFWD_TEST_REQUIRE_SERVICES") != "" {
+			t.Fatal(why)
+		}
+		t.Skip(why)
+	}
+	restart := exec.CommandContext(ctx, "../../scripts/testenv/restart", svc)
 	var out bytes.Buffer
 	restart.Stdout, restart.Stderr = &out, &out
 	done := make(chan error, 1)
@@ -367,4 +397,45 @@ func BenchmarkBulkRealNode(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
 	})
+}
+
+// TestRealNodeCountsMappedFieldsAsTheTemplateTestDoes creates indices with
+// the mappings the sink installed (as the node accepted them) and
+// index.mapping.total_fields.limit at the count mappedFieldCount gives, and
+// one below: the node accepts the first and refuses the second, so the
+// count that TestFieldCountStaysWithinTheDefaultLimit holds under 1000 is
+// the node's own.
+func TestRealNodeCountsMappedFieldsAsTheTemplateTestDoes(t *testing.T) {
+	ns := uniqueNamespace(t)
+	cleanup(t, ns)
+	s := realSink(t, ns, nil)
+	var got struct {
+		ComponentTemplates []struct {
+			ComponentTemplate struct {
+				Template struct {
+					Mappings json.RawMessage `json:"mappings"`
+				} `json:"template"`
+			} `json:"component_template"`
+		} `json:"component_templates"`
+	}
+	require.Equal(t, 200, esDo(t, "GET", "/_component_template/"+s.cfg.ComponentTemplateName(), "", &got))
+	require.Len(t, got.ComponentTemplates, 1)
+	mappings := got.ComponentTemplates[0].ComponentTemplate.Template.Mappings
+	n := mappedFieldCount(templateProperties(t, mappings))
+	require.Greater(t, n, 100)
+	require.Less(t, n, 1000)
+	for limit, want := range map[int]int{n: 200, n - 1: 400} {
+		index := fmt.Sprintf("siemfwd-fieldcount-%s-%d", ns, limit)
+		body := fmt.Sprintf(`{"settings":{"number_of_replicas":0,"index.mapping.total_fields.limit":%d},"mappings":%s}`, limit, mappings)
+		status := esDo(t, "PUT", "/"+index, body, nil)
+		if status == 200 {
+			t.Cleanup(func() {
+				req, _ := http.NewRequest("DELETE", esAddress(t)+"/"+index, nil)
+				if res, err := oneShotClient().Do(req); err == nil {
+					res.Body.Close()
+				}
+			})
+		}
+		require.Equal(t, want, status, "limit %d for %d counted fields", limit, n)
+	}
 }
