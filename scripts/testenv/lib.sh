@@ -119,7 +119,7 @@ es9_java_home() {
     return
   fi
   for h in "${ES_JAVA_HOME:-}" "${JAVA_HOME:-}" "$(java_home_of java 2>/dev/null)" "${SIEMFWD_TESTENV_JVM_DIR:-/usr/lib/jvm}"/*; do
-    [[ -n $h && -x $h/bin/java && ! -L $h ]] || continue
+    [[ -n $h && -x $h/bin/java ]] || continue
     m=$(java_major "$h/bin/java")
     if [[ -n $m && $m -ge 21 && $m -gt $best_m ]]; then best=$h; best_m=$m; fi
   done
