@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -15,52 +16,70 @@ import (
 // written sorted, so equal documents encode to equal bytes. An Encoder keeps
 // scratch space and a cache between calls and is owned by one goroutine.
 //
-// Events of one kind set the same keys in the same order, and the keys are
-// mostly string constants. So the encoder caches, per key sequence, a layout:
-// which fields to write in which order and the JSON text that goes before
-// each value (closing and opening braces, commas, the quoted key). A cached
-// layout is recognised by the keys' data pointers, so a hit costs one pass
-// over the fields and no sorting or path splitting. Constant values (set by
-// SetConst…) are part of what a layout is recognised by, and their JSON is
-// part of its text.
+// Events of one kind set the same keys in the same order. So the encoder
+// caches, per key sequence, a layout: which fields to write in which order
+// and the JSON text that goes before each value (closing and opening braces,
+// commas, the quoted key). A layout is found by the ids of the keys and
+// constants (see the package doc) and confirmed by their names and values,
+// so a hit costs one pass over the fields and no sorting or path splitting.
+// Constant values are part of what a layout is recognised by, and their
+// JSON is part of its text.
 type Encoder struct {
 	layouts map[uint64]*layout
 	seconds secondsText
 }
 
-// layout is how to write documents whose fields are exactly ids, in that order.
+// layout is how to write documents whose fields are exactly ids, in that
+// order, or why they cannot be written (err).
 type layout struct {
 	ids    []ident
 	order  []int    // indices of the fields to write, sorted by key, replaced entries and constants left out
 	prefix []string // JSON text before each written value
 	suffix string   // the JSON after the last written value: constants and closing braces
 	widest int      // index of the longest written string when the layout was made (event.original, usually); -1 if none
+	err    error    // a *KeyError: documents of this shape are refused
 }
 
-// ident is what a layout recognises a field by: its key, and for a
-// constant its kind and value (Str and Int as the setter left them). The
-// strings are compared by address, and holding them keeps that address
-// from being reused for other text.
+// ident is what a layout recognises a field by: its key and, for a
+// constant, the constant's id and value. The strings are a Const's own
+// copies (see SetConst), never written.
 type ident struct {
-	key   string
-	str   string
-	int   int64
+	key   Key
+	konst uint64
 	kind  Kind
-	konst bool
+	str   string
+	strs  []string
+	num   int64
 }
 
 // maxLayouts bounds the cache; the parsers produce a few dozen shapes.
 const maxLayouts = 1024
 
-// Append appends the JSON encoding of d to dst and returns the extended slice.
+// KeyError is the error of a document whose keys cannot make one JSON
+// object that Elasticsearch accepts: a key that is both a value and the
+// parent of another ("a" and "a.b" would give {"a":"1","a":{"b":"2"}}), or
+// a key with an empty level ("a..b", "").
+type KeyError struct {
+	Key    string // the offending key
+	Reason string
+}
+
+func (e *KeyError) Error() string { return fmt.Sprintf("ecs field %q: %s", e.Key, e.Reason) }
+
+// Append appends the JSON encoding of d to dst and returns the extended
+// slice. A document whose keys cannot make a JSON object (see KeyError) is
+// not written: Append returns dst unchanged and a *KeyError.
 //
 // Many values are parts of one long one (the message, host and addresses
 // are cut out of event.original), so the longest string is checked for
 // escaping first, and a value lying inside its plain bytes is copied
 // without being checked again.
-func (e *Encoder) Append(dst []byte, d *Document) []byte {
+func (e *Encoder) Append(dst []byte, d *Document) ([]byte, error) {
 	fields := d.fields
 	l := e.layoutFor(fields)
+	if l.err != nil {
+		return dst, l.err
+	}
 	var plain span
 	if l.widest >= 0 && fields[l.widest].Kind == KindString {
 		plain = plainSpan(fields[l.widest].Str)
@@ -75,12 +94,12 @@ func (e *Encoder) Append(dst []byte, d *Document) []byte {
 		}
 		dst = e.appendValue(dst, &fields[i], plain)
 	}
-	return append(dst, l.suffix...)
+	return append(dst, l.suffix...), nil
 }
 
 // span is a stretch of memory that holds no byte a JSON string must escape.
-// It is only valid during one Append, while the document holds the value
-// it was taken from (the heap does not move).
+// It is taken and used within one Append, while the document holds the
+// value it was taken from (the heap does not move), and cached nowhere.
 type span struct{ lo, hi uintptr }
 
 // plainSpan returns the plain bytes at the start of s.
@@ -109,10 +128,7 @@ func (e *Encoder) layoutFor(fields []Field) *layout {
 	h := uint64(len(fields))
 	for i := range fields {
 		f := &fields[i]
-		h = (h^uint64(uintptr(unsafe.Pointer(unsafe.StringData(f.Key)))))*0x100000001b3 + uint64(len(f.Key))
-		if f.Const {
-			h = (h^uint64(uintptr(unsafe.Pointer(unsafe.StringData(f.Str))))^uint64(f.Int))*0x100000001b3 + uint64(len(f.Str))
-		}
+		h = (h^f.Key.id)*0x100000001b3 ^ f.konst
 	}
 	if l, ok := e.layouts[h]; ok && sameFields(l.ids, fields) {
 		return l
@@ -125,55 +141,99 @@ func (e *Encoder) layoutFor(fields []Field) *layout {
 	return l
 }
 
-// sameFields reports whether fields are exactly ids: the same key strings in
-// memory (not only equal text), in the same order, and the same constants.
+// sameFields reports whether fields are exactly ids: the same keys in the
+// same order, and the same constants.
 func sameFields(ids []ident, fields []Field) bool {
 	if len(ids) != len(fields) {
 		return false
 	}
 	for i := range ids {
 		id, f := &ids[i], &fields[i]
-		if !sameString(id.key, f.Key) || id.konst != f.Const {
+		// Equal names mean equal ids (an id is the hash of its name):
+		// the names alone confirm the keys the ids found the layout by.
+		if !sameText(id.key.name, f.Key.name) || id.konst != f.konst {
 			return false
 		}
-		if f.Const && (id.kind != f.Kind || id.int != f.Int || !sameString(id.str, f.Str)) {
+		if f.konst == 0 {
+			continue
+		}
+		if f.Kind == KindString && id.kind == KindString { // most constants: no call
+			if !sameText(id.str, f.Str) {
+				return false
+			}
+		} else if !id.sameConst(f) {
 			return false
 		}
 	}
 	return true
 }
 
-// sameString reports whether a and b are the same bytes in memory.
-func sameString(a, b string) bool {
-	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+// sameConst reports whether f holds the constant value id was made with.
+func (id *ident) sameConst(f *Field) bool {
+	if id.kind != f.Kind {
+		return false
+	}
+	switch f.Kind {
+	case KindString:
+		return sameText(id.str, f.Str)
+	case KindInt:
+		return id.num == f.Int
+	case KindStrings:
+		if len(id.strs) != len(f.Strs) {
+			return false
+		}
+		for i, s := range f.Strs {
+			if !sameText(id.strs[i], s) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
-// newLayout sorts the keys, which groups the members of each object (keys
-// use only characters that sort above '.'), keeps the last entry of a key set
+// sameText reports whether a and b are equal. Strings of one Key or Const
+// share their bytes, so the bytes are compared only when they are not the
+// same (a string's bytes are never written).
+func sameText(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+}
+
+// newLayout sorts the keys, which groups the members of each object (all
+// keys under one parent share its prefix), keeps the last entry of a key set
 // twice, and writes out the JSON text around the values and the constants.
+// It refuses keys that cannot make an object (see KeyError).
 func newLayout(fields []Field) *layout {
 	l := &layout{ids: make([]ident, len(fields)), widest: -1}
 	sorted := make([]int, len(fields))
 	for i := range fields {
 		f := &fields[i]
-		l.ids[i] = ident{key: f.Key, konst: f.Const}
-		if f.Const {
-			l.ids[i].str, l.ids[i].int, l.ids[i].kind = f.Str, f.Int, f.Kind
+		l.ids[i] = ident{key: f.Key, konst: f.konst}
+		if f.konst != 0 {
+			l.ids[i].kind, l.ids[i].str, l.ids[i].num = f.Kind, f.Str, f.Int
+			l.ids[i].strs = slices.Clone(f.Strs)
 		}
 		sorted[i] = i
 	}
-	slices.SortStableFunc(sorted, func(a, b int) int { return strings.Compare(fields[a].Key, fields[b].Key) })
+	slices.SortStableFunc(sorted, func(a, b int) int { return strings.Compare(fields[a].Key.name, fields[b].Key.name) })
+	written := sorted[:0:0]
+	for n, i := range sorted {
+		if n+1 < len(sorted) && fields[sorted[n+1]].Key.name == fields[i].Key.name {
+			continue // replaced by a later set
+		}
+		written = append(written, i)
+	}
+	if err := checkKeys(fields, written); err != nil {
+		l.err = err
+		return l
+	}
 
 	var open []string // path segments of the objects currently open
 	var text []byte
 	text = append(text, '{')
 	comma := false
-	for n, i := range sorted {
-		key := fields[i].Key
-		if n+1 < len(sorted) && fields[sorted[n+1]].Key == key {
-			continue // replaced by a later set
-		}
-		parents, leaf := splitLeaf(key)
+	for _, i := range written {
+		parents, leaf := splitLeaf(fields[i].Key.name)
 		common := 0
 		for common < len(open) && parents != "" {
 			seg, rest, _ := strings.Cut(parents, ".")
@@ -205,7 +265,7 @@ func newLayout(fields []Field) *layout {
 		text = AppendString(text, leaf)
 		text = append(text, ':')
 		comma = true
-		if fields[i].Const {
+		if fields[i].konst != 0 {
 			text = new(Encoder).appendValue(text, &fields[i], span{}) // constants are never times: no state used
 			continue
 		}
@@ -221,6 +281,28 @@ func newLayout(fields []Field) *layout {
 	}
 	l.suffix = string(append(text, '}'))
 	return l
+}
+
+// checkKeys returns a *KeyError when a key of written (indices into
+// fields, sorted by key, one per key) has an empty level or is the parent
+// of another one.
+func checkKeys(fields []Field, written []int) error {
+	names := make(map[string]bool, len(written))
+	for _, i := range written {
+		names[fields[i].Key.name] = true
+	}
+	for _, i := range written {
+		name := fields[i].Key.name
+		if name == "" || name[0] == '.' || name[len(name)-1] == '.' || strings.Contains(name, "..") {
+			return &KeyError{Key: name, Reason: "has an empty level"}
+		}
+		for j := range len(name) {
+			if name[j] == '.' && names[name[:j]] {
+				return &KeyError{Key: name[:j], Reason: fmt.Sprintf("is both a value and the parent of %q", name)}
+			}
+		}
+	}
+	return nil
 }
 
 // splitLeaf splits "a.b.c" into "a.b" and "c".

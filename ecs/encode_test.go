@@ -9,22 +9,30 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// mustAppend encodes d with e, requiring no error.
+func mustAppend(t testing.TB, e *Encoder, d *Document) []byte {
+	t.Helper()
+	out, err := e.Append(nil, d)
+	require.NoError(t, err)
+	return out
+}
+
 func TestEncoderNestsDottedKeys(t *testing.T) {
 	var d Document
-	d.SetString("log.syslog.hostname", "mail01")
-	d.SetInt("log.syslog.priority", 22)
-	d.SetString("@timestamp", "x")
-	d.SetStrings("event.category", "email", "network")
-	d.SetString("log.level", "warning")
-	d.SetFloat("kerio.spam.score", 9.74)
-	d.SetBool("tls.established", true)
-	d.SetString("user_agent.original", "curl")
-	d.SetString("user.name", "a@b")
-	d.SetRaw("log.syslog.structured_data", []byte(`{"meta":{"a":"1"}}`))
-	d.SetTime("event.created", time.Date(2026, 3, 14, 10, 15, 2, 481_000_000, time.FixedZone("x", 3600)))
+	d.SetString(NewKey("log.syslog.hostname"), "mail01")
+	d.SetInt(NewKey("log.syslog.priority"), 22)
+	d.SetString(NewKey("@timestamp"), "x")
+	d.SetStrings(NewKey("event.category"), "email", "network")
+	d.SetString(NewKey("log.level"), "warning")
+	d.SetFloat(NewKey("kerio.spam.score"), 9.74)
+	d.SetBool(NewKey("tls.established"), true)
+	d.SetString(NewKey("user_agent.original"), "curl")
+	d.SetString(NewKey("user.name"), "a@b")
+	d.SetRaw(NewKey("log.syslog.structured_data"), []byte(`{"meta":{"a":"1"}}`))
+	d.SetTime(NewKey("event.created"), time.Date(2026, 3, 14, 10, 15, 2, 481_000_000, time.FixedZone("x", 3600)))
 
 	var e Encoder
-	got := e.Append(nil, &d)
+	got := mustAppend(t, &e, &d)
 	require.JSONEq(t, `{
 		"@timestamp":"x",
 		"event":{"category":["email","network"],"created":"2026-03-14T09:15:02.481Z"},
@@ -39,31 +47,31 @@ func TestEncoderNestsDottedKeys(t *testing.T) {
 func TestEncoderIsDeterministicAndReusable(t *testing.T) {
 	var d Document
 	var e Encoder
-	d.SetString("b.x", "1")
-	d.SetString("a", "2")
-	first := string(e.Append(nil, &d))
+	d.SetString(NewKey("b.x"), "1")
+	d.SetString(NewKey("a"), "2")
+	first := string(mustAppend(t, &e, &d))
 	d.Reset()
-	d.SetString("a", "2")
-	d.SetString("b.x", "1")
-	require.Equal(t, first, string(e.Append(nil, &d)))
+	d.SetString(NewKey("a"), "2")
+	d.SetString(NewKey("b.x"), "1")
+	require.Equal(t, first, string(mustAppend(t, &e, &d)))
 	require.Equal(t, `{"a":"2","b":{"x":"1"}}`, first)
 }
 
 func TestSetReplacesAndDeleteRemoves(t *testing.T) {
 	var d Document
-	d.SetString("a", "1")
-	d.SetString("a", "2")
-	d.AppendUnique("related.ip", "1.2.3.4")
-	d.AppendUnique("related.ip", "1.2.3.4")
-	d.AppendUnique("related.ip", "::1")
-	d.Delete("missing")
-	require.Equal(t, `{"a":"2","related":{"ip":["1.2.3.4","::1"]}}`, string(new(Encoder).Append(nil, &d)))
-	require.Equal(t, "2", d.GetString("a"))
-	f, ok := d.Get("related.ip")
+	d.SetString(NewKey("a"), "1")
+	d.SetString(NewKey("a"), "2")
+	d.AppendUnique(NewKey("related.ip"), "1.2.3.4")
+	d.AppendUnique(NewKey("related.ip"), "1.2.3.4")
+	d.AppendUnique(NewKey("related.ip"), "::1")
+	d.Delete(NewKey("missing"))
+	require.Equal(t, `{"a":"2","related":{"ip":["1.2.3.4","::1"]}}`, string(mustAppend(t, new(Encoder), &d)))
+	require.Equal(t, "2", d.GetString(NewKey("a")))
+	f, ok := d.Get(NewKey("related.ip"))
 	require.True(t, ok)
 	require.Equal(t, []string{"1.2.3.4", "::1"}, f.Strs)
-	d.Delete("a")
-	require.False(t, d.Has("a"))
+	d.Delete(NewKey("a"))
+	require.False(t, d.Has(NewKey("a")))
 }
 
 func TestAppendStringEscapesAndReadsLatin1(t *testing.T) {
@@ -87,8 +95,8 @@ func TestAppendStringEscapesAndReadsLatin1(t *testing.T) {
 func TestNonFiniteFloatsEncodeAsNull(t *testing.T) {
 	var d Document
 	var zero float64
-	d.SetFloat("x", 1/zero)
-	require.Equal(t, `{"x":null}`, string(new(Encoder).Append(nil, &d)))
+	d.SetFloat(NewKey("x"), 1/zero)
+	require.Equal(t, `{"x":null}`, string(mustAppend(t, new(Encoder), &d)))
 }
 
 func FuzzAppendString(f *testing.F) {
@@ -106,23 +114,23 @@ func FuzzAppendString(f *testing.F) {
 
 func BenchmarkEncode(b *testing.B) {
 	var d Document
-	d.SetString("@timestamp", "2026-03-14T09:15:02.481Z")
+	d.SetString(NewKey("@timestamp"), "2026-03-14T09:15:02.481Z")
 	for _, k := range []string{"event.action", "event.dataset", "event.module", "event.kind", "event.outcome",
 		"log.syslog.hostname", "log.syslog.appname", "log.syslog.severity.name", "log.syslog.facility.name",
 		"source.ip", "user.name", "user.domain", "kerio.service", "network.protocol", "message", "event.original",
 		"observer.vendor", "observer.product", "observer.type", "agent.type", "agent.version", "ecs.version",
 		"data_stream.type", "data_stream.dataset", "data_stream.namespace"} {
-		d.SetString(k, "some value of a typical length here")
+		d.SetString(NewKey(k), "some value of a typical length here")
 	}
-	d.SetStrings("event.category", "authentication")
-	d.SetStrings("event.type", "start")
-	d.SetInt("log.syslog.priority", 20)
-	d.SetTime("event.created", time.Now())
+	d.SetStrings(NewKey("event.category"), "authentication")
+	d.SetStrings(NewKey("event.type"), "start")
+	d.SetInt(NewKey("log.syslog.priority"), 20)
+	d.SetTime(NewKey("event.created"), time.Now())
 	var e Encoder
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = e.Append(buf[:0], &d)
+		buf, _ = e.Append(buf[:0], &d)
 	}
 	b.SetBytes(int64(len(buf)))
 }
@@ -133,9 +141,9 @@ func TestCachedOrderIsOnlyUsedForTheSameKeys(t *testing.T) {
 	build := func(keys ...string) string {
 		d.Reset()
 		for _, k := range keys {
-			d.SetString(k, k)
+			d.SetString(NewKey(k), k)
 		}
-		return string(e.Append(nil, &d))
+		return string(mustAppend(t, &e, &d))
 	}
 	require.Equal(t, `{"a":"a","b":{"c":"b.c"}}`, build("b.c", "a"))
 	require.Equal(t, `{"a":"a","b":{"c":"b.c"}}`, build("b.c", "a"), "cached order")
@@ -192,20 +200,20 @@ func TestConstantsEncodeAsTheirValuesAndSelectTheLayout(t *testing.T) {
 	catA, catB := []string{"email", "network"}, []string{"email", "file"}
 	build := func(konst bool, kind, version string, cat []string, prio int64) string {
 		d.Reset()
-		d.SetString("message", "hi")
+		d.SetString(NewKey("message"), "hi")
 		if konst {
-			d.SetConstString("event.kind", kind)
-			d.SetConstStrings("event.category", cat)
-			d.SetConstInt("log.syslog.priority", prio)
-			d.SetConstString("ecs.version", version)
+			d.SetConst(NewKey("event.kind"), NewConst(kind))
+			d.SetConst(NewKey("event.category"), NewConstStrings(cat...))
+			d.SetConst(NewKey("log.syslog.priority"), NewConstInt(prio))
+			d.SetConst(NewKey("ecs.version"), NewConst(version))
 		} else {
-			d.SetString("event.kind", kind)
-			d.SetStrings("event.category", cat...)
-			d.SetInt("log.syslog.priority", prio)
-			d.SetString("ecs.version", version)
+			d.SetString(NewKey("event.kind"), kind)
+			d.SetStrings(NewKey("event.category"), cat...)
+			d.SetInt(NewKey("log.syslog.priority"), prio)
+			d.SetString(NewKey("ecs.version"), version)
 		}
-		d.SetString("event.action", "x")
-		return string(e.Append(nil, &d))
+		d.SetString(NewKey("event.action"), "x")
+		return string(mustAppend(t, &e, &d))
 	}
 	for range 2 { // the second round hits the cached layouts
 		for _, c := range []struct {
@@ -227,13 +235,13 @@ func TestAConstantChangedOrReplacedIsNoLongerCached(t *testing.T) {
 	cat := []string{"email"}
 	for range 2 {
 		d.Reset()
-		d.SetConstStrings("event.category", cat)
-		d.AppendUnique("event.category", "network")
-		d.SetConstString("a", "1")
-		d.SetString("a", "2")
-		d.SetString("b", "3")
-		d.SetConstString("b", "4")
-		require.Equal(t, `{"a":"2","b":"4","event":{"category":["email","network"]}}`, string(e.Append(nil, &d)))
+		d.SetConst(NewKey("event.category"), NewConstStrings(cat...))
+		d.AppendUnique(NewKey("event.category"), "network")
+		d.SetConst(NewKey("a"), NewConst("1"))
+		d.SetString(NewKey("a"), "2")
+		d.SetString(NewKey("b"), "3")
+		d.SetConst(NewKey("b"), NewConst("4"))
+		require.Equal(t, `{"a":"2","b":"4","event":{"category":["email","network"]}}`, string(mustAppend(t, &e, &d)))
 	}
 	require.Equal(t, []string{"email"}, cat, "the caller's slice is not written")
 }
@@ -245,11 +253,11 @@ func TestPartsOfTheLongestValueAreEscapedWhereItNeedsIt(t *testing.T) {
 	host, user, at := raw[4:8], raw[19:24], raw[len(raw)-9:]
 	for range 2 {
 		d.Reset()
-		d.SetString("event.original", raw)
-		d.SetString("host", host)
-		d.SetString("user", user)
-		d.SetStrings("ips", host, at)
-		d.SetString("word", raw[14:18])
+		d.SetString(NewKey("event.original"), raw)
+		d.SetString(NewKey("host"), host)
+		d.SetString(NewKey("user"), user)
+		d.SetStrings(NewKey("ips"), host, at)
+		d.SetString(NewKey("word"), raw[14:18])
 		var plain Document
 		for _, f := range d.Fields() {
 			if f.Kind == KindStrings {
@@ -258,8 +266,8 @@ func TestPartsOfTheLongestValueAreEscapedWhereItNeedsIt(t *testing.T) {
 				plain.SetString(f.Key, string([]byte(f.Str)))
 			}
 		}
-		got := string(e.Append(nil, &d))
-		require.Equal(t, string(new(Encoder).Append(nil, &plain)), got)
+		got := string(mustAppend(t, &e, &d))
+		require.Equal(t, string(mustAppend(t, new(Encoder), &plain)), got)
 		require.Contains(t, got, `"user":"\"bob\""`)
 		require.Contains(t, got, `"ips":["host","192.0.2.1"]`)
 	}

@@ -35,7 +35,11 @@ func (a *SilenceAlerts) Name() string { return a.origin.Source }
 // Run watches until ctx ends.
 func (a *SilenceAlerts) Run(ctx context.Context, out chan<- Batch) error {
 	a.ledger.Watch(ctx, a.every, func(s ledger.Sender) {
-		ev := a.alert(s)
+		ev, err := a.alert(s)
+		if err != nil {
+			a.log.Error("silence alert not built", "err", err)
+			return
+		}
 		a.log.Warn("sender silent", "address", s.Address.String(), "hostname", s.Hostname,
 			"last_seen", s.LastSeen, "interval", s.Interval)
 		select {
@@ -47,37 +51,40 @@ func (a *SilenceAlerts) Run(ctx context.Context, out chan<- Batch) error {
 }
 
 // alert builds the ECS document of one silence.
-func (a *SilenceAlerts) alert(s ledger.Sender) *Event {
+func (a *SilenceAlerts) alert(s ledger.Sender) (*Event, error) {
 	now := a.now()
 	id := a.ids.Next()
 	var d ecs.Document
-	d.SetTime("@timestamp", now)
-	d.SetTime("event.created", now)
-	d.SetString("event.id", id)
-	d.SetString("event.kind", "alert")
-	d.SetStrings("event.category", "host")
-	d.SetStrings("event.type", "info")
-	d.SetString("event.action", "sender-silent")
-	d.SetString("event.dataset", "siemfwd.ledger")
-	d.SetString("event.module", "siemfwd")
-	d.SetInt("event.duration", int64(now.Sub(s.LastSeen)))
-	d.SetString("message", "no events from "+senderName(s)+" for longer than "+s.Interval.String())
+	d.SetTime(alertKeys.timestamp, now)
+	d.SetTime(alertKeys.eventCreated, now)
+	d.SetString(alertKeys.eventID, id)
+	d.SetString(alertKeys.eventKind, "alert")
+	d.SetStrings(alertKeys.eventCategory, "host")
+	d.SetStrings(alertKeys.eventType, "info")
+	d.SetString(alertKeys.eventAction, "sender-silent")
+	d.SetString(alertKeys.eventDataset, "siemfwd.ledger")
+	d.SetString(alertKeys.eventModule, "siemfwd")
+	d.SetInt(alertKeys.eventDuration, int64(now.Sub(s.LastSeen)))
+	d.SetString(alertKeys.message, "no events from "+senderName(s)+" for longer than "+s.Interval.String())
 	if s.Address.IsValid() {
-		d.SetString("observer.ip", s.Address.String())
-		d.SetStrings("related.ip", s.Address.String())
+		d.SetString(alertKeys.observerIP, s.Address.String())
+		d.SetStrings(alertKeys.relatedIP, s.Address.String())
 	}
-	d.SetStringNonEmpty("observer.hostname", s.Hostname)
+	d.SetStringNonEmpty(alertKeys.observerHostname, s.Hostname)
 	if !s.LastSeen.IsZero() {
-		d.SetTime("labels.last_seen", s.LastSeen) // labels are keywords; an RFC 3339 string
+		d.SetTime(alertKeys.labelsLastSeen, s.LastSeen) // labels are keywords; an RFC 3339 string
 	}
-	d.SetString("labels.expected_interval", s.Interval.String())
-	d.SetString("ecs.version", ecs.Version)
-	d.SetString("agent.type", "siemfwd")
-	d.SetString("data_stream.type", "logs")
-	d.SetString("data_stream.dataset", "siemfwd.ledger")
-	raw := new(ecs.Encoder).Append(nil, &d)
+	d.SetString(alertKeys.labelsExpectedInterval, s.Interval.String())
+	d.SetString(alertKeys.eCSVersion, ecs.Version)
+	d.SetString(alertKeys.agentType, "siemfwd")
+	d.SetString(alertKeys.dataStreamType, "logs")
+	d.SetString(alertKeys.dataStreamDataset, "siemfwd.ledger")
+	raw, err := new(ecs.Encoder).Append(nil, &d)
+	if err != nil {
+		return nil, err
+	}
 	return &Event{Raw: raw, Received: now, Origin: a.origin, ID: id,
-		Routes: Routes{Dataset: "siemfwd.ledger", Kind: "alert", Categories: []string{"host"}, Hostname: s.Hostname, Module: "siemfwd"}}
+		Routes: Routes{Dataset: "siemfwd.ledger", Kind: "alert", Categories: []string{"host"}, Hostname: s.Hostname, Module: "siemfwd"}}, nil
 }
 
 func senderName(s ledger.Sender) string {
@@ -85,4 +92,49 @@ func senderName(s ledger.Sender) string {
 		return s.Hostname + " (" + s.Address.String() + ")"
 	}
 	return s.Address.String()
+}
+
+// alertKeys are the fields of a silence alert.
+var alertKeys = struct {
+	agentType              ecs.Key
+	dataStreamDataset      ecs.Key
+	dataStreamType         ecs.Key
+	eCSVersion             ecs.Key
+	eventAction            ecs.Key
+	eventCategory          ecs.Key
+	eventCreated           ecs.Key
+	eventDataset           ecs.Key
+	eventDuration          ecs.Key
+	eventID                ecs.Key
+	eventKind              ecs.Key
+	eventModule            ecs.Key
+	eventType              ecs.Key
+	labelsExpectedInterval ecs.Key
+	labelsLastSeen         ecs.Key
+	message                ecs.Key
+	observerHostname       ecs.Key
+	observerIP             ecs.Key
+	relatedIP              ecs.Key
+	timestamp              ecs.Key
+}{
+	agentType:              ecs.NewKey("agent.type"),
+	dataStreamDataset:      ecs.NewKey("data_stream.dataset"),
+	dataStreamType:         ecs.NewKey("data_stream.type"),
+	eCSVersion:             ecs.NewKey("ecs.version"),
+	eventAction:            ecs.NewKey("event.action"),
+	eventCategory:          ecs.NewKey("event.category"),
+	eventCreated:           ecs.NewKey("event.created"),
+	eventDataset:           ecs.NewKey("event.dataset"),
+	eventDuration:          ecs.NewKey("event.duration"),
+	eventID:                ecs.NewKey("event.id"),
+	eventKind:              ecs.NewKey("event.kind"),
+	eventModule:            ecs.NewKey("event.module"),
+	eventType:              ecs.NewKey("event.type"),
+	labelsExpectedInterval: ecs.NewKey("labels.expected_interval"),
+	labelsLastSeen:         ecs.NewKey("labels.last_seen"),
+	message:                ecs.NewKey("message"),
+	observerHostname:       ecs.NewKey("observer.hostname"),
+	observerIP:             ecs.NewKey("observer.ip"),
+	relatedIP:              ecs.NewKey("related.ip"),
+	timestamp:              ecs.NewKey("@timestamp"),
 }

@@ -3,4 +3,4 @@ package pipeline
 import "siemfwd/pipeline/ledger"
 
 // SilenceAlertForTest builds the alert event for s.
-func SilenceAlertForTest(a *SilenceAlerts, s ledger.Sender) *Event { return a.alert(s) }
+func SilenceAlertForTest(a *SilenceAlerts, s ledger.Sender) (*Event, error) { return a.alert(s) }

@@ -56,10 +56,7 @@ func (s *MailFlowSummaries) Run(ctx context.Context, out chan<- Batch) error {
 		if len(sums) == 0 {
 			return
 		}
-		b := Batch{}
-		for i := range sums {
-			b.Events = append(b.Events, s.event(&sums[i]))
-		}
+		b := Batch{Events: s.events(sums)}
 		select {
 		case out <- b:
 		case <-ctx.Done():
@@ -74,10 +71,7 @@ func (s *MailFlowSummaries) Run(ctx context.Context, out chan<- Batch) error {
 			}
 			// The pipeline still drains after ctx ended, so a last send may wait briefly.
 			if len(rest) > 0 {
-				b := Batch{}
-				for i := range rest {
-					b.Events = append(b.Events, s.event(&rest[i]))
-				}
+				b := Batch{Events: s.events(rest)}
 				select {
 				case out <- b:
 				case <-time.After(time.Second):
@@ -97,25 +91,66 @@ func (s *MailFlowSummaries) Run(ctx context.Context, out chan<- Batch) error {
 	}
 }
 
+// events builds the summaries' events, leaving out (counted as a parse
+// failure, format ecs_keys) one whose document cannot be encoded.
+func (s *MailFlowSummaries) events(sums []mailflow.Summary) []*Event {
+	events := make([]*Event, 0, len(sums))
+	for i := range sums {
+		ev, err := s.event(&sums[i])
+		if err != nil {
+			s.m.ParseFailures.WithLabelValues(s.origin.Source, formatECSKeys).Inc()
+			continue
+		}
+		events = append(events, ev)
+	}
+	return events
+}
+
 // event builds the summary's ECS document.
-func (s *MailFlowSummaries) event(sum *mailflow.Summary) *Event {
+func (s *MailFlowSummaries) event(sum *mailflow.Summary) (*Event, error) {
 	now := time.Now()
 	id := s.ids.Next()
 	var d ecs.Document
 	sum.Fill(&d)
-	d.SetTime("event.created", now)
-	d.SetString("event.id", id)
-	d.SetString("ecs.version", ecs.Version)
-	d.SetString("agent.type", "siemfwd")
-	d.SetStringNonEmpty("agent.name", s.opts.AgentName)
-	d.SetStringNonEmpty("agent.version", s.opts.AgentVersion)
-	d.SetString("data_stream.type", "logs")
-	d.SetString("data_stream.dataset", "kerio_connect.mail")
-	d.SetString("data_stream.namespace", s.opts.Namespace)
+	d.SetTime(summaryKeys.eventCreated, now)
+	d.SetString(summaryKeys.eventID, id)
+	d.SetString(summaryKeys.eCSVersion, ecs.Version)
+	d.SetString(summaryKeys.agentType, "siemfwd")
+	d.SetStringNonEmpty(summaryKeys.agentName, s.opts.AgentName)
+	d.SetStringNonEmpty(summaryKeys.agentVersion, s.opts.AgentVersion)
+	d.SetString(summaryKeys.dataStreamType, "logs")
+	d.SetString(summaryKeys.dataStreamDataset, "kerio_connect.mail")
+	d.SetString(summaryKeys.dataStreamNamespace, s.opts.Namespace)
 	if s.geo != nil {
 		s.geo.Enrich(&d)
 	}
-	raw := new(ecs.Encoder).Append(nil, &d)
+	raw, err := new(ecs.Encoder).Append(nil, &d)
+	if err != nil {
+		return nil, err
+	}
 	return &Event{Raw: raw, Received: now, Origin: s.origin, ID: id, Routes: Routes{Dataset: "kerio_connect.mail", Kind: "event",
-		Categories: []string{"email"}, Hostname: sum.Observer, SourceIP: sum.ClientIP, Module: "kerio_connect", Namespace: s.opts.Namespace}}
+		Categories: []string{"email"}, Hostname: sum.Observer, SourceIP: sum.ClientIP, Module: "kerio_connect", Namespace: s.opts.Namespace}}, nil
+}
+
+// summaryKeys are the fields a mail-flow summary adds to those of mailflow.Summary.Fill.
+var summaryKeys = struct {
+	agentName           ecs.Key
+	agentType           ecs.Key
+	agentVersion        ecs.Key
+	dataStreamDataset   ecs.Key
+	dataStreamNamespace ecs.Key
+	dataStreamType      ecs.Key
+	eCSVersion          ecs.Key
+	eventCreated        ecs.Key
+	eventID             ecs.Key
+}{
+	agentName:           ecs.NewKey("agent.name"),
+	agentType:           ecs.NewKey("agent.type"),
+	agentVersion:        ecs.NewKey("agent.version"),
+	dataStreamDataset:   ecs.NewKey("data_stream.dataset"),
+	dataStreamNamespace: ecs.NewKey("data_stream.namespace"),
+	dataStreamType:      ecs.NewKey("data_stream.type"),
+	eCSVersion:          ecs.NewKey("ecs.version"),
+	eventCreated:        ecs.NewKey("event.created"),
+	eventID:             ecs.NewKey("event.id"),
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -24,7 +25,12 @@ const (
 	TagBadFrame           = "_bad_frame"            // the framing lied or was out of range: the frame ends where the stream resynchronised
 	TagClockSkew          = "_clock_skew"           // the event's own time is further from the receive time than its profile allows
 	TagInvalidCharset     = "_invalid_charset"      // bytes that are not text in the source's charset (UTF-8 unless configured) became U+FFFD
+	TagKeyConflict        = "_key_conflict"         // a field was left out: its key was also the parent of another, or had an empty level (ecs.KeyError)
 )
+
+// formatECSKeys is the format label of siemfwd_parse_failures_total for
+// documents whose keys the encoder refused (TagKeyConflict).
+const formatECSKeys = "ecs_keys"
 
 // ProcessOptions are the settings every worker's processor shares.
 type ProcessOptions struct {
@@ -61,8 +67,12 @@ type ECSProcessor struct {
 	// far (a few dozen at most: they come from parser tables), so Routes can
 	// share one instead of copying per event.
 	categories [][]string
-	// labelFields maps profile label keys to their field names.
-	labelFields map[string]string
+	// consts are the constant fields of the processor's settings, and
+	// origins those of the origins seen so far (see originFields).
+	consts   processConsts
+	origins  map[*Origin]*originFields
+	lastFrom *Origin
+	last     *originFields
 }
 
 // slabSize is the size of the blocks events' JSON is encoded into, and
@@ -74,16 +84,16 @@ const (
 )
 
 // maxCategorySets bounds the category cache; sets beyond it are copied per
-// event. maxLabelFields bounds the label field names kept (profiles name a
-// handful).
+// event. maxOrigins bounds the origins whose constant fields are kept (a
+// source has one, plus one per sender profile).
 const (
 	maxCategorySets = 64
-	maxLabelFields  = 256
+	maxOrigins      = 256
 )
 
 // NewECSProcessor returns a processor for one worker.
 func NewECSProcessor(opts ProcessOptions, m *metrics.Metrics) *ECSProcessor {
-	return &ECSProcessor{opts: opts, m: m, syslog: syslogparse.New(), kerio: kerio.NewParser()}
+	return &ECSProcessor{opts: opts, m: m, syslog: syslogparse.New(), kerio: kerio.NewParser(), consts: newProcessConsts(opts)}
 }
 
 // Process fills ev.JSON and ev.Routes from ev.Raw.
@@ -106,7 +116,7 @@ func (p *ECSProcessor) Process(ev *Event) {
 		h.AppendECS(d)
 		msg = h.Msg
 		if h.Format == syslogparse.Unknown {
-			d.AppendString("tags", TagSyslogParseFailure)
+			d.AppendString(keyTags, TagSyslogParseFailure)
 			p.m.ParseFailures.WithLabelValues(o.Source, "syslog").Inc()
 		}
 	} else {
@@ -114,52 +124,57 @@ func (p *ECSProcessor) Process(ev *Event) {
 	}
 
 	r, isKerio := p.parseKerio(d, o, &h, msg)
+	dataset := r.Dataset // event.dataset as set so far
 	if !isKerio {
-		appendGeneric(d, &h, msg, o.Format == FormatSyslog)
+		dataset = p.appendGeneric(d, &h, msg, o.Format == FormatSyslog)
 	}
 
 	// @timestamp: a zoned time in the message, then the RFC 5424 header, then
 	// the Kerio bracket (configured zone), then the RFC 3164 header, then the receive time.
 	switch {
 	case !r.Zoned.IsZero():
-		d.SetTime("@timestamp", r.Zoned)
+		d.SetTime(keyTimestamp, r.Zoned)
 	case h.HasTime && h.TimeZoned:
-		d.SetTime("@timestamp", h.Time)
+		d.SetTime(keyTimestamp, h.Time)
 	case !r.Bracket.IsZero():
-		d.SetTime("@timestamp", r.Bracket)
+		d.SetTime(keyTimestamp, r.Bracket)
 	case h.HasTime:
-		d.SetTime("@timestamp", h.Time)
+		d.SetTime(keyTimestamp, h.Time)
 	default:
-		d.SetTime("@timestamp", ev.Received)
+		d.SetTime(keyTimestamp, ev.Received)
 	}
-	d.SetConstStringNonEmpty("event.dataset", o.Dataset)
+	of := p.originFields(o)
+	if !of.dataset.IsEmpty() {
+		dataset = of.dataset
+		d.SetConst(keyEventDataset, dataset)
+	}
 	if o.ClockSkew > 0 {
-		if ts, ok := d.Get("@timestamp"); ok && absDuration(ts.Time.Sub(ev.Received)) > o.ClockSkew {
-			d.AppendString("tags", TagClockSkew)
+		if ts, ok := d.Get(keyTimestamp); ok && absDuration(ts.Time.Sub(ev.Received)) > o.ClockSkew {
+			d.AppendString(keyTags, TagClockSkew)
 			p.m.ClockSkew.WithLabelValues(o.Source).Inc()
 		}
 	}
-	d.SetTime("event.created", ev.Received)
-	d.SetStringNonEmpty("event.id", ev.ID)
+	d.SetTime(keyEventCreated, ev.Received)
+	d.SetStringNonEmpty(keyEventID, ev.ID)
 	if p.opts.KeepOriginal {
-		d.SetString("event.original", raw)
+		d.SetString(keyEventOriginal, raw)
 	}
 	if badText {
-		d.AppendString("tags", TagInvalidCharset)
+		d.AppendString(keyTags, TagInvalidCharset)
 		p.m.ParseFailures.WithLabelValues(o.Source, "charset").Inc()
 	}
 	if ev.Flags&FlagTruncated != 0 {
-		d.AppendString("tags", TagTruncated)
+		d.AppendString(keyTags, TagTruncated)
 	}
 	if ev.Flags&FlagSplit != 0 {
-		d.AppendString("tags", TagSplit)
+		d.AppendString(keyTags, TagSplit)
 	}
 	if ev.Flags&FlagBadFrame != 0 {
-		d.AppendString("tags", TagBadFrame)
+		d.AppendString(keyTags, TagBadFrame)
 	}
 	if o.FilePath != "" {
-		d.SetString("log.file.path", o.FilePath)
-		d.SetInt("log.offset", ev.Offset)
+		d.SetString(keyLogFilePath, o.FilePath)
+		d.SetInt(keyLogOffset, ev.Offset)
 	}
 
 	// The device that sent the event observed it: name it by its syslog
@@ -168,22 +183,17 @@ func (p *ECSProcessor) Process(ev *Event) {
 	var peer string
 	if ev.Peer.IsValid() {
 		peer = p.peerString(ev.Peer.Addr())
-		d.SetStrings("observer.ip", peer)
+		d.SetStrings(keyObserverIP, peer)
 	}
 	if hostname != "" {
-		d.SetString("observer.hostname", hostname)
+		d.SetString(keyObserverHostname, hostname)
 	} else if peer != "" {
-		d.SetString("observer.hostname", peer)
+		d.SetString(keyObserverHostname, peer)
 	}
-	// A profile's settings never change while running: constants to the encoder.
-	d.SetConstStringNonEmpty("observer.name", o.Observer.Name)
-	d.SetConstStringNonEmpty("observer.vendor", o.Observer.Vendor)
-	d.SetConstStringNonEmpty("observer.product", o.Observer.Product)
-	d.SetConstStringNonEmpty("observer.type", o.Observer.Type)
-	for _, l := range o.Labels {
-		d.SetConstString(p.labelField(l.Key), l.Value)
-	}
-	d.SetConstStringNonEmpty("labels.siemfwd_profile", o.Profile)
+	// The profile's and the processor's settings are the same for all the
+	// origin's events: constants, which the encoder writes from its cached
+	// layout.
+	d.SetConsts(of.consts)
 	if p.opts.GeoIP != nil {
 		p.opts.GeoIP.Enrich(d)
 	}
@@ -196,28 +206,13 @@ func (p *ECSProcessor) Process(ev *Event) {
 	if t := ev.Origin.TLS; t != nil {
 		appendTLS(d, t)
 	}
-	// The rest is the same text for every event of a source (settings never
-	// change while running), so the encoder writes it from its cached layout.
-	d.SetConstString("ecs.version", ecs.Version)
-	d.SetConstString("agent.type", "siemfwd")
-	d.SetConstStringNonEmpty("agent.name", p.opts.AgentName)
-	d.SetConstStringNonEmpty("agent.version", p.opts.AgentVersion)
-	d.SetConstString("labels.siemfwd_source", o.Source)
-
-	d.SetConstString("data_stream.type", "logs")
-	dataset, constant := "generic", true
-	if f, ok := d.Get("event.dataset"); ok && f.Text() != "" {
-		dataset, constant = f.Text(), f.Const
+	if dataset.IsEmpty() {
+		dataset = p.consts.generic
 	}
-	if constant {
-		d.SetConstString("data_stream.dataset", dataset)
-	} else {
-		d.SetString("data_stream.dataset", dataset)
-	}
-	d.SetConstString("data_stream.namespace", p.opts.Namespace)
+	d.SetConst(keyDataStreamDataset, dataset)
 
-	ev.Routes = p.routes(d, dataset, hostname)
-	ev.JSON = p.encode(d)
+	ev.Routes = p.routes(d, dataset.Text(), hostname)
+	ev.JSON = p.encode(d, o.Source)
 }
 
 // parseKerio maps msg as a Kerio line when it is one (docs/kerio.md, "Which
@@ -244,22 +239,28 @@ func (p *ECSProcessor) parseKerio(d *ecs.Document, o *Origin, h *syslogparse.Hea
 
 // Dataset of syslog lines that are not Kerio's; file lines that are not
 // Kerio's have none, so they go to the "generic" data stream.
-const datasetSyslog = "syslog"
+const (
+	datasetSyslog  = "syslog"
+	datasetGeneric = "generic"
+)
 
 // appendGeneric maps a line that is not Kerio's: the ECS fields a syslog
 // header gives (host.hostname, process.name, process.pid) and the message,
-// nothing read from the free text.
-func appendGeneric(d *ecs.Document, h *syslogparse.Header, msg string, syslog bool) {
-	d.SetConstString("event.kind", "event")
+// nothing read from the free text. It returns the event.dataset it set (the
+// zero Const for a file line).
+func (p *ECSProcessor) appendGeneric(d *ecs.Document, h *syslogparse.Header, msg string, syslog bool) (dataset ecs.Const) {
+	d.SetConst(keyEventKind, p.consts.event)
 	if syslog {
-		d.SetConstString("event.dataset", datasetSyslog)
+		dataset = p.consts.syslog
+		d.SetConst(keyEventDataset, dataset)
 	}
-	d.SetString("message", strings.TrimRight(msg, "\r\n"))
-	d.SetStringNonEmpty("host.hostname", h.Hostname)
-	d.SetStringNonEmpty("process.name", h.AppName)
+	d.SetString(keyMessage, strings.TrimRight(msg, "\r\n"))
+	d.SetStringNonEmpty(keyHostHostname, h.Hostname)
+	d.SetStringNonEmpty(keyProcessName, h.AppName)
 	if pid, err := strconv.ParseInt(h.ProcID, 10, 64); err == nil && pid >= 0 {
-		d.SetInt("process.pid", pid)
+		d.SetInt(keyProcessPID, pid)
 	}
+	return dataset
 }
 
 // routes copies the routing fields out of d in one pass over its fields
@@ -269,7 +270,7 @@ func (p *ECSProcessor) routes(d *ecs.Document, dataset, hostname string) Routes 
 	fields := d.Fields()
 	for i := range fields { // later entries replace earlier ones, as in Get
 		f := &fields[i]
-		switch f.Key {
+		switch f.Key.Name() { // a switch on the text: cheaper than a test per key
 		case "event.kind":
 			r.Kind = f.Text()
 		case "source.ip":
@@ -291,16 +292,42 @@ func (p *ECSProcessor) routes(d *ecs.Document, dataset, hostname string) Routes 
 
 // encode encodes d into the current slab block and returns its bytes, which
 // nobody writes again.
-func (p *ECSProcessor) encode(d *ecs.Document) []byte {
+func (p *ECSProcessor) encode(d *ecs.Document, source string) []byte {
 	if cap(p.slab) < slabReserve {
 		p.slab = make([]byte, 0, slabSize)
 	}
-	out := p.enc.Append(p.slab, d)
+	out, err := p.enc.Append(p.slab, d)
+	if err != nil {
+		out = p.encodeLeavingOut(d, err, source)
+	}
 	if cap(out) != cap(p.slab) { // outgrew the block: the event has an array of its own
 		return out
 	}
 	p.slab = out[len(out):]
 	return out[:len(out):len(out)] // full slice expression: an append by a reader must not write into the slab
+}
+
+// encodeLeavingOut encodes d without the fields whose keys the encoder
+// refuses (err is the first refusal), tagged TagKeyConflict and counted. It
+// ends: each round deletes a field, and the tag is added once.
+func (p *ECSProcessor) encodeLeavingOut(d *ecs.Document, err error, source string) []byte {
+	p.m.ParseFailures.WithLabelValues(source, formatECSKeys).Inc()
+	tagged := false
+	for {
+		var ke *ecs.KeyError
+		if !errors.As(err, &ke) {
+			return append(p.slab, "{}"...) // Append refuses only with a *KeyError
+		}
+		d.Delete(ecs.NewKey(ke.Key))
+		if !tagged {
+			d.AppendString(keyTags, TagKeyConflict)
+			tagged = true
+		}
+		var out []byte
+		if out, err = p.enc.Append(p.slab, d); err == nil {
+			return out
+		}
+	}
 }
 
 // peerString returns addr as observer.ip text, reusing the last result for
@@ -312,19 +339,92 @@ func (p *ECSProcessor) peerString(addr netip.Addr) string {
 	return p.peer
 }
 
-// labelField returns "labels."+key, built once per key: a key built per
-// event would allocate, and the encoder would never find its cached layout
-// (it knows keys by address).
-func (p *ECSProcessor) labelField(key string) string {
-	if f, ok := p.labelFields[key]; ok {
-		return f
+// processConsts are the constant values from the processor's settings and
+// its literals, made once.
+type processConsts struct {
+	ecsVersion, agentType, agentName, agentVersion ecs.Const
+	logs, generic, namespace, event, syslog        ecs.Const
+}
+
+func newProcessConsts(opts ProcessOptions) processConsts {
+	return processConsts{
+		ecsVersion: ecs.NewConst(ecs.Version), agentType: ecs.NewConst("siemfwd"),
+		agentName: ecs.NewConst(opts.AgentName), agentVersion: ecs.NewConst(opts.AgentVersion),
+		logs: ecs.NewConst("logs"), generic: ecs.NewConst(datasetGeneric), namespace: ecs.NewConst(opts.Namespace),
+		event: ecs.NewConst("event"), syslog: ecs.NewConst(datasetSyslog),
 	}
-	if p.labelFields == nil || len(p.labelFields) >= maxLabelFields {
-		p.labelFields = make(map[string]string)
+}
+
+// originFields are the constant fields of an origin's events: its
+// profile's dataset, and the fields of its profile (observer, labels) and of
+// the processor's settings (ecs.version, agent, data stream). Building a
+// Const copies and hashes its text, so they are made once per origin and
+// kept; they are used only while the origin still holds the text they were
+// made from, so an origin changed in place gets new ones.
+type originFields struct {
+	from    originText
+	dataset ecs.Const
+	consts  []ecs.ConstField
+}
+
+// originText is what originFields are made from.
+type originText struct {
+	source, dataset, profile string
+	observer                 Observer
+	labels                   []Label // a copy
+}
+
+// matches reports whether o still holds the text t was taken from.
+func (t *originText) matches(o *Origin) bool {
+	return t.source == o.Source && t.dataset == o.Dataset && t.profile == o.Profile &&
+		t.observer == o.Observer && slices.Equal(t.labels, o.Labels)
+}
+
+// originFields returns the constant fields of o's events.
+func (p *ECSProcessor) originFields(o *Origin) *originFields {
+	if p.lastFrom == o && p.last.from.matches(o) { // a batch comes from one origin
+		return p.last
 	}
-	f := "labels." + key
-	p.labelFields[key] = f
-	return f
+	of, ok := p.origins[o]
+	if !ok || !of.from.matches(o) {
+		of = p.newOriginFields(o)
+		if p.origins == nil || len(p.origins) >= maxOrigins {
+			p.origins = make(map[*Origin]*originFields)
+		}
+		p.origins[o] = of
+	}
+	p.lastFrom, p.last = o, of
+	return of
+}
+
+func (p *ECSProcessor) newOriginFields(o *Origin) *originFields {
+	of := &originFields{
+		from: originText{source: o.Source, dataset: o.Dataset, profile: o.Profile, observer: o.Observer,
+			labels: slices.Clone(o.Labels)},
+		dataset: ecs.NewConst(o.Dataset),
+	}
+	add := func(k ecs.Key, v ecs.Const) {
+		if !v.IsEmpty() {
+			of.consts = append(of.consts, ecs.ConstField{Key: k, Value: v})
+		}
+	}
+	add(keyObserverName, ecs.NewConst(o.Observer.Name))
+	add(keyObserverVendor, ecs.NewConst(o.Observer.Vendor))
+	add(keyObserverProduct, ecs.NewConst(o.Observer.Product))
+	add(keyObserverType, ecs.NewConst(o.Observer.Type))
+	for _, l := range o.Labels {
+		add(ecs.NewKey("labels."+l.Key), ecs.NewConst(l.Value))
+	}
+	add(keyLabelsSiemfwdProfile, ecs.NewConst(o.Profile))
+	c := &p.consts
+	add(keyECSVersion, c.ecsVersion)
+	add(keyAgentType, c.agentType)
+	add(keyAgentName, c.agentName)
+	add(keyAgentVersion, c.agentVersion)
+	add(keyLabelsSiemfwdSource, ecs.NewConst(o.Source))
+	add(keyDataStreamType, c.logs)
+	add(keyDataStreamNamespace, c.namespace)
+	return of
 }
 
 // categorySet returns an immutable slice equal to cats, shared between
@@ -351,27 +451,73 @@ func absDuration(d time.Duration) time.Duration {
 
 // appendTLS sets the tls.* fields of a connection and its client certificate.
 func appendTLS(d *ecs.Document, t *TLSPeer) {
-	d.SetBool("tls.established", true)
-	d.SetString("tls.version_protocol", "tls")
-	d.SetStringNonEmpty("tls.version", t.Version)
-	d.SetStringNonEmpty("tls.cipher", t.Cipher)
-	d.SetStringNonEmpty("tls.client.server_name", t.ServerName)
+	d.SetBool(keyTLSEstablished, true)
+	d.SetString(keyTLSVersionProtocol, "tls")
+	d.SetStringNonEmpty(keyTLSVersion, t.Version)
+	d.SetStringNonEmpty(keyTLSCipher, t.Cipher)
+	d.SetStringNonEmpty(keyTLSClientServerName, t.ServerName)
 	if t.SHA256 == "" {
 		return // no client certificate
 	}
-	d.SetString("tls.client.subject", t.Subject)
-	d.SetString("tls.client.issuer", t.Issuer)
+	d.SetString(keyTLSClientSubject, t.Subject)
+	d.SetString(keyTLSClientIssuer, t.Issuer)
 	if t.CommonName != "" {
-		d.SetStrings("tls.client.x509.subject.common_name", t.CommonName)
+		d.SetStrings(keyTLSClientX509SubjectCommonName, t.CommonName)
 	}
 	if t.IssuerCommonName != "" {
-		d.SetStrings("tls.client.x509.issuer.common_name", t.IssuerCommonName)
+		d.SetStrings(keyTLSClientX509IssuerCommonName, t.IssuerCommonName)
 	}
 	if len(t.AlternativeNames) > 0 {
-		d.SetStrings("tls.client.x509.alternative_names", t.AlternativeNames...)
+		d.SetStrings(keyTLSClientX509AlternativeNames, t.AlternativeNames...)
 	}
-	d.SetStringNonEmpty("tls.client.x509.serial_number", t.SerialNumber)
-	d.SetTime("tls.client.not_before", t.NotBefore)
-	d.SetTime("tls.client.not_after", t.NotAfter)
-	d.SetString("tls.client.hash.sha256", t.SHA256)
+	d.SetStringNonEmpty(keyTLSClientX509SerialNumber, t.SerialNumber)
+	d.SetTime(keyTLSClientNotBefore, t.NotBefore)
+	d.SetTime(keyTLSClientNotAfter, t.NotAfter)
+	d.SetString(keyTLSClientHashSHA256, t.SHA256)
 }
+
+// Fields the processor sets or reads.
+var (
+	keyAgentName                      = ecs.NewKey("agent.name")
+	keyAgentType                      = ecs.NewKey("agent.type")
+	keyAgentVersion                   = ecs.NewKey("agent.version")
+	keyDataStreamDataset              = ecs.NewKey("data_stream.dataset")
+	keyDataStreamNamespace            = ecs.NewKey("data_stream.namespace")
+	keyDataStreamType                 = ecs.NewKey("data_stream.type")
+	keyECSVersion                     = ecs.NewKey("ecs.version")
+	keyEventCreated                   = ecs.NewKey("event.created")
+	keyEventDataset                   = ecs.NewKey("event.dataset")
+	keyEventID                        = ecs.NewKey("event.id")
+	keyEventKind                      = ecs.NewKey("event.kind")
+	keyEventOriginal                  = ecs.NewKey("event.original")
+	keyHostHostname                   = ecs.NewKey("host.hostname")
+	keyLabelsSiemfwdProfile           = ecs.NewKey("labels.siemfwd_profile")
+	keyLabelsSiemfwdSource            = ecs.NewKey("labels.siemfwd_source")
+	keyLogFilePath                    = ecs.NewKey("log.file.path")
+	keyLogOffset                      = ecs.NewKey("log.offset")
+	keyMessage                        = ecs.NewKey("message")
+	keyObserverHostname               = ecs.NewKey("observer.hostname")
+	keyObserverIP                     = ecs.NewKey("observer.ip")
+	keyObserverName                   = ecs.NewKey("observer.name")
+	keyObserverProduct                = ecs.NewKey("observer.product")
+	keyObserverType                   = ecs.NewKey("observer.type")
+	keyObserverVendor                 = ecs.NewKey("observer.vendor")
+	keyProcessName                    = ecs.NewKey("process.name")
+	keyProcessPID                     = ecs.NewKey("process.pid")
+	keyTLSCipher                      = ecs.NewKey("tls.cipher")
+	keyTLSClientHashSHA256            = ecs.NewKey("tls.client.hash.sha256")
+	keyTLSClientIssuer                = ecs.NewKey("tls.client.issuer")
+	keyTLSClientNotAfter              = ecs.NewKey("tls.client.not_after")
+	keyTLSClientNotBefore             = ecs.NewKey("tls.client.not_before")
+	keyTLSClientServerName            = ecs.NewKey("tls.client.server_name")
+	keyTLSClientSubject               = ecs.NewKey("tls.client.subject")
+	keyTLSClientX509AlternativeNames  = ecs.NewKey("tls.client.x509.alternative_names")
+	keyTLSClientX509IssuerCommonName  = ecs.NewKey("tls.client.x509.issuer.common_name")
+	keyTLSClientX509SerialNumber      = ecs.NewKey("tls.client.x509.serial_number")
+	keyTLSClientX509SubjectCommonName = ecs.NewKey("tls.client.x509.subject.common_name")
+	keyTLSEstablished                 = ecs.NewKey("tls.established")
+	keyTLSVersion                     = ecs.NewKey("tls.version")
+	keyTLSVersionProtocol             = ecs.NewKey("tls.version_protocol")
+	keyTags                           = ecs.NewKey("tags")
+	keyTimestamp                      = ecs.NewKey("@timestamp")
+)

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
@@ -29,10 +32,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden from the current output")
 
-// readCorpus reads one corpus file of testdata/kerio.
-func readCorpus(t testing.TB, name string) []corpus.Line {
+// readCorpus reads corpus files of testdata/kerio.
+func readCorpus(t testing.TB, names ...string) []corpus.Line {
 	t.Helper()
-	return corpus.Read(t, filepath.Join("..", "testdata", "kerio"), name)
+	return corpus.Read(t, filepath.Join("..", "testdata", "kerio"), names...)
 }
 
 func newProcessor() *pipeline.ECSProcessor {
@@ -402,8 +405,9 @@ func TestTLSClientCertificateReachesTheDocument(t *testing.T) {
 func TestSilenceAlertIsAnECSAlert(t *testing.T) {
 	led := ledger.New(ledger.DefaultConfig(), nil)
 	a := pipeline.NewSilenceAlerts(led, time.Second, slog.New(slog.DiscardHandler))
-	ev := pipeline.SilenceAlertForTest(a, ledger.Sender{Address: netip.MustParseAddr("192.0.2.25"), Hostname: "mail01",
+	ev, err := pipeline.SilenceAlertForTest(a, ledger.Sender{Address: netip.MustParseAddr("192.0.2.25"), Hostname: "mail01",
 		LastSeen: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), Interval: 5 * time.Minute})
+	require.NoError(t, err)
 	newProcessor().Process(ev)
 	got := flatten(t, ev.JSON)
 	require.Equal(t, "alert", got["event.kind"])
@@ -564,4 +568,122 @@ func TestAProfilesLabelsAndObserverCostNoAllocationPerEvent(t *testing.T) {
 		p.Process(&e)
 	})
 	require.Zero(t, allocs)
+}
+
+// corpusEvents returns every corpus line as an event, in several origins:
+// the Kerio corpora as labelled, the non-Kerio lines over syslog (as sent
+// and wrapped in an RFC 5424 header) and from a file, and all of them once
+// more through a sender profile (observer, labels, dataset) and over TLS.
+func corpusEvents(t testing.TB) []*pipeline.Event {
+	t.Helper()
+	var events []*pipeline.Event
+	for _, l := range readCorpus(t, "dev.jsonl", "syslog_wrapped.jsonl", "variants.jsonl") {
+		events = append(events, l.Event())
+	}
+	syslogOrigin := &pipeline.Origin{Source: "syslog", Transport: "tcp", Format: pipeline.FormatSyslog, Location: time.UTC}
+	fileOrigin := &pipeline.Origin{Source: "files", Transport: "file", Format: pipeline.FormatLine, Location: time.UTC,
+		Log: "mail", FilePath: "/var/log/mail.log"}
+	received := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	files := readNonKerio(t)
+	names := slices.Sorted(maps.Keys(files))
+	for _, name := range names {
+		for i, line := range files[name] {
+			events = append(events,
+				&pipeline.Event{Raw: []byte(line), Origin: syslogOrigin, Received: received},
+				&pipeline.Event{Raw: []byte("<190>1 2026-12-07T12:00:00Z web01 nginx 4242 - - " + line), Origin: syslogOrigin, Received: received},
+				&pipeline.Event{Raw: []byte(line), Origin: fileOrigin, Received: received, Offset: int64(i)})
+		}
+	}
+	profile := func(o *pipeline.Origin) *pipeline.Origin {
+		c := *o
+		c.Profile, c.Dataset = "branch", "branch.mail"
+		c.Observer = pipeline.Observer{Name: "mx1", Vendor: "Kerio", Product: "Kerio Connect", Type: "mail-server"}
+		c.Labels = []pipeline.Label{{Key: "env", Value: "prod"}, {Key: "site", Value: "brno"}}
+		c.TLS = &pipeline.TLSPeer{Version: "1.3", Cipher: "TLS_AES_128_GCM_SHA256", ServerName: "siem.example"}
+		return &c
+	}
+	profiles := map[*pipeline.Origin]*pipeline.Origin{}
+	n := len(events)
+	for _, ev := range events[:n] {
+		p, ok := profiles[ev.Origin]
+		if !ok {
+			p = profile(ev.Origin)
+			profiles[ev.Origin] = p
+		}
+		c := *ev
+		c.Origin = p
+		events = append(events, &c)
+	}
+	return events
+}
+
+// TestOneLongLivedProcessorWritesWhatAFreshOneWrites runs the whole corpus
+// through one processor (its encoder's layouts, its origin constants and
+// parsers' state live across events, in a shuffled order, twice) and each
+// event through a processor of its own: the JSON and routes must be the same
+// bytes.
+func TestOneLongLivedProcessorWritesWhatAFreshOneWrites(t *testing.T) {
+	events := corpusEvents(t)
+	require.Greater(t, len(events), 2000, "the corpus shrank")
+	want := make([]pipeline.Event, len(events))
+	for i, ev := range events {
+		want[i] = *ev
+		newProcessor().Process(&want[i])
+		require.True(t, json.Valid(want[i].JSON), "%s", want[i].JSON)
+	}
+	order := rand.New(rand.NewPCG(15, 5)).Perm(len(events))
+	long := newProcessor()
+	for round := range 2 {
+		for _, i := range order {
+			got := *events[i]
+			long.Process(&got)
+			if !bytes.Equal(want[i].JSON, got.JSON) {
+				t.Fatalf("round %d, event %d (%q):\nfresh:       %s\nlong-lived:  %s", round, i, events[i].Raw, want[i].JSON, got.JSON)
+			}
+			require.Equal(t, want[i].Routes, got.Routes, "round %d, event %d", round, i)
+		}
+	}
+}
+
+// TestAnOriginChangedInPlaceNeverYieldsStaleFields changes one origin's
+// profile text between events, in place and through a buffer it shares, as
+// no source does today: the processor must not write the old text.
+func TestAnOriginChangedInPlaceNeverYieldsStaleFields(t *testing.T) {
+	buf := []byte("mx-a")
+	name := unsafe.String(unsafe.SliceData(buf), len(buf))
+	o := &pipeline.Origin{Source: "s", Transport: "tcp", Format: pipeline.FormatSyslog, Location: time.UTC,
+		Observer: pipeline.Observer{Name: name}, Labels: []pipeline.Label{{Key: "site", Value: name}}}
+	p := newProcessor()
+	for _, v := range []string{"mx-a", "mx-b", "mx-c", "mx-a"} {
+		copy(buf, v)
+		o.Dataset = "d." + v
+		ev := &pipeline.Event{Raw: []byte("<13>host app: hello"), Origin: o, Received: time.Now()}
+		p.Process(ev)
+		got := flatten(t, ev.JSON)
+		require.Equal(t, v, got["observer.name"])
+		require.Equal(t, v, got["labels.site"])
+		require.Equal(t, "d."+v, got["event.dataset"])
+		require.Equal(t, "d."+v, got["data_stream.dataset"])
+	}
+}
+
+// TestAFieldThatIsBothAValueAndAParentIsLeftOutTaggedAndCounted: config
+// validation keeps dots out of label keys; an origin built otherwise must
+// still give valid JSON, not {"env":"a","env":{"sub":"b"}}.
+func TestAFieldThatIsBothAValueAndAParentIsLeftOutTaggedAndCounted(t *testing.T) {
+	m := metrics.New()
+	p := pipeline.NewECSProcessor(pipeline.ProcessOptions{Namespace: "default"}, m)
+	o := &pipeline.Origin{Source: "s", Transport: "tcp", Format: pipeline.FormatSyslog, Location: time.UTC,
+		Labels: []pipeline.Label{{Key: "env", Value: "a"}, {Key: "env.sub", Value: "b"}}}
+	for i := range 2 { // the second event meets the refused layout in the encoder's cache
+		ev := &pipeline.Event{Raw: []byte("<13>host app: hello"), Origin: o, Received: time.Now()}
+		p.Process(ev)
+		require.True(t, json.Valid(ev.JSON), "%s", ev.JSON)
+		got := flatten(t, ev.JSON)
+		require.NotContains(t, got, "labels.env")
+		require.Equal(t, "b", got["labels.env.sub"])
+		require.Contains(t, got["message"], "hello")
+		require.Contains(t, got["tags"], pipeline.TagKeyConflict)
+		require.Equal(t, float64(i+1), testutil.ToFloat64(m.ParseFailures.WithLabelValues("s", "ecs_keys")))
+	}
 }

@@ -45,12 +45,12 @@ func BenchmarkEnrich(b *testing.B) {
 			var doc ecs.Document
 			cputime.Bench(b, func(i int) {
 				doc.Reset()
-				doc.SetString("event.kind", "event")
+				doc.SetString(ecs.NewKey("event.kind"), "event")
 				if bc.src != nil {
-					doc.SetString("source.ip", bc.src(i))
+					doc.SetString(ecs.NewKey("source.ip"), bc.src(i))
 				}
 				if bc.dst != nil {
-					doc.SetString("destination.ip", bc.dst(i))
+					doc.SetString(ecs.NewKey("destination.ip"), bc.dst(i))
 				}
 				e.Enrich(&doc)
 			})

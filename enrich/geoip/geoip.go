@@ -85,32 +85,32 @@ func New(cfg Config, log *slog.Logger) (*Enricher, error) {
 	return e, nil
 }
 
-// sideKeys are the field names of one end of a connection, built once so that
-// Enrich concatenates no strings.
+// sideKeys are the fields of one end of a connection, declared once so that
+// Enrich builds no keys.
 type sideKeys struct {
-	ip                                      string
-	countryISO, countryName                 string
-	continentCode, continentName            string
-	cityName, regionName, regionISO, tzName string
-	location                                string
-	asNumber, asOrg                         string
+	ip                                      ecs.Key
+	countryISO, countryName                 ecs.Key
+	continentCode, continentName            ecs.Key
+	cityName, regionName, regionISO, tzName ecs.Key
+	location                                ecs.Key
+	asNumber, asOrg                         ecs.Key
 }
 
 func newSideKeys(side string) sideKeys {
 	g := side + ".geo."
 	return sideKeys{
-		ip:            side + ".ip",
-		countryISO:    g + "country_iso_code",
-		countryName:   g + "country_name",
-		continentCode: g + "continent_code",
-		continentName: g + "continent_name",
-		cityName:      g + "city_name",
-		regionName:    g + "region_name",
-		regionISO:     g + "region_iso_code",
-		tzName:        g + "timezone",
-		location:      g + "location",
-		asNumber:      side + ".as.number",
-		asOrg:         side + ".as.organization.name",
+		ip:            ecs.NewKey(side + ".ip"),
+		countryISO:    ecs.NewKey(g + "country_iso_code"),
+		countryName:   ecs.NewKey(g + "country_name"),
+		continentCode: ecs.NewKey(g + "continent_code"),
+		continentName: ecs.NewKey(g + "continent_name"),
+		cityName:      ecs.NewKey(g + "city_name"),
+		regionName:    ecs.NewKey(g + "region_name"),
+		regionISO:     ecs.NewKey(g + "region_iso_code"),
+		tzName:        ecs.NewKey(g + "timezone"),
+		location:      ecs.NewKey(g + "location"),
+		asNumber:      ecs.NewKey(side + ".as.number"),
+		asOrg:         ecs.NewKey(side + ".as.organization.name"),
 	}
 }
 

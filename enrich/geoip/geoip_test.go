@@ -23,8 +23,8 @@ func TestEnrichSourceAndDestination(t *testing.T) {
 	e := newEnricher(t, Config{CityDB: city, ASNDB: asn})
 
 	var doc ecs.Document
-	doc.SetString("source.ip", "81.2.69.160")
-	doc.SetString("destination.ip", "1.128.0.5")
+	doc.SetString(ecs.NewKey("source.ip"), "81.2.69.160")
+	doc.SetString(ecs.NewKey("destination.ip"), "1.128.0.5")
 	e.Enrich(&doc)
 	got := encoded(t, &doc)
 
@@ -76,7 +76,7 @@ func TestEnrichAddressForms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var doc ecs.Document
-			doc.SetString("source.ip", tt.ip)
+			doc.SetString(ecs.NewKey("source.ip"), tt.ip)
 			e.Enrich(&doc)
 			if tt.country == "" {
 				require.Len(t, doc.Fields(), 1, "nothing may be added for %s", tt.ip)
@@ -93,7 +93,7 @@ func TestCountryOnlyRecordHasNoLocationOrCity(t *testing.T) {
 	city, asn := testDBs(t)
 	e := newEnricher(t, Config{CityDB: city, ASNDB: asn})
 	var doc ecs.Document
-	doc.SetString("destination.ip", "2001:4860::1")
+	doc.SetString(ecs.NewKey("destination.ip"), "2001:4860::1")
 	e.Enrich(&doc)
 	got := encoded(t, &doc)
 	require.Equal(t, "US", got["destination.geo.country_iso_code"])
@@ -114,8 +114,8 @@ func TestNonRoutableAddressesAreNotLookedUp(t *testing.T) {
 		"fe80::1", "ff02::1", "::ffff:10.0.0.1", "::ffff:100.100.1.1"} {
 		t.Run(ip, func(t *testing.T) {
 			var doc ecs.Document
-			doc.SetString("source.ip", ip)
-			doc.SetString("destination.ip", ip)
+			doc.SetString(ecs.NewKey("source.ip"), ip)
+			doc.SetString(ecs.NewKey("destination.ip"), ip)
 			e.Enrich(&doc)
 			require.Len(t, doc.Fields(), 2)
 		})
@@ -142,7 +142,7 @@ func TestOneDatabaseOnly(t *testing.T) {
 
 	e := newEnricher(t, Config{CityDB: city})
 	var doc ecs.Document
-	doc.SetString("source.ip", "81.2.69.1")
+	doc.SetString(ecs.NewKey("source.ip"), "81.2.69.1")
 	e.Enrich(&doc)
 	got := encoded(t, &doc)
 	require.Equal(t, "GB", got["source.geo.country_iso_code"])
@@ -150,7 +150,7 @@ func TestOneDatabaseOnly(t *testing.T) {
 
 	e = newEnricher(t, Config{ASNDB: asn})
 	doc.Reset()
-	doc.SetString("source.ip", "81.2.69.1")
+	doc.SetString(ecs.NewKey("source.ip"), "81.2.69.1")
 	e.Enrich(&doc)
 	got = encoded(t, &doc)
 	require.Equal(t, float64(20712), got["source.as.number"])
@@ -208,7 +208,7 @@ func TestConfigValidate(t *testing.T) {
 func countryOf(t *testing.T, e *Enricher, ip string) any {
 	t.Helper()
 	var doc ecs.Document
-	doc.SetString("source.ip", ip)
+	doc.SetString(ecs.NewKey("source.ip"), ip)
 	e.Enrich(&doc)
 	return encoded(t, &doc)["source.geo.country_iso_code"]
 }
@@ -287,9 +287,9 @@ func TestEnrichDuringReload(t *testing.T) {
 				default:
 				}
 				doc.Reset()
-				doc.SetString("source.ip", "81.2.69.1")
+				doc.SetString(ecs.NewKey("source.ip"), "81.2.69.1")
 				e.Enrich(&doc)
-				c := doc.GetString("source.geo.country_iso_code")
+				c := doc.GetString(ecs.NewKey("source.geo.country_iso_code"))
 				if c != "GB" && c != "FR" {
 					panic("country " + c)
 				}
@@ -324,9 +324,9 @@ func TestCacheCollisionsKeepRecordsApart(t *testing.T) {
 	for round := range 2 {
 		for i := range 1000 {
 			var doc ecs.Document
-			doc.SetString("source.ip", fmt.Sprintf("5.%d.%d.9", i/250, i%250))
+			doc.SetString(ecs.NewKey("source.ip"), fmt.Sprintf("5.%d.%d.9", i/250, i%250))
 			e.Enrich(&doc)
-			require.Equal(t, fmt.Sprintf("town-%d", i), doc.GetString("source.geo.city_name"), "round %d", round)
+			require.Equal(t, fmt.Sprintf("town-%d", i), doc.GetString(ecs.NewKey("source.geo.city_name")), "round %d", round)
 		}
 	}
 }
@@ -359,8 +359,8 @@ func TestEveryEmittedFieldIsECS(t *testing.T) {
 	city, asn := testDBs(t)
 	e := newEnricher(t, Config{CityDB: city, ASNDB: asn})
 	var doc ecs.Document
-	doc.SetString("source.ip", "81.2.69.160")
-	doc.SetString("destination.ip", "2001:4860::1")
+	doc.SetString(ecs.NewKey("source.ip"), "81.2.69.160")
+	doc.SetString(ecs.NewKey("destination.ip"), "2001:4860::1")
 	e.Enrich(&doc)
 	got := encoded(t, &doc)
 	require.Greater(t, len(got), 15)
@@ -410,8 +410,8 @@ func TestOutOfRangeLocationIsLeftOut(t *testing.T) {
 	writeDB(t, city, "GeoLite2-City", map[string]mmdbtype.DataType{"81.2.69.0/24": bad.record()})
 	e := newEnricher(t, Config{CityDB: city})
 	var doc ecs.Document
-	doc.SetString("source.ip", "81.2.69.1")
+	doc.SetString(ecs.NewKey("source.ip"), "81.2.69.1")
 	e.Enrich(&doc)
-	require.Equal(t, "FR", doc.GetString("source.geo.country_iso_code"))
-	require.False(t, doc.Has("source.geo.location"))
+	require.Equal(t, "FR", doc.GetString(ecs.NewKey("source.geo.country_iso_code")))
+	require.False(t, doc.Has(ecs.NewKey("source.geo.location")))
 }

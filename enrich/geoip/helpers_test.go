@@ -134,7 +134,9 @@ func encoded(tb testing.TB, doc *ecs.Document) map[string]any {
 	tb.Helper()
 	var enc ecs.Encoder
 	var nested map[string]any
-	require.NoError(tb, json.Unmarshal(enc.Append(nil, doc), &nested))
+	out, err := enc.Append(nil, doc)
+	require.NoError(tb, err)
+	require.NoError(tb, json.Unmarshal(out, &nested))
 	flat := map[string]any{}
 	var walk func(prefix string, m map[string]any)
 	walk = func(prefix string, m map[string]any) {

@@ -16,10 +16,10 @@ func BenchmarkObserve(b *testing.B) {
 	b.Run("not-mail", func(b *testing.B) {
 		tr := New(testConfig())
 		var doc ecs.Document
-		doc.SetString("event.module", "kerio_connect")
-		doc.SetString("event.kind", "event")
-		doc.SetString("event.action", "login-failed")
-		doc.SetString("source.ip", "198.51.100.1")
+		doc.SetString(ecs.NewKey("event.module"), "kerio_connect")
+		doc.SetString(ecs.NewKey("event.kind"), "event")
+		doc.SetString(ecs.NewKey("event.action"), "login-failed")
+		doc.SetString(ecs.NewKey("source.ip"), "198.51.100.1")
 		cputime.Bench(b, func(int) { tr.Observe(&doc, t0) })
 	})
 

@@ -44,9 +44,9 @@ func (f *feeder) parse(line string) *ecs.Document {
 	f.doc.Reset()
 	r := f.p.Parse(&f.doc, line, kerio.Hint{Product: "kerio_connect", Log: "mail", FileLine: true}, time.UTC)
 	require.True(f.tb, r.Matched, line)
-	require.NotEmpty(f.tb, f.doc.GetString("event.action"), "the parser did not recognise %q", line)
-	f.doc.SetTime("@timestamp", r.Bracket)
-	f.doc.SetStringNonEmpty("observer.hostname", f.host)
+	require.NotEmpty(f.tb, f.doc.GetString(ecs.NewKey("event.action")), "the parser did not recognise %q", line)
+	f.doc.SetTime(ecs.NewKey("@timestamp"), r.Bracket)
+	f.doc.SetStringNonEmpty(ecs.NewKey("observer.hostname"), f.host)
 	return &f.doc
 }
 
@@ -92,7 +92,9 @@ func encode(tb testing.TB, s Summary) map[string]any {
 	s.Fill(&doc)
 	var enc ecs.Encoder
 	var nested map[string]any
-	require.NoError(tb, json.Unmarshal(enc.Append(nil, &doc), &nested))
+	out, err := enc.Append(nil, &doc)
+	require.NoError(tb, err)
+	require.NoError(tb, json.Unmarshal(out, &nested))
 	flat := map[string]any{}
 	var walk func(prefix string, m map[string]any)
 	walk = func(prefix string, m map[string]any) {

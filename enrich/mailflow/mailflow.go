@@ -77,42 +77,70 @@ type Summary struct {
 	Reason     Reason
 }
 
+// Fields that summaries and their lines use.
+var (
+	keyEmailFromAddress           = ecs.NewKey("email.from.address")
+	keyEmailLocalID               = ecs.NewKey("email.local_id")
+	keyEmailToAddress             = ecs.NewKey("email.to.address")
+	keyEventAction                = ecs.NewKey("event.action")
+	keyEventCategory              = ecs.NewKey("event.category")
+	keyEventDataset               = ecs.NewKey("event.dataset")
+	keyEventDuration              = ecs.NewKey("event.duration")
+	keyEventEnd                   = ecs.NewKey("event.end")
+	keyEventKind                  = ecs.NewKey("event.kind")
+	keyEventModule                = ecs.NewKey("event.module")
+	keyEventOutcome               = ecs.NewKey("event.outcome")
+	keyEventStart                 = ecs.NewKey("event.start")
+	keyEventType                  = ecs.NewKey("event.type")
+	keyKerioMailRecipients        = ecs.NewKey("kerio.mail.recipients")
+	keyKerioMailRecipientsDropped = ecs.NewKey("kerio.mail.recipients_dropped")
+	keyKerioMailSize              = ecs.NewKey("kerio.mail.size")
+	keyObserverHostname           = ecs.NewKey("observer.hostname")
+	keyObserverProduct            = ecs.NewKey("observer.product")
+	keyObserverType               = ecs.NewKey("observer.type")
+	keyObserverVendor             = ecs.NewKey("observer.vendor")
+	keyRelatedIP                  = ecs.NewKey("related.ip")
+	keySourceIP                   = ecs.NewKey("source.ip")
+	keyTags                       = ecs.NewKey("tags")
+	keyTimestamp                  = ecs.NewKey("@timestamp")
+)
+
 // Fill sets the summary's fields on d, an empty document. The caller adds
 // what every event carries (ecs.version, agent.*, data_stream.*, …).
 func (s *Summary) Fill(d *ecs.Document) {
-	d.SetString("event.kind", "event")
-	d.SetStrings("event.category", "email")
-	d.SetStrings("event.type", "info")
-	d.SetString("event.action", ActionFlow)
-	d.SetString("event.module", "kerio_connect")
-	d.SetString("event.dataset", "kerio_connect.mail")
-	d.SetString("event.outcome", s.Outcome)
-	d.SetString("observer.vendor", "Kerio")
-	d.SetString("observer.product", "Kerio Connect")
-	d.SetString("observer.type", "mail-server")
-	d.SetStringNonEmpty("observer.hostname", s.Observer)
-	d.SetString("email.local_id", s.LocalID)
-	d.SetStringNonEmpty("email.from.address", s.From)
+	d.SetString(keyEventKind, "event")
+	d.SetStrings(keyEventCategory, "email")
+	d.SetStrings(keyEventType, "info")
+	d.SetString(keyEventAction, ActionFlow)
+	d.SetString(keyEventModule, "kerio_connect")
+	d.SetString(keyEventDataset, "kerio_connect.mail")
+	d.SetString(keyEventOutcome, s.Outcome)
+	d.SetString(keyObserverVendor, "Kerio")
+	d.SetString(keyObserverProduct, "Kerio Connect")
+	d.SetString(keyObserverType, "mail-server")
+	d.SetStringNonEmpty(keyObserverHostname, s.Observer)
+	d.SetString(keyEmailLocalID, s.LocalID)
+	d.SetStringNonEmpty(keyEmailFromAddress, s.From)
 	if len(s.To) > 0 {
-		d.SetStrings("email.to.address", s.To...)
+		d.SetStrings(keyEmailToAddress, s.To...)
 	}
 	if s.Size >= 0 {
-		d.SetInt("kerio.mail.size", s.Size)
+		d.SetInt(keyKerioMailSize, s.Size)
 	}
 	if s.ClientIP != "" {
-		d.SetString("source.ip", s.ClientIP)
-		d.AppendUnique("related.ip", s.ClientIP)
+		d.SetString(keySourceIP, s.ClientIP)
+		d.AppendUnique(keyRelatedIP, s.ClientIP)
 	}
 	for _, r := range s.Recipients {
-		d.AppendUnique("related.ip", r.DestinationIP)
+		d.AppendUnique(keyRelatedIP, r.DestinationIP)
 	}
-	d.SetTime("event.start", s.Start)
+	d.SetTime(keyEventStart, s.Start)
 	if !s.End.IsZero() {
-		d.SetTime("event.end", s.End)
-		d.SetInt("event.duration", int64(max(s.End.Sub(s.Start), 0)))
-		d.SetTime("@timestamp", s.End)
+		d.SetTime(keyEventEnd, s.End)
+		d.SetInt(keyEventDuration, int64(max(s.End.Sub(s.Start), 0)))
+		d.SetTime(keyTimestamp, s.End)
 	} else {
-		d.SetTime("@timestamp", s.LastSeen)
+		d.SetTime(keyTimestamp, s.LastSeen)
 	}
 	recipients := s.Recipients
 	if recipients == nil {
@@ -120,16 +148,16 @@ func (s *Summary) Fill(d *ecs.Document) {
 	}
 	b, err := json.Marshal(recipients)
 	if err == nil { // cannot fail for strings; checked all the same
-		d.SetRaw("kerio.mail.recipients", b)
+		d.SetRaw(keyKerioMailRecipients, b)
 	}
 	if s.Dropped > 0 {
-		d.SetInt("kerio.mail.recipients_dropped", int64(s.Dropped))
+		d.SetInt(keyKerioMailRecipientsDropped, int64(s.Dropped))
 	}
 	switch s.Reason {
 	case TimedOut:
-		d.AppendString("tags", TagTimeout)
+		d.AppendString(keyTags, TagTimeout)
 	case Evicted:
-		d.AppendString("tags", TagEvicted)
+		d.AppendString(keyTags, TagEvicted)
 	}
 }
 
@@ -200,7 +228,7 @@ type message struct {
 // usually none; it neither changes doc nor keeps references into it.
 // received is when siemfwd received the event; the timeout counts from it.
 func (t *Tracker) Observe(doc *ecs.Document, received time.Time) []Summary {
-	action := doc.GetString("event.action")
+	action := doc.GetString(keyEventAction)
 	if action != actionReceived && action != actionSent && action != actionDiscarded {
 		return nil
 	}
@@ -281,7 +309,7 @@ func (l *line) read(doc *ecs.Document) {
 	fields := doc.Fields()
 	for i := range fields {
 		f := &fields[i]
-		switch f.Key {
+		switch f.Key.Name() {
 		case "event.module":
 			l.module = f.Text()
 		case "email.local_id":

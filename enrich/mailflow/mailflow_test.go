@@ -274,27 +274,27 @@ func TestMaxRecipients(t *testing.T) {
 func TestOtherEventsAreIgnored(t *testing.T) {
 	f := newFeeder(t, testConfig())
 	var doc ecs.Document
-	doc.SetString("event.module", "kerio_connect")
-	doc.SetString("event.action", "login-failed")
-	doc.SetString("email.local_id", "Q")
+	doc.SetString(ecs.NewKey("event.module"), "kerio_connect")
+	doc.SetString(ecs.NewKey("event.action"), "login-failed")
+	doc.SetString(ecs.NewKey("email.local_id"), "Q")
 	require.Nil(t, f.tr.Observe(&doc, t0))
 
 	doc.Reset()
-	doc.SetString("event.module", "postfix")
-	doc.SetString("event.action", "message-received")
-	doc.SetString("email.local_id", "Q")
+	doc.SetString(ecs.NewKey("event.module"), "postfix")
+	doc.SetString(ecs.NewKey("event.action"), "message-received")
+	doc.SetString(ecs.NewKey("email.local_id"), "Q")
 	require.Nil(t, f.tr.Observe(&doc, t0))
 
 	doc.Reset()
-	doc.SetString("event.module", "kerio_connect")
-	doc.SetString("event.action", "message-received") // no Queue-ID (the 6.0 "SVC: From:" lines)
+	doc.SetString(ecs.NewKey("event.module"), "kerio_connect")
+	doc.SetString(ecs.NewKey("event.action"), "message-received") // no Queue-ID (the 6.0 "SVC: From:" lines)
 	require.Nil(t, f.tr.Observe(&doc, t0))
 	require.Zero(t, f.tr.Stats().Open)
 
 	// Allocation-free when the event is not a mail event.
 	doc.Reset()
-	doc.SetString("event.module", "kerio_connect")
-	doc.SetString("event.action", "login-failed")
+	doc.SetString(ecs.NewKey("event.module"), "kerio_connect")
+	doc.SetString(ecs.NewKey("event.action"), "login-failed")
 	require.Zero(t, testing.AllocsPerRun(100, func() { f.tr.Observe(&doc, t0) }))
 }
 

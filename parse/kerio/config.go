@@ -1,6 +1,10 @@
 package kerio
 
-import "strings"
+import (
+	"strings"
+
+	"siemfwd/ecs"
+)
 
 // config recognises the specific Config log lines shared by both products
 // (docs/kerio.md §6.4.9): administration sessions, traffic-rule dumps and
@@ -18,21 +22,20 @@ func (c *ctx) config(m string) bool {
 		if pos != "default" && !isDigits(pos) {
 			return false
 		}
-		c.event(kEvent, catConfig, typInfo, "", "traffic-rule-listed")
+		c.event(kEvent, catConfig, typInfo, noOutcome, actTrafficRuleListed)
 		c.user(u)
-		c.doc.SetString("kerio.config.rule_position", pos)
+		c.doc.SetString(keyKerioConfigRulePosition, pos)
 		return true
 	}
 	op, rest := word(r)
-	var typ []string
-	var action string
+	var typ, action ecs.Const
 	switch op {
 	case "insert", "Insert":
-		op, typ, action = "insert", typCreation, "config-insert"
+		op, typ, action = "insert", typCreation, actConfigInsert
 	case "update", "Update":
-		op, typ, action = "update", typChange, "config-update"
+		op, typ, action = "update", typChange, actConfigUpdate
 	case "delete", "Delete":
-		op, typ, action = "delete", typDeletion, "config-delete"
+		op, typ, action = "delete", typDeletion, actConfigDelete
 	default:
 		return false
 	}
@@ -42,9 +45,9 @@ func (c *ctx) config(m string) bool {
 	}
 	c.event(kEvent, catConfig, typ, success, action)
 	c.user(u)
-	c.doc.SetString("kerio.config.operation", op)
-	c.doc.SetString("kerio.config.table", table)
-	c.str("kerio.config.statement", trimRightBlanks(stmt))
+	c.doc.SetString(keyKerioConfigOperation, op)
+	c.doc.SetString(keyKerioConfigTable, table)
+	c.str(keyKerioConfigStatement, trimRightBlanks(stmt))
 	return true
 }
 
@@ -64,13 +67,13 @@ func (c *ctx) session(u, r string) bool {
 		return false
 	}
 	if opened {
-		c.event(kEvent, catAuthSession, typStart, success, "admin-session-opened")
+		c.event(kEvent, catAuthSession, typStart, success, actAdminSessionOpened)
 	} else {
-		c.event(kEvent, catSession, typEnd, success, "admin-session-closed")
+		c.event(kEvent, catSession, typEnd, success, actAdminSessionClosed)
 	}
 	c.user(u)
 	c.addr(src, h)
-	c.str("user_agent.original", trimRightBlanks(ua))
+	c.str(keyUserAgentOriginal, trimRightBlanks(ua))
 	return true
 }
 
@@ -86,7 +89,7 @@ func (c *ctx) configOther(m string, strict bool) bool {
 	if strict && (!oneWord(u) || strings.ContainsAny(u, "[]<>:\"'")) {
 		return false
 	}
-	c.event(kEvent, catConfig, typInfo, "", "config-other")
+	c.event(kEvent, catConfig, typInfo, noOutcome, actConfigOther)
 	c.user(u)
 	c.message, c.hasMessage = text, true
 	return true

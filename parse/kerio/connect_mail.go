@@ -207,19 +207,19 @@ func (c *ctx) recv(svc, r string) bool {
 	if svc != "" {
 		kv.service = svc
 	}
-	c.event(kEvent, catEmail, typInfo, success, "message-received")
-	c.str("email.local_id", qid)
-	c.str("kerio.mail.service", kv.service)
-	c.str("network.protocol", mailProtocol(kv.service))
+	c.event(kEvent, catEmail, typInfo, success, actMessageReceived)
+	c.str(keyEmailLocalID, qid)
+	c.str(keyKerioMailService, kv.service)
+	c.str(keyNetworkProtocol, mailProtocol(kv.service))
 	c.from(unangle(kv.from))
 	c.toList(kv.to)
-	c.num("kerio.mail.size", kv.size)
+	c.num(keyKerioMailSize, kv.size)
 	c.addr(src, kv.senderHost)
 	c.user(kv.user)
 	c.tls(kv.ssl)
-	c.str("kerio.mail.report", kv.report)
-	c.str("email.subject", kv.subject)
-	c.str("email.message_id", unangle(kv.msgID))
+	c.str(keyKerioMailReport, kv.report)
+	c.str(keyEmailSubject, kv.subject)
+	c.str(keyEmailMessageID, unangle(kv.msgID))
 	return true
 }
 
@@ -227,9 +227,9 @@ func (c *ctx) recv(svc, r string) bool {
 func (c *ctx) tls(v string) {
 	switch v {
 	case "yes", "Yes", "YES":
-		c.doc.SetBool("tls.established", true)
+		c.doc.SetBool(keyTLSEstablished, true)
 	case "no", "No", "NO":
-		c.doc.SetBool("tls.established", false)
+		c.doc.SetBool(keyTLSEstablished, false)
 	}
 }
 
@@ -248,13 +248,13 @@ func (c *ctx) sent(r string) bool {
 	case "failed", "bounced", "rejected", "discarded":
 		outcome = failure
 	}
-	c.event(kEvent, catEmail, typInfo, outcome, "message-sent")
-	c.doc.SetString("email.local_id", qid)
+	c.event(kEvent, catEmail, typInfo, outcome, actMessageSent)
+	c.doc.SetString(keyEmailLocalID, qid)
 	c.toList(kv.recipient)
-	c.doc.SetString("kerio.mail.result", kv.result)
-	c.str("kerio.mail.status", kv.status)
+	c.doc.SetString(keyKerioMailResult, kv.result)
+	c.str(keyKerioMailStatus, kv.status)
 	c.hostPort(dst, kv.remoteHost)
-	c.str("email.message_id", unangle(kv.msgID))
+	c.str(keyEmailMessageID, unangle(kv.msgID))
 	return true
 }
 
@@ -265,9 +265,9 @@ func (c *ctx) smtpSend(r string) bool {
 		if !oneWord(host) {
 			return false
 		}
-		c.event(kEvent, catNetwork, typEnd, "", "smtp-connection-closed")
+		c.event(kEvent, catNetwork, typEnd, noOutcome, actSMTPConnectionClosed)
 		c.hostPort(dst, host)
-		c.doc.SetConstString("network.protocol", "smtp")
+		c.doc.SetConst(keyNetworkProtocol, protoSMTP)
 		return true
 	}
 	if id, ok := strings.CutPrefix(r, "message "); ok {
@@ -275,8 +275,8 @@ func (c *ctx) smtpSend(r string) bool {
 		if !ok || !oneWord(id) {
 			return false
 		}
-		c.event(kEvent, catEmail, typInfo, failure, "message-discarded")
-		c.doc.SetString("email.local_id", unangle(id))
+		c.event(kEvent, catEmail, typInfo, failure, actMessageDiscarded)
+		c.doc.SetString(keyEmailLocalID, unangle(id))
 		return true
 	}
 	n, r := word(r)
@@ -304,10 +304,10 @@ func (c *ctx) smtpSend(r string) bool {
 	default:
 		return false
 	}
-	c.event(kEvent, catEmail, typInfo, "", "smtp-queue-run")
-	c.doc.SetInt("kerio.mail.processed_count", count)
+	c.event(kEvent, catEmail, typInfo, noOutcome, actSMTPQueueRun)
+	c.doc.SetInt(keyKerioMailProcessedCount, count)
 	if secs >= 0 {
-		c.doc.SetInt("event.duration", seconds(secs))
+		c.doc.SetInt(keyEventDuration, seconds(secs))
 	}
 	return true
 }
@@ -328,9 +328,9 @@ func (c *ctx) spam(m string) bool {
 	if r, ok = lit(r, "as "); !ok {
 		return false
 	}
-	action := "user-marked-spam"
+	action := actUserMarkedSpam
 	if r2, ok := strings.CutPrefix(r, "not spam,"); ok {
-		r, action = r2, "user-marked-not-spam"
+		r, action = r2, actUserMarkedNotSpam
 	} else if r, ok = strings.CutPrefix(r, "spam,"); !ok {
 		return false
 	}
@@ -350,13 +350,13 @@ func (c *ctx) spam(m string) bool {
 		return false
 	}
 	name, addr := displayAddr(from)
-	c.event(kEvent, catEmail, typInfo, "", action)
+	c.event(kEvent, catEmail, typInfo, noOutcome, action)
 	c.user(u)
-	c.str("kerio.spam.folder", folder)
-	c.num("kerio.mail.size", size)
+	c.str(keyKerioSpamFolder, folder)
+	c.num(keyKerioMailSize, size)
 	c.from(addr)
-	c.str("kerio.mail.from_name", name)
-	c.str("email.subject", subject)
+	c.str(keyKerioMailFromName, name)
+	c.str(keyEmailSubject, subject)
 	return true
 }
 
@@ -395,12 +395,12 @@ func (c *ctx) spamMarked(r string) bool {
 	if !ok {
 		return false
 	}
-	c.event(kEvent, catEmail, typInfo, "", "message-marked-spam")
-	c.doc.SetFloat("kerio.spam.score", v)
+	c.event(kEvent, catEmail, typInfo, noOutcome, actMessageMarkedSpam)
+	c.doc.SetFloat(keyKerioSpamScore, v)
 	c.toList(trimLeftBlanks(to))
-	c.num("kerio.mail.size", size)
+	c.num(keyKerioMailSize, size)
 	c.from(unangle(trimLeftBlanks(from)))
-	c.str("email.subject", subject)
+	c.str(keyEmailSubject, subject)
 	return true
 }
 
@@ -434,9 +434,9 @@ func (c *ctx) operations(m string) bool {
 		if !ok || !ok2 || folder == "" {
 			return false
 		}
-		c.event(kEvent, catFile, typDeletion, success, "folder-deleted")
-		c.doc.SetString("kerio.operations.type", op)
-		c.doc.SetString("kerio.operations.folder", folder)
+		c.event(kEvent, catFile, typDeletion, success, actFolderDeleted)
+		c.doc.SetString(keyKerioOperationsType, op)
+		c.doc.SetString(keyKerioOperationsFolder, folder)
 		return true
 	}
 	var o opLine
@@ -445,25 +445,25 @@ func (c *ctx) operations(m string) bool {
 	}
 	switch op {
 	case "DELETE":
-		c.event(kEvent, catEmailFile, typInfoDeletion, success, "item-deleted")
+		c.event(kEvent, catEmailFile, typInfoDeletion, success, actItemDeleted)
 	case "MOVE":
-		c.event(kEvent, catEmailFile, typInfoChange, success, "item-moved")
+		c.event(kEvent, catEmailFile, typInfoChange, success, actItemMoved)
 	default:
-		c.event(kEvent, catEmailFile, typInfo, success, "item-operation")
+		c.event(kEvent, catEmailFile, typInfo, success, actItemOperation)
 	}
-	c.doc.SetString("kerio.operations.type", op)
+	c.doc.SetString(keyKerioOperationsType, op)
 	c.service(o.proto)
 	c.user(o.user)
 	c.addr(src, o.ip)
-	c.str("kerio.operations.folder", o.folder)
-	c.str("kerio.operations.destination_folder", o.dest)
+	c.str(keyKerioOperationsFolder, o.folder)
+	c.str(keyKerioOperationsDestinationFolder, o.dest)
 	name, addr := displayAddr(o.from)
 	c.from(addr)
-	c.str("kerio.mail.from_name", name)
-	c.str("email.subject", o.subject)
-	c.str("email.message_id", unangle(o.msgID))
-	c.doc.SetTime("kerio.operations.delivered", o.delivered)
-	c.num("kerio.operations.size", o.size)
+	c.str(keyKerioMailFromName, name)
+	c.str(keyEmailSubject, o.subject)
+	c.str(keyEmailMessageID, unangle(o.msgID))
+	c.doc.SetTime(keyKerioOperationsDelivered, o.delivered)
+	c.num(keyKerioOperationsSize, o.size)
 	return true
 }
 
@@ -546,9 +546,9 @@ func (c *ctx) warning(m string) bool {
 		if !ok || !oneWord(to) || !oneWord(x) {
 			return false
 		}
-		c.event(kEvent, catEmail, typInfo, failure, "no-local-mailbox")
+		c.event(kEvent, catEmail, typInfo, failure, actNoLocalMailbox)
 		c.to(unangle(to))
-		c.doc.SetString("kerio.mail.expanded_from", unangle(x))
+		c.doc.SetString(keyKerioMailExpandedFrom, unangle(x))
 		return true
 	}
 	if r, ok := strings.CutPrefix(m, "Address "); ok {
@@ -556,7 +556,7 @@ func (c *ctx) warning(m string) bool {
 		if !ok || trimRightBlanks(r) != " expanded to zero recipients" {
 			return false
 		}
-		c.event(kEvent, catEmail, typInfo, failure, "address-expanded-to-zero")
+		c.event(kEvent, catEmail, typInfo, failure, actAddressExpandedToZero)
 		c.to(to)
 		return true
 	}
@@ -573,10 +573,10 @@ func (c *ctx) debug(m string) bool {
 	if !ok || u == "" {
 		return false
 	}
-	c.event(kEvent, catAuth, typInfo, failure, "2fa-lockout")
+	c.event(kEvent, catAuth, typInfo, failure, act2FALockout)
 	c.user(u)
 	if tail, ok = comma(tail); ok {
-		c.str("event.reason", trimRightBlanks(tail))
+		c.str(keyEventReason, trimRightBlanks(tail))
 	}
 	return true
 }

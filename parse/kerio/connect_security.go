@@ -34,7 +34,7 @@ func (c *ctx) connectSecurity(m string) bool {
 			if !ok || ip == "" || strings.IndexByte(ip, ' ') >= 0 {
 				return false
 			}
-			c.event(kAlert, catIDSNet, typDenied, failure, "directory-harvest-detected")
+			c.event(kAlert, catIDSNet, typDenied, failure, actDirectoryHarvestDetected)
 			c.addr(src, ip)
 			return true
 		}
@@ -62,10 +62,10 @@ func (c *ctx) connectSecurity(m string) bool {
 			if !ok || ip == "" || strings.IndexByte(ip, ' ') >= 0 {
 				return false
 			}
-			c.event(kEvent, catIDSNet, typDenied, failure, "no-reverse-dns-rejected")
+			c.event(kEvent, catIDSNet, typDenied, failure, actNoReverseDNSRejected)
 			c.addr(src, ip)
-			c.doc.SetConstString("event.reason", "no reverse DNS entry")
-			c.doc.SetConstString("network.protocol", "smtp")
+			c.doc.SetConst(keyEventReason, valNoReverseDNSEntry)
+			c.doc.SetConst(keyNetworkProtocol, protoSMTP)
 			return true
 		}
 	case 'K':
@@ -96,11 +96,11 @@ func (c *ctx) virus(r string) bool {
 	if name == "" {
 		return false
 	}
-	c.event(kAlert, catEmailMal, typInfo, "", "virus-detected")
+	c.event(kAlert, catEmailMal, typInfo, noOutcome, actVirusDetected)
 	c.from(from)
 	c.to(to)
-	c.doc.SetString("threat.software.name", name)
-	c.doc.SetConstString("threat.software.type", "Malware")
+	c.doc.SetString(keyThreatSoftwareName, name)
+	c.doc.SetConst(keyThreatSoftwareType, valMalware)
 	return true
 }
 
@@ -119,10 +119,10 @@ func (c *ctx) messageRejected(r string) bool {
 		return false
 	}
 	if hr, ok := lit(r, "rejected by header filter:"); ok {
-		c.event(kEvent, catEmailNet, typInfoDenied, failure, "header-filter-rejected")
+		c.event(kEvent, catEmailNet, typInfoDenied, failure, actHeaderFilterRejected)
 		c.from(from)
 		c.to(to)
-		c.str("event.reason", trimLeftBlanks(hr))
+		c.str(keyEventReason, trimLeftBlanks(hr))
 		return true
 	}
 	if r, ok = lit(r, "rejected by spam filter:"); !ok {
@@ -142,11 +142,11 @@ func (c *ctx) messageRejected(r string) bool {
 	if !ok2 {
 		return false
 	}
-	c.event(kEvent, catEmailNet, typInfoDenied, failure, "spam-rejected")
+	c.event(kEvent, catEmailNet, typInfoDenied, failure, actSpamRejected)
 	c.from(from)
 	c.to(to)
-	c.doc.SetFloat("kerio.spam.score", score)
-	c.doc.SetFloat("kerio.spam.threshold", thr)
+	c.doc.SetFloat(keyKerioSpamScore, score)
+	c.doc.SetFloat(keyKerioSpamThreshold, thr)
 	return true
 }
 
@@ -169,7 +169,7 @@ func (c *ctx) failedLogin(r string) bool {
 		}
 		c.loginFailed(svc, "sasl_failed")
 		c.addr(src, host)
-		c.doc.SetString("kerio.auth.method", m)
+		c.doc.SetString(keyKerioAuthMethod, m)
 		return true
 	}
 	reason, ok := comma(r)
@@ -179,11 +179,11 @@ func (c *ctx) failedLogin(r string) bool {
 	code, method, user := authReason(reason)
 	c.loginFailed(svc, code)
 	c.addr(src, host)
-	c.str("kerio.auth.method", method)
+	c.str(keyKerioAuthMethod, method)
 	if user != "" {
 		c.user(user)
 	} else {
-		c.doc.SetString("event.reason", reason)
+		c.doc.SetString(keyEventReason, reason)
 	}
 	return true
 }
@@ -229,9 +229,9 @@ func oneWord(s string) bool { return s != "" && strings.IndexByte(s, ' ') < 0 }
 
 // loginFailed sets what every failed login shares.
 func (c *ctx) loginFailed(svc, code string) {
-	c.event(kEvent, catAuth, typStart, failure, "login-failed")
+	c.event(kEvent, catAuth, typStart, failure, actLoginFailed)
 	c.service(svc)
-	c.str("kerio.auth.failure", code)
+	c.str(keyKerioAuthFailure, code)
 }
 
 // senderDomain: "Message from IP address IP, sender <a> rejected: REASON".
@@ -250,10 +250,10 @@ func (c *ctx) senderDomain(r string) bool {
 	if r, ok = lit(r, "rejected:"); !ok {
 		return false
 	}
-	c.event(kEvent, catEmailNet, typInfoDenied, failure, "sender-domain-rejected")
+	c.event(kEvent, catEmailNet, typInfoDenied, failure, actSenderDomainRejected)
 	c.addr(src, ip)
 	c.from(from)
-	c.str("event.reason", trimLeftBlanks(r))
+	c.str(keyEventReason, trimLeftBlanks(r))
 	return true
 }
 
@@ -270,7 +270,7 @@ func (c *ctx) relay(r string) bool {
 	if !ok || trimRightBlanks(trimLeftBlanks(r)) != "rejected" {
 		return false
 	}
-	c.event(kEvent, catEmailNet, typInfoDenied, failure, "relay-rejected")
+	c.event(kEvent, catEmailNet, typInfoDenied, failure, actRelayRejected)
 	c.addr(src, ip)
 	c.from(from)
 	c.to(to)
@@ -311,15 +311,15 @@ func (c *ctx) dnsbl(r string) bool {
 	}
 	switch trimRightBlanks(trimLeftBlanks(rest)) {
 	case "":
-		c.event(kEvent, catEmail, typInfo, unknown, "dnsbl-listed")
+		c.event(kEvent, catEmail, typInfo, unknown, actDNSBLListed)
 	case "rejected":
-		c.event(kEvent, catEmailNet, typInfoDenied, failure, "dnsbl-rejected")
+		c.event(kEvent, catEmailNet, typInfoDenied, failure, actDNSBLRejected)
 	default:
 		return false
 	}
 	c.addr(src, ip)
-	c.doc.SetString("rule.name", bl)
-	c.doc.SetConstString("rule.category", "dnsbl")
+	c.doc.SetString(keyRuleName, bl)
+	c.doc.SetConst(keyRuleCategory, valDNSBL)
 	c.from(from)
 	c.to(to)
 	return true
@@ -351,7 +351,7 @@ func (c *ctx) unknownRecipient(r string) bool {
 	if ip == "" || strings.IndexByte(ip, ' ') >= 0 {
 		return false
 	}
-	c.event(kEvent, catEmailNet, typInfoDenied, failure, "unknown-recipient")
+	c.event(kEvent, catEmailNet, typInfoDenied, failure, actUnknownRecipient)
 	c.addr(src, ip)
 	c.from(from)
 	c.to(to)
@@ -375,7 +375,7 @@ func (c *ctx) adminLogin(r string) bool {
 	}
 	c.loginFailed(svc, code)
 	c.addr(src, ip)
-	c.str("event.reason", reason)
+	c.str(keyEventReason, reason)
 	return true
 }
 
@@ -385,10 +385,10 @@ func (c *ctx) spamAttack(r string) bool {
 	if !ok || hp == "" || strings.IndexByte(hp, ' ') >= 0 {
 		return false
 	}
-	c.event(kAlert, catIDSNet, typDenied, failure, "smtp-spam-attack-detected")
+	c.event(kAlert, catIDSNet, typDenied, failure, actSMTPSpamAttackDetected)
 	c.hostPort(src, hp)
-	c.str("event.reason", trimLeftBlanks(reason))
-	c.doc.SetConstString("network.protocol", "smtp")
+	c.str(keyEventReason, trimLeftBlanks(reason))
+	c.doc.SetConst(keyNetworkProtocol, protoSMTP)
 	return true
 }
 
@@ -403,10 +403,10 @@ func (c *ctx) spf(r string) bool {
 		return false
 	}
 	from, res := r[:i], r[i+3:len(r)-1]
-	c.event(kEvent, catEmail, typInfo, failure, "spf-check-failed")
+	c.event(kEvent, catEmail, typInfo, failure, actSpfCheckFailed)
 	c.addr(src, ip)
 	c.from(from)
-	c.str("kerio.spf.result", res)
+	c.str(keyKerioSpfResult, res)
 	return true
 }
 
@@ -430,9 +430,9 @@ func (c *ctx) avUpdate(r string) bool {
 	if !ok {
 		return false
 	}
-	c.event(kEvent, catConfig, typChange, success, "antivirus-database-updated")
-	c.doc.SetString("kerio.antivirus.engine", r[:i])
-	c.doc.SetInt("kerio.antivirus.signature_count", n)
+	c.event(kEvent, catConfig, typChange, success, actAntivirusDatabaseUpdated)
+	c.doc.SetString(keyKerioAntivirusEngine, r[:i])
+	c.doc.SetInt(keyKerioAntivirusSignatureCount, n)
 	return true
 }
 
@@ -490,7 +490,7 @@ func (c *ctx) attempt(svc, u, tail, code, rule string) bool {
 	c.loginFailed(svc, code)
 	c.addr(src, ip)
 	c.user(u)
-	c.str("rule.name", rule)
+	c.str(keyRuleName, rule)
 	return true
 }
 
@@ -502,7 +502,7 @@ func (c *ctx) antiHammering(svc, r string) bool {
 		if !ok || ip == "" || strings.IndexByte(ip, ' ') >= 0 {
 			return false
 		}
-		c.event(kEvent, catIDSNet, typDenied, failure, "antihammering-connection-blocked")
+		c.event(kEvent, catIDSNet, typDenied, failure, actAntihammeringConnectionBlocked)
 		c.service(svc)
 		c.addr(src, ip)
 		return true
@@ -532,11 +532,11 @@ func (c *ctx) antiHammering(svc, r string) bool {
 		}
 		reason = trimDot(trimRightBlanks(rest))
 	}
-	c.event(kAlert, catIDSNet, typDenied, failure, "antihammering-ip-blocked")
+	c.event(kAlert, catIDSNet, typDenied, failure, actAntihammeringIPBlocked)
 	c.service(svc)
 	c.addr(src, ip)
-	c.doc.SetInt("kerio.antihammering.block_minutes", mins)
-	c.str("event.reason", reason)
+	c.doc.SetInt(keyKerioAntihammeringBlockMinutes, mins)
+	c.str(keyEventReason, reason)
 	return true
 }
 
@@ -573,10 +573,10 @@ func (c *ctx) audit(m string) bool {
 		}
 		ua = trimRightBlanks(trimLeftBlanks(rest))
 	}
-	c.event(kEvent, catAuth, typStart, success, "login-succeeded")
+	c.event(kEvent, catAuth, typStart, success, actLoginSucceeded)
 	c.service(svc)
 	c.user(u)
 	c.addr(src, ip)
-	c.str("user_agent.original", ua)
+	c.str(keyUserAgentOriginal, ua)
 	return true
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"siemfwd/ecs"
 )
 
 // filter recognises the Kerio Control Filter log (docs/kerio.md §6.5.1): URL/FTP
@@ -50,25 +52,25 @@ func (c *ctx) urlRule(allow bool, r string) bool {
 		user, proto = r[:i], r[i+1:]
 	}
 	protocol := protocolOf(proto)
-	if ip == "" || url == "" || method == "" || protocol == "" {
+	if ip == "" || url == "" || method == "" || protocol.IsEmpty() {
 		return false
 	}
 	if allow {
-		c.event(kEvent, catNetworkWeb, typAllowedAccess, success, "url-rule-allowed")
+		c.event(kEvent, catNetworkWeb, typAllowedAccess, success, actURLRuleAllowed)
 	} else {
-		c.event(kEvent, catNetworkWeb, typDeniedAccess, failure, "url-rule-denied")
+		c.event(kEvent, catNetworkWeb, typDeniedAccess, failure, actURLRuleDenied)
 	}
-	c.doc.SetString("rule.name", rule)
-	c.doc.SetString("kerio.filter.rule_type", rtype)
+	c.doc.SetString(keyRuleName, rule)
+	c.doc.SetString(keyKerioFilterRuleType, rtype)
 	c.addr(src, ip)
 	c.user(user)
-	c.doc.SetConstString("network.protocol", protocol)
-	if protocol == "http" || protocol == "https" {
-		c.doc.SetString("http.request.method", method)
+	c.doc.SetConst(keyNetworkProtocol, protocol)
+	if p := protocol.Text(); p == "http" || p == "https" {
+		c.doc.SetString(keyHTTPRequestMethod, method)
 	} else {
-		c.doc.SetString("kerio.filter.command", method)
+		c.doc.SetString(keyKerioFilterCommand, method)
 	}
-	c.doc.SetString("url.original", url)
+	c.doc.SetString(keyURLOriginal, url)
 	return true
 }
 
@@ -100,15 +102,15 @@ func (c *ctx) packet(act, r string) bool {
 	parsed := pk.parse(details)
 	switch act {
 	case "PERMIT":
-		c.event(kEvent, catNetwork, typAllowedConn, success, "packet-permitted")
+		c.event(kEvent, catNetwork, typAllowedConn, success, actPacketPermitted)
 	case "DENY":
-		c.event(kEvent, catNetwork, typDeniedConn, failure, "packet-denied")
+		c.event(kEvent, catNetwork, typDeniedConn, failure, actPacketDenied)
 	default:
-		c.event(kEvent, catNetwork, typDeniedConn, failure, "packet-dropped")
+		c.event(kEvent, catNetwork, typDeniedConn, failure, actPacketDropped)
 	}
-	c.str("rule.name", rule)
-	c.doc.SetString("kerio.packet.direction", dir)
-	c.doc.SetString("kerio.packet.interface", iface)
+	c.str(keyRuleName, rule)
+	c.doc.SetString(keyKerioPacketDirection, dir)
+	c.doc.SetString(keyKerioPacketInterface, iface)
 	if parsed {
 		pk.emit(c)
 	} else {
@@ -157,13 +159,13 @@ func (pk *packetInfo) parse(d string) bool {
 }
 
 func (pk *packetInfo) emit(c *ctx) {
-	c.str("network.transport", transportOf(pk.proto))
-	c.num("kerio.packet.length", pk.length)
+	c.str(keyNetworkTransport, transportOf(pk.proto))
+	c.num(keyKerioPacketLength, pk.length)
 	c.addr(src, pk.src)
 	c.num(src.port, pk.sport)
 	c.addr(dst, pk.dst)
 	c.num(dst.port, pk.dport)
-	c.str("kerio.packet.tcp_flags", pk.flags)
+	c.str(keyKerioPacketTcpFlags, pk.flags)
 }
 
 // connPair reads "SRC:SP SEP DST:DP" with SEP one of "-", "->", ">".
@@ -237,8 +239,8 @@ func (c *ctx) apache(m string) bool {
 	}
 	c.res.Zoned = t
 	c.httpCommon(ip, user, method, url, code, size)
-	c.str("http.version", ver)
-	c.num("kerio.http.request_count", count)
+	c.str(keyHTTPVersion, ver)
+	c.num(keyKerioHTTPRequestCount, count)
 	return true
 }
 
@@ -248,13 +250,13 @@ func (c *ctx) httpCommon(ip, user, method, url string, code int64, size string) 
 	if code >= 400 {
 		outcome = failure
 	}
-	c.event(kEvent, catWeb, typAccess, outcome, "http-request")
+	c.event(kEvent, catWeb, typAccess, outcome, actHTTPRequest)
 	c.addr(src, ip)
 	c.user(user)
-	c.doc.SetString("http.request.method", method)
-	c.doc.SetString("url.original", url)
-	c.doc.SetInt("http.response.status_code", code)
-	c.num("http.response.body.bytes", size)
+	c.doc.SetString(keyHTTPRequestMethod, method)
+	c.doc.SetString(keyURLOriginal, url)
+	c.doc.SetInt(keyHTTPResponseStatusCode, code)
+	c.num(keyHTTPResponseBodyBytes, size)
 }
 
 // apacheTime parses "18/Apr/2013:15:07:17 +0200" to UTC (no zone value is
@@ -314,9 +316,9 @@ func (c *ctx) squid(m string) bool {
 	}
 	c.res.Zoned = time.Unix(sec, frac).UTC()
 	c.httpCommon(f[2], f[7], f[5], f[6], code, f[4])
-	c.doc.SetInt("event.duration", dur*int64(time.Millisecond))
-	c.doc.SetString("kerio.http.squid_code", sq)
-	c.doc.SetString("kerio.http.hierarchy", hier)
+	c.doc.SetInt(keyEventDuration, dur*int64(time.Millisecond))
+	c.doc.SetString(keyKerioHTTPSquidCode, sq)
+	c.doc.SetString(keyKerioHTTPHierarchy, hier)
 	c.addr(dst, server)
 	return true
 }
@@ -371,14 +373,14 @@ func (c *ctx) ips(r string) bool {
 		return false
 	}
 	if act == "Packet drop" {
-		c.event(kAlert, catIDSNet, typDenied, failure, "ips-packet-dropped")
+		c.event(kAlert, catIDSNet, typDenied, failure, actIPSPacketDropped)
 	} else {
-		c.event(kAlert, catIDSNet, typInfo, "", "ips-alert")
+		c.event(kAlert, catIDSNet, typInfo, noOutcome, actIPSAlert)
 	}
-	c.doc.SetString("kerio.ips.severity", sev)
-	c.doc.SetString("rule.id", rid)
-	c.str("rule.name", name)
-	c.str("network.transport", transportOf(proto))
+	c.doc.SetString(keyKerioIPSSeverity, sev)
+	c.doc.SetString(keyRuleID, rid)
+	c.str(keyRuleName, name)
+	c.str(keyNetworkTransport, transportOf(proto))
 	c.addr(src, sh)
 	c.num(src.port, sp)
 	c.addr(dst, dh)
@@ -418,9 +420,9 @@ func (c *ctx) antiSpoofing(r string) bool {
 	if dir != "from" && dir != "to" || !ok || iface == "" || !pk.parse(trimLeftBlanks(details)) {
 		return false
 	}
-	c.event(kAlert, catIDSNet, typDenied, failure, "anti-spoofing-dropped")
-	c.doc.SetString("kerio.packet.direction", dir)
-	c.doc.SetString("kerio.packet.interface", iface)
+	c.event(kAlert, catIDSNet, typDenied, failure, actAntiSpoofingDropped)
+	c.doc.SetString(keyKerioPacketDirection, dir)
+	c.doc.SetString(keyKerioPacketInterface, iface)
 	pk.emit(c)
 	return true
 }
@@ -428,14 +430,16 @@ func (c *ctx) antiSpoofing(r string) bool {
 // ftp: "Bounce attack[:] attempt: client: …, server: …, command: …" and
 // "Malicious server reply: client: …, server: …, response: …".
 func (c *ctx) ftp(r string) bool {
-	action, key, field := "", "", ""
+	var action ecs.Const
+	var key string
+	var field ecs.Key
 	switch {
 	case strings.HasPrefix(r, "Bounce attack attempt: "):
-		r, action, key, field = r[len("Bounce attack attempt: "):], "ftp-bounce-attempt", ", command: ", "kerio.ftp.command"
+		r, action, key, field = r[len("Bounce attack attempt: "):], actFTPBounceAttempt, ", command: ", keyKerioFTPCommand
 	case strings.HasPrefix(r, "Bounce attack: attempt: "):
-		r, action, key, field = r[len("Bounce attack: attempt: "):], "ftp-bounce-attempt", ", command: ", "kerio.ftp.command"
+		r, action, key, field = r[len("Bounce attack: attempt: "):], actFTPBounceAttempt, ", command: ", keyKerioFTPCommand
 	case strings.HasPrefix(r, "Malicious server reply: "):
-		r, action, key, field = r[len("Malicious server reply: "):], "ftp-malicious-reply", ", response: ", "kerio.ftp.response"
+		r, action, key, field = r[len("Malicious server reply: "):], actFTPMaliciousReply, ", response: ", keyKerioFTPResponse
 	default:
 		return false
 	}
@@ -454,7 +458,7 @@ func (c *ctx) ftp(r string) bool {
 	c.event(kAlert, catIDSNet, typDenied, failure, action)
 	c.hostPort(src, client)
 	c.hostPort(dst, server)
-	c.doc.SetConstString("network.protocol", "ftp")
+	c.doc.SetConst(keyNetworkProtocol, protoFTP)
 	c.str(field, trimRightBlanks(val))
 	return true
 }
@@ -471,7 +475,7 @@ func (c *ctx) controlAuth(r string) bool {
 	}
 	c.loginFailed(svc, "")
 	c.addr(src, ip)
-	c.doc.SetString("event.reason", trimRightBlanks(reason))
+	c.doc.SetString(keyEventReason, trimRightBlanks(reason))
 	return true
 }
 
@@ -538,31 +542,31 @@ func (c *ctx) connection(m string) bool {
 	if !ok {
 		return false
 	}
-	c.event(kEvent, catNetwork, typConnEnd, "", "connection-closed")
-	c.doc.SetInt("kerio.connection.id", n)
-	c.str("rule.name", trimRightBlanks(rule))
+	c.event(kEvent, catNetwork, typConnEnd, noOutcome, actConnectionClosed)
+	c.doc.SetInt(keyKerioConnectionID, n)
+	c.str(keyRuleName, trimRightBlanks(rule))
 	if svc = trimRightBlanks(svc); svc != "" {
-		c.doc.SetString("kerio.connection.service", svc)
+		c.doc.SetString(keyKerioConnectionService, svc)
 		c.protocol(svc)
 	}
 	c.user(trimRightBlanks(user))
-	c.str("network.transport", transportOf(proto))
+	c.str(keyNetworkTransport, transportOf(proto))
 	c.addr(src, sh)
 	c.num(src.port, sp)
 	c.addr(dst, dh)
 	c.num(dst.port, dp)
 	if d, ok := strings.CutSuffix(trimRightBlanks(dur), " sec"); ok {
 		if s, ok := atoi(d); ok {
-			c.doc.SetInt("event.duration", seconds(s))
+			c.doc.SetInt(keyEventDuration, seconds(s))
 		}
 	}
-	c.triple(bytes, "kerio.connection.bytes_tx", "kerio.connection.bytes_rx", "network.bytes")
-	c.triple(packets, "kerio.connection.packets_tx", "kerio.connection.packets_rx", "network.packets")
+	c.triple(bytes, keyKerioConnectionBytesTx, keyKerioConnectionBytesRx, keyNetworkBytes)
+	c.triple(packets, keyKerioConnectionPacketsTx, keyKerioConnectionPacketsRx, keyNetworkPackets)
 	return true
 }
 
 // triple files "tx/rx/total".
-func (c *ctx) triple(s, tx, rx, total string) {
+func (c *ctx) triple(s string, tx, rx, total ecs.Key) {
 	a, r, ok1 := strings.Cut(trimRightBlanks(s), "/")
 	b, t, ok2 := strings.Cut(r, "/")
 	if !ok1 || !ok2 {
@@ -586,20 +590,20 @@ func (c *ctx) dial(m string) bool {
 	r = trimDot(trimRightBlanks(r))
 	switch {
 	case r == "connected":
-		c.event(kEvent, catNetwork, typConnStart, success, "line-connected")
+		c.event(kEvent, catNetwork, typConnStart, success, actLineConnected)
 	case r == "dialing due to configured connect time":
-		c.event(kEvent, catNetwork, typInfo, "", "line-dialing")
-		c.doc.SetConstString("kerio.dial.trigger", "connect_time")
+		c.event(kEvent, catNetwork, typInfo, noOutcome, actLineDialing)
+		c.doc.SetConst(keyKerioDialTrigger, valConnectTime)
 	case r == "dialing, required by internet connectivity":
-		c.event(kEvent, catNetwork, typInfo, "", "line-dialing")
-		c.doc.SetConstString("kerio.dial.trigger", "connectivity")
+		c.event(kEvent, catNetwork, typInfo, noOutcome, actLineDialing)
+		c.doc.SetConst(keyKerioDialTrigger, valConnectivity)
 	case strings.HasPrefix(r, "dialing manually from IP "):
 		ip, u, ok := strings.Cut(r[len("dialing manually from IP "):], ", user ")
 		if !ok || !oneWord(ip) {
 			return false
 		}
-		c.event(kEvent, catNetwork, typInfo, "", "line-dialing")
-		c.doc.SetConstString("kerio.dial.trigger", "manual")
+		c.event(kEvent, catNetwork, typInfo, noOutcome, actLineDialing)
+		c.doc.SetConst(keyKerioDialTrigger, valManual)
 		c.addr(src, ip)
 		c.user(u)
 	case strings.HasPrefix(r, "hanging up, manually from IP "):
@@ -607,8 +611,8 @@ func (c *ctx) dial(m string) bool {
 		if !ok || !oneWord(ip) {
 			return false
 		}
-		c.event(kEvent, catNetwork, typInfo, "", "line-hangup")
-		c.doc.SetConstString("kerio.dial.trigger", "manual")
+		c.event(kEvent, catNetwork, typInfo, noOutcome, actLineHangup)
+		c.doc.SetConst(keyKerioDialTrigger, valManual)
 		c.addr(src, ip)
 		c.user(u)
 	case strings.HasPrefix(r, "disconnected, connection time "):
@@ -616,7 +620,7 @@ func (c *ctx) dial(m string) bool {
 	default:
 		return false
 	}
-	c.doc.SetString("kerio.dial.line", line)
+	c.doc.SetString(keyKerioDialLine, line)
 	return true
 }
 
@@ -638,12 +642,12 @@ func (c *ctx) disconnected(line, r string) bool {
 	if !ok3 || !ok4 || !ok5 || !ok6 || !ok7 {
 		return false
 	}
-	c.event(kEvent, catNetwork, typConnEnd, "", "line-disconnected")
-	c.doc.SetString("kerio.dial.line", line)
-	c.doc.SetInt("event.duration", int64(time.Duration(hh)*time.Hour+time.Duration(mm)*time.Minute+time.Duration(ss)*time.Second))
-	c.doc.SetInt("kerio.dial.bytes_received", nrx)
-	c.doc.SetInt("kerio.dial.bytes_transmitted", ntx)
-	c.doc.SetInt("network.bytes", nrx+ntx)
+	c.event(kEvent, catNetwork, typConnEnd, noOutcome, actLineDisconnected)
+	c.doc.SetString(keyKerioDialLine, line)
+	c.doc.SetInt(keyEventDuration, int64(time.Duration(hh)*time.Hour+time.Duration(mm)*time.Minute+time.Duration(ss)*time.Second))
+	c.doc.SetInt(keyKerioDialBytesReceived, nrx)
+	c.doc.SetInt(keyKerioDialBytesTransmitted, ntx)
+	c.doc.SetInt(keyNetworkBytes, nrx+ntx)
 	return true
 }
 
@@ -688,31 +692,31 @@ func (c *ctx) host(m string) bool {
 	what = trimRightBlanks(what)
 	switch what {
 	case "Host registered":
-		c.event(kEvent, catHost, typStart, "", "host-registered")
+		c.event(kEvent, catHost, typStart, noOutcome, actHostRegistered)
 	case "Host removed":
-		c.event(kEvent, catHost, typEnd, "", "host-removed")
+		c.event(kEvent, catHost, typEnd, noOutcome, actHostRemoved)
 	case "User logged in":
-		c.event(kEvent, catAuth, typStart, success, "user-logged-in")
+		c.event(kEvent, catAuth, typStart, success, actUserLoggedIn)
 	case "IP address leased from DHCP":
-		c.event(kEvent, catNetwork, typInfo, "", "dhcp-lease")
+		c.event(kEvent, catNetwork, typInfo, noOutcome, actDhcpLease)
 	default:
 		u, ok := strings.CutPrefix(what, "User ")
 		if u, ok2 := strings.CutSuffix(u, " logged out"); ok && ok2 && u != "" {
-			c.event(kEvent, catAuth, typEnd, success, "user-logged-out")
+			c.event(kEvent, catAuth, typEnd, success, actUserLoggedOut)
 			user = u
 			break
 		}
 		return false
 	}
 	c.addr(src, ip)
-	c.str("kerio.host.ipv6", ip6)
+	c.str(keyKerioHostIpv6, ip6)
 	if ip6 != "" && isIP(ip6) {
-		c.doc.AppendUnique("related.ip", ip6)
+		c.doc.AppendUnique(keyRelatedIP, ip6)
 	}
 	if mac != "" {
 		c.doc.SetString(src.mac, c.upperMAC(mac))
 	}
-	c.str("kerio.host.mac_vendor", vendor)
+	c.str(keyKerioHostMACVendor, vendor)
 	c.str(src.domain, hostname)
 	c.user(user)
 	return true

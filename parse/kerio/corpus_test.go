@@ -172,7 +172,7 @@ func checkExpected(t *testing.T, doc *ecs.Document, res Result, l corpusLine) {
 			require.Equal(t, want, ts.UTC().Format(time.RFC3339Nano), "@timestamp")
 			continue
 		}
-		f, ok := doc.Get(key)
+		f, ok := doc.Get(ecs.NewKey(key))
 		if want == nil {
 			require.False(t, ok, "%s must be absent, got %s\n%s", key, fieldString(f), dump(doc))
 			continue
@@ -182,7 +182,7 @@ func checkExpected(t *testing.T, doc *ecs.Document, res Result, l corpusLine) {
 	}
 	if l.Format == "" && l.Expected["event.original"] == nil {
 		// Every matched line has a message; unmatched ones keep the whole line.
-		require.True(t, doc.Has("message"), "message missing")
+		require.True(t, doc.Has(ecs.NewKey("message")), "message missing")
 	}
 }
 
@@ -244,7 +244,7 @@ func fieldString(f *ecs.Field) string {
 func dump(doc *ecs.Document) string {
 	var b strings.Builder
 	for _, f := range doc.Fields() {
-		fmt.Fprintf(&b, "  %s = %s\n", f.Key, fieldString(&f))
+		fmt.Fprintf(&b, "  %s = %s\n", f.Key.Name(), fieldString(&f))
 	}
 	return b.String()
 }
@@ -294,17 +294,17 @@ func loadSchema(tb testing.TB) *ecsSchema {
 func (s *ecsSchema) check(doc *ecs.Document) []string {
 	var bad []string
 	for _, f := range doc.Fields() {
-		if strings.HasPrefix(f.Key, "kerio.") || strings.HasPrefix(f.Key, "labels.") {
+		if strings.HasPrefix(f.Key.Name(), "kerio.") || strings.HasPrefix(f.Key.Name(), "labels.") {
 			continue
 		}
-		def, ok := s.fields[f.Key]
+		def, ok := s.fields[f.Key.Name()]
 		if !ok {
-			bad = append(bad, f.Key+": not an ECS field")
+			bad = append(bad, f.Key.Name()+": not an ECS field")
 			continue
 		}
 		isArray := slices.Contains(def.Normalize, "array")
 		if f.Kind == ecs.KindStrings && !isArray {
-			bad = append(bad, f.Key+": array for a non-array field")
+			bad = append(bad, f.Key.Name()+": array for a non-array field")
 		}
 		var vals []string
 		switch f.Kind {
@@ -316,44 +316,44 @@ func (s *ecsSchema) check(doc *ecs.Document) []string {
 		switch def.Type {
 		case "keyword", "text", "wildcard", "match_only_text", "constant_keyword":
 			if f.Kind != ecs.KindString && f.Kind != ecs.KindStrings {
-				bad = append(bad, f.Key+": want a string")
+				bad = append(bad, f.Key.Name()+": want a string")
 			}
 		case "ip":
 			if f.Kind != ecs.KindString && f.Kind != ecs.KindStrings {
-				bad = append(bad, f.Key+": want an IP string")
+				bad = append(bad, f.Key.Name()+": want an IP string")
 			}
 			for _, v := range vals {
 				if _, err := netip.ParseAddr(v); err != nil {
-					bad = append(bad, fmt.Sprintf("%s: %q is not an IP", f.Key, v))
+					bad = append(bad, fmt.Sprintf("%s: %q is not an IP", f.Key.Name(), v))
 				}
 			}
 		case "long", "integer", "short", "byte", "unsigned_long":
 			if f.Kind != ecs.KindInt {
-				bad = append(bad, f.Key+": want an integer")
+				bad = append(bad, f.Key.Name()+": want an integer")
 			}
 		case "float", "double", "scaled_float", "half_float":
 			if f.Kind != ecs.KindFloat && f.Kind != ecs.KindInt {
-				bad = append(bad, f.Key+": want a number")
+				bad = append(bad, f.Key.Name()+": want a number")
 			}
 		case "boolean":
 			if f.Kind != ecs.KindBool {
-				bad = append(bad, f.Key+": want a boolean")
+				bad = append(bad, f.Key.Name()+": want a boolean")
 			}
 		case "date":
 			if f.Kind != ecs.KindTime {
-				bad = append(bad, f.Key+": want a time")
+				bad = append(bad, f.Key.Name()+": want a time")
 			}
 		case "flattened", "object":
 			if f.Kind != ecs.KindRaw {
-				bad = append(bad, f.Key+": want raw JSON")
+				bad = append(bad, f.Key.Name()+": want raw JSON")
 			}
 		default:
-			bad = append(bad, f.Key+": unhandled ECS type "+def.Type)
+			bad = append(bad, f.Key.Name()+": unhandled ECS type "+def.Type)
 		}
-		if allowed, ok := s.allowed[f.Key]; ok {
+		if allowed, ok := s.allowed[f.Key.Name()]; ok {
 			for _, v := range vals {
 				if !slices.Contains(allowed, v) {
-					bad = append(bad, fmt.Sprintf("%s: %q not allowed", f.Key, v))
+					bad = append(bad, fmt.Sprintf("%s: %q not allowed", f.Key.Name(), v))
 				}
 			}
 		}
@@ -376,14 +376,14 @@ func (s *ecsSchema) check(doc *ecs.Document) []string {
 			}
 		}
 	}
-	if !doc.Has("event.kind") {
+	if !doc.Has(ecs.NewKey("event.kind")) {
 		bad = append(bad, "event.kind missing")
 	}
 	return bad
 }
 
 func stringsOf(doc *ecs.Document, key string) []string {
-	f, ok := doc.Get(key)
+	f, ok := doc.Get(ecs.NewKey(key))
 	if !ok {
 		return nil
 	}
@@ -402,7 +402,7 @@ func TestSchema(t *testing.T) {
 		for _, l := range loadCorpus(t, file) {
 			parseLine(t, p, &doc, l)
 			for _, f := range doc.Fields() {
-				seen[f.Key] = true
+				seen[f.Key.Name()] = true
 			}
 			require.Empty(t, s.check(&doc), "%s %s\n%s", file, l.ID, dump(&doc))
 		}

@@ -54,18 +54,18 @@ func TestDocsActionTable(t *testing.T) {
 	for _, file := range []string{"dev.jsonl", "syslog_wrapped.jsonl", "variants.jsonl"} {
 		for _, l := range loadCorpus(t, file) {
 			parseLine(t, p, &doc, l)
-			a := doc.GetString("event.action")
+			a := doc.GetString(ecs.NewKey("event.action"))
 			if a == "" {
 				continue
 			}
 			seen[a] = true
 			r, ok := rows[a]
 			require.True(t, ok, "docs/kerio.md lacks %s (%s)", a, l.ID)
-			require.Contains(t, r.datasets, doc.GetString("event.dataset"), "%s (%s)", a, l.ID)
-			require.Equal(t, r.kind, doc.GetString("event.kind"), "%s (%s)", a, l.ID)
+			require.Contains(t, r.datasets, doc.GetString(ecs.NewKey("event.dataset")), "%s (%s)", a, l.ID)
+			require.Equal(t, r.kind, doc.GetString(ecs.NewKey("event.kind")), "%s (%s)", a, l.ID)
 			require.Equal(t, r.cats, stringsOf(&doc, "event.category"), "%s (%s)", a, l.ID)
 			require.Equal(t, r.types, stringsOf(&doc, "event.type"), "%s (%s)", a, l.ID)
-			outcome := doc.GetString("event.outcome")
+			outcome := doc.GetString(ecs.NewKey("event.outcome"))
 			if outcome == "" {
 				outcome = "–"
 			}

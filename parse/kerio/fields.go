@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"siemfwd/ecs"
 )
 
 // product is a Kerio product; its values index the name tables below.
@@ -50,24 +52,24 @@ var logNames = [numLogs]string{
 // moduleNames are the event.module values; "kerio" when the product is unknown.
 var moduleNames = [numProducts]string{"kerio", "kerio_connect", "kerio_control"}
 
+// The constant values of event.module, observer.product and observer.type
+// per product (none for an unknown product), and of log.level per log.
 var (
-	observerProducts = [numProducts]string{"", "Kerio Connect", "Kerio Control"}
-	observerTypes    = [numProducts]string{"", "mail-server", "firewall"}
+	modules          = [numProducts]ecs.Const{ecs.NewConst("kerio"), ecs.NewConst("kerio_connect"), ecs.NewConst("kerio_control")}
+	observerProducts = [numProducts]ecs.Const{{}, ecs.NewConst("Kerio Connect"), ecs.NewConst("Kerio Control")}
+	observerTypes    = [numProducts]ecs.Const{{}, ecs.NewConst("mail-server"), ecs.NewConst("firewall")}
+	logLevel         = [numLogs]ecs.Const{logWarning: ecs.NewConst("warning"), logError: ecs.NewConst("error"), logDebug: ecs.NewConst("debug")}
 )
 
-// datasets holds every "<module>.<log>" string once, so that setting
-// event.dataset never concatenates.
-var datasets = func() (t [numProducts][numLogs]string) {
+// datasets holds every "<module>.<log>" value of event.dataset.
+var datasets = func() (t [numProducts][numLogs]ecs.Const) {
 	for p := range numProducts {
 		for l := range numLogs {
-			t[p][l] = moduleNames[p] + "." + logNames[l]
+			t[p][l] = ecs.NewConst(moduleNames[p] + "." + logNames[l])
 		}
 	}
 	return t
 }()
-
-// logLevel is log.level per log: only the warning, error and debug logs have one.
-var logLevel = [numLogs]string{logWarning: "warning", logError: "error", logDebug: "debug"}
 
 // onlyProduct names the product of logs that exist in one product only.
 var onlyProduct = [numLogs]product{
@@ -172,83 +174,82 @@ func logOf(s string) logID {
 	return logUnknown
 }
 
-// Categorisation values (docs/kerio.md §6.4, §6.5). They are shared slices that are
-// never written, set with SetConstStrings.
+// Categorisation values (docs/kerio.md §6.4, §6.5).
 var (
-	catAuth        = []string{"authentication"}
-	catAuthSession = []string{"authentication", "session"}
-	catConfig      = []string{"configuration"}
-	catEmail       = []string{"email"}
-	catEmailFile   = []string{"email", "file"}
-	catEmailMal    = []string{"email", "malware"}
-	catEmailNet    = []string{"email", "network"}
-	catFile        = []string{"file"}
-	catHost        = []string{"host"}
-	catIDSNet      = []string{"intrusion_detection", "network"}
-	catNetwork     = []string{"network"}
-	catNetworkWeb  = []string{"network", "web"}
-	catSession     = []string{"session"}
-	catWeb         = []string{"web"}
+	catAuth        = ecs.NewConstStrings("authentication")
+	catAuthSession = ecs.NewConstStrings("authentication", "session")
+	catConfig      = ecs.NewConstStrings("configuration")
+	catEmail       = ecs.NewConstStrings("email")
+	catEmailFile   = ecs.NewConstStrings("email", "file")
+	catEmailMal    = ecs.NewConstStrings("email", "malware")
+	catEmailNet    = ecs.NewConstStrings("email", "network")
+	catFile        = ecs.NewConstStrings("file")
+	catHost        = ecs.NewConstStrings("host")
+	catIDSNet      = ecs.NewConstStrings("intrusion_detection", "network")
+	catNetwork     = ecs.NewConstStrings("network")
+	catNetworkWeb  = ecs.NewConstStrings("network", "web")
+	catSession     = ecs.NewConstStrings("session")
+	catWeb         = ecs.NewConstStrings("web")
 
-	typAccess        = []string{"access"}
-	typAllowedAccess = []string{"allowed", "access"}
-	typAllowedConn   = []string{"allowed", "connection"}
-	typChange        = []string{"change"}
-	typConnEnd       = []string{"connection", "end"}
-	typConnStart     = []string{"connection", "start"}
-	typCreation      = []string{"creation"}
-	typDeletion      = []string{"deletion"}
-	typDenied        = []string{"denied"}
-	typDeniedAccess  = []string{"denied", "access"}
-	typDeniedConn    = []string{"denied", "connection"}
-	typEnd           = []string{"end"}
-	typInfo          = []string{"info"}
-	typInfoChange    = []string{"info", "change"}
-	typInfoDeletion  = []string{"info", "deletion"}
-	typInfoDenied    = []string{"info", "denied"}
-	typStart         = []string{"start"}
+	typAccess        = ecs.NewConstStrings("access")
+	typAllowedAccess = ecs.NewConstStrings("allowed", "access")
+	typAllowedConn   = ecs.NewConstStrings("allowed", "connection")
+	typChange        = ecs.NewConstStrings("change")
+	typConnEnd       = ecs.NewConstStrings("connection", "end")
+	typConnStart     = ecs.NewConstStrings("connection", "start")
+	typCreation      = ecs.NewConstStrings("creation")
+	typDeletion      = ecs.NewConstStrings("deletion")
+	typDenied        = ecs.NewConstStrings("denied")
+	typDeniedAccess  = ecs.NewConstStrings("denied", "access")
+	typDeniedConn    = ecs.NewConstStrings("denied", "connection")
+	typEnd           = ecs.NewConstStrings("end")
+	typInfo          = ecs.NewConstStrings("info")
+	typInfoChange    = ecs.NewConstStrings("info", "change")
+	typInfoDeletion  = ecs.NewConstStrings("info", "deletion")
+	typInfoDenied    = ecs.NewConstStrings("info", "denied")
+	typStart         = ecs.NewConstStrings("start")
 )
 
-// Outcomes and kinds.
-const (
-	success = "success"
-	failure = "failure"
-	unknown = "unknown"
-	kEvent  = "event"
-	kAlert  = "alert"
+// Outcomes and kinds; noOutcome leaves event.outcome unset.
+var (
+	success   = ecs.NewConst("success")
+	failure   = ecs.NewConst("failure")
+	unknown   = ecs.NewConst("unknown")
+	noOutcome ecs.Const
+	kEvent    = ecs.NewConst("event")
+	kAlert    = ecs.NewConst("alert")
 )
 
-// event sets the categorisation fields; an empty outcome is left unset.
-// Every caller passes constants: literals and the tables above.
-func (c *ctx) event(kind string, cat, typ []string, outcome, action string) {
+// event sets the categorisation fields; noOutcome leaves event.outcome unset.
+func (c *ctx) event(kind, cat, typ, outcome, action ecs.Const) {
 	d := c.doc
-	d.SetConstString("event.kind", kind)
-	d.SetConstStrings("event.category", cat)
-	d.SetConstStrings("event.type", typ)
-	d.SetConstStringNonEmpty("event.outcome", outcome)
-	d.SetConstString("event.action", action)
+	d.SetConst(keyEventKind, kind)
+	d.SetConst(keyEventCategory, cat)
+	d.SetConst(keyEventType, typ)
+	d.SetConstNonEmpty(keyEventOutcome, outcome)
+	d.SetConst(keyEventAction, action)
 }
 
 // str sets key to v unless v is empty.
-func (c *ctx) str(key, v string) {
+func (c *ctx) str(key ecs.Key, v string) {
 	if v != "" {
 		c.doc.SetString(key, v)
 	}
 }
 
 // num sets key to the decimal number in s, if it is one.
-func (c *ctx) num(key, s string) {
+func (c *ctx) num(key ecs.Key, s string) {
 	if n, ok := atoi(s); ok {
 		c.doc.SetInt(key, n)
 	}
 }
 
 // endpoint names the fields of source or destination.
-type endpoint struct{ ip, domain, address, port, mac, user string }
+type endpoint struct{ ip, domain, address, port, mac, user ecs.Key }
 
 var (
-	src = endpoint{"source.ip", "source.domain", "source.address", "source.port", "source.mac", "source.user.name"}
-	dst = endpoint{"destination.ip", "destination.domain", "destination.address", "destination.port", "destination.mac", "destination.user.name"}
+	src = endpoint{ecs.NewKey("source.ip"), ecs.NewKey("source.domain"), ecs.NewKey("source.address"), ecs.NewKey("source.port"), ecs.NewKey("source.mac"), ecs.NewKey("source.user.name")}
+	dst = endpoint{ecs.NewKey("destination.ip"), ecs.NewKey("destination.domain"), ecs.NewKey("destination.address"), ecs.NewKey("destination.port"), ecs.NewKey("destination.mac"), ecs.NewKey("destination.user.name")}
 )
 
 // addr files s as an IP literal (ip + related.ip), a host name (domain) or
@@ -258,7 +259,7 @@ func (c *ctx) addr(e endpoint, s string) {
 	case s == "" || s == "-":
 	case isIP(s):
 		c.doc.SetString(e.ip, s)
-		c.doc.AppendUnique("related.ip", s)
+		c.doc.AppendUnique(keyRelatedIP, s)
 	case isHostname(s):
 		c.doc.SetString(e.domain, s)
 	default:
@@ -300,79 +301,93 @@ func (c *ctx) user(u string) {
 	if u == "" || u == "-" {
 		return
 	}
-	c.doc.SetString("user.name", u)
+	c.doc.SetString(keyUserName, u)
 	if i := strings.LastIndexByte(u, '@'); i >= 0 && i < len(u)-1 {
-		c.doc.SetString("user.domain", u[i+1:])
+		c.doc.SetString(keyUserDomain, u[i+1:])
 	}
-	c.doc.AppendUnique("related.user", u)
+	c.doc.AppendUnique(keyRelatedUser, u)
 }
 
 // from sets the sender; the null reverse path <> leaves it absent.
 func (c *ctx) from(a string) {
 	if a != "" {
-		c.doc.SetString("email.from.address", a)
+		c.doc.SetString(keyEmailFromAddress, a)
 	}
 }
 
 // to adds a recipient; email.to.address is always an array.
 func (c *ctx) to(a string) {
 	if a != "" {
-		c.doc.AppendString("email.to.address", a)
+		c.doc.AppendString(keyEmailToAddress, a)
 	}
 }
 
 // service sets kerio.service and, when known, network.protocol.
 func (c *ctx) service(svc string) {
-	c.str("kerio.service", svc)
+	c.str(keyKerioService, svc)
 	c.protocol(svc)
 }
 
-// protocol sets network.protocol when svc names one (protocolOf's values are literals).
+// protocol sets network.protocol when svc names one.
 func (c *ctx) protocol(svc string) {
-	c.doc.SetConstStringNonEmpty("network.protocol", protocolOf(svc))
+	c.doc.SetConstNonEmpty(keyNetworkProtocol, protocolOf(svc))
 }
 
+// network.protocol values.
+var (
+	protoDNS   = ecs.NewConst("dns")
+	protoFTP   = ecs.NewConst("ftp")
+	protoHTTP  = ecs.NewConst("http")
+	protoHTTPS = ecs.NewConst("https")
+	protoIMAP  = ecs.NewConst("imap")
+	protoLDAP  = ecs.NewConst("ldap")
+	protoNNTP  = ecs.NewConst("nntp")
+	protoPOP3  = ecs.NewConst("pop3")
+	protoSMTP  = ecs.NewConst("smtp")
+	protoXMPP  = ecs.NewConst("xmpp")
+)
+
 // protocolOf maps a Kerio service string to a lower-case network.protocol,
-// or "" when it names no protocol.
-func protocolOf(svc string) string {
+// or the zero Const when it names no protocol.
+func protocolOf(svc string) ecs.Const {
 	if i := strings.IndexByte(svc, '/'); i > 0 {
 		svc = svc[:i] // HTTP/WebMail, HTTP/KOFF, HTTP/ActiveSync
 	}
 	switch svc { // the usual spellings, without case folding
 	case "IMAP":
-		return "imap"
+		return protoIMAP
 	case "POP3":
-		return "pop3"
+		return protoPOP3
 	case "SMTP":
-		return "smtp"
+		return protoSMTP
 	case "HTTP":
-		return "http"
+		return protoHTTP
 	}
 	switch {
 	case strings.EqualFold(svc, "IMAP"), strings.EqualFold(svc, "IMAPS"):
-		return "imap"
+		return protoIMAP
 	case strings.EqualFold(svc, "POP3"), strings.EqualFold(svc, "POP3S"):
-		return "pop3"
+		return protoPOP3
 	case strings.EqualFold(svc, "SMTP"), strings.EqualFold(svc, "SMTPS"):
-		return "smtp"
+		return protoSMTP
 	case strings.EqualFold(svc, "HTTP"), svc == "Web Administration", svc == "WebAdmin",
 		svc == "WebInterface", svc == "HTTP Proxy", svc == "Proxy", svc == "WebDAV",
 		svc == "Kerio Connect Client", svc == "WebMail":
-		return "http"
+		return protoHTTP
 	case strings.EqualFold(svc, "HTTPS"), svc == "WebAdmin SSL":
-		return "https"
+		return protoHTTPS
 	case strings.EqualFold(svc, "LDAP"), strings.EqualFold(svc, "LDAPS"):
-		return "ldap"
+		return protoLDAP
 	case strings.EqualFold(svc, "NNTP"):
-		return "nntp"
+		return protoNNTP
 	case strings.EqualFold(svc, "XMPP"):
-		return "xmpp"
+		return protoXMPP
 	case strings.EqualFold(svc, "FTP"):
-		return "ftp"
+		return protoFTP
 	case strings.EqualFold(svc, "DNS"):
-		return "dns"
+		return protoDNS
 	}
-	return ""
+	return ecs.Const{}
 }
 
 // transportOf lower-cases a protocol name from a packet or connection line.
@@ -674,3 +689,174 @@ func trimDot(s string) string {
 
 // seconds turns a count of seconds into an event.duration in nanoseconds.
 func seconds(n int64) int64 { return n * int64(time.Second) }
+
+// Fields the parsers set.
+var (
+	keyEmailFromAddress                 = ecs.NewKey("email.from.address")
+	keyEmailLocalID                     = ecs.NewKey("email.local_id")
+	keyEmailMessageID                   = ecs.NewKey("email.message_id")
+	keyEmailSubject                     = ecs.NewKey("email.subject")
+	keyEmailToAddress                   = ecs.NewKey("email.to.address")
+	keyEventAction                      = ecs.NewKey("event.action")
+	keyEventCategory                    = ecs.NewKey("event.category")
+	keyEventDataset                     = ecs.NewKey("event.dataset")
+	keyEventDuration                    = ecs.NewKey("event.duration")
+	keyEventKind                        = ecs.NewKey("event.kind")
+	keyEventModule                      = ecs.NewKey("event.module")
+	keyEventOutcome                     = ecs.NewKey("event.outcome")
+	keyEventReason                      = ecs.NewKey("event.reason")
+	keyEventType                        = ecs.NewKey("event.type")
+	keyHTTPRequestMethod                = ecs.NewKey("http.request.method")
+	keyHTTPResponseBodyBytes            = ecs.NewKey("http.response.body.bytes")
+	keyHTTPResponseStatusCode           = ecs.NewKey("http.response.status_code")
+	keyHTTPVersion                      = ecs.NewKey("http.version")
+	keyKerioAntihammeringBlockMinutes   = ecs.NewKey("kerio.antihammering.block_minutes")
+	keyKerioAntivirusEngine             = ecs.NewKey("kerio.antivirus.engine")
+	keyKerioAntivirusSignatureCount     = ecs.NewKey("kerio.antivirus.signature_count")
+	keyKerioAuthFailure                 = ecs.NewKey("kerio.auth.failure")
+	keyKerioAuthMethod                  = ecs.NewKey("kerio.auth.method")
+	keyKerioConfigOperation             = ecs.NewKey("kerio.config.operation")
+	keyKerioConfigRulePosition          = ecs.NewKey("kerio.config.rule_position")
+	keyKerioConfigStatement             = ecs.NewKey("kerio.config.statement")
+	keyKerioConfigTable                 = ecs.NewKey("kerio.config.table")
+	keyKerioConnectionBytesRx           = ecs.NewKey("kerio.connection.bytes_rx")
+	keyKerioConnectionBytesTx           = ecs.NewKey("kerio.connection.bytes_tx")
+	keyKerioConnectionID                = ecs.NewKey("kerio.connection.id")
+	keyKerioConnectionPacketsRx         = ecs.NewKey("kerio.connection.packets_rx")
+	keyKerioConnectionPacketsTx         = ecs.NewKey("kerio.connection.packets_tx")
+	keyKerioConnectionService           = ecs.NewKey("kerio.connection.service")
+	keyKerioDialBytesReceived           = ecs.NewKey("kerio.dial.bytes_received")
+	keyKerioDialBytesTransmitted        = ecs.NewKey("kerio.dial.bytes_transmitted")
+	keyKerioDialLine                    = ecs.NewKey("kerio.dial.line")
+	keyKerioDialTrigger                 = ecs.NewKey("kerio.dial.trigger")
+	keyKerioFTPCommand                  = ecs.NewKey("kerio.ftp.command")
+	keyKerioFTPResponse                 = ecs.NewKey("kerio.ftp.response")
+	keyKerioFilterCommand               = ecs.NewKey("kerio.filter.command")
+	keyKerioFilterRuleType              = ecs.NewKey("kerio.filter.rule_type")
+	keyKerioHTTPHierarchy               = ecs.NewKey("kerio.http.hierarchy")
+	keyKerioHTTPRequestCount            = ecs.NewKey("kerio.http.request_count")
+	keyKerioHTTPSquidCode               = ecs.NewKey("kerio.http.squid_code")
+	keyKerioHostIpv6                    = ecs.NewKey("kerio.host.ipv6")
+	keyKerioHostMACVendor               = ecs.NewKey("kerio.host.mac_vendor")
+	keyKerioIPSSeverity                 = ecs.NewKey("kerio.ips.severity")
+	keyKerioMailExpandedFrom            = ecs.NewKey("kerio.mail.expanded_from")
+	keyKerioMailFromName                = ecs.NewKey("kerio.mail.from_name")
+	keyKerioMailProcessedCount          = ecs.NewKey("kerio.mail.processed_count")
+	keyKerioMailReport                  = ecs.NewKey("kerio.mail.report")
+	keyKerioMailResult                  = ecs.NewKey("kerio.mail.result")
+	keyKerioMailService                 = ecs.NewKey("kerio.mail.service")
+	keyKerioMailSize                    = ecs.NewKey("kerio.mail.size")
+	keyKerioMailStatus                  = ecs.NewKey("kerio.mail.status")
+	keyKerioOperationsDelivered         = ecs.NewKey("kerio.operations.delivered")
+	keyKerioOperationsDestinationFolder = ecs.NewKey("kerio.operations.destination_folder")
+	keyKerioOperationsFolder            = ecs.NewKey("kerio.operations.folder")
+	keyKerioOperationsSize              = ecs.NewKey("kerio.operations.size")
+	keyKerioOperationsType              = ecs.NewKey("kerio.operations.type")
+	keyKerioPacketDirection             = ecs.NewKey("kerio.packet.direction")
+	keyKerioPacketInterface             = ecs.NewKey("kerio.packet.interface")
+	keyKerioPacketLength                = ecs.NewKey("kerio.packet.length")
+	keyKerioPacketTcpFlags              = ecs.NewKey("kerio.packet.tcp_flags")
+	keyKerioService                     = ecs.NewKey("kerio.service")
+	keyKerioSpamFolder                  = ecs.NewKey("kerio.spam.folder")
+	keyKerioSpamScore                   = ecs.NewKey("kerio.spam.score")
+	keyKerioSpamThreshold               = ecs.NewKey("kerio.spam.threshold")
+	keyKerioSpfResult                   = ecs.NewKey("kerio.spf.result")
+	keyKerioTimestamp                   = ecs.NewKey("kerio.timestamp")
+	keyLogLevel                         = ecs.NewKey("log.level")
+	keyMessage                          = ecs.NewKey("message")
+	keyNetworkBytes                     = ecs.NewKey("network.bytes")
+	keyNetworkPackets                   = ecs.NewKey("network.packets")
+	keyNetworkProtocol                  = ecs.NewKey("network.protocol")
+	keyNetworkTransport                 = ecs.NewKey("network.transport")
+	keyObserverProduct                  = ecs.NewKey("observer.product")
+	keyObserverType                     = ecs.NewKey("observer.type")
+	keyObserverVendor                   = ecs.NewKey("observer.vendor")
+	keyRelatedIP                        = ecs.NewKey("related.ip")
+	keyRelatedUser                      = ecs.NewKey("related.user")
+	keyRuleCategory                     = ecs.NewKey("rule.category")
+	keyRuleID                           = ecs.NewKey("rule.id")
+	keyRuleName                         = ecs.NewKey("rule.name")
+	keyTLSEstablished                   = ecs.NewKey("tls.established")
+	keyTags                             = ecs.NewKey("tags")
+	keyThreatSoftwareName               = ecs.NewKey("threat.software.name")
+	keyThreatSoftwareType               = ecs.NewKey("threat.software.type")
+	keyURLOriginal                      = ecs.NewKey("url.original")
+	keyUserAgentOriginal                = ecs.NewKey("user_agent.original")
+	keyUserDomain                       = ecs.NewKey("user.domain")
+	keyUserName                         = ecs.NewKey("user.name")
+)
+
+// event.action values.
+var (
+	act2FALockout                     = ecs.NewConst("2fa-lockout")
+	actAddressExpandedToZero          = ecs.NewConst("address-expanded-to-zero")
+	actAdminSessionClosed             = ecs.NewConst("admin-session-closed")
+	actAdminSessionOpened             = ecs.NewConst("admin-session-opened")
+	actAntiSpoofingDropped            = ecs.NewConst("anti-spoofing-dropped")
+	actAntihammeringConnectionBlocked = ecs.NewConst("antihammering-connection-blocked")
+	actAntihammeringIPBlocked         = ecs.NewConst("antihammering-ip-blocked")
+	actAntivirusDatabaseUpdated       = ecs.NewConst("antivirus-database-updated")
+	actConfigDelete                   = ecs.NewConst("config-delete")
+	actConfigInsert                   = ecs.NewConst("config-insert")
+	actConfigOther                    = ecs.NewConst("config-other")
+	actConfigUpdate                   = ecs.NewConst("config-update")
+	actConnectionClosed               = ecs.NewConst("connection-closed")
+	actDNSBLListed                    = ecs.NewConst("dnsbl-listed")
+	actDNSBLRejected                  = ecs.NewConst("dnsbl-rejected")
+	actDhcpLease                      = ecs.NewConst("dhcp-lease")
+	actDirectoryHarvestDetected       = ecs.NewConst("directory-harvest-detected")
+	actFTPBounceAttempt               = ecs.NewConst("ftp-bounce-attempt")
+	actFTPMaliciousReply              = ecs.NewConst("ftp-malicious-reply")
+	actFolderDeleted                  = ecs.NewConst("folder-deleted")
+	actHTTPRequest                    = ecs.NewConst("http-request")
+	actHeaderFilterRejected           = ecs.NewConst("header-filter-rejected")
+	actHostRegistered                 = ecs.NewConst("host-registered")
+	actHostRemoved                    = ecs.NewConst("host-removed")
+	actIPSAlert                       = ecs.NewConst("ips-alert")
+	actIPSPacketDropped               = ecs.NewConst("ips-packet-dropped")
+	actItemDeleted                    = ecs.NewConst("item-deleted")
+	actItemMoved                      = ecs.NewConst("item-moved")
+	actItemOperation                  = ecs.NewConst("item-operation")
+	actLineConnected                  = ecs.NewConst("line-connected")
+	actLineDialing                    = ecs.NewConst("line-dialing")
+	actLineDisconnected               = ecs.NewConst("line-disconnected")
+	actLineHangup                     = ecs.NewConst("line-hangup")
+	actLoginFailed                    = ecs.NewConst("login-failed")
+	actLoginSucceeded                 = ecs.NewConst("login-succeeded")
+	actMessageDiscarded               = ecs.NewConst("message-discarded")
+	actMessageMarkedSpam              = ecs.NewConst("message-marked-spam")
+	actMessageReceived                = ecs.NewConst("message-received")
+	actMessageSent                    = ecs.NewConst("message-sent")
+	actNoLocalMailbox                 = ecs.NewConst("no-local-mailbox")
+	actNoReverseDNSRejected           = ecs.NewConst("no-reverse-dns-rejected")
+	actPacketDenied                   = ecs.NewConst("packet-denied")
+	actPacketDropped                  = ecs.NewConst("packet-dropped")
+	actPacketPermitted                = ecs.NewConst("packet-permitted")
+	actRelayRejected                  = ecs.NewConst("relay-rejected")
+	actSMTPConnectionClosed           = ecs.NewConst("smtp-connection-closed")
+	actSMTPQueueRun                   = ecs.NewConst("smtp-queue-run")
+	actSMTPSpamAttackDetected         = ecs.NewConst("smtp-spam-attack-detected")
+	actSenderDomainRejected           = ecs.NewConst("sender-domain-rejected")
+	actSpamRejected                   = ecs.NewConst("spam-rejected")
+	actSpfCheckFailed                 = ecs.NewConst("spf-check-failed")
+	actTrafficRuleListed              = ecs.NewConst("traffic-rule-listed")
+	actURLRuleAllowed                 = ecs.NewConst("url-rule-allowed")
+	actURLRuleDenied                  = ecs.NewConst("url-rule-denied")
+	actUnknownRecipient               = ecs.NewConst("unknown-recipient")
+	actUserLoggedIn                   = ecs.NewConst("user-logged-in")
+	actUserLoggedOut                  = ecs.NewConst("user-logged-out")
+	actUserMarkedNotSpam              = ecs.NewConst("user-marked-not-spam")
+	actUserMarkedSpam                 = ecs.NewConst("user-marked-spam")
+	actVirusDetected                  = ecs.NewConst("virus-detected")
+)
+
+// Other constant values.
+var (
+	valConnectTime       = ecs.NewConst("connect_time")
+	valConnectivity      = ecs.NewConst("connectivity")
+	valDNSBL             = ecs.NewConst("dnsbl")
+	valKerio             = ecs.NewConst("Kerio")
+	valMalware           = ecs.NewConst("Malware")
+	valManual            = ecs.NewConst("manual")
+	valNoReverseDNSEntry = ecs.NewConst("no reverse DNS entry")
+)

@@ -70,6 +70,8 @@ type Result struct {
 	// Zoned is a time inside the message that carries its own zone (Kerio
 	// Control Http log, Apache or Squid format), or zero.
 	Zoned time.Time
+	// Dataset is the event.dataset set on doc; the zero Const when none was.
+	Dataset ecs.Const
 }
 
 // Parse recognises msg (the text after any syslog header, or a whole file
@@ -134,37 +136,38 @@ func (p *Parser) Parse(doc *ecs.Document, msg string, hint Hint, loc *time.Locat
 		// it came over syslog from a source or APP-NAME that names a Kerio
 		// log): keep it, tagged.
 		res.Matched = true
-		doc.SetConstString("event.kind", "event")
-		doc.AppendString("tags", "kerio_generic")
+		doc.SetConst(keyEventKind, kEvent)
+		doc.AppendString(keyTags, "kerio_generic")
 	default:
-		doc.SetConstString("event.kind", "event")
-		doc.SetString("message", msg)
-		doc.AppendString("tags", "kerio_unmatched")
+		doc.SetConst(keyEventKind, kEvent)
+		doc.SetString(keyMessage, msg)
+		doc.AppendString(keyTags, "kerio_unmatched")
 		c.common(prod, lg)
 		return *res
 	}
 	if env {
 		res.Bracket = bracket
-		doc.SetString("kerio.timestamp", kts)
+		doc.SetString(keyKerioTimestamp, kts)
 	}
 	if c.hasMessage {
 		body = c.message
 	}
-	doc.SetString("message", body)
+	doc.SetString(keyMessage, body)
 	c.common(prod, lg)
-	doc.SetConstStringNonEmpty("log.level", logLevel[lg])
+	doc.SetConstNonEmpty(keyLogLevel, logLevel[lg])
 	return *res
 }
 
 // common sets the module, dataset and observer fields every event carries.
 func (c *ctx) common(prod product, lg logID) {
 	d := c.doc
-	d.SetConstString("event.module", moduleNames[prod])
-	d.SetConstString("event.dataset", datasets[prod][lg])
+	d.SetConst(keyEventModule, modules[prod])
+	c.res.Dataset = datasets[prod][lg]
+	d.SetConst(keyEventDataset, c.res.Dataset)
 	if prod != prodUnknown {
-		d.SetConstString("observer.vendor", "Kerio")
-		d.SetConstString("observer.product", observerProducts[prod])
-		d.SetConstString("observer.type", observerTypes[prod])
+		d.SetConst(keyObserverVendor, valKerio)
+		d.SetConst(keyObserverProduct, observerProducts[prod])
+		d.SetConst(keyObserverType, observerTypes[prod])
 	}
 }
 

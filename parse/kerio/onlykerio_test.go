@@ -62,7 +62,7 @@ func TestOnlyKerioKeepsKerioLines(t *testing.T) {
 		doc.Reset()
 		res := p.Parse(&doc, tt.msg, Hint{AppName: tt.app, OnlyKerio: true}, time.UTC)
 		require.True(t, res.Matched, tt.msg)
-		require.Equal(t, tt.dataset, doc.GetString("event.dataset"), tt.msg)
+		require.Equal(t, tt.dataset, doc.GetString(ecs.NewKey("event.dataset")), tt.msg)
 		require.Equal(t, tt.tags, stringsOf(&doc, "tags"), tt.msg)
 	}
 }

@@ -43,8 +43,8 @@ func TestRobustness(t *testing.T) {
 			hint: Hint{Product: "kerio_connect", Log: "spam", FileLine: true},
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
 				require.True(t, res.Matched)
-				require.Equal(t, "Jörg Müller", doc.GetString("kerio.mail.from_name"))
-				require.Equal(t, "Grüße", doc.GetString("email.subject"))
+				require.Equal(t, "Jörg Müller", doc.GetString(ecs.NewKey("kerio.mail.from_name")))
+				require.Equal(t, "Grüße", doc.GetString(ecs.NewKey("email.subject")))
 			},
 		},
 		{
@@ -52,8 +52,8 @@ func TestRobustness(t *testing.T) {
 			msg:  "\uFEFF[16/Jun/2004 18:53:43] Directory harvest attack from 213.7.0.87 detected\r\n",
 			hint: Hint{Product: "kerio_connect", Log: "security", FileLine: true},
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
-				require.Equal(t, "directory-harvest-detected", doc.GetString("event.action"))
-				require.Equal(t, "Directory harvest attack from 213.7.0.87 detected", doc.GetString("message"))
+				require.Equal(t, "directory-harvest-detected", doc.GetString(ecs.NewKey("event.action")))
+				require.Equal(t, "Directory harvest attack from 213.7.0.87 detected", doc.GetString(ecs.NewKey("message")))
 			},
 		},
 		{
@@ -71,7 +71,7 @@ func TestRobustness(t *testing.T) {
 			loc:  berlin,
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
 				require.Equal(t, "2008-08-07T09:07:02Z", res.Bracket.UTC().Format(time.RFC3339))
-				f, ok := doc.Get("kerio.operations.delivered")
+				f, ok := doc.Get(ecs.NewKey("kerio.operations.delivered"))
 				require.True(t, ok)
 				require.Equal(t, "2008-08-07T09:05:27Z", f.Time.UTC().Format(time.RFC3339))
 			},
@@ -81,8 +81,8 @@ func TestRobustness(t *testing.T) {
 			msg:  "Address <x@y.example> expanded to zero recipients",
 			hint: Hint{Product: "kerio_connect", AppName: "WARN"},
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
-				require.Equal(t, "kerio_connect.warning", doc.GetString("event.dataset"))
-				require.Equal(t, "warning", doc.GetString("log.level"))
+				require.Equal(t, "kerio_connect.warning", doc.GetString(ecs.NewKey("event.dataset")))
+				require.Equal(t, "warning", doc.GetString(ecs.NewKey("log.level")))
 			},
 		},
 		{
@@ -90,9 +90,9 @@ func TestRobustness(t *testing.T) {
 			msg:  "[IPv4] 10.0.0.8 - Host removed",
 			hint: Hint{AppName: "host"},
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
-				require.Equal(t, "kerio_control.host", doc.GetString("event.dataset"))
-				require.Equal(t, "Kerio Control", doc.GetString("observer.product"))
-				require.Equal(t, "firewall", doc.GetString("observer.type"))
+				require.Equal(t, "kerio_control.host", doc.GetString(ecs.NewKey("event.dataset")))
+				require.Equal(t, "Kerio Control", doc.GetString(ecs.NewKey("observer.product")))
+				require.Equal(t, "firewall", doc.GetString(ecs.NewKey("observer.type")))
 			},
 		},
 		{
@@ -102,7 +102,7 @@ func TestRobustness(t *testing.T) {
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
 				require.True(t, res.Matched)
 				require.Equal(t, []string{"kerio_generic"}, stringsOf(doc, "tags"))
-				require.Equal(t, "error", doc.GetString("log.level"))
+				require.Equal(t, "error", doc.GetString(ecs.NewKey("log.level")))
 			},
 		},
 		{
@@ -112,8 +112,8 @@ func TestRobustness(t *testing.T) {
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
 				require.False(t, res.Matched)
 				require.Equal(t, []string{"kerio_unmatched"}, stringsOf(doc, "tags"))
-				require.Equal(t, "kerio_connect.security", doc.GetString("event.dataset"))
-				require.False(t, doc.Has("event.action"))
+				require.Equal(t, "kerio_connect.security", doc.GetString(ecs.NewKey("event.dataset")))
+				require.False(t, doc.Has(ecs.NewKey("event.action")))
 			},
 		},
 		{
@@ -123,8 +123,8 @@ func TestRobustness(t *testing.T) {
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
 				require.True(t, res.Matched)
 				require.True(t, res.Bracket.IsZero())
-				require.Equal(t, "directory-harvest-detected", doc.GetString("event.action"))
-				require.False(t, doc.Has("kerio.timestamp"))
+				require.Equal(t, "directory-harvest-detected", doc.GetString(ecs.NewKey("event.action")))
+				require.False(t, doc.Has(ecs.NewKey("kerio.timestamp")))
 			},
 		},
 		{
@@ -133,10 +133,10 @@ func TestRobustness(t *testing.T) {
 			hint: Hint{Product: "kerio_connect", AppName: "security"},
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
 				require.True(t, res.Matched)
-				require.Equal(t, "kerio_connect.audit", doc.GetString("event.dataset"))
-				require.Equal(t, "login-succeeded", doc.GetString("event.action"))
-				require.Equal(t, "bob@contoso.example", doc.GetString("user.name"))
-				require.False(t, doc.Has("tags"))
+				require.Equal(t, "kerio_connect.audit", doc.GetString(ecs.NewKey("event.dataset")))
+				require.Equal(t, "login-succeeded", doc.GetString(ecs.NewKey("event.action")))
+				require.Equal(t, "bob@contoso.example", doc.GetString(ecs.NewKey("user.name")))
+				require.False(t, doc.Has(ecs.NewKey("tags")))
 			},
 		},
 		{
@@ -144,9 +144,9 @@ func TestRobustness(t *testing.T) {
 			msg:  "IMAP: User j.doe@contoso.example authenticated from IP address 192.0.2.10",
 			hint: Hint{AppName: "security"},
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
-				require.Equal(t, "kerio_connect.audit", doc.GetString("event.dataset"))
-				require.Equal(t, "login-succeeded", doc.GetString("event.action"))
-				require.False(t, doc.Has("tags"))
+				require.Equal(t, "kerio_connect.audit", doc.GetString(ecs.NewKey("event.dataset")))
+				require.Equal(t, "login-succeeded", doc.GetString(ecs.NewKey("event.action")))
+				require.False(t, doc.Has(ecs.NewKey("tags")))
 			},
 		},
 		{
@@ -154,9 +154,9 @@ func TestRobustness(t *testing.T) {
 			msg:  "[02/Apr/2026 08:00:09] SMTP: User bob@contoso.example authenticated from IP address 198.51.100.4",
 			hint: Hint{Product: "kerio_connect", Log: "security", AppName: "security"},
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
-				require.Equal(t, "kerio_connect.security", doc.GetString("event.dataset"))
+				require.Equal(t, "kerio_connect.security", doc.GetString(ecs.NewKey("event.dataset")))
 				require.Equal(t, []string{"kerio_generic"}, stringsOf(doc, "tags"))
-				require.False(t, doc.Has("event.action"))
+				require.False(t, doc.Has(ecs.NewKey("event.action")))
 			},
 		},
 		{
@@ -164,7 +164,7 @@ func TestRobustness(t *testing.T) {
 			msg:  "backup - disk almost full",
 			hint: Hint{Product: "kerio_connect", AppName: "error"},
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
-				require.Equal(t, "kerio_connect.error", doc.GetString("event.dataset"))
+				require.Equal(t, "kerio_connect.error", doc.GetString(ecs.NewKey("event.dataset")))
 				require.Equal(t, []string{"kerio_generic"}, stringsOf(doc, "tags"))
 			},
 		},
@@ -173,7 +173,7 @@ func TestRobustness(t *testing.T) {
 			msg:  "[16/Jun/2004 18:53:43] Directory harvest attack from 213.7.0.87 detected",
 			hint: Hint{Product: "kerio_connect", Log: "mail", FileLine: true},
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
-				require.Equal(t, "kerio_connect.mail", doc.GetString("event.dataset"))
+				require.Equal(t, "kerio_connect.mail", doc.GetString(ecs.NewKey("event.dataset")))
 				require.Equal(t, []string{"kerio_generic"}, stringsOf(doc, "tags"))
 			},
 		},
@@ -182,7 +182,7 @@ func TestRobustness(t *testing.T) {
 			msg:  "",
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
 				require.False(t, res.Matched)
-				require.True(t, doc.Has("message"))
+				require.True(t, doc.Has(ecs.NewKey("message")))
 			},
 		},
 		{
@@ -192,7 +192,7 @@ func TestRobustness(t *testing.T) {
 			check: func(t *testing.T, doc *ecs.Document, res Result) {
 				require.True(t, res.Matched)
 				require.Equal(t, []string{"kerio_generic"}, stringsOf(doc, "tags"))
-				require.Equal(t, "", doc.GetString("message"))
+				require.Equal(t, "", doc.GetString(ecs.NewKey("message")))
 			},
 		},
 		{
@@ -213,7 +213,7 @@ func TestRobustness(t *testing.T) {
 			p.Parse(&doc, "[16/Jun/2004 18:37:17] Found virus in mail from <x@y.example> to <z@w.example>: OLD", Hint{FileLine: true}, nil)
 			doc.Reset()
 			res := p.Parse(&doc, tt.msg, tt.hint, tt.loc)
-			require.True(t, doc.Has("event.kind"))
+			require.True(t, doc.Has(ecs.NewKey("event.kind")))
 			tt.check(t, &doc, res)
 		})
 	}
@@ -250,18 +250,18 @@ func basics(s *ecsSchema, doc *ecs.Document, res Result) []string {
 	if !res.Matched != slices.Contains(tags, "kerio_unmatched") {
 		bad = append(bad, "Matched disagrees with the kerio_unmatched tag")
 	}
-	if (slices.Contains(tags, "kerio_generic") || !res.Matched) && doc.Has("event.action") {
+	if (slices.Contains(tags, "kerio_generic") || !res.Matched) && doc.Has(ecs.NewKey("event.action")) {
 		bad = append(bad, "a fallback has an event.action")
 	}
-	if !doc.Has("message") {
+	if !doc.Has(ecs.NewKey("message")) {
 		bad = append(bad, "message missing")
 	}
-	if !strings.HasPrefix(doc.GetString("event.dataset"), doc.GetString("event.module")+".") {
+	if !strings.HasPrefix(doc.GetString(ecs.NewKey("event.dataset")), doc.GetString(ecs.NewKey("event.module"))+".") {
 		bad = append(bad, "event.dataset does not start with event.module")
 	}
 	for _, f := range doc.Fields() {
 		if f.Kind == ecs.KindString && !utf8.ValidString(f.Str) {
-			bad = append(bad, f.Key+": invalid UTF-8")
+			bad = append(bad, f.Key.Name()+": invalid UTF-8")
 		}
 	}
 	return bad

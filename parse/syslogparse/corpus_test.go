@@ -62,7 +62,7 @@ func fieldJSON(t testing.TB, f *ecs.Field) string {
 	case ecs.KindRaw:
 		return f.Str
 	default:
-		t.Fatalf("%s: unexpected kind %d", f.Key, f.Kind)
+		t.Fatalf("%s: unexpected kind %d", f.Key.Name(), f.Kind)
 	}
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
@@ -86,7 +86,7 @@ func TestKerioCorpus(t *testing.T) {
 					continue
 				}
 				checked++
-				f, ok := doc.Get(key)
+				f, ok := doc.Get(ecs.NewKey(key))
 				if string(want) == "null" {
 					assert.False(t, ok, "%s must be absent, got %v", key, f)
 					continue

@@ -376,13 +376,13 @@ func TestAppendECS(t *testing.T) {
 	for _, f := range doc.Fields() {
 		switch f.Kind {
 		case ecs.KindInt:
-			got[f.Key] = f.Int
+			got[f.Key.Name()] = f.Int
 		case ecs.KindString:
-			got[f.Key] = f.Str
+			got[f.Key.Name()] = f.Str
 		case ecs.KindRaw:
-			got[f.Key] = f.Str
+			got[f.Key.Name()] = f.Str
 		default:
-			t.Fatalf("unexpected kind %d for %s", f.Kind, f.Key)
+			t.Fatalf("unexpected kind %d for %s", f.Kind, f.Key.Name())
 		}
 	}
 	assert.Equal(t, want, got)
@@ -391,8 +391,8 @@ func TestAppendECS(t *testing.T) {
 	doc.Reset()
 	h = p.Parse([]byte("<13>Mar 14 09:15:02 host app: msg"), recv, time.UTC)
 	h.AppendECS(&doc)
-	assert.False(t, doc.Has("log.syslog.version"))
-	assert.Equal(t, "user", doc.GetString("log.syslog.facility.name"))
+	assert.False(t, doc.Has(ecs.NewKey("log.syslog.version")))
+	assert.Equal(t, "user", doc.GetString(ecs.NewKey("log.syslog.facility.name")))
 	doc.Reset()
 	h = p.Parse([]byte("[garbage]"), recv, time.UTC)
 	h.AppendECS(&doc)
@@ -532,10 +532,10 @@ func TestAppendECSWritesNotesAsTags(t *testing.T) {
 	h.Notes |= NoteInvalidTime | NoteFieldTooLong | NoteInvalidSD
 	var doc ecs.Document
 	h.AppendECS(&doc)
-	tags, ok := doc.Get("tags")
+	tags, ok := doc.Get(ecs.NewKey("tags"))
 	require.True(t, ok)
 	assert.Equal(t, []string{TagPriorityMissing, TagInvalidTime, TagFieldTooLong, TagInvalidSD}, tags.Strs)
-	pri, ok := doc.Get("log.syslog.priority")
+	pri, ok := doc.Get(ecs.NewKey("log.syslog.priority"))
 	require.True(t, ok)
 	assert.Equal(t, int64(13), pri.Int)
 }

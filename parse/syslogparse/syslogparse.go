@@ -163,19 +163,35 @@ func (p *Parser) Parse(raw []byte, received time.Time, loc *time.Location) Heade
 }
 
 // ECS field names written by AppendECS.
-const (
-	keyPriority       = "log.syslog.priority"
-	keyFacilityCode   = "log.syslog.facility.code"
-	keyFacilityName   = "log.syslog.facility.name"
-	keySeverityCode   = "log.syslog.severity.code"
-	keySeverityName   = "log.syslog.severity.name"
-	keyVersion        = "log.syslog.version"
-	keyHostname       = "log.syslog.hostname"
-	keyAppname        = "log.syslog.appname"
-	keyProcID         = "log.syslog.procid"
-	keyMsgID          = "log.syslog.msgid"
-	keyStructuredData = "log.syslog.structured_data"
+var (
+	keyPriority       = ecs.NewKey("log.syslog.priority")
+	keyFacilityCode   = ecs.NewKey("log.syslog.facility.code")
+	keyFacilityName   = ecs.NewKey("log.syslog.facility.name")
+	keySeverityCode   = ecs.NewKey("log.syslog.severity.code")
+	keySeverityName   = ecs.NewKey("log.syslog.severity.name")
+	keyVersion        = ecs.NewKey("log.syslog.version")
+	keyHostname       = ecs.NewKey("log.syslog.hostname")
+	keyAppname        = ecs.NewKey("log.syslog.appname")
+	keyProcID         = ecs.NewKey("log.syslog.procid")
+	keyMsgID          = ecs.NewKey("log.syslog.msgid")
+	keyStructuredData = ecs.NewKey("log.syslog.structured_data")
+	keyTags           = ecs.NewKey("tags")
+
+	// The constant values of the priority and its parts, by code.
+	priorities    = constTable(256, func(c uint8) ecs.Const { return ecs.NewConstInt(int64(c)) })
+	facilityNames = constTable(24, func(c uint8) ecs.Const { return ecs.NewConst(FacilityName(c)) })
+	severityNames = constTable(8, func(c uint8) ecs.Const { return ecs.NewConst(SeverityName(c)) })
+	version1      = ecs.NewConst("1")
 )
+
+// constTable returns the constants of the codes 0 … n-1.
+func constTable(n int, of func(code uint8) ecs.Const) []ecs.Const {
+	t := make([]ecs.Const, n)
+	for code := range t {
+		t[code] = of(uint8(code))
+	}
+	return t
+}
 
 // AppendECS writes the header's log.syslog.* fields (docs/kerio.md §6.3) into doc,
 // and a tag for each of its Notes. Absent parts are not written, so a
@@ -187,21 +203,23 @@ func (h *Header) AppendECS(doc *ecs.Document) {
 	}
 	for n := NotePriorityMissing; n <= NoteInvalidSD && h.Notes >= n; n <<= 1 {
 		if h.Notes&n != 0 {
-			doc.AppendString("tags", n.tag())
+			doc.AppendString(keyTags, n.tag())
 		}
 	}
 	if h.HasPriority {
 		fac, sev := h.Priority/8, h.Priority%8
 		// A sender uses a few priorities: each value gets a cached layout.
-		doc.SetConstInt(keyPriority, int64(h.Priority))
-		doc.SetConstInt(keyFacilityCode, int64(fac))
-		doc.SetConstStringNonEmpty(keyFacilityName, FacilityName(fac))
-		doc.SetConstInt(keySeverityCode, int64(sev))
-		doc.SetConstString(keySeverityName, SeverityName(sev))
+		doc.SetConst(keyPriority, priorities[h.Priority])
+		doc.SetConst(keyFacilityCode, priorities[fac]) // the same numbers
+		if int(fac) < len(facilityNames) {
+			doc.SetConst(keyFacilityName, facilityNames[fac])
+		}
+		doc.SetConst(keySeverityCode, priorities[sev])
+		doc.SetConst(keySeverityName, severityNames[sev])
 	}
 	if h.Format == RFC5424 {
 		if h.Version == 1 { // the only version in use; avoids a conversion per event
-			doc.SetConstString(keyVersion, "1")
+			doc.SetConst(keyVersion, version1)
 		} else {
 			doc.SetString(keyVersion, strconv.Itoa(int(h.Version)))
 		}

@@ -1,0 +1,138 @@
+package ecs
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestAKeyThatIsBothAValueAndAParentIsRefused(t *testing.T) {
+	tests := []struct {
+		name    string
+		keys    []string
+		raw     string // a key set to a raw JSON object instead of a string
+		fine    bool   // the document is accepted
+		bad     string // the key the error names
+		because string
+	}{
+		{name: "value and child", keys: []string{"a", "a.b"}, bad: "a", because: `is both a value and the parent of "a.b"`},
+		{name: "deeper", keys: []string{"x.a.b", "x.a", "y"}, bad: "x.a"},
+		{name: "a sibling sorts between", keys: []string{"a", "a-b", "a.c"}, bad: "a"},
+		{name: "raw object and child", keys: []string{"log.syslog.hostname"}, raw: "log.syslog", bad: "log.syslog"},
+		{name: "empty key", keys: []string{""}, bad: "", because: "has an empty level"},
+		{name: "empty level", keys: []string{"a..b"}, bad: "a..b", because: "has an empty level"},
+		{name: "trailing dot", keys: []string{"a."}, bad: "a."},
+		{name: "leading dot", keys: []string{".a"}, bad: ".a"},
+		{name: "prefix without a dot is fine", keys: []string{"a", "ab", "a_b.c", "b.a", "b.ab"}, fine: true},
+		{name: "a key set twice is fine", keys: []string{"a.b", "a.b", "a.c"}, fine: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e Encoder
+			var d Document
+			for range 2 { // the second round hits the cached layout
+				d.Reset()
+				for _, k := range tt.keys {
+					d.SetString(NewKey(k), "v")
+				}
+				if tt.raw != "" {
+					d.SetRaw(NewKey(tt.raw), []byte(`{"x":1}`))
+				}
+				out, err := e.Append([]byte("prefix"), &d)
+				if tt.fine {
+					require.NoError(t, err)
+					require.True(t, json.Valid(out[len("prefix"):]), "%s", out)
+					continue
+				}
+				var ke *KeyError
+				require.True(t, errors.As(err, &ke), "want a *KeyError, got %v", err)
+				require.Equal(t, tt.bad, ke.Key)
+				if tt.because != "" {
+					require.Equal(t, tt.because, ke.Reason)
+				}
+				require.Equal(t, "prefix", string(out), "nothing written for a refused document")
+			}
+			// The encoder still writes good documents afterwards.
+			d.Reset()
+			d.SetString(NewKey("ok"), "1")
+			require.Equal(t, `{"ok":"1"}`, string(mustAppend(t, &e, &d)))
+		})
+	}
+}
+
+// TestAValueFromAReusedBufferIsNeverStale builds keys and constants from
+// bytes that the caller overwrites between events, as a parser reading a
+// reused buffer does: every event's own values must come out. (With the
+// setters this API replaced, SetConstString of such a value kept writing the
+// first event's text from the cached layout.)
+func TestAValueFromAReusedBufferIsNeverStale(t *testing.T) {
+	buf := []byte("alpha")
+	text := unsafe.String(unsafe.SliceData(buf), len(buf)) // follows buf's bytes, like a view of a reused read buffer
+	cats := []string{"email"}
+	var e Encoder
+	var d Document
+	for _, v := range []string{"alpha", "omega", "gamma", "alpha", "omega"} {
+		copy(buf, v)
+		cats[0] = v
+		d.Reset()
+		d.SetString(NewKey("message"), "m")
+		d.SetConst(NewKey("event.kind"), NewConst(text))
+		d.SetConst(NewKey("event.category"), NewConstStrings(cats...))
+		d.SetConst(NewKey("labels."+text), NewConst("x"))
+		want := `{"event":{"category":["` + v + `"],"kind":"` + v + `"},"labels":{"` + v + `":"x"},"message":"m"}`
+		require.Equal(t, want, string(mustAppend(t, &e, &d)))
+	}
+}
+
+func TestKeysAndConstantsAreTheSameWhereverTheyAreDeclared(t *testing.T) {
+	a, b := NewKey("event.kind"), NewKey(string([]byte("event.kind")))
+	require.Equal(t, a.id, b.id)
+	require.True(t, a.Is(b))
+	require.False(t, a.Is(NewKey("event.kinds")))
+	require.Equal(t, NewConst("x").c.id, NewConst(string([]byte("x"))).c.id)
+	require.NotEqual(t, NewConst("1").c.id, NewConstInt(1).c.id, "kinds are apart")
+	require.NotEqual(t, NewConstStrings("a", "b").c.id, NewConstStrings("ab").c.id)
+	require.NotEqual(t, NewConstStrings("a", "b").c.id, NewConstStrings("b", "a").c.id)
+
+	var d Document
+	d.SetString(a, "1")
+	require.Equal(t, "1", d.GetString(b), "a key declared in another package finds the field")
+}
+
+// TestALayoutIsConfirmedByContentNotOnlyByIds makes two keys and two
+// constants whose ids collide: the cached layout of one must not serve the
+// other.
+func TestALayoutIsConfirmedByContentNotOnlyByIds(t *testing.T) {
+	x, y := NewKey("x"), NewKey("y")
+	y.id = x.id
+	cx, cy := NewConst("1"), NewConst("2")
+	cy.c.id = cx.c.id
+	var e Encoder
+	var d Document
+	for range 2 {
+		for _, c := range []struct {
+			key  Key
+			val  Const
+			want string
+		}{{x, cx, `{"x":"1"}`}, {y, cx, `{"y":"1"}`}, {x, cy, `{"x":"2"}`}} {
+			d.Reset()
+			d.SetConst(c.key, c.val)
+			require.Equal(t, c.want, string(mustAppend(t, &e, &d)))
+		}
+	}
+}
+
+func TestSetConstsSetsEachInOrderAndSkipsTheZeroConst(t *testing.T) {
+	a, b := NewKey("a"), NewKey("b.c")
+	var one, many Document
+	one.SetConst(a, NewConst("1"))
+	one.SetConst(b, NewConstInt(2))
+	one.SetConst(a, NewConst("3"))
+	many.SetConsts([]ConstField{{a, NewConst("1")}, {b, NewConstInt(2)}, {NewKey("none"), Const{}}, {a, NewConst("3")}})
+	require.Len(t, many.Fields(), 3)
+	require.Equal(t, string(mustAppend(t, new(Encoder), &one)), string(mustAppend(t, new(Encoder), &many)))
+	require.Equal(t, `{"a":"3","b":{"c":2}}`, string(mustAppend(t, new(Encoder), &many)))
+}
