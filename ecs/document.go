@@ -178,9 +178,6 @@ func (f *Field) Text() string {
 	return ""
 }
 
-// IsConst reports whether the field holds a value set by SetConst.
-func (f *Field) IsConst() bool { return f.konst != 0 }
-
 // Document is one event's fields. The zero value is empty and ready to use.
 // Setting a key that is already present replaces its value.
 type Document struct {
@@ -195,7 +192,8 @@ func (d *Document) Reset() { d.fields = d.fields[:0] }
 
 // Fields returns the fields in the order they were set, including values a
 // later set replaced (the last entry of a key is its value). The slice is the
-// document's own storage: read it, don't keep it.
+// document's own storage: read it, don't keep it, and change fields only
+// through the setters.
 func (d *Document) Fields() []Field { return d.fields }
 
 // slot appends a field for key, reusing the storage of an earlier event. It
@@ -224,7 +222,7 @@ func (d *Document) index(key Key) int {
 	return -1
 }
 
-// Get returns the field named key. The pointer is valid until the next set.
+// Get returns the field named key, to read. The pointer is valid until the next set.
 func (d *Document) Get(key Key) (*Field, bool) {
 	if i := d.index(key); i >= 0 {
 		return &d.fields[i], true
