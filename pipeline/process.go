@@ -107,8 +107,9 @@ func (p *ECSProcessor) Process(ev *Event) {
 	// Raw is never modified after the source hands it over, and decoded text
 	// is a new array per event, so the document's strings may alias text
 	// instead of being copied.
-	t := readText(p.syslog, ev)
-	o, h, badText := t.origin, t.header, t.badText
+	var t eventText
+	readText(p.syslog, ev, &t)
+	o, h, badText := t.origin, &t.header, t.badText
 	raw := unsafe.String(unsafe.SliceData(t.text), len(t.text))
 
 	msg := raw
@@ -123,10 +124,10 @@ func (p *ECSProcessor) Process(ev *Event) {
 		msg = strings.TrimSuffix(msg, "\r")
 	}
 
-	r, isKerio := p.parseKerio(d, o, &h, msg)
+	r, isKerio := p.parseKerio(d, o, h, msg)
 	dataset := r.Dataset // event.dataset as set so far
 	if !isKerio {
-		dataset = p.appendGeneric(d, &h, msg, o.Format == FormatSyslog)
+		dataset = p.appendGeneric(d, h, msg, o.Format == FormatSyslog)
 	}
 
 	// @timestamp: a zoned time in the message, then the RFC 5424 header, then

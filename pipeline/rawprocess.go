@@ -53,7 +53,9 @@ func (p *RawProcessor) Process(ev *Event) {
 	ev.JSON = nil
 	ev.Routes = Routes{Namespace: p.namespace}
 	if ev.Origin.Format == FormatSyslog {
-		ev.Routes.Hostname = readText(p.syslog, ev).header.Hostname
+		var t eventText
+		readText(p.syslog, ev, &t)
+		ev.Routes.Hostname = t.header.Hostname
 	}
 }
 
@@ -84,24 +86,25 @@ type eventText struct {
 // readText decodes ev's text and, for syslog, reads its header and applies
 // the sender profile its HOSTNAME matches: that profile's charset decodes
 // the text again (headers are ASCII in every charset we support) and its
-// zone reads a header time without one.
-func readText(parser *syslogparse.Parser, ev *Event) eventText {
+// zone reads a header time without one. It fills the caller's zero t
+// rather than returning one, so that the large header is not copied out.
+func readText(parser *syslogparse.Parser, ev *Event, t *eventText) {
 	o := ev.Origin
-	t := eventText{origin: o, text: ev.Raw}
+	t.origin, t.text = o, ev.Raw
 	valid := utf8.Valid(t.text)
 	if !valid {
 		t.text, t.badText = charset.Decode(t.text, o.Charset)
 	}
 	if o.Format != FormatSyslog {
-		return t
+		return
 	}
 	t.header = parser.Parse(t.text, ev.Received, o.Location)
 	if o.ByHostname == nil || t.header.Hostname == "" {
-		return t
+		return
 	}
 	byName := o.ByHostname(t.header.Hostname)
 	if byName == nil || byName == o {
-		return t
+		return
 	}
 	recode := !valid && byName.Charset != o.Charset
 	t.origin = byName
@@ -111,5 +114,4 @@ func readText(parser *syslogparse.Parser, ev *Event) eventText {
 	if recode || !t.header.TimeZoned {
 		t.header = parser.Parse(t.text, ev.Received, byName.Location)
 	}
-	return t
 }
