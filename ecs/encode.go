@@ -58,7 +58,7 @@ const maxLayouts = 1024
 // KeyError is the error of a document whose keys cannot make one JSON
 // object that Elasticsearch accepts: a key that is both a value and the
 // parent of another ("a" and "a.b" would give {"a":"1","a":{"b":"2"}}), or
-// a key with an empty level ("a..b", "").
+// a key with an empty level ("a..b", ""), or a key that is not valid UTF-8.
 type KeyError struct {
 	Key    string // the offending key
 	Reason string
@@ -284,8 +284,8 @@ func newLayout(fields []Field) *layout {
 }
 
 // checkKeys returns a *KeyError when a key of written (indices into
-// fields, sorted by key, one per key) has an empty level or is the parent
-// of another one.
+// fields, sorted by key, one per key) has an empty level, is not valid
+// UTF-8, or is the parent of another one.
 func checkKeys(fields []Field, written []int) error {
 	names := make(map[string]bool, len(written))
 	for _, i := range written {
@@ -295,6 +295,9 @@ func checkKeys(fields []Field, written []int) error {
 		name := fields[i].Key.name
 		if name == "" || name[0] == '.' || name[len(name)-1] == '.' || strings.Contains(name, "..") {
 			return &KeyError{Key: name, Reason: "has an empty level"}
+		}
+		if !utf8.ValidString(name) { // AppendString would read it as Latin-1, maybe as another key's text
+			return &KeyError{Key: name, Reason: "is not valid UTF-8"}
 		}
 		for j := range len(name) {
 			if name[j] == '.' && names[name[:j]] {

@@ -1,8 +1,10 @@
 package ecs
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -26,6 +28,7 @@ func TestAKeyThatIsBothAValueAndAParentIsRefused(t *testing.T) {
 		{name: "empty level", keys: []string{"a..b"}, bad: "a..b", because: "has an empty level"},
 		{name: "trailing dot", keys: []string{"a."}, bad: "a."},
 		{name: "leading dot", keys: []string{".a"}, bad: ".a"},
+		{name: "not UTF-8", keys: []string{"caf\xe9", "café"}, bad: "caf\xe9", because: "is not valid UTF-8"},
 		{name: "prefix without a dot is fine", keys: []string{"a", "ab", "a_b.c", "b.a", "b.ab"}, fine: true},
 		{name: "a key set twice is fine", keys: []string{"a.b", "a.b", "a.c"}, fine: true},
 	}
@@ -135,4 +138,101 @@ func TestSetConstsSetsEachInOrderAndSkipsTheZeroConst(t *testing.T) {
 	require.Len(t, many.Fields(), 3)
 	require.Equal(t, string(mustAppend(t, new(Encoder), &one)), string(mustAppend(t, new(Encoder), &many)))
 	require.Equal(t, `{"a":"3","b":{"c":2}}`, string(mustAppend(t, new(Encoder), &many)))
+}
+
+// FuzzLayouts builds documents from comma-separated keys (values and raw
+// objects alternating) and encodes each with a long-lived encoder, twice,
+// and with a fresh one: a document is refused with a *KeyError by all three
+// or written as the same valid JSON, no object of which has a key twice.
+func FuzzLayouts(f *testing.F) {
+	for _, s := range []string{"a,b.c", "a,a.b", "x.y,x-y,x.z", "a..b", ".a", "a.", "", "log.syslog.hostname,log.syslog", "é.ü,\"q\".\\", "\xe9,é"} {
+		f.Add(s)
+	}
+	long := new(Encoder)
+	f.Fuzz(func(t *testing.T, s string) {
+		var d Document
+		for i, k := range strings.Split(s, ",") {
+			if i%3 == 2 {
+				d.SetRaw(NewKey(k), []byte(`{"r":1}`))
+			} else {
+				d.SetConst(NewKey(k), NewConst(k))
+			}
+		}
+		first, err1 := long.Append(nil, &d)
+		second, err2 := long.Append(nil, &d)
+		fresh, err3 := new(Encoder).Append(nil, &d)
+		if err1 != nil {
+			var ke *KeyError
+			if !errors.As(err1, &ke) || err2 == nil || err3 == nil || len(first)+len(second)+len(fresh) != 0 {
+				t.Fatalf("refused %q inconsistently: %v / %v / %v", s, err1, err2, err3)
+			}
+			return
+		}
+		if err2 != nil || err3 != nil || string(first) != string(second) || string(first) != string(fresh) {
+			t.Fatalf("%q: %s / %s / %s (%v %v)", s, first, second, fresh, err2, err3)
+		}
+		if dup := duplicateKey(first); dup != "" {
+			t.Fatalf("%q: %s has the key %q twice in one object", s, first, dup)
+		}
+	})
+}
+
+// duplicateKey returns a key that appears twice in one object of the valid
+// JSON doc (encoding/json would let the last one win), or "".
+func duplicateKey(doc []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	type object struct {
+		keys    map[string]bool
+		wantKey bool
+	}
+	var stack []*object
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		top := (*object)(nil)
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				if top != nil && !top.wantKey {
+					top.wantKey = true
+				}
+				stack = append(stack, &object{keys: map[string]bool{}, wantKey: true})
+			case '[':
+				stack = append(stack, nil)
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+				if len(stack) > 0 && stack[len(stack)-1] != nil {
+					stack[len(stack)-1].wantKey = true
+				}
+			}
+		case string:
+			if top != nil && top.wantKey {
+				if top.keys[v] {
+					return v
+				}
+				top.keys[v] = true
+				top.wantKey = false
+				continue
+			}
+			if top != nil {
+				top.wantKey = true
+			}
+		default:
+			if top != nil {
+				top.wantKey = true
+			}
+		}
+	}
+}
+
+func TestDuplicateKeyFindsARepeatedKeyInOneObject(t *testing.T) {
+	require.Equal(t, "a", duplicateKey([]byte(`{"a":"1","a":{"b":"2"}}`)))
+	require.Equal(t, "b", duplicateKey([]byte(`{"x":[{"b":1},{"b":2,"b":3}]}`)))
+	require.Empty(t, duplicateKey([]byte(`{"a":{"a":{"a":1}},"b":["a","a"],"c":{"a":1}}`)))
 }
