@@ -32,6 +32,12 @@ func NewSilenceAlerts(l *ledger.Ledger, every time.Duration, log *slog.Logger) *
 // Name is the source name the alerts carry.
 func (a *SilenceAlerts) Name() string { return a.origin.Source }
 
+// Start acquires nothing: the alerts read the ledger, which is in memory.
+func (a *SilenceAlerts) Start(context.Context) error { return nil }
+
+// Close releases nothing: Run holds nothing after it returns.
+func (a *SilenceAlerts) Close(context.Context) error { return nil }
+
 // Run watches until ctx ends.
 func (a *SilenceAlerts) Run(ctx context.Context, out chan<- Batch) error {
 	a.ledger.Watch(ctx, a.every, func(s ledger.Sender) {

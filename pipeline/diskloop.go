@@ -55,12 +55,7 @@ func (s *sinkLoop) enqueueDisk(hard context.Context, b Batch) {
 // or the shutdown deadline passes; what is left then stays on disk for the
 // next start.
 func (s *sinkLoop) runDisk(hard context.Context) {
-	defer func() {
-		s.buf.SetReaderFailing(true) // no more reading: writers must not wait for it
-		if err := s.sink.Close(hard); err != nil {
-			s.log.Error("close failed", "err", err)
-		}
-	}()
+	defer s.buf.SetReaderFailing(true) // no more reading: writers must not wait for it
 	// draining ends when the queue is closed: from then on, Next returns only
 	// what the buffer already holds.
 	draining, drain := context.WithCancel(hard)

@@ -149,23 +149,49 @@ func (b Batch) Done(err error) {
 	}
 }
 
+// Component is the lifecycle that every source, sink and dead-letter
+// destination shares, whatever it talks to:
+//
+//   - its constructor (New) gets everything it needs (settings, logger,
+//     metrics, the ledger where it keeps one) and acquires nothing;
+//   - Start acquires what it needs before the pipeline runs: it binds its
+//     sockets, opens and locks its files, connects and probes. An error
+//     means it holds nothing, and the start of the whole process fails
+//     before an event is read. Start is called once.
+//   - Close releases whatever it still holds (sockets, files, locks,
+//     connections). It is called once: after the pipeline has stopped using
+//     the component (Run returned; the last Write or DeadLetter returned),
+//     or, instead of running it, when another component failed to start.
+//     It never runs concurrently with Run, Write or DeadLetter; ctx bounds
+//     it. A component that already let go of something in Run (a source
+//     closes its listener when ctx ends) does not release it twice.
+//
+// The pipeline calls neither: the one that starts a component closes it
+// (cmd/siemfwd starts sinks first and sources last, and closes them in the
+// reverse order once the pipeline has returned).
+type Component interface {
+	Start(ctx context.Context) error
+	Close(ctx context.Context) error
+}
+
 // Source produces batches. Run sends to out until ctx ends, blocking while
 // out is full (or dropping and counting, when the transport cannot push
 // back). It returns after its in-flight batches are acked or the drain
-// deadline passes. Run is called once.
+// deadline passes. Run is called once, after Start.
 type Source interface {
+	Component
 	Name() string
 	Run(ctx context.Context, out chan<- Batch) error
 }
 
-// Sink delivers events. Write is called by one goroutine at a time and
-// returns nil only when the destination durably accepted every event. An
-// error that a retry cannot fix is wrapped with Permanent; a partial failure
-// is reported as ItemErrors. Close flushes and releases; it is called once,
-// after the last Write.
+// Sink delivers events. Write is called by one goroutine at a time, after
+// Start, and returns nil only when the destination durably accepted every
+// event. An error that a retry cannot fix is wrapped with Permanent; a
+// partial failure is reported as ItemErrors. Write flushes what it sent
+// before it returns, so Close only releases.
 type Sink interface {
+	Component
 	Write(ctx context.Context, events []*Event) error
-	Close(ctx context.Context) error
 }
 
 // ErrDropped is what a batch's Ack receives when a when_full policy dropped

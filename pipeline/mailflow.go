@@ -36,6 +36,12 @@ func NewMailFlowSummaries(t *mailflow.Tracker, geo *geoip.Enricher, every time.D
 // Name is the source name of the summaries.
 func (s *MailFlowSummaries) Name() string { return s.origin.Source }
 
+// Start acquires nothing: the summaries come from the workers, in memory.
+func (s *MailFlowSummaries) Start(context.Context) error { return nil }
+
+// Close releases nothing: Run holds nothing after it returns.
+func (s *MailFlowSummaries) Close(context.Context) error { return nil }
+
 // Offer queues a summary without blocking: a worker must never wait on a
 // source, which may itself wait on the workers. A full queue drops the
 // summary (counted); the individual events are unaffected.

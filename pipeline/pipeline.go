@@ -75,29 +75,26 @@ type Pipeline struct {
 	abortOnce sync.Once
 }
 
-// New builds a pipeline. newProcessor is called once per worker.
-func New(cfg Config, sources []Source, sinks []NamedSink, newProcessor func() Processor, log *slog.Logger, m *metrics.Metrics) (*Pipeline, error) {
+// New builds a pipeline. newProcessor is called once per worker. When l is
+// not nil the workers account every event in it, per sender: received when
+// it enters the workers, then delivered or dropped when its batch is
+// acknowledged.
+func New(cfg Config, sources []Source, sinks []NamedSink, newProcessor func() Processor, l *ledger.Ledger, log *slog.Logger, m *metrics.Metrics) (*Pipeline, error) {
 	if len(sources) == 0 {
 		return nil, errors.New("pipeline: no sources")
 	}
 	if len(sinks) == 0 {
 		return nil, errors.New("pipeline: no sinks")
 	}
-	p := &Pipeline{cfg: cfg, sources: sources, newProcessor: newProcessor, log: log, m: m, abort: make(chan struct{})}
+	p := &Pipeline{ledger: l, cfg: cfg, sources: sources, newProcessor: newProcessor, log: log, m: m, abort: make(chan struct{})}
 	for _, s := range sinks {
-		p.sinks = append(p.sinks, newSinkLoop(s, log.With("component", "sink", "sink", s.Name), m))
+		loop := newSinkLoop(s, log.With("component", "sink", "sink", s.Name), m)
+		if l != nil {
+			loop.undeliver = func(ev *Event, reason string) { l.Undeliver(ev.Peer.Addr(), 1, reason) }
+		}
+		p.sinks = append(p.sinks, loop)
 	}
 	return p, nil
-}
-
-// SetLedger makes the workers account every event in l, per sender: received
-// when it enters the workers, then delivered or dropped when its batch is
-// acknowledged. Call it before Run.
-func (p *Pipeline) SetLedger(l *ledger.Ledger) {
-	p.ledger = l
-	for _, s := range p.sinks {
-		s.undeliver = func(ev *Event, reason string) { l.Undeliver(ev.Peer.Addr(), 1, reason) }
-	}
 }
 
 // ErrUnroutable is the Ack error of events that no sink's route takes. It

@@ -32,6 +32,8 @@ func (s *outageSink) Write(context.Context, []*pipeline.Event) error {
 	return nil
 }
 
+func (*outageSink) Start(context.Context) error { return nil }
+
 func (*outageSink) Close(context.Context) error { return nil }
 
 // After a long outage the backoff has grown to its cap; with the defaults

@@ -120,18 +120,14 @@ func (s *sinkLoop) abandonQueued() {
 	}
 }
 
-// run writes batches until the queue is closed and empty, then closes the sink.
+// run writes batches until the queue is closed and empty. The sink's owner
+// closes it once the pipeline has returned.
 func (s *sinkLoop) run(hard context.Context) {
 	defer close(s.stopped)
 	if s.buf != nil {
 		s.runDisk(hard)
 		return
 	}
-	defer func() {
-		if err := s.sink.Close(hard); err != nil {
-			s.log.Error("close failed", "err", err)
-		}
-	}()
 	var linger *time.Timer
 	for {
 		b, ok := <-s.queue

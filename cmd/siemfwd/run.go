@@ -23,7 +23,6 @@ import (
 	"siemfwd/internal/confcheck"
 	"siemfwd/internal/redact"
 	"siemfwd/pipeline"
-	"siemfwd/pipeline/diskbuf"
 	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
 	"siemfwd/sinks/deadletter"
@@ -140,23 +139,13 @@ func readConfig(file string, lookupEnv func(string) (string, bool)) (Config, err
 	return cfg, errors.Join(err, cfg.Validate(), confcheck.Under("admin", cfg.Admin.resolveToken(getenv)))
 }
 
-// serve builds every part, starts sinks, workers and sources in that order,
-// and drains them when ctx ends.
+// serve builds every part, starts them (sinks, then sources), runs the
+// pipeline until ctx ends and its drain is over, then closes the parts in
+// the reverse order. A part that fails to start closes those started before
+// it, and serve returns before an event is read.
 func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer) error {
 	m := metrics.New()
 	m.BuildInfo.WithLabelValues(version, runtime.Version()).Set(1)
-
-	// Whatever was opened is closed again if the start fails half way.
-	var closers []func()
-	started := false
-	defer func() {
-		if !started {
-			for _, c := range closers {
-				c()
-			}
-		}
-	}()
-
 	km := kafkasrc.NewMetrics()
 	if err := km.Register(m.Registry); err != nil {
 		return err
@@ -165,44 +154,33 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 	if err := led.Register(m.Registry); err != nil {
 		return err
 	}
+
+	// Build: nothing is bound, opened or connected yet.
+	var parts []part
+	var sinks []pipeline.NamedSink
+	var buffers []*diskBuffer // per sink; nil without a disk buffer
+	for _, name := range sortedKeys(cfg.Sinks) {
+		m.InitSink(name)
+		ns, sinkParts, buf, err := newSink(name, cfg.Sinks[name], cfg.Pipeline.DataDir, log, m, stdoutW)
+		if err != nil {
+			return fmt.Errorf("sink %s: %w", name, err)
+		}
+		parts = append(parts, part{"sink " + name, sinkParts})
+		sinks = append(sinks, ns)
+		buffers = append(buffers, buf)
+	}
 	var sources []pipeline.Source
 	for _, name := range sortedKeys(cfg.Sources) {
-		sc := cfg.Sources[name]
 		m.InitSource(name)
-		src, closeSrc, err := newSource(name, sc, log, m, km)
+		src, err := newSource(name, cfg.Sources[name], log, m, km, led)
 		if err != nil {
 			return fmt.Errorf("source %s: %w", name, err)
 		}
-		if s, ok := src.(*syslogsrc.Source); ok {
-			s.SetLedger(led)
-		}
-		closers = append(closers, closeSrc)
 		sources = append(sources, src)
 	}
 	if len(cfg.Ledger.ExpectedSenders) > 0 || cfg.Ledger.DefaultInterval > 0 {
 		sources = append(sources, pipeline.NewSilenceAlerts(led, cfg.Ledger.CheckInterval, log.With("component", "ledger")))
 	}
-	var sinks []pipeline.NamedSink
-	for _, name := range sortedKeys(cfg.Sinks) {
-		m.InitSink(name)
-		ns, closeDLQ, err := newSink(ctx, name, cfg.Sinks[name], log, m, stdoutW)
-		if err != nil {
-			return fmt.Errorf("sink %s: %w", name, err)
-		}
-		if closeDLQ != nil {
-			defer closeDLQ() // after the pipeline stopped: the sink loops use it until then
-		}
-		if sc := cfg.Sinks[name].Common.Buffer; sc.Type == "disk" {
-			buf, err := openDiskBuffer(cfg.Pipeline.DataDir, name, sc, log, m)
-			if err != nil {
-				return fmt.Errorf("sink %s: %w", name, err)
-			}
-			defer buf.Close()
-			ns.Buffer = buf
-		}
-		sinks = append(sinks, ns)
-	}
-
 	hostname, _ := os.Hostname()
 	opts := pipeline.ProcessOptions{KeepOriginal: cfg.Pipeline.KeepOriginal, Namespace: cfg.Pipeline.Namespace,
 		AgentName: hostname, AgentVersion: version}
@@ -211,10 +189,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 		if err != nil {
 			return err
 		}
-		gctx, stopGeo := context.WithCancel(ctx)
-		reloaded := make(chan struct{})
-		go func() { defer close(reloaded); geo.Run(gctx) }()
-		defer func() { stopGeo(); <-reloaded }()
+		parts = append(parts, part{"geoip", &background{run: geo.Run}})
 		opts.GeoIP = geo
 	}
 	if mc := cfg.Pipeline.Enrich.MailFlow; mc.Enabled {
@@ -225,20 +200,35 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "siemfwd_mail_flow_open_messages",
 			Help: "Kerio Connect messages waiting for their delivery results."}, func() float64 { return float64(tracker.Stats().Open) }))
 	}
-	processing, newProcessor := chooseProcessing(sinks, opts, m)
-	plog := log.With("component", "pipeline")
-	plog.Info("event processing", "mode", processing)
-	p, err := pipeline.New(cfg.Pipeline, sources, sinks, newProcessor, plog, m)
-	if err != nil {
+	for _, src := range sources {
+		parts = append(parts, part{"source " + src.Name(), src})
+	}
+
+	// Start, sinks first and sources last: a source reads only once every
+	// sink can take what it reads.
+	started := lifecycle{log: log}
+	if err := started.start(ctx, parts...); err != nil {
 		return err
 	}
-	p.SetLedger(led)
+	for i, buf := range buffers {
+		if buf != nil {
+			sinks[i].Buffer = buf.buf
+		}
+	}
+	p, err := pipeline.New(cfg.Pipeline, sources, sinks,
+		func() pipeline.Processor { return pipeline.NewECSProcessor(opts, m) }, led,
+		log.With("component", "pipeline"), m)
+	if err != nil {
+		started.close()
+		return err
+	}
 	if cfg.Admin.Address != "" {
-		a, err := startAdminServer(cfg.Admin, adminDeps{Gatherer: m.Registry, Ready: p.Ready, Ledger: led}, log.With("component", "admin"))
-		if err != nil {
+		// Started last, closed first, after the drain: /metrics stays up while draining.
+		admin := &adminPart{cfg: cfg.Admin, deps: adminDeps{Gatherer: m.Registry, Ready: p.Ready, Ledger: led},
+			log: log.With("component", "admin")}
+		if err := started.start(ctx, part{"admin", admin}); err != nil {
 			return err
 		}
-		defer a.Stop(context.Background()) // after the drain: /metrics stays up while draining
 	}
 	// SIGHUP would end the process (Go's default) and lose what is in memory.
 	// siemfwd reopens nothing on it (certificates and GeoIP databases are
@@ -254,133 +244,76 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 		}
 	}()
 
-	started = true
-	return runPipeline(ctx, p, m.Registry, log)
-}
-
-// openDiskBuffer opens a sink's disk buffer (locking it against a second
-// siemfwd) and exports its state as metrics.
-func openDiskBuffer(dataDir, sink string, c pipeline.BufferConfig, log *slog.Logger, m *metrics.Metrics) (*diskbuf.Buffer, error) {
-	buf, err := diskbuf.Open(filepath.Join(dataDir, "buffer", sink), c.Disk(), log.With("component", "disk_buffer", "sink", sink))
-	if err != nil {
-		return nil, err
+	stopped, err := runPipeline(ctx, p, m.Registry, log)
+	if stopped {
+		// Parts that a pipeline still running after an abort may use are
+		// left as they are: the process exits.
+		started.close()
 	}
-	labels := prometheus.Labels{"sink": sink}
-	m.Registry.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "siemfwd_disk_buffer_bytes", ConstLabels: labels,
-			Help: "Bytes a sink's disk buffer holds on disk."}, func() float64 { return float64(buf.Stats().DiskBytes) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "siemfwd_disk_buffer_events", ConstLabels: labels,
-			Help: "Events in a sink's disk buffer that the sink has not acknowledged."}, func() float64 { return float64(buf.Stats().UnackedRecords) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "siemfwd_disk_buffer_corrupt_records_total", ConstLabels: labels,
-			Help: "Damaged records cut off or skipped when a disk buffer was read (e.g. a torn write at a crash)."}, func() float64 { return float64(buf.Stats().CorruptRecords) }),
-	)
-	return buf, nil
+	return err
 }
 
-// newSource builds and opens one source: network sources bind their
-// sockets and file sources lock their state directory now, so that a port
-// in use or a second instance fails the start instead of a goroutine.
-func newSource(name string, sc SourceConfig, log *slog.Logger, m *metrics.Metrics, km *kafkasrc.Metrics) (pipeline.Source, func(), error) {
+// newSource builds one source with everything it needs; its Start binds,
+// locks or connects.
+func newSource(name string, sc SourceConfig, log *slog.Logger, m *metrics.Metrics, km *kafkasrc.Metrics, led *ledger.Ledger) (pipeline.Source, error) {
 	switch sc.Type {
 	case "syslog":
-		s, err := syslogsrc.New(name, sc.Syslog, log, m)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := s.Listen(); err != nil {
-			return nil, nil, err
-		}
-		return s, func() { s.Close() }, nil
+		return syslogsrc.New(name, sc.Syslog, log, m, led)
 	case "file":
-		s, err := filesrc.New(name, sc.File, log, m)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := s.Open(); err != nil {
-			return nil, nil, err
-		}
-		return s, func() { s.Close() }, nil
+		return filesrc.New(name, sc.File, log, m)
 	case "kafka":
-		s, err := kafkasrc.New(name, sc.Kafka, log, m, km)
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, func() {}, nil // Run connects; nothing is held before it
+		return kafkasrc.New(name, sc.Kafka, log, m, km)
 	}
-	return nil, nil, fmt.Errorf("unknown source type %q", sc.Type)
+	return nil, fmt.Errorf("unknown source type %q", sc.Type)
 }
 
-// newSink builds one sink and its dead-letter destination; the returned
-// func closes the destination.
-func newSink(ctx context.Context, name string, sc SinkConfig, log *slog.Logger, m *metrics.Metrics, stdoutW io.Writer) (pipeline.NamedSink, func(), error) {
-	ns := pipeline.NamedSink{Name: name, Config: sc.Common}
+// newSink builds one sink, its dead-letter destination and its disk buffer.
+// They start together (so one start reports a Kafka sink's missing topics
+// and its dead-letter topic's); buf is the disk buffer, nil for a memory one.
+func newSink(name string, sc SinkConfig, dataDir string, log *slog.Logger, m *metrics.Metrics, stdoutW io.Writer) (ns pipeline.NamedSink, parts together, buf *diskBuffer, err error) {
+	ns = pipeline.NamedSink{Name: name, Config: sc.Common}
 	sinkLog := log.With("component", "sink", "sink", name)
-	var topicsErr error // a Kafka sink's missing topics; its dead-letter topic's are added
 	switch sc.Type {
 	case "stdout":
 		ns.Sink = stdout.New(stdoutW)
 	case "kafka":
-		s, err := kafkasink.New(sc.Kafka, sinkLog, m)
-		if err != nil {
-			return ns, nil, err
+		if ns.Sink, err = kafkasink.New(sc.Kafka, sinkLog, m); err != nil {
+			return ns, nil, nil, err
 		}
-		topicsErr = s.Start(ctx) // its topics exist (or are created)
-		ns.Sink = s
 	case "elasticsearch":
 		s, err := essink.New(sc.Elasticsearch, sinkLog, m)
 		if err != nil {
-			return ns, nil, err
-		}
-		// Probe the cluster and install the templates now: wrong credentials
-		// or refused templates fail the start. A node that does not answer
-		// does not: sources start, events wait in the sink's queue or disk
-		// buffer (then when_full applies), /readyz says not ready, and the
-		// sink's writes start it once the node answers.
-		if err := s.Start(ctx); errors.Is(err, essink.ErrUnavailable) {
-			sinkLog.Warn("Elasticsearch does not answer at start; starting anyway: events wait in the sink's queue or disk buffer (then when_full applies) and the sink retries until it answers",
-				"err", err)
-		} else if err != nil {
-			return ns, nil, err
+			return ns, nil, nil, err
 		}
 		ns.Sink = s
 		if sc.DeadLetter.Type == "elasticsearch" {
-			ns.DeadLetter = s.DeadLetterQueue()
+			ns.DeadLetter = s.DeadLetterQueue() // the sink's own index: it starts and closes with the sink
 		}
 	default:
-		return ns, nil, fmt.Errorf("unknown sink type %q", sc.Type)
+		return ns, nil, nil, fmt.Errorf("unknown sink type %q", sc.Type)
 	}
-	if topicsErr != nil && sc.DeadLetter.Type != "kafka" {
-		return ns, nil, topicsErr
-	}
+	parts = together{{"", ns.Sink}}
 	switch sc.DeadLetter.Type {
 	case "file":
-		d, err := deadletter.NewFile(sc.DeadLetter.File)
-		if err != nil {
-			return ns, nil, err
-		}
+		d := deadletter.NewFile(sc.DeadLetter.File)
 		ns.DeadLetter = d
-		return ns, func() { d.Close() }, nil
+		parts = append(parts, part{"dead_letter", d})
 	case "kafka":
 		dcfg := sc.Kafka
 		dcfg.Topic, dcfg.DefaultTopic = sc.DeadLetter.Topic, sc.DeadLetter.Topic
 		d, err := kafkasink.NewDeadLetter(dcfg, sinkLog, m)
 		if err != nil {
-			return ns, nil, err
-		}
-		if err := d.Start(ctx); err != nil {
-			topicsErr = errors.Join(topicsErr, fmt.Errorf("dead_letter: %w", err))
-		}
-		if topicsErr != nil {
-			return ns, nil, topicsErr
+			return ns, nil, nil, fmt.Errorf("dead_letter: %w", err)
 		}
 		ns.DeadLetter = d
-		return ns, func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			d.Close(ctx)
-		}, nil
+		parts = append(parts, part{"dead_letter", d})
 	}
-	return ns, nil, nil
+	if sc.Common.Buffer.Type == "disk" {
+		buf = &diskBuffer{dir: filepath.Join(dataDir, "buffer", name), sink: name, cfg: sc.Common.Buffer.Disk(),
+			log: log.With("component", "disk_buffer", "sink", name), m: m}
+		parts = append(parts, part{"buffer", buf})
+	}
+	return ns, parts, buf, nil
 }
 
 func newLogger(c LogConfig, w io.Writer) *slog.Logger {

@@ -26,8 +26,10 @@ const abortWait = 2 * time.Second
 // runPipeline runs p until ctx ends and drains it. A second SIGINT or
 // SIGTERM during the drain aborts it: what is not written yet is abandoned
 // and counted, and siemfwd exits at once. Either way it ends with one log
-// line of totals, and an error when events were abandoned.
-func runPipeline(ctx context.Context, p *pipeline.Pipeline, reg prometheus.Gatherer, log *slog.Logger) error {
+// line of totals, and an error when events were abandoned. stopped is false
+// when the pipeline did not return in time after an abort: its sinks and
+// sources may still be in use.
+func runPipeline(ctx context.Context, p *pipeline.Pipeline, reg prometheus.Gatherer, log *slog.Logger) (stopped bool, err error) {
 	// Listening from the start: a second signal right after the first must
 	// not be missed. The first one (which ends ctx in main) arrives here too.
 	sigs := make(chan os.Signal, 2)
@@ -35,7 +37,7 @@ func runPipeline(ctx context.Context, p *pipeline.Pipeline, reg prometheus.Gathe
 	defer signal.Stop(sigs)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	var err error
+	stopped = true
 	var unfinished int64 // held by a pipeline that did not stop in time after the abort
 	signals := 0
 wait:
@@ -53,7 +55,7 @@ wait:
 			select {
 			case err = <-done:
 			case <-time.After(abortWait):
-				unfinished = p.Held()
+				stopped, unfinished = false, p.Held()
 				err = errors.New("the pipeline did not stop in time after the second signal")
 			}
 			break wait
@@ -62,14 +64,14 @@ wait:
 	t, gerr := gatherTotals(reg)
 	if gerr != nil {
 		log.Error("cannot read the totals", "err", gerr)
-		return errors.Join(err, gerr)
+		return stopped, errors.Join(err, gerr)
 	}
 	t.Abandoned += unfinished
 	log.Info("totals", t.attrs()...)
 	if t.Abandoned > 0 && err == nil {
 		err = fmt.Errorf("%d events abandoned at shutdown", t.Abandoned)
 	}
-	return err
+	return stopped, err
 }
 
 // totals is what became of the events of this run, from the metrics: the

@@ -366,7 +366,6 @@ func (tt *twoTier) busyIndexer() int {
 		}
 		return "no indexer indexes"
 	})
-
 	return busy
 }
 

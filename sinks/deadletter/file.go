@@ -59,21 +59,29 @@ type File struct {
 	buf  []byte
 }
 
-// NewFile opens (or creates) the dead-letter file.
-func NewFile(cfg Config) (*File, error) {
-	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
-		return nil, fmt.Errorf("dead-letter file: %w", err)
+// NewFile prepares the dead-letter file; Start opens it.
+func NewFile(cfg Config) *File {
+	return &File{cfg: cfg, now: time.Now}
+}
+
+// Start opens (or creates) the file, and its directory, for appending.
+func (d *File) Start(context.Context) error {
+	if err := os.MkdirAll(filepath.Dir(d.cfg.Path), 0o750); err != nil {
+		return fmt.Errorf("dead-letter file: %w", err)
 	}
-	f, err := os.OpenFile(cfg.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	f, err := os.OpenFile(d.cfg.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
-		return nil, fmt.Errorf("dead-letter file: %w", err)
+		return fmt.Errorf("dead-letter file: %w", err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("dead-letter file: %w", err)
+		return fmt.Errorf("dead-letter file: %w", err)
 	}
-	return &File{cfg: cfg, now: time.Now, f: f, size: st.Size()}, nil
+	d.mu.Lock()
+	d.f, d.size = f, st.Size()
+	d.mu.Unlock()
+	return nil
 }
 
 // ErrFull is returned once the file reached MaxBytes.
@@ -123,11 +131,17 @@ func (d *File) entry(dst []byte, now time.Time, sink string, ev *pipeline.Event,
 	return append(dst, '}', '\n')
 }
 
-// Close closes the file.
-func (d *File) Close() error {
+// Close closes the file (every DeadLetter call synced what it wrote).
+func (d *File) Close(context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.f == nil {
+		return nil
+	}
 	return d.f.Close()
 }
 
-var _ pipeline.DeadLetter = (*File)(nil)
+var (
+	_ pipeline.DeadLetter = (*File)(nil)
+	_ pipeline.Component  = (*File)(nil)
+)

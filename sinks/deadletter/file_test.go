@@ -16,8 +16,8 @@ import (
 
 func TestRefusedEventsAreAppendedWithTheReason(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dlq", "refused.ndjson")
-	d, err := NewFile(Config{Path: path, MaxBytes: 1 << 20})
-	require.NoError(t, err)
+	d := NewFile(Config{Path: path, MaxBytes: 1 << 20})
+	require.NoError(t, d.Start(t.Context()))
 	d.now = func() time.Time { return time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC) }
 	events := []*pipeline.Event{
 		{Raw: []byte("<13>1 - h app - - - one"), JSON: []byte(`{"message":"one"}`)},
@@ -25,7 +25,7 @@ func TestRefusedEventsAreAppendedWithTheReason(t *testing.T) {
 	}
 	require.NoError(t, d.DeadLetter(t.Context(), "es", events, errors.New("mapper_parsing_exception: source.ip")))
 	require.NoError(t, d.DeadLetter(t.Context(), "kafka", events[:1], errors.New("too large")))
-	require.NoError(t, d.Close())
+	require.NoError(t, d.Close(t.Context()))
 
 	f, err := os.Open(path)
 	require.NoError(t, err)
@@ -48,13 +48,13 @@ func TestRefusedEventsAreAppendedWithTheReason(t *testing.T) {
 
 func TestAFullFileRefusesInsteadOfGrowing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "refused.ndjson")
-	d, err := NewFile(Config{Path: path, MaxBytes: 200})
-	require.NoError(t, err)
+	d := NewFile(Config{Path: path, MaxBytes: 200})
+	require.NoError(t, d.Start(t.Context()))
 	ev := &pipeline.Event{Raw: []byte("a message of some length"), JSON: []byte(`{"message":"a message of some length"}`)}
 	require.NoError(t, d.DeadLetter(t.Context(), "s", []*pipeline.Event{ev}, errors.New("x")))
-	err = d.DeadLetter(t.Context(), "s", []*pipeline.Event{ev, ev}, errors.New("x"))
+	err := d.DeadLetter(t.Context(), "s", []*pipeline.Event{ev, ev}, errors.New("x"))
 	require.ErrorIs(t, err, ErrFull)
-	require.NoError(t, d.Close())
+	require.NoError(t, d.Close(t.Context()))
 	st, err := os.Stat(path)
 	require.NoError(t, err)
 	require.LessOrEqual(t, st.Size(), int64(200))

@@ -121,18 +121,31 @@ func newHTTPTransport(cfg Config) (*http.Transport, error) {
 	}, nil
 }
 
-// ErrUnavailable marks a Start that failed because the cluster did not
-// answer (connection refused, timeout, 5xx or 429): the caller may go on,
-// since Write starts the sink itself once the cluster answers.
-var ErrUnavailable = errors.New("elasticsearch does not answer")
+// errUnavailable marks a connect that failed because the cluster did not
+// answer (connection refused, timeout, 5xx or 429), as opposed to answering
+// no (wrong credentials, refused templates).
+var errUnavailable = errors.New("elasticsearch does not answer")
 
 // Start probes the cluster and, when install_template is set, installs the
-// index templates. Call it before sources start: an error means the cluster
-// cannot be reached (ErrUnavailable) or refused the templates, and the
-// caller decides whether to fail or go on. Until a Start succeeds, each
-// Write tries it first (templates must exist before the first document
-// creates its data stream) and fails as a transient error when it fails.
+// index templates (and the dead-letter index's): wrong credentials or
+// refused templates fail the start. A cluster that does not answer does
+// not: Start logs a warning and returns nil, sources start, events wait in
+// the sink's queue or disk buffer (then when_full applies), Ready says not
+// ready, and each Write connects first until the cluster answers
+// (templates must exist before the first document creates its data stream).
 func (s *Sink) Start(ctx context.Context) error {
+	err := s.connect(ctx)
+	if errors.Is(err, errUnavailable) {
+		s.log.Warn("Elasticsearch does not answer at start; starting anyway: events wait in the sink's queue or disk buffer (then when_full applies) and the sink retries until it answers",
+			"err", err)
+		return nil
+	}
+	return err
+}
+
+// connect probes and installs the templates; once it succeeded, Write
+// stops calling it.
+func (s *Sink) connect(ctx context.Context) error {
 	err := s.start(ctx)
 	if err != nil {
 		msg := err.Error()
@@ -149,7 +162,7 @@ func (s *Sink) start(ctx context.Context) error {
 	version, err := s.probe(ctx)
 	if err != nil {
 		if unavailable(err) {
-			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return fmt.Errorf("%w: %w", errUnavailable, err)
 		}
 		return err
 	}
@@ -157,7 +170,7 @@ func (s *Sink) start(ctx context.Context) error {
 	if s.cfg.InstallTemplate {
 		if err := s.installTemplates(ctx); err != nil {
 			if unavailable(err) {
-				return fmt.Errorf("%w: %w", ErrUnavailable, err)
+				return fmt.Errorf("%w: %w", errUnavailable, err)
 			}
 			return err
 		}
@@ -177,7 +190,8 @@ func unavailable(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// Ready reports whether a Start has succeeded, and if not, why (for /readyz).
+// Ready reports whether the sink has reached the cluster (and installed its
+// templates), and if not, why (for /readyz).
 func (s *Sink) Ready() (bool, string) {
 	if s.started.Load() {
 		return true, ""
@@ -197,7 +211,7 @@ func (s *Sink) Write(ctx context.Context, events []*pipeline.Event) error {
 		return nil
 	}
 	if !s.started.Load() {
-		if err := s.Start(ctx); err != nil {
+		if err := s.connect(ctx); err != nil {
 			return fmt.Errorf("start: %w", err) // transient: the sink loop retries
 		}
 	}

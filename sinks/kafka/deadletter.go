@@ -180,13 +180,16 @@ func refusedOrNil(refused pipeline.ItemErrors, n int) error {
 	return refused
 }
 
-// Close flushes and releases the connections; call it after the pipeline
-// has stopped.
+// Close releases the connections (every DeadLetter call waited for its
+// records to be stored).
 func (d *DeadLetter) Close(ctx context.Context) error {
 	return d.sink.Close(ctx)
 }
 
-var _ pipeline.DeadLetter = (*DeadLetter)(nil)
-
 // Start checks (with create_topics, creates) the dead-letter topic, like Sink.Start.
 func (d *DeadLetter) Start(ctx context.Context) error { return d.sink.Start(ctx) }
+
+var (
+	_ pipeline.DeadLetter = (*DeadLetter)(nil)
+	_ pipeline.Component  = (*DeadLetter)(nil)
+)

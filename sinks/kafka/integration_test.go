@@ -137,6 +137,10 @@ type seqSource struct {
 
 func (s *seqSource) Name() string { return "seq" }
 
+func (s *seqSource) Start(context.Context) error { return nil }
+
+func (s *seqSource) Close(context.Context) error { return nil }
+
 func (s *seqSource) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -216,7 +220,7 @@ func TestRealBrokerRestartLosesNothing(t *testing.T) {
 	pc.ShutdownTimeout = patience
 	m := metrics.New()
 	p, err := pipeline.New(pc, []pipeline.Source{src}, []pipeline.NamedSink{{Name: "kafka", Config: sc, Sink: sink}},
-		func() pipeline.Processor { return noProcessing{} }, testLogger(t).With("component", "pipeline"), m)
+		func() pipeline.Processor { return noProcessing{} }, nil, testLogger(t).With("component", "pipeline"), m)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -253,6 +257,7 @@ func TestRealBrokerRestartLosesNothing(t *testing.T) {
 	poll.Until(t, patience, "every event acked", func() bool { return src.acked.Load() == int64(src.n) })
 	cancel()
 	require.NoError(t, <-ran)
+	require.NoError(t, sink.Close(context.Background()), "its owner closes the sink once the pipeline returned")
 	require.Zero(t, src.nacked.Load())
 
 	total := recordCount(t, brokers, topic, 2)

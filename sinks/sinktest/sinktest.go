@@ -11,10 +11,11 @@ import (
 
 // Recorder keeps every event written to it.
 type Recorder struct {
-	mu     sync.Mutex
-	events []*pipeline.Event
-	writes int
-	closed bool
+	mu      sync.Mutex
+	events  []*pipeline.Event
+	writes  int
+	started bool
+	closed  bool
 	// Written receives the running total of events after each Write, when not nil
 	// (buffered by the caller, or read by the test), so tests wait without sleeping.
 	Written chan int
@@ -30,6 +31,14 @@ func (r *Recorder) Write(_ context.Context, events []*pipeline.Event) error {
 	if r.Written != nil {
 		r.Written <- n
 	}
+	return nil
+}
+
+// Start marks the recorder started.
+func (r *Recorder) Start(context.Context) error {
+	r.mu.Lock()
+	r.started = true
+	r.mu.Unlock()
 	return nil
 }
 
@@ -53,6 +62,13 @@ func (r *Recorder) Writes() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.writes
+}
+
+// Started reports whether Start was called.
+func (r *Recorder) Started() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.started
 }
 
 // Closed reports whether Close was called.

@@ -100,7 +100,11 @@ func unwritten(events []*pipeline.Event, from int, err error) pipeline.ItemError
 	return items
 }
 
-// Close has nothing to flush: every Write writes everything it takes.
+// Start acquires nothing: the writer is open already (the process's stdout).
+func (s *Sink) Start(context.Context) error { return nil }
+
+// Close has nothing to flush or release: every Write writes everything it
+// takes, and the writer belongs to whoever passed it to New.
 func (s *Sink) Close(context.Context) error { return nil }
 
 var _ pipeline.Sink = (*Sink)(nil)

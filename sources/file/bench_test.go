@@ -113,7 +113,7 @@ func BenchmarkFileToJSON(b *testing.B) {
 			[]pipeline.NamedSink{{Name: "discard", Config: pipeline.DefaultSinkConfig(), Sink: sink}},
 			func() pipeline.Processor {
 				return pipeline.NewECSProcessor(pipeline.ProcessOptions{KeepOriginal: true, Namespace: "default"}, m)
-			}, slog.New(slog.DiscardHandler), m)
+			}, nil, slog.New(slog.DiscardHandler), m)
 		require.NoError(b, err)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -149,6 +149,8 @@ func (s *countSink) Write(_ context.Context, events []*pipeline.Event) error {
 	}
 	return nil
 }
+
+func (s *countSink) Start(context.Context) error { return nil }
 
 func (s *countSink) Close(context.Context) error { return s.w.Flush() }
 

@@ -39,7 +39,7 @@ import (
 	"siemfwd/pipeline/metrics"
 )
 
-// Source tails the files that its globs match. Open takes the state
+// Source tails the files that its globs match. Start takes the state
 // directory's lock and loads the offsets; Run reads.
 type Source struct {
 	name string
@@ -129,12 +129,12 @@ func safeName(name string) string {
 // Name returns the configured source name.
 func (s *Source) Name() string { return s.name }
 
-// Open creates the state directory if needed, locks it against a second
-// siemfwd and loads the saved offsets. run calls it before starting
-// anything, so that a locked state directory fails the start. Calling it
-// again does nothing; Run calls it if nobody did. An offsets file that is
-// missing or corrupt is logged, and files then start as start_at says.
-func (s *Source) Open() error {
+// Start creates the state directory if needed, locks it against a second
+// siemfwd and loads the saved offsets, so that a locked state directory
+// fails the start. Calling it again does nothing; Run calls it if nobody
+// did. An offsets file that is missing or corrupt is logged, and files then
+// start as start_at says.
+func (s *Source) Start(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -159,10 +159,13 @@ func (s *Source) Open() error {
 	return nil
 }
 
-// Close releases the lock of a source that was opened but whose Run will
-// never be called (startup failed elsewhere). Run releases it itself; Close
-// after Run is harmless.
-func (s *Source) Close() error {
+// Close releases the lock: that of a source whose Run was never called
+// (another component failed to start). Run releases it itself when it
+// ends, so after Run there is nothing left to release.
+func (s *Source) Close(context.Context) error { return s.release() }
+
+// release unlocks the state directory; the source cannot start again.
+func (s *Source) release() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
@@ -180,10 +183,10 @@ func (s *Source) Close() error {
 // out after it returns. It returns an error only when it could not start or
 // could not save the offsets at the end. Run is called once.
 func (s *Source) Run(ctx context.Context, out chan<- pipeline.Batch) error {
-	if err := s.Open(); err != nil {
+	if err := s.Start(ctx); err != nil {
 		return err
 	}
-	defer s.Close()
+	defer s.release()
 	s.log.Info("started", "paths", s.cfg.Paths, "state_file", s.reg.file)
 
 	var tailers sync.WaitGroup

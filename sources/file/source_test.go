@@ -446,14 +446,14 @@ func TestSecondInstanceIsRefused(t *testing.T) {
 		return s
 	}
 	first := newSource()
-	require.NoError(t, first.Open())
+	require.NoError(t, first.Start(context.Background()))
 	second := newSource()
-	err := second.Open()
+	err := second.Start(context.Background())
 	require.EqualError(t, err, fmt.Sprintf("state_dir %s is in use by another siemfwd (pid %d)", cfg.StateDir, os.Getpid()))
-	require.NoError(t, first.Close())
+	require.NoError(t, first.Close(context.Background()))
 	third := newSource()
-	require.NoError(t, third.Open(), "the lock is free once the first lets go")
-	require.NoError(t, third.Close())
+	require.NoError(t, third.Start(context.Background()), "the lock is free once the first lets go")
+	require.NoError(t, third.Close(context.Background()))
 }
 
 func TestBackpressureAndShutdownWhileBlocked(t *testing.T) {

@@ -38,7 +38,7 @@ func TestOneWorkerKeepsAPartitionsOrder(t *testing.T) {
 	scfg.MaxEvents = 200 // and of sink writes
 	opts := pipeline.ProcessOptions{Namespace: "default"}
 	p, err := pipeline.New(pcfg, []pipeline.Source{src}, []pipeline.NamedSink{{Name: "rec", Config: scfg, Sink: rec}},
-		func() pipeline.Processor { return pipeline.NewECSProcessor(opts, m) }, testLogger(t), m)
+		func() pipeline.Processor { return pipeline.NewECSProcessor(opts, m) }, nil, testLogger(t), m)
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -42,7 +42,7 @@ func TestUnderTheRealPipeline(t *testing.T) {
 	scfg := pipeline.DefaultSinkConfig()
 	opts := pipeline.ProcessOptions{KeepOriginal: true, Namespace: "default"}
 	p, err := pipeline.New(pcfg, []pipeline.Source{src}, []pipeline.NamedSink{{Name: "rec", Config: scfg, Sink: rec}},
-		func() pipeline.Processor { return pipeline.NewECSProcessor(opts, m) }, testLogger(t), m)
+		func() pipeline.Processor { return pipeline.NewECSProcessor(opts, m) }, nil, testLogger(t), m)
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())

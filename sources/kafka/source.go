@@ -125,7 +125,7 @@ const clientID = "siemfwd"
 const formatECS = pipeline.FormatECS
 
 // New checks cfg and prepares a source called name. It does not connect:
-// Run does. m is the process's metrics; km the Kafka sources' own (shared by
+// Run does (Start acquires nothing). m is the process's metrics; km the Kafka sources' own (shared by
 // every Kafka source, registered once by the caller).
 func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics, km *Metrics) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
@@ -202,6 +202,19 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics, km *Metr
 
 // Name returns the configured source name.
 func (s *Source) Name() string { return s.name }
+
+// Start acquires nothing: Run connects, and retries a broker that does not
+// answer (another member or a restarted broker may be there soon), so a
+// broker that is down at start is not fatal. The settings it needs (TLS
+// files, SASL) were read by New.
+func (s *Source) Start(context.Context) error { return nil }
+
+// Close closes the idle connections to the brokers (Run closes them too
+// when it returns).
+func (s *Source) Close(context.Context) error {
+	s.client.Transport.(*kafkago.Transport).CloseIdleConnections()
+	return nil
+}
 
 // Run consumes until ctx ends, then drains (drain_timeout), commits, leaves
 // the group and returns. It returns nil: a broker that cannot be reached or

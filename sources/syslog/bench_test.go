@@ -56,11 +56,11 @@ func benchStream(b *testing.B, cfg Config, dial func(addr string) (net.Conn, err
 		{"lf/4conns", msg + "\n", 4},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			src, err := New("bench", cfg, nil, metrics.New())
+			src, err := New("bench", cfg, nil, metrics.New(), nil)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := src.Listen(); err != nil {
+			if err := src.Start(context.Background()); err != nil {
 				b.Fatal(err)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
@@ -193,11 +193,11 @@ func BenchmarkUDP(b *testing.B) {
 	msg := []byte("<134>1 2026-04-01T14:59:32+07:00 mx01.example.local audit - - - IMAP: User john.doe@example.local authenticated from IP address 10.150.90.11")
 	cfg := DefaultConfig()
 	cfg.Address = "127.0.0.1:0"
-	src, err := New("bench", cfg, nil, metrics.New())
+	src, err := New("bench", cfg, nil, metrics.New(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := src.Listen(); err != nil {
+	if err := src.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

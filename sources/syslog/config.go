@@ -108,7 +108,7 @@ type Config struct {
 }
 
 // TLSConfig configures an RFC 5425 listener. Certificate files are read at
-// Listen, not at Validate, so that a config can be checked where the keys
+// Start, not at Validate, so that a config can be checked where the keys
 // are not; they are re-read when they change on disk.
 type TLSConfig struct {
 	// CertFile is the PEM server certificate, followed by its intermediates.

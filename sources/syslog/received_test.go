@@ -53,7 +53,7 @@ func (c *scriptedConn) RemoteAddr() net.Addr {
 // its events.
 func serveScript(t *testing.T, clock *fakeClock, chunks []chunk) []*pipeline.Event {
 	t.Helper()
-	src, err := New("test", tcpConfig(), slog.New(slog.DiscardHandler), metrics.New())
+	src, err := New("test", tcpConfig(), slog.New(slog.DiscardHandler), metrics.New(), nil)
 	require.NoError(t, err)
 	src.now = clock.Now
 	c := &trackedConn{Conn: &scriptedConn{clock: clock, chunks: chunks}, now: src.now}

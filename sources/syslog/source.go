@@ -35,7 +35,7 @@ import (
 	"siemfwd/pipeline/metrics"
 )
 
-// Source is one syslog listener. Listen binds it, Run serves it.
+// Source is one syslog listener. Start binds it, Run serves it.
 type Source struct {
 	name    string
 	cfg     Config
@@ -43,13 +43,13 @@ type Source struct {
 	senders *senders     // allow-list and profiles; read-only
 	limiter *rateLimiter // nil: no rate limit
 	m       sourceMetrics
-	reg     prometheus.Registerer // where Listen registers the kernel drop counter of UDP sockets
+	reg     prometheus.Registerer // where Start registers the kernel drop counter of UDP sockets
 	ledger  *ledger.Ledger        // per-sender accounts of events dropped here; nil records nothing
-	now     func() time.Time      // receive times and certificate reloads; tests replace it before Listen
+	now     func() time.Time      // receive times and certificate reloads; tests replace it before Start
 	session pipeline.Session      // the random part of this source's event ids
 	conn    atomic.Uint64         // numbers connections for their event ids
 
-	// mu guards the sockets, which Listen creates and Run or Close closes.
+	// mu guards the sockets, which Start creates and Run or Close closes.
 	mu       sync.Mutex
 	listened bool
 	closed   bool
@@ -76,8 +76,11 @@ type sourceMetrics struct {
 	connections   prometheus.Gauge
 }
 
-// New checks cfg and prepares a source called name; it binds nothing.
-func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source, error) {
+// New checks cfg and prepares a source called name; it binds nothing. led,
+// when not nil, is where it records the events it drops before they enter
+// the pipeline (UDP queue full, rate limited), so the per-sender ledger
+// balances; nil records nothing.
+func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics, led *ledger.Ledger) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -90,6 +93,7 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source
 	}
 	s := &Source{
 		reg:     m.Registry,
+		ledger:  led,
 		name:    name,
 		cfg:     cfg,
 		log:     log.With("component", "source", "source", name),
@@ -118,18 +122,13 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source
 	return s, nil
 }
 
-// SetLedger makes the source record in l the events it drops before they
-// enter the pipeline (UDP queue full, rate limited), so the per-sender ledger
-// balances. Call it before Run; nil (the default) records nothing.
-func (s *Source) SetLedger(l *ledger.Ledger) { s.ledger = l }
-
 // Name returns the configured source name.
 func (s *Source) Name() string { return s.name }
 
-// Listen binds the socket(s). run calls it before starting anything so that
-// a port in use fails startup instead of a running pipeline. Calling it again
-// does nothing; Run calls it if nobody did.
-func (s *Source) Listen() error {
+// Start binds the socket(s) (and loads the TLS certificates first), so that
+// a port in use or a bad certificate fails the start instead of a running
+// pipeline. Calling it again does nothing; Run calls it if nobody did.
+func (s *Source) Start(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -170,7 +169,7 @@ func (s *Source) Listen() error {
 	return nil
 }
 
-// Addr returns the bound address, or nil before Listen. Tests listening on
+// Addr returns the bound address, or nil before Start. Tests listening on
 // port 0 read the port from it.
 func (s *Source) Addr() net.Addr {
 	s.mu.Lock()
@@ -188,10 +187,10 @@ func (s *Source) addrLocked() net.Addr {
 	return nil
 }
 
-// Close releases the sockets of a source that was listened on but whose Run
-// will never be called (startup failed elsewhere). Run closes them itself;
-// Close after Run is harmless.
-func (s *Source) Close() error {
+// Close releases the sockets: those of a source whose Run was never called
+// (another component failed to start). Run closes them itself when ctx
+// ends, so after Run there is nothing left to release.
+func (s *Source) Close(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closeLocked()
@@ -224,7 +223,7 @@ func (s *Source) closeLocked() error {
 // out after it returns, so the pipeline may close out then. Run is called
 // once.
 func (s *Source) Run(ctx context.Context, out chan<- pipeline.Batch) error {
-	if err := s.Listen(); err != nil {
+	if err := s.Start(ctx); err != nil {
 		return err
 	}
 	// Any return path (not only the caller's cancel) must stop the closer.
@@ -232,7 +231,7 @@ func (s *Source) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 	defer cancel()
 
 	s.mu.Lock()
-	if s.closed { // Close came between Listen and here: nothing to serve
+	if s.closed { // Close came between Start and here: nothing to serve
 		s.mu.Unlock()
 		return nil
 	}

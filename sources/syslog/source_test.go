@@ -49,12 +49,12 @@ func startWith(t *testing.T, cfg Config, outCap int, setup func(*Source)) *harne
 	t.Helper()
 	cfg.Address = "127.0.0.1:0"
 	m := metrics.New()
-	src, err := New("test", cfg, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})), m)
+	src, err := New("test", cfg, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})), m, nil)
 	require.NoError(t, err)
 	if setup != nil {
 		setup(src)
 	}
-	require.NoError(t, src.Listen())
+	require.NoError(t, src.Start(context.Background()))
 	out := make(chan pipeline.Batch, outCap)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -149,7 +149,7 @@ func TestConfig(t *testing.T) {
 		require.Contains(t, err.Error(), key+": ")
 	}
 	require.Contains(t, err.Error(), "max_connections: must be > 0, got 0")
-	_, err = New("x", bad, nil, metrics.New())
+	_, err = New("x", bad, nil, metrics.New(), nil)
 	require.Error(t, err)
 }
 
@@ -558,23 +558,23 @@ func TestListenErrors(t *testing.T) {
 			cfg.Protocol = proto
 			cfg.Address = "127.0.0.1:0"
 			m := metrics.New()
-			a, err := New("a", cfg, nil, m)
+			a, err := New("a", cfg, nil, m, nil)
 			require.NoError(t, err)
-			require.NoError(t, a.Listen())
-			defer a.Close()
+			require.NoError(t, a.Start(context.Background()))
+			defer a.Close(context.Background())
 			cfg.Address = a.Addr().String()
 			if proto == ProtocolUDP {
 				// SO_REUSEPORT lets our own readers share a port, so
 				// take the port with a plain socket instead.
-				require.NoError(t, a.Close())
+				require.NoError(t, a.Close(context.Background()))
 				pc, err := net.ListenPacket("udp", cfg.Address)
 				require.NoError(t, err)
 				defer pc.Close()
 			}
-			b, err := New("b", cfg, nil, m)
+			b, err := New("b", cfg, nil, m, nil)
 			require.NoError(t, err)
-			require.Error(t, b.Listen())
-			// Run after a failed Listen reports the failure.
+			require.Error(t, b.Start(context.Background()))
+			// Run after a failed Start reports the failure.
 			require.Error(t, b.Run(context.Background(), make(chan pipeline.Batch)))
 		})
 	}
@@ -607,10 +607,10 @@ func TestUDPSocketsExportTheKernelDropCounter(t *testing.T) {
 	m := metrics.New()
 	cfg := DefaultConfig()
 	cfg.Address = "127.0.0.1:0"
-	src, err := New("udp", cfg, nil, m)
+	src, err := New("udp", cfg, nil, m, nil)
 	require.NoError(t, err)
-	require.NoError(t, src.Listen())
-	defer src.Close()
+	require.NoError(t, src.Start(context.Background()))
+	defer src.Close(context.Background())
 	families, err := m.Registry.Gather()
 	require.NoError(t, err)
 	found := false

@@ -81,7 +81,7 @@ func stampOf(path string) (fileStamp, error) {
 	return st, nil
 }
 
-// newCertReloader loads the files once; an error here fails Listen.
+// newCertReloader loads the files once; an error here fails Start.
 func newCertReloader(cfg TLSConfig, log *slog.Logger, now func() time.Time) (*certReloader, error) {
 	minV, err := tlsVersion(cfg.MinVersion)
 	if err != nil {

@@ -303,9 +303,9 @@ func TestTLSListenFailsOnMissingOrBadFiles(t *testing.T) {
 			cfg := p.config(ClientAuthRequire)
 			cfg.Address = "127.0.0.1:0"
 			mutate(&cfg)
-			src, err := New("x", cfg, nil, metrics.New())
+			src, err := New("x", cfg, nil, metrics.New(), nil)
 			require.NoError(t, err, "files are checked at Listen, not at New or Validate")
-			require.Error(t, src.Listen())
+			require.Error(t, src.Start(context.Background()))
 			require.Nil(t, src.Addr(), "nothing bound")
 		})
 	}
