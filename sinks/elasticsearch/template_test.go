@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+
+	"siemfwd/pipeline"
 )
 
 func TestStartInstallsTemplatesOnce(t *testing.T) {
@@ -67,11 +69,29 @@ func TestStartWithoutTemplatesOnlyProbes(t *testing.T) {
 	require.Empty(t, f.puts)
 }
 
-func TestStartFailsWhenTheClusterIsDown(t *testing.T) {
+// TestAClusterDownAtStartIsNotFatal: Start returns nil (sources may start,
+// events wait in the sink's queue or disk buffer), Ready says why not, and
+// each Write fails as a transient error until the cluster answers.
+func TestAClusterDownAtStartIsNotFatal(t *testing.T) {
 	f := newFakeES(t)
 	url := f.srv.URL
 	f.srv.Close()
-	require.ErrorContains(t, newTestSink(t, url, nil).Start(t.Context()), "probe")
+	s := newTestSink(t, url, nil)
+	require.NoError(t, s.Start(t.Context()))
+	ready, why := s.Ready()
+	require.False(t, ready)
+	require.Contains(t, why, "probe")
+	err := s.Write(t.Context(), ecsEvents(t, 1, "default"))
+	require.ErrorContains(t, err, "probe")
+	require.False(t, pipeline.IsPermanent(err), "the sink loop retries it")
+}
+
+func TestARefusingClusterFailsTheStart(t *testing.T) {
+	f := newFakeES(t)
+	f.putTemplate = func(string, []byte) (int, string) {
+		return http.StatusForbidden, `{"error":{"type":"security_exception","reason":"action [indices:admin/index_template/put] is unauthorized"},"status":403}`
+	}
+	require.ErrorContains(t, newTestSink(t, f.srv.URL, nil).Start(t.Context()), "security_exception")
 }
 
 func TestStartFallsBackToCoreTypesWhenModulesAreMissing(t *testing.T) {
