@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"siemfwd/parse/charset"
 )
 
 // recordVersion is the first byte of every disk-buffer record. A buffer
@@ -15,24 +17,34 @@ import (
 // misread. Older records are still read: version 1 stored the raw message
 // always whole; versions 1 and 2 were written before event ids, so their
 // events get the id that siemfwd gave them then (see legacyID). Version 3
-// has the layout of version 2, and its ID is the event's id.
-const recordVersion = 3
+// has the layout of version 2, and its ID is the event's id. Version 4 adds
+// the origin's settings after the document, so that an event an edge
+// forwards raw after reading it back keeps its sender profile's zone,
+// charset, format, dataset and observer (version 3 records come back in UTC
+// with none).
+const recordVersion = 4
 
 // appendRecord encodes what a sink needs of ev after a restart: the encoded
 // document, the raw message (event.original, document ids), the receive
 // time, the file offset, the sender and the routing fields. The Origin's
 // parse settings are not stored: the event is already parsed.
 //
-//	record = version varint(received ns) varint(offset) flags bytes(peer)
-//	         13 × bytes(string) uvarint(categories) categories × bytes(string)
-//	         raw bytes(json)
-//	raw    = 0x00 bytes(raw) | uvarint(at+1) uvarint(len)   (the second: json[at:at+len])
-//	bytes  = uvarint(length) the bytes
+//	record   = version varint(received ns) varint(offset) flags bytes(peer)
+//	           13 × bytes(string) uvarint(categories) categories × bytes(string)
+//	           raw bytes(json) settings
+//	raw      = 0x00 bytes(raw) | uvarint(at+1) uvarint(len)   (the second: json[at:at+len])
+//	settings = format bytes(zone) bytes(charset) bytes(dataset) varint(clock skew ns)
+//	           4 × bytes(observer) uvarint(labels) labels × (bytes(key) bytes(value))
+//	bytes    = uvarint(length) the bytes
+//
+// The origin stored is the one the worker applied: the sender profile its
+// syslog HOSTNAME matched, when one did (Routes.Hostname).
 //
 // The raw message is nearly always inside the document verbatim (it is
 // event.original, and the whole document of a passed-through event), so it
 // is usually stored as where it is there: ~10 % less to write.
 func appendRecord(dst []byte, ev *Event) []byte {
+	o := appliedOrigin(ev)
 	dst = append(dst, recordVersion)
 	dst = binary.AppendVarint(dst, ev.Received.UnixNano())
 	dst = binary.AppendVarint(dst, ev.Offset)
@@ -40,7 +52,6 @@ func appendRecord(dst []byte, ev *Event) []byte {
 	// The length of AddrPort.MarshalBinary, without its allocation.
 	dst = binary.AppendUvarint(dst, uint64(ev.Peer.Addr().BitLen()/8+len(ev.Peer.Addr().Zone())+2))
 	dst, _ = ev.Peer.AppendBinary(dst)
-	o := ev.Origin
 	for _, s := range []string{o.Source, o.Transport, o.FilePath, o.Product, o.Log, o.Profile, ev.ID,
 		ev.Routes.Dataset, ev.Routes.Kind, ev.Routes.Hostname, ev.Routes.SourceIP, ev.Routes.Module, ev.Routes.Namespace} {
 		dst = appendBytes(dst, []byte(s))
@@ -56,14 +67,68 @@ func appendRecord(dst []byte, ev *Event) []byte {
 		dst = append(dst, 0)
 		dst = appendBytes(dst, ev.Raw)
 	}
-	return appendBytes(dst, ev.JSON)
+	dst = appendBytes(dst, ev.JSON)
+	return appendSettings(dst, o)
+}
+
+// appliedOrigin is the origin whose settings apply to ev: the sender profile
+// its syslog HOSTNAME matched, or its own.
+func appliedOrigin(ev *Event) *Origin {
+	o := ev.Origin
+	if o.ByHostname != nil && ev.Routes.Hostname != "" {
+		if byName := o.ByHostname(ev.Routes.Hostname); byName != nil {
+			return byName
+		}
+	}
+	return o
+}
+
+// appendSettings appends the settings part of a record: what of o the
+// strings before do not hold.
+func appendSettings(dst []byte, o *Origin) []byte {
+	dst = append(dst, byte(o.Format))
+	zone, cs := "", ""
+	if o.Location != nil {
+		zone = o.Location.String()
+	}
+	if o.Charset != nil {
+		cs = o.Charset.Name()
+	}
+	for _, s := range []string{zone, cs, o.Dataset} {
+		dst = appendBytes(dst, []byte(s))
+	}
+	dst = binary.AppendVarint(dst, int64(o.ClockSkew))
+	for _, s := range []string{o.Observer.Name, o.Observer.Vendor, o.Observer.Product, o.Observer.Type} {
+		dst = appendBytes(dst, []byte(s))
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(o.Labels)))
+	for _, l := range o.Labels {
+		dst = appendBytes(appendBytes(dst, []byte(l.Key)), []byte(l.Value))
+	}
+	return dst
+}
+
+// settingsBound is at least the size of appendSettings' output for o.
+func settingsBound(o *Origin) int {
+	const prefix = binary.MaxVarintLen64
+	n := 1 + 9*prefix + len(o.Dataset) + len(o.Observer.Name) + len(o.Observer.Vendor) + len(o.Observer.Product) + len(o.Observer.Type)
+	if o.Location != nil {
+		n += len(o.Location.String())
+	}
+	if o.Charset != nil {
+		n += len(o.Charset.Name())
+	}
+	for _, l := range o.Labels {
+		n += 2*prefix + len(l.Key) + len(l.Value)
+	}
+	return n
 }
 
 // recordBound is at least the size of ev's record: every field at its
 // length with the longest length prefix.
 func recordBound(ev *Event) int {
 	const prefix = binary.MaxVarintLen64
-	o, r := ev.Origin, &ev.Routes
+	o, r := appliedOrigin(ev), &ev.Routes
 	n := 1 + 2*prefix + 1 + prefix + 18 + len(ev.Peer.Addr().Zone()) // version, times, flags, peer
 	for _, s := range []string{o.Source, o.Transport, o.FilePath, o.Product, o.Log, o.Profile, ev.ID,
 		r.Dataset, r.Kind, r.Hostname, r.SourceIP, r.Module, r.Namespace} {
@@ -73,7 +138,7 @@ func recordBound(ev *Event) int {
 	for _, c := range r.Categories {
 		n += prefix + len(c)
 	}
-	return n + 1 + 2*prefix + len(ev.Raw) + len(ev.JSON)
+	return n + 1 + 2*prefix + len(ev.Raw) + len(ev.JSON) + settingsBound(o)
 }
 
 // legacyID is the Elasticsearch _id that siemfwd gave an event before
@@ -160,28 +225,77 @@ func (r *recordReader) byte() byte {
 // Origin's six, the ID and the six single-valued Routes.
 const textFields = 13
 
-// origins hands out one Origin per distinct source fields, so that decoded
-// events from one file share it as they did before.
+// origins hands out one Origin per distinct origin part of the records (the
+// six strings and the settings), so that decoded events from one file or
+// one sender profile share it as they did before.
 type origins struct {
-	last *Origin
-	m    map[[6]string]*Origin
+	key     []byte // scratch: the origin part of the record being decoded
+	last    *Origin
+	lastKey []byte
+	m       map[string]*Origin
 }
 
-func (c *origins) get(key [6]string) *Origin {
-	if o := c.last; o != nil && [6]string{o.Source, o.Transport, o.FilePath, o.Product, o.Log, o.Profile} == key {
-		return o
+// maxDecodedOrigins bounds the cache; past it, it starts again empty.
+const maxDecodedOrigins = 1024
+
+// get returns the origin of the six strings and the settings (nil for
+// records before version 4).
+func (c *origins) get(strs [6]string, settings []byte) (*Origin, error) {
+	c.key = append(c.key[:0], settings...)
+	for _, s := range strs {
+		c.key = binary.AppendUvarint(c.key, uint64(len(s)))
+		c.key = append(c.key, s...)
 	}
-	o, ok := c.m[key]
+	if c.last != nil && bytes.Equal(c.key, c.lastKey) {
+		return c.last, nil
+	}
+	o, ok := c.m[string(c.key)]
 	if !ok {
-		o = &Origin{Source: key[0], Transport: key[1], FilePath: key[2], Product: key[3], Log: key[4], Profile: key[5],
+		o = &Origin{Source: strs[0], Transport: strs[1], FilePath: strs[2], Product: strs[3], Log: strs[4], Profile: strs[5],
 			Location: time.UTC}
-		if c.m == nil {
-			c.m = map[[6]string]*Origin{}
+		if settings != nil {
+			if err := readSettings(settings, o); err != nil {
+				return nil, err
+			}
 		}
-		c.m[key] = o
+		if c.m == nil || len(c.m) >= maxDecodedOrigins {
+			c.m = map[string]*Origin{}
+		}
+		c.m[string(c.key)] = o
 	}
-	c.last = o
-	return o
+	c.last, c.lastKey = o, append(c.lastKey[:0], c.key...)
+	return o, nil
+}
+
+// readSettings sets o's fields from a record's settings part. A zone or
+// charset this build does not know (another build wrote the record) leaves
+// UTC or UTF-8: the event is still delivered.
+func readSettings(b []byte, o *Origin) error {
+	r := recordReader{b: b}
+	o.Format = Format(r.byte())
+	zone, cs, dataset := string(r.bytes()), string(r.bytes()), string(r.bytes())
+	o.Dataset, o.ClockSkew = dataset, time.Duration(r.varint())
+	o.Observer = Observer{Name: string(r.bytes()), Vendor: string(r.bytes()), Product: string(r.bytes()), Type: string(r.bytes())}
+	n := r.uvarint()
+	if r.err != nil || n > uint64(len(r.b)) {
+		return errBadRecord
+	}
+	for range n {
+		o.Labels = append(o.Labels, Label{Key: string(r.bytes()), Value: string(r.bytes())})
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if len(r.b) != 0 {
+		return fmt.Errorf("%w: %d bytes after the settings", errBadRecord, len(r.b))
+	}
+	if loc, err := time.LoadLocation(zone); err == nil && zone != "" {
+		o.Location = loc
+	}
+	if c, err := charset.Lookup(cs); err == nil {
+		o.Charset = c
+	}
+	return nil
 }
 
 // decodeRecord rebuilds into ev, which must be zero, an event from
@@ -234,6 +348,10 @@ func decodeRecord(rec []byte, ev *Event, orig *origins) error {
 	if r.err != nil {
 		return r.err
 	}
+	var settings []byte // the rest of the record, from version 4 on
+	if version >= 4 {
+		settings = r.b
+	}
 	if rawAt > 0 {
 		at := rawAt - 1
 		if at > uint64(len(ev.JSON)) || rawLen > uint64(len(ev.JSON))-at {
@@ -243,7 +361,11 @@ func decodeRecord(rec []byte, ev *Event, orig *origins) error {
 	}
 	text := string(rec[span:spanEnd])
 	str := func(f [2]int) string { return text[f[0]-span : f[1]-span] }
-	ev.Origin = orig.get([6]string{str(fields[0]), str(fields[1]), str(fields[2]), str(fields[3]), str(fields[4]), str(fields[5])})
+	o, err := orig.get([6]string{str(fields[0]), str(fields[1]), str(fields[2]), str(fields[3]), str(fields[4]), str(fields[5])}, settings)
+	if err != nil {
+		return err
+	}
+	ev.Origin = o
 	ev.ID = str(fields[6])
 	if version < 3 {
 		if ev.ID == "" {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"siemfwd/parse/charset"
 )
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -113,11 +115,65 @@ func TestRecordsFromBeforeEventIDs(t *testing.T) {
 	}
 }
 
+// TestRecordKeepsTheAppliedOrigin: an event read back from the buffer keeps
+// the settings of the origin the worker applied (the sender profile its
+// HOSTNAME matched), so that an edge forwarding it raw sends its indexers
+// the zone, charset, format and observer a direct receipt would use.
+func TestRecordKeepsTheAppliedOrigin(t *testing.T) {
+	prague, err := time.LoadLocation("Europe/Prague")
+	require.NoError(t, err)
+	cp1250, err := charset.Lookup("windows-1250")
+	require.NoError(t, err)
+	prof := &Origin{Source: "udp", Transport: "udp", Profile: "prague-fw", Product: "kerio_control", Log: "security",
+		Location: prague, Charset: cp1250, Dataset: "kerio_control.security", ClockSkew: time.Minute,
+		Observer: Observer{Name: "fw01", Vendor: "Kerio", Product: "Kerio Control", Type: "firewall"},
+		Labels:   []Label{{Key: "site", Value: "brno"}, {Key: "zone", Value: "dmz"}}}
+	base := &Origin{Source: "udp", Transport: "udp", Location: time.UTC,
+		ByHostname: func(h string) *Origin {
+			if h == "fw01" {
+				return prof
+			}
+			return nil
+		}}
+	file := &Origin{Source: "files", Transport: "file", Format: FormatLine, FilePath: "security.log", Location: prague}
+	for _, tt := range []struct {
+		name string
+		ev   *Event
+		want *Origin
+	}{
+		{"the profile matched by hostname", &Event{Raw: []byte("<13>x"), Origin: base, Routes: Routes{Hostname: "fw01"}}, prof},
+		{"no profile matched", &Event{Raw: []byte("<13>x"), Origin: base, Routes: Routes{Hostname: "other"}}, &Origin{Source: "udp", Transport: "udp", Location: time.UTC}},
+		{"a file line", &Event{Raw: []byte("[x] y"), Origin: file}, file},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := appendRecord(nil, tt.ev)
+			require.LessOrEqual(t, len(rec), recordBound(tt.ev))
+			got := &Event{}
+			require.NoError(t, decodeRecord(rec, got, &origins{}))
+			o, want := *got.Origin, *tt.want
+			require.Equal(t, want.Location.String(), o.Location.String())
+			require.Equal(t, want.Charset == nil, o.Charset == nil)
+			if want.Charset != nil {
+				require.Equal(t, want.Charset.Name(), o.Charset.Name())
+			}
+			o.Location, o.Charset, want.Location, want.Charset, want.ByHostname = nil, nil, nil, nil, nil
+			require.Equal(t, want, o)
+
+			// A version 3 record (written before the settings) comes back in UTC, without them.
+			rec[0] = 3
+			old := &Event{}
+			require.NoError(t, decodeRecord(rec, old, &origins{}))
+			require.Equal(t, time.UTC, old.Origin.Location)
+			require.Empty(t, old.Origin.Observer)
+		})
+	}
+}
+
 func TestRawOutsideTheDocumentIsRefused(t *testing.T) {
 	ev := &Event{Raw: []byte("line"), JSON: []byte(`{"m":"line"}`), Origin: &Origin{}}
 	rec := appendRecord(nil, ev)
-	// The record ends: uvarint(at+1) uvarint(len) uvarint(len(json)) json.
-	tail := len(rec) - len(ev.JSON) - 1
+	// The record ends: uvarint(at+1) uvarint(len) uvarint(len(json)) json settings.
+	tail := len(rec) - len(appendSettings(nil, ev.Origin)) - len(ev.JSON) - 1
 	require.Equal(t, []byte{7, 4}, rec[tail-2:tail], "the raw message is stored as where it is in the document")
 	rec[tail-1] = 10 // one byte longer than what follows it there
 	require.ErrorIs(t, decodeRecord(rec, &Event{}, &origins{}), errBadRecord)
