@@ -157,11 +157,16 @@ func sameFields(ids []ident, fields []Field) bool {
 		if f.konst == 0 {
 			continue
 		}
-		if f.Kind == KindString && id.kind == KindString { // most constants: no call
+		switch { // most constants: no call
+		case f.Kind == KindString && id.kind == KindString:
 			if !sameText(id.str, f.Str) {
 				return false
 			}
-		} else if !id.sameConst(f) {
+		case f.Kind == KindInt && id.kind == KindInt:
+			if id.num != f.Int {
+				return false
+			}
+		case !id.sameConst(f):
 			return false
 		}
 	}
