@@ -39,7 +39,10 @@ type NamedSink struct {
 // A nil error means they are stored; the pipeline then treats them as
 // handled. ItemErrors name the events it did not store (the others were);
 // any other error means none was stored. Events not stored are lost, counted
-// as dropped with reason dead_letter_failed.
+// as dropped with reason dead_letter_failed. A destination that holds a file
+// or connections is also a Component: its owner starts it before the
+// pipeline runs and closes it after (one that shares its sink's client
+// starts and closes with the sink).
 type DeadLetter interface {
 	DeadLetter(ctx context.Context, sink string, events []*Event, reason error) error
 }

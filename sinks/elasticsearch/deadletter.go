@@ -54,8 +54,9 @@ type DeadLetter struct {
 }
 
 // DeadLetterQueue returns the dead-letter destination of this sink's
-// cluster, or nil when dead_letter_index is empty. Start installs its
-// template.
+// cluster, or nil when dead_letter_index is empty. It shares the sink's
+// client, so it has no lifecycle of its own: the sink's Start installs its
+// template and the sink's Close releases the connections.
 func (s *Sink) DeadLetterQueue() pipeline.DeadLetter {
 	if s.cfg.DeadLetterIndex == "" {
 		return nil
