@@ -1,17 +1,11 @@
 package kafka
 
 import (
-	"context"
-	"fmt"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
-	"siemfwd/pipeline/metrics"
-	"siemfwd/sinks/sinktest"
 )
 
 // TestOneWorkerKeepsAPartitionsOrder: one partition (one sender's records,
@@ -25,33 +19,13 @@ func TestOneWorkerKeepsAPartitionsOrder(t *testing.T) {
 	const n = 3000
 	produce(t, brokers, topic, 0, n)
 
-	m, km := metrics.New(), NewMetrics()
-	require.NoError(t, km.Register(m.Registry))
 	cfg := testConfig(brokers, topic, group)
 	cfg.BatchEvents = 64 // dozens of source batches
-	src, err := New("indexer_kafka", cfg, testLogger(t), m, km)
-	require.NoError(t, err)
-	rec := &sinktest.Recorder{}
 	pcfg := pipeline.DefaultConfig()
-	pcfg.Workers, pcfg.ShutdownTimeout = 1, 30*time.Second
+	pcfg.Workers = 1
 	scfg := pipeline.DefaultSinkConfig()
 	scfg.MaxEvents = 200 // and of sink writes
-	opts := pipeline.ProcessOptions{Namespace: "default"}
-	p, err := pipeline.New(pcfg, []pipeline.Source{src}, []pipeline.NamedSink{{Name: "rec", Config: scfg, Sink: rec}},
-		func() pipeline.Processor { return pipeline.NewECSProcessor(opts, m) }, nil, testLogger(t), m)
-	require.NoError(t, err)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	poll.Until(t, 60*time.Second, fmt.Sprintf("%d documents", n), func() bool { return len(rec.Events()) >= n })
-	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("the pipeline did not stop")
-	}
+	rec := runUnderPipeline(t, cfg, pcfg, scfg, n, nil)
 	evs := rec.Events()
 	require.Len(t, evs, n)
 	for i, ev := range evs {

@@ -30,16 +30,35 @@ func TestUnderTheRealPipeline(t *testing.T) {
 	const n = 3000
 	produce(t, brokers, topic, 0, n)
 
-	m, km := metrics.New(), NewMetrics()
-	require.NoError(t, km.Register(m.Registry))
 	cfg := testConfig(brokers, topic, group)
 	cfg.Product = "kerio_connect" // the hint reaches the parser
+	pcfg := pipeline.DefaultConfig()
+	pcfg.Workers = 2
+	rec := runUnderPipeline(t, cfg, pcfg, pipeline.DefaultSinkConfig(), n, func() {
+		poll.Until(t, 30*time.Second, "all committed",
+			func() bool { sum, _ := committed(t, brokers, group, topic, 3); return sum == n })
+	})
+	evs := rec.Events()
+	assert.Len(t, evs, n, "each record once")
+	for _, ev := range evs[:10] {
+		assert.Contains(t, string(ev.JSON), `"dataset":"kerio_connect.security"`)
+		assert.Equal(t, "kerio_connect.security", ev.Routes.Dataset)
+		assert.NotEmpty(t, ev.ID)
+	}
+	assert.False(t, rec.Closed(), "the pipeline leaves closing the sink to its owner")
+}
+
+// runUnderPipeline runs a source of cfg under the real pipeline (the ECS
+// processor, one recording sink) until the sink holds n events and then,
+// after before returns, drains it; it returns the recorder.
+func runUnderPipeline(t *testing.T, cfg Config, pcfg pipeline.Config, scfg pipeline.SinkConfig, n int, before func()) *sinktest.Recorder {
+	t.Helper()
+	m, km := metrics.New(), NewMetrics()
+	require.NoError(t, km.Register(m.Registry))
 	src, err := New("indexer_kafka", cfg, testLogger(t), m, km)
 	require.NoError(t, err)
 	rec := &sinktest.Recorder{}
-	pcfg := pipeline.DefaultConfig()
-	pcfg.Workers, pcfg.ShutdownTimeout = 2, 30*time.Second
-	scfg := pipeline.DefaultSinkConfig()
+	pcfg.ShutdownTimeout = 30 * time.Second
 	opts := pipeline.ProcessOptions{KeepOriginal: true, Namespace: "default"}
 	p, err := pipeline.New(pcfg, []pipeline.Source{src}, []pipeline.NamedSink{{Name: "rec", Config: scfg, Sink: rec}},
 		func() pipeline.Processor { return pipeline.NewECSProcessor(opts, m) }, nil, testLogger(t), m)
@@ -49,8 +68,9 @@ func TestUnderTheRealPipeline(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	poll.Until(t, 60*time.Second, fmt.Sprintf("%d documents", n), func() bool { return len(rec.Events()) >= n })
-	poll.Until(t, 30*time.Second, "all committed",
-		func() bool { sum, _ := committed(t, brokers, group, topic, 3); return sum == n })
+	if before != nil {
+		before()
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -58,14 +78,7 @@ func TestUnderTheRealPipeline(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the pipeline did not stop")
 	}
-	evs := rec.Events()
-	assert.Len(t, evs, n, "each record once")
-	for _, ev := range evs[:10] {
-		assert.Contains(t, string(ev.JSON), `"dataset":"kerio_connect.security"`)
-		assert.Equal(t, "kerio_connect.security", ev.Routes.Dataset)
-		assert.NotEmpty(t, ev.ID)
-	}
-	assert.False(t, rec.Closed(), "the pipeline leaves closing the sink to its owner")
+	return rec
 }
 
 func TestRunStopsPromptlyWithoutABroker(t *testing.T) {
