@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/internal/poll"
+	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
@@ -31,7 +32,7 @@ func BenchmarkWriteRealBroker(b *testing.B) {
 	partitions, err := strconv.Atoi(envOr("SIEMFWD_BENCH_PARTITIONS", "3"))
 	require.NoError(b, err)
 	cfg.Topic = uniqueTopic(b)
-	createTopic(b, brokers, cfg.Topic, partitions)
+	testservice.CreateTopic(b, brokers, cfg.Topic, partitions)
 	s, err := New(cfg, slog.New(slog.DiscardHandler), metrics.New())
 	require.NoError(b, err)
 	defer s.Close(context.Background())

@@ -109,18 +109,6 @@ func admin(t testing.TB, brokers []string) *kafkago.Client {
 	return &kafkago.Client{Addr: kafkago.TCP(brokers...), Transport: tr, Timeout: patience}
 }
 
-// createTopic creates topic with the given partitions (replication 1).
-func createTopic(t testing.TB, brokers []string, topic string, partitions int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), patience)
-	defer cancel()
-	res, err := admin(t, brokers).CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{
-		{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1},
-	}})
-	require.NoError(t, err)
-	require.NoError(t, res.Errors[topic])
-}
-
 // recordCount sums the high watermarks of topic's partitions: how many
 // records it holds, duplicates included.
 func recordCount(t testing.TB, brokers []string, topic string, partitions int) int64 {

@@ -43,7 +43,7 @@ func uniqueTopic(t testing.TB) string {
 func TestRealBrokerDeliversKeysHeadersAndValues(t *testing.T) {
 	brokers := realBrokers(t)
 	topic := uniqueTopic(t)
-	createTopic(t, brokers, topic, 3)
+	testservice.CreateTopic(t, brokers, topic, 3)
 	s := newSink(t, testConfig(brokers, topic))
 	evs := events(1000, "kerio_connect.mail", 400)
 
@@ -88,7 +88,7 @@ func TestRealBrokerTopicTemplateRoutesDatasets(t *testing.T) {
 	brokers := realBrokers(t)
 	prefix := uniqueTopic(t)
 	for _, ds := range []string{"mail", "http"} {
-		createTopic(t, brokers, prefix+"-"+ds, 1)
+		testservice.CreateTopic(t, brokers, prefix+"-"+ds, 1)
 	}
 	s := newSink(t, testConfig(brokers, prefix+"-{event.dataset}"))
 	evs := append(events(30, "mail", 200), events(20, "http", 200)...)
@@ -206,7 +206,7 @@ func TestRealBrokerRestartLosesNothing(t *testing.T) {
 		t.Fatalf("scripts/testenv/restart: %v", err)
 	}
 	topic := uniqueTopic(t)
-	createTopic(t, brokers, topic, 2)
+	testservice.CreateTopic(t, brokers, topic, 2)
 	cfg := testConfig(brokers, topic)
 	cfg.DialTimeout, cfg.WriteTimeout = 2*time.Second, 5*time.Second
 	sink, err := New(cfg, testLogger(t), metrics.New())

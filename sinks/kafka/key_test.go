@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
@@ -94,7 +95,7 @@ func TestRealBrokerEdgeKeepsEachSenderInOnePartitionInOrder(t *testing.T) {
 	for _, keyBy := range []string{KeyBySenderAddress, KeyByHostname} {
 		t.Run(keyBy, func(t *testing.T) {
 			topic := uniqueTopic(t)
-			createTopic(t, brokers, topic, partitions)
+			testservice.CreateTopic(t, brokers, topic, partitions)
 			cfg := testConfig(brokers, topic)
 			cfg.Mode, cfg.KeyBy = ModeEdge, keyBy
 			s := newSink(t, cfg)

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 )
 
@@ -136,7 +137,7 @@ func TestWriteTopicCreatedAfterMetadataWasCachedIsNotDeadLettered(t *testing.T) 
 	c := fakeCluster(t, 1, []string{"first"})
 	s := newSink(t, testConfig(c.ListenAddrs(), "{event.dataset}"))
 	require.NoError(t, s.Write(context.Background(), events(1, "first", 100)))
-	createTopic(t, c.ListenAddrs(), "later", 1) // not in the sink's cached metadata yet
+	testservice.CreateTopic(t, c.ListenAddrs(), "later", 1) // not in the sink's cached metadata yet
 
 	require.NoError(t, s.Write(context.Background(), events(2, "later", 100)))
 

@@ -7,6 +7,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"siemfwd/internal/testservice"
 	"siemfwd/kafka/kafkaedge"
 )
 
@@ -29,7 +30,7 @@ func BenchmarkConsumeRealBroker(b *testing.B) {
 			brokers := realBrokers(b)
 			const records = 100_000
 			topic := uniqueName(b, "topic")
-			createTopic(b, brokers, topic, 6)
+			testservice.CreateTopic(b, brokers, topic, 6)
 			var hs []kafkago.Header
 			if tc.headers {
 				hs = kafkaedge.Headers(edgeEvent(readCorpus(b)[130], mustZone(b, "Europe/Prague")))

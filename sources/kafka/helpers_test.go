@@ -14,7 +14,6 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
 
-	"siemfwd/internal/poll"
 	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
@@ -40,28 +39,6 @@ func adminClient(t testing.TB, brokers []string) *kafkago.Client {
 	tr := &kafkago.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 30 * time.Second, Transport: tr}
-}
-
-func createTopic(t testing.TB, brokers []string, topic string, partitions int) {
-	t.Helper()
-	res, err := adminClient(t, brokers).CreateTopics(context.Background(), &kafkago.CreateTopicsRequest{
-		Topics: []kafkago.TopicConfig{{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1}},
-	})
-	require.NoError(t, err)
-	require.NoError(t, res.Errors[topic])
-	// Wait until every partition has a leader, so the first produce does not race the creation.
-	poll.Until(t, 30*time.Second, fmt.Sprintf("topic %s has leaders", topic), func() bool {
-		md, err := adminClient(t, brokers).Metadata(context.Background(), &kafkago.MetadataRequest{Topics: []string{topic}})
-		if err != nil || len(md.Topics) != 1 || md.Topics[0].Error != nil || len(md.Topics[0].Partitions) != partitions {
-			return false
-		}
-		for _, p := range md.Topics[0].Partitions {
-			if p.Leader.ID < 0 {
-				return false
-			}
-		}
-		return true
-	})
 }
 
 // kerioLine is record i: a Kerio Connect security log line over syslog, numbered.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/internal/poll"
+	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 )
 
@@ -39,7 +40,7 @@ func groupMembersAssigned(t testing.TB, brokers []string, group string, n int) b
 func TestTwoMembersShareSixPartitionsExactlyOnce(t *testing.T) {
 	brokers := realBrokers(t)
 	topic, group := uniqueName(t, "topic"), uniqueName(t, "group")
-	createTopic(t, brokers, topic, 6)
+	testservice.CreateTopic(t, brokers, topic, 6)
 	cfg := testConfig(brokers, topic, group)
 	cfg.BatchEvents = 100
 
@@ -73,7 +74,7 @@ func TestTwoMembersShareSixPartitionsExactlyOnce(t *testing.T) {
 func TestCommitsOnlyTheContiguousAckedPosition(t *testing.T) {
 	brokers := realBrokers(t)
 	topic, group := uniqueName(t, "topic"), uniqueName(t, "group")
-	createTopic(t, brokers, topic, 1)
+	testservice.CreateTopic(t, brokers, topic, 1)
 	const n = 100
 	produce(t, brokers, topic, 0, n)
 	cfg := testConfig(brokers, topic, group)
@@ -138,7 +139,7 @@ func lagSum(km *Metrics, source, topic string, partitions int) float64 {
 func TestSinkDownStopsFetchingAndHoldsCommits(t *testing.T) {
 	brokers := realBrokers(t)
 	topic, group := uniqueName(t, "topic"), uniqueName(t, "group")
-	createTopic(t, brokers, topic, 3)
+	testservice.CreateTopic(t, brokers, topic, 3)
 	cfg := testConfig(brokers, topic, group)
 	cfg.BatchEvents = 50
 	cfg.MaxInFlightBatches = 4
@@ -187,7 +188,7 @@ func groupState(t testing.TB, brokers []string, group string) string {
 func TestRebalanceWaitsForInFlightAcksBeforeReleasing(t *testing.T) {
 	brokers := realBrokers(t)
 	topic, group := uniqueName(t, "topic"), uniqueName(t, "group")
-	createTopic(t, brokers, topic, 4)
+	testservice.CreateTopic(t, brokers, topic, 4)
 	const n = 2000
 	produce(t, brokers, topic, 0, n)
 	cfg := testConfig(brokers, topic, group)

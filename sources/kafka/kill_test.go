@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/internal/poll"
+	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
@@ -41,7 +42,7 @@ func TestKillOneMemberTheOtherTakesOver(t *testing.T) {
 		t.Skip("starts a child process")
 	}
 	topic, group := uniqueName(t, "topic"), uniqueName(t, "group")
-	createTopic(t, brokers, topic, 6)
+	testservice.CreateTopic(t, brokers, topic, 6)
 	const n = 30000
 	produce(t, brokers, topic, 0, n)
 

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/internal/poll"
+	"siemfwd/internal/testservice"
 )
 
 // deadMember joins group as the only member, takes every partition of
@@ -76,7 +77,7 @@ func TestLagOfPartitionsNoLiveMemberHolds(t *testing.T) {
 	brokers := realBrokers(t)
 	topic, group := uniqueName(t, "topic"), uniqueName(t, "group")
 	const partitions = 3
-	createTopic(t, brokers, topic, partitions)
+	testservice.CreateTopic(t, brokers, topic, partitions)
 	produce(t, brokers, topic, 0, 300)
 	ends := endOffsets(t, brokers, topic, partitions)
 	for p, end := range ends {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/internal/poll"
+	"siemfwd/internal/testservice"
 	"siemfwd/kafka/kafkaedge"
 	"siemfwd/pipeline"
 )
@@ -47,7 +48,7 @@ func receive(t testing.TB, out <-chan pipeline.Batch, n int) []*pipeline.Event {
 func TestEdgeRecordsParseAsIfReceivedLocally(t *testing.T) {
 	brokers := realBrokers(t)
 	topic, group := uniqueName(t, "topic"), uniqueName(t, "group")
-	createTopic(t, brokers, topic, 1)
+	testservice.CreateTopic(t, brokers, topic, 1)
 
 	// The edge: its sources' events, parsed there for comparison, produced raw with edge headers.
 	edgeProc := newProcessor()
@@ -97,7 +98,7 @@ func TestEdgeRecordsParseAsIfReceivedLocally(t *testing.T) {
 func TestECSModePassesDocumentsThrough(t *testing.T) {
 	brokers := realBrokers(t)
 	topic, group := uniqueName(t, "topic"), uniqueName(t, "group")
-	createTopic(t, brokers, topic, 1)
+	testservice.CreateTopic(t, brokers, topic, 1)
 
 	p := newProcessor()
 	var want []*pipeline.Event
@@ -137,9 +138,9 @@ func TestECSModePassesDocumentsThrough(t *testing.T) {
 func TestTopicRegexFollowsNewTopics(t *testing.T) {
 	brokers := realBrokers(t)
 	prefix, group := uniqueName(t, "topic"), uniqueName(t, "group")
-	createTopic(t, brokers, prefix+"-a", 2)
-	createTopic(t, brokers, prefix+"-b", 1)
-	createTopic(t, brokers, prefix+"x-no", 1) // does not match
+	testservice.CreateTopic(t, brokers, prefix+"-a", 2)
+	testservice.CreateTopic(t, brokers, prefix+"-b", 1)
+	testservice.CreateTopic(t, brokers, prefix+"x-no", 1) // does not match
 	produce(t, brokers, prefix+"-a", 0, 100)
 	produce(t, brokers, prefix+"-b", 100, 200)
 	produce(t, brokers, prefix+"x-no", 1000, 1100)
@@ -150,7 +151,7 @@ func TestTopicRegexFollowsNewTopics(t *testing.T) {
 	c := collect(t, r.out)
 	poll.Until(t, 60*time.Second, "both matching topics were read", func() bool { return c.distinct() == 200 })
 
-	createTopic(t, brokers, prefix+"-c", 1)
+	testservice.CreateTopic(t, brokers, prefix+"-c", 1)
 	produce(t, brokers, prefix+"-c", 200, 300)
 	poll.Until(t, 60*time.Second, "the new matching topic was read", func() bool { return c.distinct() == 300 })
 	r.Stop(t)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 )
 
@@ -15,7 +16,7 @@ import (
 func TestOneWorkerKeepsAPartitionsOrder(t *testing.T) {
 	brokers := realBrokers(t)
 	topic, group := uniqueName(t, "topic"), uniqueName(t, "group")
-	createTopic(t, brokers, topic, 1)
+	testservice.CreateTopic(t, brokers, topic, 1)
 	const n = 3000
 	produce(t, brokers, topic, 0, n)
 

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/internal/poll"
+	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 	"siemfwd/sinks/sinktest"
@@ -26,7 +27,7 @@ import (
 func TestUnderTheRealPipeline(t *testing.T) {
 	brokers := realBrokers(t)
 	topic, group := uniqueName(t, "topic"), uniqueName(t, "group")
-	createTopic(t, brokers, topic, 3)
+	testservice.CreateTopic(t, brokers, topic, 3)
 	const n = 3000
 	produce(t, brokers, topic, 0, n)
 
