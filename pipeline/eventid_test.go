@@ -1,10 +1,8 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -127,19 +125,4 @@ func TestIDSequence(t *testing.T) {
 	first := a.Next()
 	assert.NotEqual(t, first, a.Next(), "a sequence moves on")
 	assert.NotEqual(t, first, b.Next(), "each start has its own session")
-}
-
-func TestTheDocumentCarriesTheID(t *testing.T) {
-	p := NewECSProcessor(ProcessOptions{Namespace: "default"}, nil)
-	id := ConnectionScope(NewSession(), "syslog_tcp", 1).ID(3)
-	ev := &Event{Raw: []byte("<13>1 2026-12-07T10:00:00Z h app - - - x"), Received: time.Now(), ID: id,
-		Origin: &Origin{Source: "syslog_tcp", Location: time.UTC}}
-	p.Process(ev)
-	var doc struct {
-		Event struct {
-			ID string `json:"id"`
-		} `json:"event"`
-	}
-	require.NoError(t, json.Unmarshal(ev.JSON, &doc), "%s", ev.JSON)
-	assert.Equal(t, id, doc.Event.ID)
 }

@@ -3,12 +3,13 @@ package main
 import (
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
+	"siemfwd/process"
 )
 
 // Processing modes, as the start-up log names them.
 const (
-	processingECS = "ecs" // parse, map and encode every event (pipeline.ECSProcessor)
-	processingRaw = "raw" // read the syslog header only (pipeline.RawProcessor)
+	processingECS = "ecs" // parse, map and encode every event (process.ECSProcessor)
+	processingRaw = "raw" // read the syslog header only (process.RawProcessor)
 )
 
 // chooseProcessing picks what the workers do with each event. Raw when
@@ -20,8 +21,8 @@ const (
 // with any other sink, or such a route, keeps the full processing, for
 // every event: workers do not know which sinks an event will go to before
 // it is parsed.
-func chooseProcessing(sinks []pipeline.NamedSink, opts pipeline.ProcessOptions, m *metrics.Metrics) (string, func() pipeline.Processor) {
-	full := func() pipeline.Processor { return pipeline.NewECSProcessor(opts, m) }
+func chooseProcessing(sinks []pipeline.NamedSink, opts process.ProcessOptions, m *metrics.Metrics) (string, func() pipeline.Processor) {
+	full := func() pipeline.Processor { return process.NewECSProcessor(opts, m) }
 	if opts.MailFlow != nil {
 		return processingECS, full
 	}
@@ -31,5 +32,5 @@ func chooseProcessing(sinks []pipeline.NamedSink, opts pipeline.ProcessOptions, 
 			return processingECS, full
 		}
 	}
-	return processingRaw, func() pipeline.Processor { return pipeline.NewRawProcessor(opts.Namespace) }
+	return processingRaw, func() pipeline.Processor { return process.NewRawProcessor(opts.Namespace) }
 }

@@ -9,6 +9,7 @@ import (
 	"siemfwd/enrich/mailflow"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
+	"siemfwd/process"
 	kafkasink "siemfwd/sinks/kafka"
 	"siemfwd/sinks/stdout"
 )
@@ -44,13 +45,13 @@ func TestChooseProcessing(t *testing.T) {
 		{"an edge sink with mail-flow correlation", []pipeline.NamedSink{edge}, tracker, processingECS},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, newProcessor := chooseProcessing(tt.sinks, pipeline.ProcessOptions{Namespace: "default", MailFlow: tt.mailFlow}, m)
+			got, newProcessor := chooseProcessing(tt.sinks, process.ProcessOptions{Namespace: "default", MailFlow: tt.mailFlow}, m)
 			require.Equal(t, tt.want, got)
 			switch p := newProcessor(); got {
 			case processingRaw:
-				require.IsType(t, &pipeline.RawProcessor{}, p)
+				require.IsType(t, &process.RawProcessor{}, p)
 			default:
-				require.IsType(t, &pipeline.ECSProcessor{}, p)
+				require.IsType(t, &process.ECSProcessor{}, p)
 			}
 		})
 	}

@@ -25,6 +25,7 @@ import (
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
+	"siemfwd/process"
 	"siemfwd/sinks/deadletter"
 	essink "siemfwd/sinks/elasticsearch"
 	kafkasink "siemfwd/sinks/kafka"
@@ -179,10 +180,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 		sources = append(sources, src)
 	}
 	if len(cfg.Ledger.ExpectedSenders) > 0 || cfg.Ledger.DefaultInterval > 0 {
-		sources = append(sources, pipeline.NewSilenceAlerts(led, cfg.Ledger.CheckInterval, log.With("component", "ledger")))
+		sources = append(sources, process.NewSilenceAlerts(led, cfg.Ledger.CheckInterval, log.With("component", "ledger")))
 	}
 	hostname, _ := os.Hostname()
-	opts := pipeline.ProcessOptions{KeepOriginal: cfg.Pipeline.KeepOriginal, Namespace: cfg.Pipeline.Namespace,
+	opts := process.ProcessOptions{KeepOriginal: cfg.Pipeline.KeepOriginal, Namespace: cfg.Pipeline.Namespace,
 		AgentName: hostname, AgentVersion: version}
 	if gc := cfg.Pipeline.Enrich.GeoIP; gc.Enabled() {
 		geo, err := geoip.New(gc, log.With("component", "geoip"))
@@ -194,7 +195,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 	}
 	if mc := cfg.Pipeline.Enrich.MailFlow; mc.Enabled {
 		tracker := mailflow.New(mc)
-		summaries := pipeline.NewMailFlowSummaries(tracker, opts.GeoIP, min(mc.Timeout/10, 10*time.Second), opts, m)
+		summaries := process.NewMailFlowSummaries(tracker, opts.GeoIP, min(mc.Timeout/10, 10*time.Second), opts, m)
 		sources = append(sources, summaries)
 		opts.MailFlow, opts.OfferSummary = tracker, summaries.Offer
 		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "siemfwd_mail_flow_open_messages",
@@ -216,7 +217,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 		}
 	}
 	p, err := pipeline.New(cfg.Pipeline, sources, sinks,
-		func() pipeline.Processor { return pipeline.NewECSProcessor(opts, m) }, led,
+		func() pipeline.Processor { return process.NewECSProcessor(opts, m) }, led,
 		log.With("component", "pipeline"), m)
 	if err != nil {
 		started.close()

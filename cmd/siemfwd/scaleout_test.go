@@ -17,7 +17,7 @@ import (
 // TestEdgeKafkaIndexerMatchesDirectReceipt runs the two-tier topology: an
 // edge siemfwd receives syslog over TCP and produces the raw messages with
 // their receive metadata to Kafka, reading no more than their syslog
-// headers (its only sink forwards raw: pipeline.RawProcessor); an indexer
+// headers (its only sink forwards raw: process.RawProcessor); an indexer
 // siemfwd consumes them and prints ECS. A sender profile matched by
 // HOSTNAME, with its own zone, charset and product, must reach the indexer. A third siemfwd receives the same messages directly. Apart from
 // event.created (each receiver's own clock) and event.id (each receipt is

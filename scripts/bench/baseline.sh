@@ -20,7 +20,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 BENCHTIME=${BENCHTIME:-100ms}
 COUNT=${COUNT:-6}
 OUT=${OUT:-$root/testdata/bench/baseline.txt}
-pkgs=(./pipeline ./parse/kerio ./parse/syslogparse ./ecs ./sources/syslog)
+pkgs=(./pipeline ./process ./parse/kerio ./parse/syslogparse ./ecs ./sources/syslog)
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

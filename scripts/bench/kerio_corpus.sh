@@ -46,14 +46,19 @@ if [[ -n ${BASE:-} ]]; then
 	dir[base]=$BASE
 	trees=(base new)
 fi
+# The benchmark lives in process/ (pipeline/ before the engine and the
+# domain were split, which a BASE tree may predate).
+declare -A pkg
 for t in "${trees[@]}"; do
-	(cd "${dir[$t]}" && go test -c -o "$SCRATCH/$t.test" ./pipeline/)
+	pkg[$t]=${dir[$t]}/process
+	[[ -d ${pkg[$t]} ]] || pkg[$t]=${dir[$t]}/pipeline
+	(cd "${pkg[$t]}" && go test -c -o "$SCRATCH/$t.test" .)
 done
 
 # cpu_ns_per_event TREE CORPUS runs one sub-benchmark and prints CPU ns per event.
 cpu_ns_per_event() {
 	local t
-	t=$(cd "${dir[$1]}/pipeline" && /usr/bin/time -f '%U %S' "$SCRATCH/$1.test" \
+	t=$(cd "${pkg[$1]}" && /usr/bin/time -f '%U %S' "$SCRATCH/$1.test" \
 		-test.run '^$' -test.bench "^BenchmarkProcessCorpus/$2$SUFFIX\$" -test.benchtime="${N}x" 2>&1 >/dev/null | tail -n1)
 	awk -v t="$t" -v n="$N" 'BEGIN { split(t, a, " "); printf "%.0f\n", (a[1] + a[2]) * 1e9 / n }'
 }
@@ -87,7 +92,7 @@ done
 if command -v valgrind >/dev/null; then
 	# instr TREE CORPUS N prints the instructions of one run of N events.
 	instr() {
-		(cd "${dir[$1]}/pipeline" && GOGC=off GOMAXPROCS=1 valgrind --tool=cachegrind --cache-sim=no \
+		(cd "${pkg[$1]}" && GOGC=off GOMAXPROCS=1 valgrind --tool=cachegrind --cache-sim=no \
 			--cachegrind-out-file=/dev/null "$SCRATCH/$1.test" -test.run '^$' \
 			-test.bench "^BenchmarkProcessCorpus/$2$SUFFIX\$" -test.benchtime="$3x" 2>&1 |
 			awk '/I *refs/ { gsub(",", "", $4); print $4 }')

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/pipeline"
+	"siemfwd/process"
 )
 
 // identicalEvents returns n events whose raw bytes, receive time and
@@ -18,7 +19,7 @@ func identicalEvents(t testing.TB, n int, ns string) []*pipeline.Event {
 	t.Helper()
 	base := ecsEvents(t, 1, ns)[0]
 	ids := pipeline.ConnectionScope(pipeline.NewSession(), "syslog_tcp", 1)
-	p := pipeline.NewECSProcessor(pipeline.ProcessOptions{KeepOriginal: true, Namespace: ns}, nil)
+	p := process.NewECSProcessor(process.ProcessOptions{KeepOriginal: true, Namespace: ns}, nil)
 	events := make([]*pipeline.Event, n)
 	for i := range events {
 		ev := &pipeline.Event{Raw: base.Raw, Received: base.Received, Origin: base.Origin, ID: ids.ID(uint64(i))}

@@ -22,6 +22,7 @@ import (
 	"siemfwd/internal/corpus"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
+	"siemfwd/process"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -37,7 +38,7 @@ func readCorpus(t testing.TB) []corpus.Line {
 func ecsEvents(t testing.TB, n int, ns string) []*pipeline.Event {
 	t.Helper()
 	lines := readCorpus(t)
-	p := pipeline.NewECSProcessor(pipeline.ProcessOptions{KeepOriginal: true, Namespace: ns,
+	p := process.NewECSProcessor(process.ProcessOptions{KeepOriginal: true, Namespace: ns,
 		AgentName: "siemfwd-test", AgentVersion: "test"}, metrics.New())
 	base := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	events := make([]*pipeline.Event, n)
@@ -60,7 +61,7 @@ func nonKerioEvents(t testing.TB) []*pipeline.Event {
 	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "nonkerio", "*.log"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
-	p := pipeline.NewECSProcessor(pipeline.ProcessOptions{KeepOriginal: true, Namespace: "default",
+	p := process.NewECSProcessor(process.ProcessOptions{KeepOriginal: true, Namespace: "default",
 		AgentName: "siemfwd-test", AgentVersion: "test"}, metrics.New())
 	syslogOrigin := &pipeline.Origin{Source: "syslog", Transport: "tcp", Format: pipeline.FormatSyslog, Location: time.UTC}
 	fileOrigin := &pipeline.Origin{Source: "files", Transport: "file", Format: pipeline.FormatLine, Location: time.UTC,

@@ -341,7 +341,7 @@ func mustMarshal(v any) []byte {
 
 func TestTemplateMapsEveryGoldenDocumentField(t *testing.T) {
 	ti := loadTemplate(t, ecsMappings)
-	files, err := filepath.Glob(filepath.Join("..", "..", "pipeline", "testdata", "golden", "*.json"))
+	files, err := filepath.Glob(filepath.Join("..", "..", "process", "testdata", "golden", "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	for _, file := range files {

@@ -17,6 +17,7 @@ import (
 
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
+	"siemfwd/process"
 )
 
 // kerioFile writes a file of about size bytes made of the raw Kerio lines
@@ -112,7 +113,7 @@ func BenchmarkFileToJSON(b *testing.B) {
 		p, err := pipeline.New(pipeline.DefaultConfig(), []pipeline.Source{src},
 			[]pipeline.NamedSink{{Name: "discard", Config: pipeline.DefaultSinkConfig(), Sink: sink}},
 			func() pipeline.Processor {
-				return pipeline.NewECSProcessor(pipeline.ProcessOptions{KeepOriginal: true, Namespace: "default"}, m)
+				return process.NewECSProcessor(process.ProcessOptions{KeepOriginal: true, Namespace: "default"}, m)
 			}, nil, slog.New(slog.DiscardHandler), m)
 		require.NoError(b, err)
 		ctx, cancel := context.WithCancel(context.Background())

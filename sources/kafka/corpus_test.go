@@ -12,6 +12,7 @@ import (
 	"siemfwd/internal/corpus"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
+	"siemfwd/process"
 )
 
 // readCorpus reads every Kerio corpus of testdata/kerio.
@@ -40,8 +41,8 @@ func edgeEvent(l corpus.Line, loc *time.Location) *pipeline.Event {
 	return ev
 }
 
-func newProcessor() *pipeline.ECSProcessor {
-	return pipeline.NewECSProcessor(pipeline.ProcessOptions{KeepOriginal: true, Namespace: "prod",
+func newProcessor() *process.ECSProcessor {
+	return process.NewECSProcessor(process.ProcessOptions{KeepOriginal: true, Namespace: "prod",
 		AgentName: "siemfwd-test", AgentVersion: "test"}, metrics.New())
 }
 

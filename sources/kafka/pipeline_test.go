@@ -17,6 +17,7 @@ import (
 	"siemfwd/internal/testservice"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
+	"siemfwd/process"
 	"siemfwd/sinks/sinktest"
 )
 
@@ -60,9 +61,9 @@ func runUnderPipeline(t *testing.T, cfg Config, pcfg pipeline.Config, scfg pipel
 	require.NoError(t, err)
 	rec := &sinktest.Recorder{}
 	pcfg.ShutdownTimeout = 30 * time.Second
-	opts := pipeline.ProcessOptions{KeepOriginal: true, Namespace: "default"}
+	opts := process.ProcessOptions{KeepOriginal: true, Namespace: "default"}
 	p, err := pipeline.New(pcfg, []pipeline.Source{src}, []pipeline.NamedSink{{Name: "rec", Config: scfg, Sink: rec}},
-		func() pipeline.Processor { return pipeline.NewECSProcessor(opts, m) }, nil, testLogger(t), m)
+		func() pipeline.Processor { return process.NewECSProcessor(opts, m) }, nil, testLogger(t), m)
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())

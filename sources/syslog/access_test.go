@@ -16,6 +16,7 @@ import (
 	"siemfwd/internal/poll"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
+	"siemfwd/process"
 )
 
 // outsider is a second loopback address: Linux routes all of 127.0.0.0/8
@@ -439,7 +440,7 @@ func TestProfilesByHostname(t *testing.T) {
 func TestProfileReachesTheDocument(t *testing.T) {
 	s, err := newSenders("syslog_udp", profileConfig())
 	require.NoError(t, err)
-	p := pipeline.NewECSProcessor(pipeline.ProcessOptions{Namespace: "default"}, metrics.New())
+	p := process.NewECSProcessor(process.ProcessOptions{Namespace: "default"}, metrics.New())
 	received := time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
 	for _, tt := range []struct {
 		from, raw, wantProfile, wantTag string

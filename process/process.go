@@ -1,4 +1,4 @@
-package pipeline
+package process
 
 import (
 	"errors"
@@ -14,6 +14,7 @@ import (
 	"siemfwd/enrich/mailflow"
 	"siemfwd/parse/kerio"
 	"siemfwd/parse/syslogparse"
+	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
 
@@ -70,8 +71,8 @@ type ECSProcessor struct {
 	// consts are the constant fields of the processor's settings, and
 	// origins those of the origins seen so far (see originFields).
 	consts   processConsts
-	origins  map[*Origin]*originFields
-	lastFrom *Origin
+	origins  map[*pipeline.Origin]*originFields
+	lastFrom *pipeline.Origin
 	last     *originFields
 }
 
@@ -97,8 +98,8 @@ func NewECSProcessor(opts ProcessOptions, m *metrics.Metrics) *ECSProcessor {
 }
 
 // Process fills ev.JSON and ev.Routes from ev.Raw.
-func (p *ECSProcessor) Process(ev *Event) {
-	if ev.Origin.Format == FormatECS {
+func (p *ECSProcessor) Process(ev *pipeline.Event) {
+	if ev.Origin.Format == pipeline.FormatECS {
 		passThrough(ev, p.opts.Namespace)
 		return
 	}
@@ -113,7 +114,7 @@ func (p *ECSProcessor) Process(ev *Event) {
 	raw := unsafe.String(unsafe.SliceData(t.text), len(t.text))
 
 	msg := raw
-	if ev.Origin.Format == FormatSyslog {
+	if ev.Origin.Format == pipeline.FormatSyslog {
 		h.AppendECS(d)
 		msg = h.Msg
 		if h.Format == syslogparse.Unknown {
@@ -127,7 +128,7 @@ func (p *ECSProcessor) Process(ev *Event) {
 	r, isKerio := p.parseKerio(d, o, h, msg)
 	dataset := r.Dataset // event.dataset as set so far
 	if !isKerio {
-		dataset = p.appendGeneric(d, h, msg, o.Format == FormatSyslog)
+		dataset = p.appendGeneric(d, h, msg, o.Format == pipeline.FormatSyslog)
 	}
 
 	// @timestamp: a zoned time in the message, then the RFC 5424 header, then
@@ -164,13 +165,13 @@ func (p *ECSProcessor) Process(ev *Event) {
 		d.AppendString(keyTags, TagInvalidCharset)
 		p.m.ParseFailures.WithLabelValues(o.Source, "charset").Inc()
 	}
-	if ev.Flags&FlagTruncated != 0 {
+	if ev.Flags&pipeline.FlagTruncated != 0 {
 		d.AppendString(keyTags, TagTruncated)
 	}
-	if ev.Flags&FlagSplit != 0 {
+	if ev.Flags&pipeline.FlagSplit != 0 {
 		d.AppendString(keyTags, TagSplit)
 	}
-	if ev.Flags&FlagBadFrame != 0 {
+	if ev.Flags&pipeline.FlagBadFrame != 0 {
 		d.AppendString(keyTags, TagBadFrame)
 	}
 	if o.FilePath != "" {
@@ -221,9 +222,9 @@ func (p *ECSProcessor) Process(ev *Event) {
 // product, or a log on a syslog source; or when the APP-NAME (a file
 // source's log name) is one Kerio uses and the wording matches a Kerio
 // layout. It reports false, leaving d alone, for every other line.
-func (p *ECSProcessor) parseKerio(d *ecs.Document, o *Origin, h *syslogparse.Header, msg string) (kerio.Result, bool) {
-	hint := kerio.Hint{Product: o.Product, Log: o.Log, AppName: h.AppName, FileLine: o.Format == FormatLine}
-	if o.Format == FormatLine {
+func (p *ECSProcessor) parseKerio(d *ecs.Document, o *pipeline.Origin, h *syslogparse.Header, msg string) (kerio.Result, bool) {
+	hint := kerio.Hint{Product: o.Product, Log: o.Log, AppName: h.AppName, FileLine: o.Format == pipeline.FormatLine}
+	if o.Format == pipeline.FormatLine {
 		// A file's log name comes from its file name unless configured:
 		// only a product says the files are Kerio's.
 		hint.Log, hint.AppName = "", o.Log
@@ -266,8 +267,8 @@ func (p *ECSProcessor) appendGeneric(d *ecs.Document, h *syslogparse.Header, msg
 
 // routes copies the routing fields out of d in one pass over its fields
 // (a Get per field would scan the document five times).
-func (p *ECSProcessor) routes(d *ecs.Document, dataset, hostname string) Routes {
-	r := Routes{Dataset: dataset, Hostname: hostname, Namespace: p.opts.Namespace}
+func (p *ECSProcessor) routes(d *ecs.Document, dataset, hostname string) pipeline.Routes {
+	r := pipeline.Routes{Dataset: dataset, Hostname: hostname, Namespace: p.opts.Namespace}
 	fields := d.Fields()
 	for i := range fields { // later entries replace earlier ones, as in Get
 		f := &fields[i]
@@ -371,18 +372,18 @@ type originFields struct {
 // originText is what originFields are made from.
 type originText struct {
 	source, dataset, profile string
-	observer                 Observer
-	labels                   []Label // a copy
+	observer                 pipeline.Observer
+	labels                   []pipeline.Label // a copy
 }
 
 // matches reports whether o still holds the text t was taken from.
-func (t *originText) matches(o *Origin) bool {
+func (t *originText) matches(o *pipeline.Origin) bool {
 	return t.source == o.Source && t.dataset == o.Dataset && t.profile == o.Profile &&
 		t.observer == o.Observer && slices.Equal(t.labels, o.Labels)
 }
 
 // originFields returns the constant fields of o's events.
-func (p *ECSProcessor) originFields(o *Origin) *originFields {
+func (p *ECSProcessor) originFields(o *pipeline.Origin) *originFields {
 	if p.lastFrom == o && p.last.from.matches(o) { // a batch comes from one origin
 		return p.last
 	}
@@ -390,7 +391,7 @@ func (p *ECSProcessor) originFields(o *Origin) *originFields {
 	if !ok || !of.from.matches(o) {
 		of = p.newOriginFields(o)
 		if p.origins == nil || len(p.origins) >= maxOrigins {
-			p.origins = make(map[*Origin]*originFields)
+			p.origins = make(map[*pipeline.Origin]*originFields)
 		}
 		p.origins[o] = of
 	}
@@ -398,7 +399,7 @@ func (p *ECSProcessor) originFields(o *Origin) *originFields {
 	return of
 }
 
-func (p *ECSProcessor) newOriginFields(o *Origin) *originFields {
+func (p *ECSProcessor) newOriginFields(o *pipeline.Origin) *originFields {
 	of := &originFields{
 		from: originText{source: o.Source, dataset: o.Dataset, profile: o.Profile, observer: o.Observer,
 			labels: slices.Clone(o.Labels)},
@@ -451,7 +452,7 @@ func absDuration(d time.Duration) time.Duration {
 }
 
 // appendTLS sets the tls.* fields of a connection and its client certificate.
-func appendTLS(d *ecs.Document, t *TLSPeer) {
+func appendTLS(d *ecs.Document, t *pipeline.TLSPeer) {
 	d.SetBool(keyTLSEstablished, true)
 	d.SetString(keyTLSVersionProtocol, "tls")
 	d.SetStringNonEmpty(keyTLSVersion, t.Version)

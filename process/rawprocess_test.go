@@ -1,4 +1,4 @@
-package pipeline_test
+package process_test
 
 import (
 	"testing"
@@ -9,6 +9,7 @@ import (
 	"siemfwd/internal/cputime"
 	"siemfwd/parse/charset"
 	"siemfwd/pipeline"
+	"siemfwd/process"
 )
 
 // rawCases are events of every kind a raw (edge) pipeline meets: the
@@ -50,7 +51,7 @@ func rawCases(t testing.TB) []*pipeline.Event {
 // key, the sender profile the edge header names and the ledger's sender
 // name depend on it) and makes no document.
 func TestRawProcessorReadsTheHostnameTheFullOneReads(t *testing.T) {
-	full, raw := newProcessor(), pipeline.NewRawProcessor("default")
+	full, raw := newProcessor(), process.NewRawProcessor("default")
 	hostnames := map[string]bool{}
 	for i, ev := range rawCases(t) {
 		parsed := *ev
@@ -76,25 +77,9 @@ func TestRawProcessorPassesECSDocumentsOn(t *testing.T) {
 	doc := []byte(`{"message":"x"}`)
 	ev := &pipeline.Event{Raw: doc, Origin: &pipeline.Origin{Source: "alerts", Format: pipeline.FormatECS, Location: time.UTC},
 		Routes: pipeline.Routes{Dataset: "siemfwd.alert"}}
-	pipeline.NewRawProcessor("prod").Process(ev)
+	process.NewRawProcessor("prod").Process(ev)
 	require.Equal(t, doc, ev.JSON)
 	require.Equal(t, pipeline.Routes{Dataset: "siemfwd.alert", Namespace: "prod"}, ev.Routes)
-}
-
-func TestRouteReadsParsedFields(t *testing.T) {
-	some := pipeline.Match{Include: []string{"x"}}
-	for _, tt := range []struct {
-		route pipeline.Route
-		want  bool
-	}{
-		{pipeline.Route{}, false},
-		{pipeline.Route{Hostname: some, Source: some}, false},
-		{pipeline.Route{Dataset: some}, true},
-		{pipeline.Route{Category: pipeline.Match{Exclude: []string{"x"}}}, true},
-		{pipeline.Route{Kind: some}, true},
-	} {
-		require.Equal(t, tt.want, tt.route.ReadsParsedFields(), "%+v", tt.route)
-	}
 }
 
 // FuzzRawProcessAgrees: on any input the raw processor reads the hostname
@@ -108,7 +93,7 @@ func FuzzRawProcessAgrees(f *testing.F) {
 	cp1252, err := charset.Lookup("windows-1252")
 	require.NoError(f, err)
 	o := &pipeline.Origin{Source: "fuzz", Location: time.UTC, Charset: cp1252}
-	full, raw := newProcessor(), pipeline.NewRawProcessor("default")
+	full, raw := newProcessor(), process.NewRawProcessor("default")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		parsed := pipeline.Event{Raw: b, Origin: o, Received: time.Unix(1_700_000_000, 0)}
 		ev := parsed
@@ -132,7 +117,7 @@ func BenchmarkRawProcessCorpus(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		proc pipeline.Processor
-	}{{"raw", pipeline.NewRawProcessor("default")}, {"full", newProcessor()}} {
+	}{{"raw", process.NewRawProcessor("default")}, {"full", newProcessor()}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			n := 0

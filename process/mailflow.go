@@ -1,4 +1,4 @@
-package pipeline
+package process
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"siemfwd/ecs"
 	"siemfwd/enrich/geoip"
 	"siemfwd/enrich/mailflow"
+	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
 
@@ -20,8 +21,8 @@ type MailFlowSummaries struct {
 	pending chan mailflow.Summary
 	every   time.Duration
 	opts    ProcessOptions
-	origin  *Origin
-	ids     *IDSequence
+	origin  *pipeline.Origin
+	ids     *pipeline.IDSequence
 	m       *metrics.Metrics
 }
 
@@ -30,7 +31,7 @@ type MailFlowSummaries struct {
 func NewMailFlowSummaries(t *mailflow.Tracker, geo *geoip.Enricher, every time.Duration, opts ProcessOptions, m *metrics.Metrics) *MailFlowSummaries {
 	const name = "mail_flow"
 	return &MailFlowSummaries{tracker: t, geo: geo, pending: make(chan mailflow.Summary, 4096), every: every, opts: opts, m: m,
-		ids: NewIDSequence(name), origin: &Origin{Source: name, Transport: "internal", Format: FormatECS, Location: time.UTC}}
+		ids: pipeline.NewIDSequence(name), origin: &pipeline.Origin{Source: name, Transport: "internal", Format: pipeline.FormatECS, Location: time.UTC}}
 }
 
 // Name is the source name of the summaries.
@@ -55,14 +56,14 @@ func (s *MailFlowSummaries) Offer(sum mailflow.Summary) {
 
 // Run sends summaries until ctx ends, then flushes the open messages as
 // timed-out summaries so they are not lost at shutdown.
-func (s *MailFlowSummaries) Run(ctx context.Context, out chan<- Batch) error {
+func (s *MailFlowSummaries) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 	tick := time.NewTicker(s.every)
 	defer tick.Stop()
 	send := func(sums []mailflow.Summary) {
 		if len(sums) == 0 {
 			return
 		}
-		b := Batch{Events: s.events(sums)}
+		b := pipeline.Batch{Events: s.events(sums)}
 		select {
 		case out <- b:
 		case <-ctx.Done():
@@ -77,7 +78,7 @@ func (s *MailFlowSummaries) Run(ctx context.Context, out chan<- Batch) error {
 			}
 			// The pipeline still drains after ctx ended, so a last send may wait briefly.
 			if len(rest) > 0 {
-				b := Batch{Events: s.events(rest)}
+				b := pipeline.Batch{Events: s.events(rest)}
 				select {
 				case out <- b:
 				case <-time.After(time.Second):
@@ -99,8 +100,8 @@ func (s *MailFlowSummaries) Run(ctx context.Context, out chan<- Batch) error {
 
 // events builds the summaries' events, leaving out (counted as a parse
 // failure, format ecs_keys) one whose document cannot be encoded.
-func (s *MailFlowSummaries) events(sums []mailflow.Summary) []*Event {
-	events := make([]*Event, 0, len(sums))
+func (s *MailFlowSummaries) events(sums []mailflow.Summary) []*pipeline.Event {
+	events := make([]*pipeline.Event, 0, len(sums))
 	for i := range sums {
 		ev, err := s.event(&sums[i])
 		if err != nil {
@@ -113,7 +114,7 @@ func (s *MailFlowSummaries) events(sums []mailflow.Summary) []*Event {
 }
 
 // event builds the summary's ECS document.
-func (s *MailFlowSummaries) event(sum *mailflow.Summary) (*Event, error) {
+func (s *MailFlowSummaries) event(sum *mailflow.Summary) (*pipeline.Event, error) {
 	now := time.Now()
 	id := s.ids.Next()
 	var d ecs.Document
@@ -134,7 +135,7 @@ func (s *MailFlowSummaries) event(sum *mailflow.Summary) (*Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Event{Raw: raw, Received: now, Origin: s.origin, ID: id, Routes: Routes{Dataset: "kerio_connect.mail", Kind: "event",
+	return &pipeline.Event{Raw: raw, Received: now, Origin: s.origin, ID: id, Routes: pipeline.Routes{Dataset: "kerio_connect.mail", Kind: "event",
 		Categories: []string{"email"}, Hostname: sum.Observer, SourceIP: sum.ClientIP, Module: "kerio_connect", Namespace: s.opts.Namespace}}, nil
 }
 

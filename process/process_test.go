@@ -1,4 +1,4 @@
-package pipeline_test
+package process_test
 
 import (
 	"bytes"
@@ -28,6 +28,7 @@ import (
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
+	"siemfwd/process"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden from the current output")
@@ -38,8 +39,8 @@ func readCorpus(t testing.TB, names ...string) []corpus.Line {
 	return corpus.Read(t, filepath.Join("..", "testdata", "kerio"), names...)
 }
 
-func newProcessor() *pipeline.ECSProcessor {
-	return pipeline.NewECSProcessor(pipeline.ProcessOptions{KeepOriginal: true, Namespace: "default",
+func newProcessor() *process.ECSProcessor {
+	return process.NewECSProcessor(process.ProcessOptions{KeepOriginal: true, Namespace: "default",
 		AgentName: "siemfwd-test", AgentVersion: "test"}, metrics.New())
 }
 
@@ -195,19 +196,19 @@ func TestUnparsableHeaderStillProducesAnEvent(t *testing.T) {
 	ev := &pipeline.Event{Raw: []byte("\x00\x01 not syslog"), Received: received,
 		Origin: &pipeline.Origin{Source: "udp", Location: time.UTC}}
 	newProcessor().Process(ev)
-	require.Contains(t, flatten(t, ev.JSON)["tags"], pipeline.TagSyslogParseFailure)
+	require.Contains(t, flatten(t, ev.JSON)["tags"], process.TagSyslogParseFailure)
 }
 
 func TestInvalidUTF8BecomesReplacementCharactersAndIsTagged(t *testing.T) {
 	m := metrics.New()
-	p := pipeline.NewECSProcessor(pipeline.ProcessOptions{KeepOriginal: true, Namespace: "default"}, m)
+	p := process.NewECSProcessor(process.ProcessOptions{KeepOriginal: true, Namespace: "default"}, m)
 	ev := &pipeline.Event{Raw: []byte("<13>Mar 14 09:00:00 host app: caf\xe9 cr\xe8me"), Received: time.Now(),
 		Origin: &pipeline.Origin{Source: "udp", Location: time.UTC}}
 	p.Process(ev)
 	got := flatten(t, ev.JSON)
 	require.Equal(t, "caf\uFFFD cr\uFFFDme", got["message"])
 	require.Equal(t, "<13>Mar 14 09:00:00 host app: caf\uFFFD cr\uFFFDme", got["event.original"])
-	require.Equal(t, []any{pipeline.TagInvalidCharset}, got["tags"])
+	require.Equal(t, []any{process.TagInvalidCharset}, got["tags"])
 	require.Equal(t, 1.0, testutil.ToFloat64(m.ParseFailures.WithLabelValues("udp", "charset")))
 
 	valid := &pipeline.Event{Raw: []byte("<13>Mar 14 09:00:00 host app: café crème"), Received: time.Now(),
@@ -227,7 +228,7 @@ func TestTextIsDecodedFromTheSourcesCharset(t *testing.T) {
 		{"windows-1250", "<13>Mar 14 09:00:00 host app: P\xf8ihl\xe1\x9aen\xed", "Přihlášení", nil},
 		{"iso-8859-2", "<13>Mar 14 09:00:00 host app: P\xf8ihl\xe1\xb9en\xed", "Přihlášení", nil},
 		{"windows-1250", "<13>Mar 14 09:00:00 host app: UTF-8 stays UTF-8: Přihlášení", "UTF-8 stays UTF-8: Přihlášení", nil},
-		{"windows-1250", "<13>Mar 14 09:00:00 host app: a\x81b", "a\uFFFDb", []any{pipeline.TagInvalidCharset}},
+		{"windows-1250", "<13>Mar 14 09:00:00 host app: a\x81b", "a\uFFFDb", []any{process.TagInvalidCharset}},
 	} {
 		t.Run(tt.charset+" "+tt.message, func(t *testing.T) {
 			cs, err := charset.Lookup(tt.charset)
@@ -259,7 +260,7 @@ func TestHostnameProfileCharsetDecides(t *testing.T) {
 	}{
 		{"profile windows-1250 on a UTF-8 source", nil, cp1250, "Přihlášení", nil},
 		{"profile windows-1250 on a windows-1252 source", cp1252, cp1250, "Přihlášení", nil},
-		{"profile utf-8 on a windows-1250 source", cp1250, nil, "P\uFFFDihl\uFFFD\uFFFDen\uFFFD", []any{pipeline.TagInvalidCharset}},
+		{"profile utf-8 on a windows-1250 source", cp1250, nil, "P\uFFFDihl\uFFFD\uFFFDen\uFFFD", []any{process.TagInvalidCharset}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			prof := &pipeline.Origin{Source: "udp", Location: time.UTC, Profile: "prague", Charset: tt.prof}
@@ -301,11 +302,11 @@ func TestTruncatedEventsAreTagged(t *testing.T) {
 	ev := &pipeline.Event{Raw: []byte("<13>1 2026-03-14T09:00:00Z h app - - - cut her"), Flags: pipeline.FlagTruncated,
 		Origin: &pipeline.Origin{Source: "tcp", Location: time.UTC}, Received: time.Now()}
 	newProcessor().Process(ev)
-	require.Contains(t, flatten(t, ev.JSON)["tags"], pipeline.TagTruncated)
+	require.Contains(t, flatten(t, ev.JSON)["tags"], process.TagTruncated)
 }
 
 func TestEventOriginalCanBeSwitchedOff(t *testing.T) {
-	p := pipeline.NewECSProcessor(pipeline.ProcessOptions{Namespace: "default"}, metrics.New())
+	p := process.NewECSProcessor(process.ProcessOptions{Namespace: "default"}, metrics.New())
 	ev := &pipeline.Event{Raw: []byte("<13>1 2026-03-14T09:00:00Z h app - - - hi"),
 		Origin: &pipeline.Origin{Source: "tcp", Location: time.UTC}, Received: time.Now()}
 	p.Process(ev)
@@ -404,8 +405,8 @@ func TestTLSClientCertificateReachesTheDocument(t *testing.T) {
 
 func TestSilenceAlertIsAnECSAlert(t *testing.T) {
 	led := ledger.New(ledger.DefaultConfig(), nil)
-	a := pipeline.NewSilenceAlerts(led, time.Second, slog.New(slog.DiscardHandler))
-	ev, err := pipeline.SilenceAlertForTest(a, ledger.Sender{Address: netip.MustParseAddr("192.0.2.25"), Hostname: "mail01",
+	a := process.NewSilenceAlerts(led, time.Second, slog.New(slog.DiscardHandler))
+	ev, err := process.SilenceAlertForTest(a, ledger.Sender{Address: netip.MustParseAddr("192.0.2.25"), Hostname: "mail01",
 		LastSeen: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), Interval: 5 * time.Minute})
 	require.NoError(t, err)
 	newProcessor().Process(ev)
@@ -419,10 +420,10 @@ func TestSilenceAlertIsAnECSAlert(t *testing.T) {
 
 func TestMailFlowSummaryComesOutAsItsOwnEvent(t *testing.T) {
 	tracker := mailflow.New(mailflow.Config{Enabled: true, Timeout: time.Hour, MaxOpenMessages: 10, MaxRecipients: 10})
-	opts := pipeline.ProcessOptions{KeepOriginal: true, Namespace: "default"}
-	summaries := pipeline.NewMailFlowSummaries(tracker, nil, time.Hour, opts, metrics.New())
+	opts := process.ProcessOptions{KeepOriginal: true, Namespace: "default"}
+	summaries := process.NewMailFlowSummaries(tracker, nil, time.Hour, opts, metrics.New())
 	opts.MailFlow, opts.OfferSummary = tracker, summaries.Offer
-	p := pipeline.NewECSProcessor(opts, metrics.New())
+	p := process.NewECSProcessor(opts, metrics.New())
 	o := &pipeline.Origin{Source: "files", Format: pipeline.FormatLine, Product: "kerio_connect", Log: "mail", Location: time.UTC}
 	for _, line := range []string{
 		"[30/Nov/2005 17:57:14] Recv: Queue-ID: 438dd9ea-00000000, Service: SMTP, From: <jwayne@company.com>, To: <wsmith@company.com>, Size: 1229, Sender-Host: 195.39.55.2, SSL: yes",
@@ -672,7 +673,7 @@ func TestAnOriginChangedInPlaceNeverYieldsStaleFields(t *testing.T) {
 // still give valid JSON, not {"env":"a","env":{"sub":"b"}}.
 func TestAFieldThatIsBothAValueAndAParentIsLeftOutTaggedAndCounted(t *testing.T) {
 	m := metrics.New()
-	p := pipeline.NewECSProcessor(pipeline.ProcessOptions{Namespace: "default"}, m)
+	p := process.NewECSProcessor(process.ProcessOptions{Namespace: "default"}, m)
 	o := &pipeline.Origin{Source: "s", Transport: "tcp", Format: pipeline.FormatSyslog, Location: time.UTC,
 		Labels: []pipeline.Label{{Key: "env", Value: "a"}, {Key: "env.sub", Value: "b"}}}
 	for i := range 2 { // the second event meets the refused layout in the encoder's cache
@@ -683,7 +684,22 @@ func TestAFieldThatIsBothAValueAndAParentIsLeftOutTaggedAndCounted(t *testing.T)
 		require.NotContains(t, got, "labels.env")
 		require.Equal(t, "b", got["labels.env.sub"])
 		require.Contains(t, got["message"], "hello")
-		require.Contains(t, got["tags"], pipeline.TagKeyConflict)
+		require.Contains(t, got["tags"], process.TagKeyConflict)
 		require.Equal(t, float64(i+1), testutil.ToFloat64(m.ParseFailures.WithLabelValues("s", "ecs_keys")))
 	}
+}
+
+func TestTheDocumentCarriesTheID(t *testing.T) {
+	p := process.NewECSProcessor(process.ProcessOptions{Namespace: "default"}, nil)
+	id := pipeline.ConnectionScope(pipeline.NewSession(), "syslog_tcp", 1).ID(3)
+	ev := &pipeline.Event{Raw: []byte("<13>1 2026-12-07T10:00:00Z h app - - - x"), Received: time.Now(), ID: id,
+		Origin: &pipeline.Origin{Source: "syslog_tcp", Location: time.UTC}}
+	p.Process(ev)
+	var doc struct {
+		Event struct {
+			ID string `json:"id"`
+		} `json:"event"`
+	}
+	require.NoError(t, json.Unmarshal(ev.JSON, &doc), "%s", ev.JSON)
+	require.Equal(t, id, doc.Event.ID)
 }

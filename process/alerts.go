@@ -1,4 +1,4 @@
-package pipeline
+package process
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"siemfwd/ecs"
+	"siemfwd/pipeline"
 	"siemfwd/pipeline/ledger"
 )
 
@@ -17,16 +18,16 @@ type SilenceAlerts struct {
 	ledger *ledger.Ledger
 	every  time.Duration
 	log    *slog.Logger
-	origin *Origin
-	ids    *IDSequence
+	origin *pipeline.Origin
+	ids    *pipeline.IDSequence
 	now    func() time.Time
 }
 
 // NewSilenceAlerts watches l every interval.
 func NewSilenceAlerts(l *ledger.Ledger, every time.Duration, log *slog.Logger) *SilenceAlerts {
 	const name = "siemfwd_ledger"
-	return &SilenceAlerts{ledger: l, every: every, log: log, now: time.Now, ids: NewIDSequence(name),
-		origin: &Origin{Source: name, Transport: "internal", Format: FormatECS, Location: time.UTC}}
+	return &SilenceAlerts{ledger: l, every: every, log: log, now: time.Now, ids: pipeline.NewIDSequence(name),
+		origin: &pipeline.Origin{Source: name, Transport: "internal", Format: pipeline.FormatECS, Location: time.UTC}}
 }
 
 // Name is the source name the alerts carry.
@@ -39,7 +40,7 @@ func (a *SilenceAlerts) Start(context.Context) error { return nil }
 func (a *SilenceAlerts) Close(context.Context) error { return nil }
 
 // Run watches until ctx ends.
-func (a *SilenceAlerts) Run(ctx context.Context, out chan<- Batch) error {
+func (a *SilenceAlerts) Run(ctx context.Context, out chan<- pipeline.Batch) error {
 	a.ledger.Watch(ctx, a.every, func(s ledger.Sender) {
 		ev, err := a.alert(s)
 		if err != nil {
@@ -49,7 +50,7 @@ func (a *SilenceAlerts) Run(ctx context.Context, out chan<- Batch) error {
 		a.log.Warn("sender silent", "address", s.Address.String(), "hostname", s.Hostname,
 			"last_seen", s.LastSeen, "interval", s.Interval)
 		select {
-		case out <- Batch{Events: []*Event{ev}}:
+		case out <- pipeline.Batch{Events: []*pipeline.Event{ev}}:
 		case <-ctx.Done():
 		}
 	})
@@ -57,7 +58,7 @@ func (a *SilenceAlerts) Run(ctx context.Context, out chan<- Batch) error {
 }
 
 // alert builds the ECS document of one silence.
-func (a *SilenceAlerts) alert(s ledger.Sender) (*Event, error) {
+func (a *SilenceAlerts) alert(s ledger.Sender) (*pipeline.Event, error) {
 	now := a.now()
 	id := a.ids.Next()
 	var d ecs.Document
@@ -89,8 +90,8 @@ func (a *SilenceAlerts) alert(s ledger.Sender) (*Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Event{Raw: raw, Received: now, Origin: a.origin, ID: id,
-		Routes: Routes{Dataset: "siemfwd.ledger", Kind: "alert", Categories: []string{"host"}, Hostname: s.Hostname, Module: "siemfwd"}}, nil
+	return &pipeline.Event{Raw: raw, Received: now, Origin: a.origin, ID: id,
+		Routes: pipeline.Routes{Dataset: "siemfwd.ledger", Kind: "alert", Categories: []string{"host"}, Hostname: s.Hostname, Module: "siemfwd"}}, nil
 }
 
 func senderName(s ledger.Sender) string {

@@ -1,28 +1,12 @@
-package pipeline
+package process
 
 import (
 	"unicode/utf8"
 
 	"siemfwd/parse/charset"
 	"siemfwd/parse/syslogparse"
+	"siemfwd/pipeline"
 )
-
-// RawForwarder is implemented by sinks that may write only what a source
-// set on an event and the routing fields Routes.Hostname and
-// Routes.Namespace, never its JSON or another field of Routes: a Kafka sink
-// in edge mode, whose indexers parse the raw message. ForwardsRaw reports
-// whether this sink, as configured, is one (a topic template over
-// event.dataset is not). A sink without the method needs the document.
-type RawForwarder interface {
-	ForwardsRaw() bool
-}
-
-// ReadsParsedFields reports whether the route matches on a field that only
-// parsing the message gives (dataset, category, kind): its sink needs the
-// full processor even when it forwards raw messages.
-func (r Route) ReadsParsedFields() bool {
-	return !r.Dataset.empty() || !r.Category.empty() || !r.Kind.empty()
-}
 
 // RawProcessor is the worker's processor when every sink forwards the raw
 // message (the edge of a two-tier deployment): it reads what the sinks, the
@@ -45,14 +29,14 @@ func NewRawProcessor(namespace string) *RawProcessor {
 
 // Process sets ev.Routes.Hostname and Namespace; ev.JSON stays empty, but
 // for a complete ECS document, which is passed on as the ECSProcessor does.
-func (p *RawProcessor) Process(ev *Event) {
-	if ev.Origin.Format == FormatECS {
+func (p *RawProcessor) Process(ev *pipeline.Event) {
+	if ev.Origin.Format == pipeline.FormatECS {
 		passThrough(ev, p.namespace)
 		return
 	}
 	ev.JSON = nil
-	ev.Routes = Routes{Namespace: p.namespace}
-	if ev.Origin.Format == FormatSyslog {
+	ev.Routes = pipeline.Routes{Namespace: p.namespace}
+	if ev.Origin.Format == pipeline.FormatSyslog {
 		var t eventText
 		readText(p.syslog, ev, &t)
 		ev.Routes.Hostname = t.header.Hostname
@@ -61,7 +45,7 @@ func (p *RawProcessor) Process(ev *Event) {
 
 // passThrough makes an event whose Raw is a complete ECS document its own
 // JSON; the source filled its Routes.
-func passThrough(ev *Event, namespace string) {
+func passThrough(ev *pipeline.Event, namespace string) {
 	ev.JSON = ev.Raw
 	if ev.Routes.Namespace == "" {
 		ev.Routes.Namespace = namespace
@@ -72,7 +56,7 @@ func passThrough(ev *Event, namespace string) {
 type eventText struct {
 	// origin is ev.Origin, or the sender profile that the syslog HOSTNAME
 	// matched (Origin.ByHostname): its settings apply to the event.
-	origin *Origin
+	origin *pipeline.Origin
 	// text is Raw, decoded to UTF-8 in origin's charset when Raw is not
 	// valid UTF-8 (a new array then, so it may be aliased like Raw).
 	text []byte
@@ -88,14 +72,14 @@ type eventText struct {
 // the text again (headers are ASCII in every charset we support) and its
 // zone reads a header time without one. It fills the caller's zero t
 // rather than returning one, so that the large header is not copied out.
-func readText(parser *syslogparse.Parser, ev *Event, t *eventText) {
+func readText(parser *syslogparse.Parser, ev *pipeline.Event, t *eventText) {
 	o := ev.Origin
 	t.origin, t.text = o, ev.Raw
 	valid := utf8.Valid(t.text)
 	if !valid {
 		t.text, t.badText = charset.Decode(t.text, o.Charset)
 	}
-	if o.Format != FormatSyslog {
+	if o.Format != pipeline.FormatSyslog {
 		return
 	}
 	t.header = parser.Parse(t.text, ev.Received, o.Location)

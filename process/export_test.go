@@ -1,0 +1,11 @@
+package process
+
+import (
+	"siemfwd/pipeline"
+	"siemfwd/pipeline/ledger"
+)
+
+// SilenceAlertForTest builds the alert event for s.
+func SilenceAlertForTest(a *SilenceAlerts, s ledger.Sender) (*pipeline.Event, error) {
+	return a.alert(s)
+}
