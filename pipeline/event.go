@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"sync"
 	"time"
-
-	"siemfwd/parse/charset"
 )
 
 // Format tells the worker how to read an event's Raw bytes.
@@ -30,14 +28,14 @@ const (
 // connection or a file. Sources create it once and share the pointer; it is
 // never modified after the first event that carries it.
 type Origin struct {
-	Source    string           // configured source name, e.g. "syslog_udp"
-	Transport string           // "udp", "tcp", "tls", "file", "kafka"
-	Format    Format           // how to read Raw
-	Location  *time.Location   // zone for times that carry none (RFC 3164, Kerio brackets); never nil
-	Product   string           // "kerio_connect", "kerio_control" or "" (detect)
-	Log       string           // log name hint ("security", "mail", …) or "" (from APP-NAME or the text)
-	Charset   *charset.Charset // decodes text that is not valid UTF-8; nil: UTF-8 only (bad bytes become U+FFFD)
-	FilePath  string           // log.file.path for file sources
+	Source    string         // configured source name, e.g. "syslog_udp"
+	Transport string         // "udp", "tcp", "tls", "file", "kafka"
+	Format    Format         // how to read Raw
+	Location  *time.Location // zone for times that carry none (RFC 3164, Kerio brackets); never nil
+	Product   string         // "kerio_connect", "kerio_control" or "" (detect)
+	Log       string         // log name hint ("security", "mail", …) or "" (from APP-NAME or the text)
+	Charset   string         // configured character set of text that is not valid UTF-8 ("windows-1250"); "" or UTF-8: bad bytes become U+FFFD
+	FilePath  string         // log.file.path for file sources
 
 	// Set by a sender profile (per-sender settings of a source).
 	Profile   string        // profile name, for labels.siemfwd_profile; "" when none matched

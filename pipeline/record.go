@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"siemfwd/parse/charset"
 )
 
 // recordVersion is the first byte of every disk-buffer record. A buffer
@@ -87,14 +85,11 @@ func appliedOrigin(ev *Event) *Origin {
 // strings before do not hold.
 func appendSettings(dst []byte, o *Origin) []byte {
 	dst = append(dst, byte(o.Format))
-	zone, cs := "", ""
+	zone := ""
 	if o.Location != nil {
 		zone = o.Location.String()
 	}
-	if o.Charset != nil {
-		cs = o.Charset.Name()
-	}
-	for _, s := range []string{zone, cs, o.Dataset} {
+	for _, s := range []string{zone, o.Charset, o.Dataset} {
 		dst = appendBytes(dst, []byte(s))
 	}
 	dst = binary.AppendVarint(dst, int64(o.ClockSkew))
@@ -111,12 +106,9 @@ func appendSettings(dst []byte, o *Origin) []byte {
 // settingsBound is at least the size of appendSettings' output for o.
 func settingsBound(o *Origin) int {
 	const prefix = binary.MaxVarintLen64
-	n := 1 + 9*prefix + len(o.Dataset) + len(o.Observer.Name) + len(o.Observer.Vendor) + len(o.Observer.Product) + len(o.Observer.Type)
+	n := 1 + 9*prefix + len(o.Charset) + len(o.Dataset) + len(o.Observer.Name) + len(o.Observer.Vendor) + len(o.Observer.Product) + len(o.Observer.Type)
 	if o.Location != nil {
 		n += len(o.Location.String())
-	}
-	if o.Charset != nil {
-		n += len(o.Charset.Name())
 	}
 	for _, l := range o.Labels {
 		n += 2*prefix + len(l.Key) + len(l.Value)
@@ -267,9 +259,10 @@ func (c *origins) get(strs [6]string, settings []byte) (*Origin, error) {
 	return o, nil
 }
 
-// readSettings sets o's fields from a record's settings part. A zone or
-// charset this build does not know (another build wrote the record) leaves
-// UTC or UTF-8: the event is still delivered.
+// readSettings sets o's fields from a record's settings part. A zone this
+// build does not know (another build wrote the record) leaves UTC, and a
+// charset name it does not know decodes as UTF-8 (the processor's lookup):
+// the event is still delivered.
 func readSettings(b []byte, o *Origin) error {
 	r := recordReader{b: b}
 	o.Format = Format(r.byte())
@@ -292,9 +285,7 @@ func readSettings(b []byte, o *Origin) error {
 	if loc, err := time.LoadLocation(zone); err == nil && zone != "" {
 		o.Location = loc
 	}
-	if c, err := charset.Lookup(cs); err == nil {
-		o.Charset = c
-	}
+	o.Charset = cs
 	return nil
 }
 

@@ -74,6 +74,8 @@ type ECSProcessor struct {
 	origins  map[*pipeline.Origin]*originFields
 	lastFrom *pipeline.Origin
 	last     *originFields
+	// charsets decode text that is not UTF-8, by the names origins carry.
+	charsets charsets
 }
 
 // slabSize is the size of the blocks events' JSON is encoded into, and
@@ -109,7 +111,7 @@ func (p *ECSProcessor) Process(ev *pipeline.Event) {
 	// is a new array per event, so the document's strings may alias text
 	// instead of being copied.
 	var t eventText
-	readText(p.syslog, ev, &t)
+	readText(p.syslog, &p.charsets, ev, &t)
 	o, h, badText := t.origin, &t.header, t.badText
 	raw := unsafe.String(unsafe.SliceData(t.text), len(t.text))
 

@@ -19,6 +19,7 @@ import (
 type RawProcessor struct {
 	namespace string
 	syslog    *syslogparse.Parser
+	charsets  charsets
 }
 
 // NewRawProcessor returns a processor for one worker; namespace is the
@@ -38,7 +39,7 @@ func (p *RawProcessor) Process(ev *pipeline.Event) {
 	ev.Routes = pipeline.Routes{Namespace: p.namespace}
 	if ev.Origin.Format == pipeline.FormatSyslog {
 		var t eventText
-		readText(p.syslog, ev, &t)
+		readText(p.syslog, &p.charsets, ev, &t)
 		ev.Routes.Hostname = t.header.Hostname
 	}
 }
@@ -72,12 +73,12 @@ type eventText struct {
 // the text again (headers are ASCII in every charset we support) and its
 // zone reads a header time without one. It fills the caller's zero t
 // rather than returning one, so that the large header is not copied out.
-func readText(parser *syslogparse.Parser, ev *pipeline.Event, t *eventText) {
+func readText(parser *syslogparse.Parser, sets *charsets, ev *pipeline.Event, t *eventText) {
 	o := ev.Origin
 	t.origin, t.text = o, ev.Raw
 	valid := utf8.Valid(t.text)
 	if !valid {
-		t.text, t.badText = charset.Decode(t.text, o.Charset)
+		t.text, t.badText = charset.Decode(t.text, sets.get(o.Charset))
 	}
 	if o.Format != pipeline.FormatSyslog {
 		return
@@ -93,9 +94,30 @@ func readText(parser *syslogparse.Parser, ev *pipeline.Event, t *eventText) {
 	recode := !valid && byName.Charset != o.Charset
 	t.origin = byName
 	if recode {
-		t.text, t.badText = charset.Decode(ev.Raw, byName.Charset)
+		t.text, t.badText = charset.Decode(ev.Raw, sets.get(byName.Charset))
 	}
 	if recode || !t.header.TimeZoned {
 		t.header = parser.Parse(t.text, ev.Received, byName.Location)
 	}
+}
+
+// charsets holds the character sets that origins name, looked up once each:
+// the names come from the configuration and from edge headers, which carry
+// an edge's configured names, so there are a handful.
+type charsets map[string]*charset.Charset
+
+// get returns the character set called name: nil, which decodes as UTF-8,
+// for "" and UTF-8's names. A name that Lookup does not know is nil too: the
+// sources' Validate and the edge header decoder refuse such names, so none
+// reaches a worker.
+func (c *charsets) get(name string) *charset.Charset {
+	cs, ok := (*c)[name]
+	if !ok {
+		cs, _ = charset.Lookup(name)
+		if *c == nil {
+			*c = make(charsets)
+		}
+		(*c)[name] = cs
+	}
+	return cs
 }

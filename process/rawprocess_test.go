@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"siemfwd/internal/cputime"
-	"siemfwd/parse/charset"
 	"siemfwd/pipeline"
 	"siemfwd/process"
 )
@@ -23,9 +22,7 @@ func rawCases(t testing.TB) []*pipeline.Event {
 			evs = append(evs, l.Event(), asSyslog(l))
 		}
 	}
-	cp1250, err := charset.Lookup("windows-1250")
-	require.NoError(t, err)
-	prof := &pipeline.Origin{Source: "udp", Location: time.UTC, Profile: "prague", Charset: cp1250}
+	prof := &pipeline.Origin{Source: "udp", Location: time.UTC, Profile: "prague", Charset: "windows-1250"}
 	base := &pipeline.Origin{Source: "udp", Location: time.UTC,
 		ByHostname: func(h string) *pipeline.Origin {
 			if h == "prague-fw" || h == "pr\uFFFDha" {
@@ -90,9 +87,7 @@ func FuzzRawProcessAgrees(f *testing.F) {
 			f.Add(asSyslog(l).Raw)
 		}
 	}
-	cp1252, err := charset.Lookup("windows-1252")
-	require.NoError(f, err)
-	o := &pipeline.Origin{Source: "fuzz", Location: time.UTC, Charset: cp1252}
+	o := &pipeline.Origin{Source: "fuzz", Location: time.UTC, Charset: "windows-1252"}
 	full, raw := newProcessor(), process.NewRawProcessor("default")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		parsed := pipeline.Event{Raw: b, Origin: o, Received: time.Unix(1_700_000_000, 0)}

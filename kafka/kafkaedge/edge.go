@@ -169,8 +169,8 @@ func originValue(o *pipeline.Origin) string {
 	if o.Location != nil {
 		add("timezone", o.Location.String())
 	}
-	if o.Charset != nil {
-		add("charset", o.Charset.Name())
+	if cs, err := charset.Lookup(o.Charset); err == nil && cs != nil {
+		add("charset", cs.Name()) // its IANA name; nothing for UTF-8
 	}
 	add("file_path", o.FilePath)
 	add("dataset", o.Dataset)
@@ -418,8 +418,8 @@ func (d *Decoder) build(v string) (*pipeline.Origin, []error) {
 				bad("timezone: %v", err)
 			}
 		case k == "charset":
-			if cs, err := charset.Lookup(val); err == nil {
-				o.Charset = cs
+			if _, err := charset.Lookup(val); err == nil {
+				o.Charset = val
 			} else {
 				bad("charset: %v", err)
 			}

@@ -34,7 +34,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"siemfwd/internal/fileid"
-	"siemfwd/parse/charset"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
@@ -46,7 +45,6 @@ type Source struct {
 	cfg  Config
 	log  *slog.Logger
 	loc  *time.Location
-	cs   *charset.Charset // nil: UTF-8
 	m    sourceMetrics
 	reg  *registry
 	wake waker // kicks the scanner and every tailer at once (tests)
@@ -90,10 +88,6 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source
 	if err != nil {
 		return nil, fmt.Errorf("timezone: %w", err) // Validate loaded it already
 	}
-	cs, err := charset.Lookup(cfg.Charset)
-	if err != nil {
-		return nil, fmt.Errorf("charset: %w", err) // Validate checked it already
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -103,7 +97,6 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics) (*Source
 		cfg:  cfg,
 		log:  log.With("component", "source", "source", name),
 		loc:  loc,
-		cs:   cs,
 		m: sourceMetrics{
 			received:      m.SourceReceived.WithLabelValues(name),
 			receivedBytes: m.SourceReceivedBytes.WithLabelValues(name),

@@ -68,7 +68,7 @@ func (s *Source) newTailer(f *os.File, path string, id fileID, e *entry) *tailer
 			Location:  s.loc,
 			Product:   s.cfg.Product,
 			Log:       lg,
-			Charset:   s.cs,
+			Charset:   s.cfg.Charset,
 			FilePath:  path,
 		},
 		csize: max(readChunk, 2*(s.cfg.MaxLineBytes+2)),

@@ -69,7 +69,6 @@ import (
 
 	"siemfwd/kafka/kafkabatch"
 	"siemfwd/kafka/kafkaedge"
-	"siemfwd/parse/charset"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/metrics"
 )
@@ -139,10 +138,6 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics, km *Metr
 	if err != nil {
 		return nil, fmt.Errorf("timezone: %w", err) // Validate loaded it already
 	}
-	cs, err := charset.Lookup(cfg.Charset)
-	if err != nil {
-		return nil, fmt.Errorf("charset: %w", err) // Validate checked it already
-	}
 	tlsCfg, err := cfg.TLS.Build()
 	if err != nil {
 		return nil, err
@@ -166,7 +161,7 @@ func New(name string, cfg Config, log *slog.Logger, m *metrics.Metrics, km *Metr
 		cfg:  cfg,
 		log:  log,
 		raw: &pipeline.Origin{Source: name, Transport: "kafka", Format: format, Location: loc,
-			Product: cfg.Product, Log: cfg.Log, Charset: cs},
+			Product: cfg.Product, Log: cfg.Log, Charset: cfg.Charset},
 		ecs:    &pipeline.Origin{Source: name, Transport: "kafka", Format: formatECS, Location: loc},
 		dialer: &kafkago.Dialer{Timeout: cfg.DialTimeout, DualStack: true, TLS: tlsCfg, SASLMechanism: mech, ClientID: clientID},
 		client: &kafkago.Client{

@@ -13,11 +13,7 @@ func TestCharsetIsCheckedAndReachesTheOrigin(t *testing.T) {
 		require.NoError(t, cfg.Validate(), name)
 		s, err := newSenders("syslog_udp", cfg)
 		require.NoError(t, err)
-		if name == "utf-8" || name == "" {
-			require.Nil(t, s.base.Charset, "UTF-8 needs no decoder")
-		} else {
-			require.NotNil(t, s.base.Charset, name)
-		}
+		require.Equal(t, name, s.base.Charset, "the workers decode with the configured name")
 	}
 	cfg := DefaultConfig()
 	require.Equal(t, "utf-8", cfg.Charset)
@@ -41,10 +37,9 @@ func TestProfileCharsetOverridesTheSources(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 	s, err := newSenders("syslog_udp", cfg)
 	require.NoError(t, err)
-	require.NotNil(t, s.origins[0].Charset)
-	require.NotEqual(t, s.base.Charset, s.origins[0].Charset)
-	require.Nil(t, s.origins[1].Charset, "utf-8 turns the source's charset off")
-	require.Equal(t, s.base.Charset, s.origins[2].Charset)
+	require.Equal(t, "windows-1250", s.origins[0].Charset)
+	require.Equal(t, "utf-8", s.origins[1].Charset, "utf-8 turns the source's charset off")
+	require.Equal(t, "windows-1252", s.origins[2].Charset, "no charset keeps the source's")
 
 	cfg.Profiles[0].Charset = "klingon"
 	require.ErrorContains(t, cfg.Validate(), `profiles[0].charset: unknown character set "klingon"`)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"siemfwd/parse/charset"
 	"siemfwd/pipeline"
 )
 
@@ -30,10 +29,6 @@ func newSenders(name string, cfg Config) (*senders, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timezone: %w", err)
 	}
-	cs, err := charset.Lookup(cfg.Charset)
-	if err != nil {
-		return nil, fmt.Errorf("charset: %w", err)
-	}
 	s := &senders{base: &pipeline.Origin{
 		Source:    name,
 		Transport: cfg.Protocol,
@@ -41,7 +36,7 @@ func newSenders(name string, cfg Config) (*senders, error) {
 		Location:  loc,
 		Product:   cfg.Product,
 		Log:       cfg.Log,
-		Charset:   cs,
+		Charset:   cfg.Charset,
 		ClockSkew: cfg.ClockSkew,
 	}}
 	for i, a := range cfg.Allow {
@@ -99,11 +94,7 @@ func profileOrigin(base *pipeline.Origin, p ProfileConfig) (*pipeline.Origin, er
 		o.Log = p.Log
 	}
 	if p.Charset != "" {
-		cs, err := charset.Lookup(p.Charset)
-		if err != nil {
-			return nil, fmt.Errorf("charset: %w", err)
-		}
-		o.Charset = cs
+		o.Charset = p.Charset
 	}
 	o.Dataset = p.Dataset
 	o.Observer = pipeline.Observer{Name: p.Observer.Name, Vendor: p.Observer.Vendor,
