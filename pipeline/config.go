@@ -3,8 +3,6 @@ package pipeline
 import (
 	"time"
 
-	"siemfwd/enrich/geoip"
-	"siemfwd/enrich/mailflow"
 	"siemfwd/internal/confcheck"
 	"siemfwd/pipeline/diskbuf"
 )
@@ -19,29 +17,14 @@ type Config struct {
 	// ShutdownTimeout bounds the whole drain on SIGTERM; after it, what is still
 	// queued is abandoned and logged.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
-	// KeepOriginal puts the raw message into event.original.
-	KeepOriginal bool `mapstructure:"keep_original"`
-	// Namespace is data_stream.namespace (Elasticsearch data stream naming).
-	Namespace string `mapstructure:"namespace"`
 	// DataDir holds the sinks' disk buffers (DataDir/buffer/<sink>); required
 	// when a sink has buffer.type disk.
 	DataDir string `mapstructure:"data_dir"`
-	// Enrich turns on enrichment steps.
-	Enrich EnrichConfig `mapstructure:"enrich"`
-}
-
-// EnrichConfig configures the optional enrichment steps.
-type EnrichConfig struct {
-	// GeoIP adds source/destination geo and AS fields from MaxMind databases.
-	GeoIP geoip.Config `mapstructure:"geoip"`
-	// MailFlow emits one summary event per Kerio Connect message.
-	MailFlow mailflow.Config `mapstructure:"mail_flow"`
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{QueueBatches: 64, ShutdownTimeout: 30 * time.Second, KeepOriginal: true, Namespace: "default",
-		Enrich: EnrichConfig{GeoIP: geoip.DefaultConfig(), MailFlow: mailflow.DefaultConfig()}}
+	return Config{QueueBatches: 64, ShutdownTimeout: 30 * time.Second}
 }
 
 // Validate reports every problem, each with its key.
@@ -54,27 +37,7 @@ func (c Config) Validate() error {
 		errs.Add("queue_batches", "must be > 0, got %d", c.QueueBatches)
 	}
 	errs.Positive("shutdown_timeout", c.ShutdownTimeout)
-	errs.Under("enrich.geoip", c.Enrich.GeoIP.Validate())
-	errs.Under("enrich.mail_flow", c.Enrich.MailFlow.Validate())
-	if !validNamespace(c.Namespace) {
-		errs.Add("namespace", "must be 1-100 lower-case characters without \\/*?\"<>| ,# or '-', got %q", c.Namespace)
-	}
 	return errs.Err()
-}
-
-func validNamespace(s string) bool {
-	if s == "" || len(s) > 100 {
-		return false
-	}
-	for _, r := range s {
-		switch {
-		case r >= 'A' && r <= 'Z':
-			return false
-		case r == '\\' || r == '/' || r == '*' || r == '?' || r == '"' || r == '<' || r == '>' || r == '|' || r == ' ' || r == ',' || r == '#' || r == '-':
-			return false
-		}
-	}
-	return true
 }
 
 // When a sink's queue is full.

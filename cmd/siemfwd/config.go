@@ -17,6 +17,7 @@ import (
 	"siemfwd/internal/confcheck"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/ledger"
+	"siemfwd/process"
 	"siemfwd/sinks/deadletter"
 	essink "siemfwd/sinks/elasticsearch"
 	kafkasink "siemfwd/sinks/kafka"
@@ -34,8 +35,12 @@ type Config struct {
 	Admin AdminServerConfig `mapstructure:"admin"`
 	// Ledger is the per-sender loss ledger and its silence alerts.
 	Ledger ledger.Config `mapstructure:"ledger"`
-	// Pipeline tunes the workers and the shutdown.
+	// Pipeline tunes the workers and the shutdown: the engine's keys of the
+	// pipeline section.
 	Pipeline pipeline.Config `mapstructure:"pipeline"`
+	// Process says what the documents hold: the processor's keys of the
+	// pipeline section (keep_original, namespace, enrich).
+	Process process.Config `mapstructure:"-"`
 	// Runtime tunes Go's garbage collector.
 	Runtime RuntimeConfig `mapstructure:"runtime"`
 	// Sources by name.
@@ -208,6 +213,7 @@ func defaultConfig() Config {
 		Admin:    DefaultAdminServerConfig(),
 		Ledger:   ledger.DefaultConfig(),
 		Pipeline: pipeline.DefaultConfig(),
+		Process:  process.DefaultConfig(),
 		Runtime:  RuntimeConfig{GCPercent: 400},
 	}
 }
@@ -233,6 +239,7 @@ func loadConfig(yaml []byte, lookupEnv func(string) (string, bool)) (Config, err
 	setDefaults(v, "log", cfg.Log)
 	setDefaults(v, "admin", cfg.Admin)
 	setDefaults(v, "pipeline", cfg.Pipeline)
+	setDefaults(v, "pipeline", cfg.Process)
 	setDefaults(v, "ledger", cfg.Ledger)
 	setDefaults(v, "runtime", cfg.Runtime)
 	sourceNames := sortedKeys(v.GetStringMap("sources"))
@@ -273,7 +280,9 @@ func loadConfig(yaml []byte, lookupEnv func(string) (string, bool)) (Config, err
 	}
 	decode("log", &cfg.Log)
 	decode("admin", &cfg.Admin)
-	decode("pipeline", &cfg.Pipeline)
+	// The pipeline section's keys are shared by the engine and the processor.
+	decode("pipeline", &cfg.Pipeline, keysOf(cfg.Process)...)
+	decode("pipeline", &cfg.Process, keysOf(cfg.Pipeline)...)
 	decode("ledger", &cfg.Ledger)
 	decode("runtime", &cfg.Runtime)
 
@@ -332,6 +341,7 @@ func (c Config) Validate() error {
 		errs.Add("runtime.memory_limit", "must be >= 0 bytes, got %d", c.Runtime.MemoryLimit)
 	}
 	errs.Under("pipeline", c.Pipeline.Validate())
+	errs.Under("pipeline", c.Process.Validate())
 	errs.Under("admin", c.Admin.Validate())
 	errs.Under("ledger", c.Ledger.Validate())
 	if len(c.Sources) == 0 {

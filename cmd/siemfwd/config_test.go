@@ -226,10 +226,10 @@ sinks: {out: {type: stdout}}
 `), noEnv)
 	require.NoError(t, err)
 	require.NoError(t, cfg.Validate())
-	require.True(t, cfg.Pipeline.Enrich.MailFlow.Enabled)
-	require.Equal(t, 5*time.Minute, cfg.Pipeline.Enrich.MailFlow.Timeout)
-	require.Equal(t, 100000, cfg.Pipeline.Enrich.MailFlow.MaxOpenMessages, "defaults fill what the file leaves out")
-	require.True(t, cfg.Pipeline.Enrich.GeoIP.Enabled())
+	require.True(t, cfg.Process.Enrich.MailFlow.Enabled)
+	require.Equal(t, 5*time.Minute, cfg.Process.Enrich.MailFlow.Timeout)
+	require.Equal(t, 100000, cfg.Process.Enrich.MailFlow.MaxOpenMessages, "defaults fill what the file leaves out")
+	require.True(t, cfg.Process.Enrich.GeoIP.Enabled())
 
 	cfg, _ = loadConfig([]byte(`
 pipeline: {enrich: {mail_flow: {enabled: true, timeout: 0s}}}

@@ -60,6 +60,7 @@ func TestReferenceConfigHasEveryKeyWithItsDefault(t *testing.T) {
 		{"admin", cfg.Admin, def.Admin},
 		{"ledger", cfg.Ledger, def.Ledger},
 		{"pipeline", cfg.Pipeline, def.Pipeline},
+		{"pipeline", cfg.Process, def.Process},
 		{"runtime", cfg.Runtime, def.Runtime},
 		{"sources.syslog", cfg.Sources["syslog"].Syslog, syslogsrc.DefaultConfig()},
 		{"sources.file", cfg.Sources["file"].File, filesrc.DefaultConfig()},
@@ -235,6 +236,9 @@ func writeReference(t *testing.T) {
 	for _, s := range []part{{"log", c.Log}, {"admin", c.Admin}, {"ledger", c.Ledger}, {"pipeline", c.Pipeline}, {"runtime", c.Runtime}} {
 		b.WriteString("\n" + s.key + ":\n")
 		emitKeys(&b, docs, "  ", reflect.ValueOf(s.def))
+		if s.key == "pipeline" { // the engine's keys, then the processor's
+			emitKeys(&b, docs, "  ", reflect.ValueOf(c.Process))
+		}
 	}
 	b.WriteString("\nsources:\n")
 	for _, s := range []part{{"syslog", syslogsrc.DefaultConfig()}, {"file", filesrc.DefaultConfig()}, {"kafka", kafkasrc.DefaultConfig()}} {

@@ -183,9 +183,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 		sources = append(sources, process.NewSilenceAlerts(led, cfg.Ledger.CheckInterval, log.With("component", "ledger")))
 	}
 	hostname, _ := os.Hostname()
-	opts := process.ProcessOptions{KeepOriginal: cfg.Pipeline.KeepOriginal, Namespace: cfg.Pipeline.Namespace,
+	opts := process.ProcessOptions{KeepOriginal: cfg.Process.KeepOriginal, Namespace: cfg.Process.Namespace,
 		AgentName: hostname, AgentVersion: version}
-	if gc := cfg.Pipeline.Enrich.GeoIP; gc.Enabled() {
+	if gc := cfg.Process.Enrich.GeoIP; gc.Enabled() {
 		geo, err := geoip.New(gc, log.With("component", "geoip"))
 		if err != nil {
 			return err
@@ -193,7 +193,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 		parts = append(parts, part{"geoip", &background{run: geo.Run}})
 		opts.GeoIP = geo
 	}
-	if mc := cfg.Pipeline.Enrich.MailFlow; mc.Enabled {
+	if mc := cfg.Process.Enrich.MailFlow; mc.Enabled {
 		tracker := mailflow.New(mc)
 		summaries := process.NewMailFlowSummaries(tracker, opts.GeoIP, min(mc.Timeout/10, 10*time.Second), opts, m)
 		sources = append(sources, summaries)
