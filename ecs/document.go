@@ -20,6 +20,9 @@
 // a wrong field. A Key and a Const own a copy of their text: building one
 // from a buffer that is later reused, or building one per event, is correct
 // (only slower). No caller promises anything about memory.
+//
+// It is a leaf: it imports only the standard library, so parsers, enrichers,
+// the processor and sinks can all build on it.
 package ecs
 
 import (

@@ -14,6 +14,9 @@
 // that loaded its pointer is done, and nothing ever needs closing. The cost
 // is the database's size in memory (about 60 MB for GeoLite2-City), twice
 // for a moment during a reload.
+//
+// It is part of the domain (enrich/): it may import ecs, never the engine,
+// sources or sinks.
 package geoip
 
 import (

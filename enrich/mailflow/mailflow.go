@@ -14,6 +14,9 @@
 // was before siemfwd started, or was lost), it is dropped without a summary
 // and counted as orphaned: a summary without sender, size and client would
 // tell nothing the Sent events do not.
+//
+// It is part of the domain (enrich/): it may import ecs, never the engine,
+// sources or sinks.
 package mailflow
 
 import (

@@ -1,6 +1,10 @@
 // Package kafkaconn holds the connection settings the Kafka sink and the
 // Kafka source share: TLS and SASL, with one validation and one way to turn
 // them into kafka-go's settings, and the rule for a legal topic name.
+//
+// It sits under kafka/ with the other Kafka helpers: it may import kafka-go,
+// never the engine's callers (sources, sinks), and the engine never imports
+// it.
 package kafkaconn
 
 import (

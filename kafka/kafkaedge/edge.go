@@ -1,6 +1,9 @@
 // Package kafkaedge is the record-header format an edge siemfwd uses to
 // forward raw events through Kafka, and an indexer to read them back, so
 // that the Kafka sink and source share it without importing each other.
+//
+// It sits under kafka/ with the other Kafka helpers: it imports the engine
+// (events and origins) and kafka-go; the engine never imports it.
 package kafkaedge
 
 import (

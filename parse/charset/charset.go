@@ -3,6 +3,10 @@
 // the character set configured for its source (a Windows code page, an ISO
 // 8859 part, …); and bytes that neither explains become U+FFFD, which the
 // caller reports with a tag.
+//
+// It is part of the domain (parse/): it imports golang.org/x/text and nothing
+// of siemfwd; the engine carries only a charset's name
+// (pipeline.Origin.Charset) and the processor decodes with it.
 package charset
 
 import (

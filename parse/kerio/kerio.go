@@ -7,6 +7,9 @@
 // the document are substrings of the message, so a typical line costs a few
 // hundred nanoseconds and no allocation. Unknown text never fails: it gets
 // the kerio_generic or kerio_unmatched fallback, so nothing is dropped.
+//
+// It is part of the domain (parse/): it may import ecs, never the engine
+// (siemfwd/pipeline), sources or sinks.
 package kerio
 
 import (

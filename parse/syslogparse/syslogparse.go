@@ -16,6 +16,9 @@
 // Parse never fails: a message without any header (no PRI, no timestamp, no
 // tag) comes back with Format Unknown and the whole payload as Msg, so
 // nothing is dropped.
+//
+// It is part of the domain (parse/): it may import ecs, never the engine
+// (siemfwd/pipeline), sources or sinks.
 package syslogparse
 
 import (

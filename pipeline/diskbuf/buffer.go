@@ -2,6 +2,10 @@
 // sink, so that events survive a restart, a crash or a long outage of the
 // destination ("nothing lost").
 //
+// It is engine support: it stores opaque records (the engine encodes its
+// events into them) and imports nothing of siemfwd but internal/flock, so the
+// engine may import it.
+//
 // It is an append-only log of segment files in its own directory:
 //
 //	dir/lock                      flock: one Buffer per directory

@@ -23,6 +23,10 @@
 //
 // The package is a leaf: it knows nothing of pipeline events, only addresses,
 // hostnames, counts and reasons.
+//
+// It is engine support: it counts per sender address and outcome, knows
+// nothing of what events say, and imports nothing of siemfwd, so the engine
+// may import it.
 package ledger
 
 import (

@@ -2,6 +2,9 @@
 // Metrics is created per process in run and passed down; there is no global
 // registry. Labels stay bounded: configured names, reasons and outcomes,
 // never a peer address or hostname.
+//
+// It is engine support: it imports only the Prometheus client, so the engine,
+// the domain packages, sources and sinks may all import it.
 package metrics
 
 import (
