@@ -47,9 +47,9 @@ const IDHeader = "event.id"
 // scopeLen is the length of an id's scope: 120 bits in unpadded base64url.
 const scopeLen = 20
 
-// MaxIDLen bounds the length of an id this package mints; an adopted id
+// maxIDLen bounds the length of an id this package mints; an adopted id
 // (from an upstream siemfwd) longer than it is not believed.
-const MaxIDLen = 512
+const maxIDLen = 512
 
 // A Session is random per process start (or per source start): the part of
 // the ids of network streams that keeps processes apart. Draw one with
@@ -96,9 +96,9 @@ func ReaderScope(s Session, source string, reader uint64) IDScope {
 	return newScope(kindReader, s[:], source, nil, reader)
 }
 
-// InternalScope is the scope of the events a siemfwd component makes itself
+// internalScope is the scope of the events a siemfwd component makes itself
 // (alerts, summaries) in this session; the position is its own sequence.
-func InternalScope(s Session, source string) IDScope {
+func internalScope(s Session, source string) IDScope {
 	return newScope(kindInternal, s[:], source, nil, 0)
 }
 
@@ -198,7 +198,7 @@ type IDSequence struct {
 
 // NewIDSequence starts the ids of the internal source named source.
 func NewIDSequence(source string) *IDSequence {
-	return &IDSequence{scope: InternalScope(NewSession(), source)}
+	return &IDSequence{scope: internalScope(NewSession(), source)}
 }
 
 // Next returns the next id.
@@ -243,11 +243,11 @@ func (b *IDBuffer) Assign(events []Event) {
 }
 
 // ValidID reports whether id may be adopted from outside (a Kafka header
-// written by an upstream siemfwd): not empty, not longer than MaxIDLen, and
+// written by an upstream siemfwd): not empty, not longer than maxIDLen, and
 // made of the bytes an id this package mints is made of, so that it is a
 // valid Elasticsearch _id and safe in a URL, a header and a log line.
 func ValidID(id []byte) bool {
-	if len(id) == 0 || len(id) > MaxIDLen {
+	if len(id) == 0 || len(id) > maxIDLen {
 		return false
 	}
 	for _, c := range id {

@@ -13,7 +13,7 @@ func TestIDFormat(t *testing.T) {
 	scopes := map[string]IDScope{
 		"connection": ConnectionScope(s, "syslog_tcp", 1),
 		"reader":     ReaderScope(s, "syslog_udp", 0),
-		"internal":   InternalScope(s, "siemfwd_ledger"),
+		"internal":   internalScope(s, "siemfwd_ledger"),
 		"file":       FileScope("files", "0123abcd-1024-2049-77"),
 		"kafka":      KafkaScope("edge_in", strings.Repeat("t", 249), 2147483647),
 	}
@@ -45,7 +45,7 @@ func TestIDScopesKeepStreamsApart(t *testing.T) {
 				add("conn "+src, ConnectionScope(sess, src, conn).ID(0))
 				add("reader "+src, ReaderScope(sess, src, conn).ID(0))
 			}
-			add("internal "+src, InternalScope(sess, src).ID(0))
+			add("internal "+src, internalScope(sess, src).ID(0))
 		}
 		add("file "+src, FileScope(src, "x").ID(0))
 		add("file2 "+src, FileScope(src, "y").ID(0))
@@ -109,8 +109,8 @@ func TestValidID(t *testing.T) {
 	}{
 		{"AbC-_9.12", true},
 		{"", false},
-		{strings.Repeat("a", MaxIDLen), true},
-		{strings.Repeat("a", MaxIDLen+1), false},
+		{strings.Repeat("a", maxIDLen), true},
+		{strings.Repeat("a", maxIDLen+1), false},
 		{"a b", false},
 		{"a/b", false},
 		{"a\"b", false},

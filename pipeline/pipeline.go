@@ -100,16 +100,16 @@ func New(cfg Config, sources []Source, sinks []NamedSink, newProcessor func() Pr
 	return p, nil
 }
 
-// ErrUnroutable is the Ack error of events that no sink's route takes. It
+// errUnroutable is the Ack error of events that no sink's route takes. It
 // is ErrDropped too: the operator's routes chose to drop them.
-var ErrUnroutable = fmt.Errorf("%w: no sink route takes the event", ErrDropped)
+var errUnroutable = fmt.Errorf("%w: no sink route takes the event", ErrDropped)
 
 // ledgerReason names how a batch ended for the ledger.
 func ledgerReason(err error) string {
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, ErrUnroutable):
+	case errors.Is(err, errUnroutable):
 		return metrics.ReasonUnroutable
 	case errors.Is(err, ErrDropped):
 		return metrics.ReasonQueueFull
@@ -376,7 +376,7 @@ func (p *Pipeline) fanOut(hard context.Context, b Batch) {
 			parts[i] = b.Events
 		} else {
 			for _, ev := range b.Events {
-				if s.route.Accepts(ev) {
+				if s.route.accepts(ev) {
 					parts[i] = append(parts[i], ev)
 				}
 			}
@@ -389,7 +389,7 @@ func (p *Pipeline) fanOut(hard context.Context, b Batch) {
 		if len(b.Events) > 0 {
 			p.m.SourceDropped.WithLabelValues(b.Events[0].Origin.Source, metrics.ReasonUnroutable).Add(float64(len(b.Events)))
 		}
-		b.Done(ErrUnroutable)
+		b.Done(errUnroutable)
 		return
 	}
 	cd := newCountdown(targets, b.Ack)

@@ -40,8 +40,8 @@ func (r Route) All() bool {
 	return r.Dataset.empty() && r.Category.empty() && r.Kind.empty() && r.Hostname.empty() && r.Source.empty()
 }
 
-// Accepts reports whether the route takes ev.
-func (r Route) Accepts(ev *Event) bool {
+// accepts reports whether the route takes ev.
+func (r Route) accepts(ev *Event) bool {
 	return r.Dataset.accepts(ev.Routes.Dataset) &&
 		r.Category.acceptsAny(ev.Routes.Categories) &&
 		r.Kind.accepts(ev.Routes.Kind) &&
