@@ -56,6 +56,18 @@ const (
 // observer.name, observer.vendor, observer.product, observer.type and
 // label.<key> for each label. The encoder builds that origin part once per
 // origin and the decoder parses each distinct one once.
+//
+// An event received over TLS ends the origin part with its connection's
+// session and client certificate (pipeline.TLSPeer), so that the indexer's
+// document has the tls.* fields a direct receipt has: tls.version (always
+// present for TLS, even when empty), then only the keys set: tls.cipher,
+// tls.sni, tls.subject, tls.issuer, tls.cn, tls.issuer_cn, tls.san (once
+// per alternative name, in order), tls.serial, tls.not_before and
+// tls.not_after (RFC 3339, UTC), tls.sha256. The session is the
+// connection's even when a sender profile matched by hostname supplies the
+// rest of the origin. Plain TCP, UDP and file events carry none of it; a
+// TLS connection's events share one origin part, built and parsed once,
+// and Kafka's batch compression absorbs its repetition.
 const HeaderEdge = "siemfwd.edge"
 
 // isEventKey tells the per-event keys of HeaderEdge from the origin's: the
@@ -84,8 +96,15 @@ func Headers(ev *pipeline.Event) []kafkago.Header {
 // building the headers of the next Write, once the previous messages are no
 // longer in use.
 type Encoder struct {
-	origins map[*pipeline.Origin]string // the origin part of HeaderEdge
+	origins map[originKey]string // the origin part of HeaderEdge
 	buf     []byte
+}
+
+// originKey names an origin part: the applied origin and the TLS session
+// of the event's connection (a hostname profile's origin has none).
+type originKey struct {
+	applied *pipeline.Origin
+	tls     *pipeline.TLSPeer
 }
 
 // maxOrigins bounds the per-origin caches; past it they start again empty
@@ -130,13 +149,14 @@ func (e *Encoder) Append(dst []kafkago.Header, ev *pipeline.Event) []kafkago.Hea
 		}
 	}
 	if o != nil {
-		v, ok := e.origins[o]
+		key := originKey{applied: o, tls: ev.Origin.TLS}
+		v, ok := e.origins[key]
 		if !ok {
-			v = originValue(o)
+			v = originValue(o, key.tls)
 			if e.origins == nil || len(e.origins) >= maxOrigins {
-				e.origins = make(map[*pipeline.Origin]string)
+				e.origins = make(map[originKey]string)
 			}
-			e.origins[o] = v
+			e.origins[key] = v
 		}
 		if v != "" {
 			e.buf = append(e.buf, '&')
@@ -146,20 +166,22 @@ func (e *Encoder) Append(dst []kafkago.Header, ev *pipeline.Event) []kafkago.Hea
 	return append(dst, kafkago.Header{Key: HeaderEdge, Value: e.buf[start:len(e.buf):len(e.buf)]})
 }
 
-// originValue encodes o for the origin part of HeaderEdge, or "" when it
-// says nothing.
-func originValue(o *pipeline.Origin) string {
+// originValue encodes o and the connection's TLS session (nil for plain
+// transports) for the origin part of HeaderEdge, or "" when they say nothing.
+func originValue(o *pipeline.Origin, t *pipeline.TLSPeer) string {
 	var b strings.Builder
-	add := func(k, v string) {
-		if v == "" {
-			return
-		}
+	addAlways := func(k, v string) {
 		if b.Len() > 0 {
 			b.WriteByte('&')
 		}
 		b.WriteString(url.QueryEscape(k))
 		b.WriteByte('=')
 		b.WriteString(url.QueryEscape(v))
+	}
+	add := func(k, v string) {
+		if v != "" {
+			addAlways(k, v)
+		}
 	}
 	add("source", o.Source)
 	add("transport", o.Transport)
@@ -186,6 +208,26 @@ func originValue(o *pipeline.Origin) string {
 	add("observer.type", o.Observer.Type)
 	for _, l := range o.Labels {
 		add("label."+l.Key, l.Value)
+	}
+	if t != nil {
+		addAlways("tls.version", t.Version)
+		add("tls.cipher", t.Cipher)
+		add("tls.sni", t.ServerName)
+		add("tls.subject", t.Subject)
+		add("tls.issuer", t.Issuer)
+		add("tls.cn", t.CommonName)
+		add("tls.issuer_cn", t.IssuerCommonName)
+		for _, name := range t.AlternativeNames {
+			addAlways("tls.san", name)
+		}
+		add("tls.serial", t.SerialNumber)
+		if !t.NotBefore.IsZero() {
+			add("tls.not_before", t.NotBefore.UTC().Format(time.RFC3339Nano))
+		}
+		if !t.NotAfter.IsZero() {
+			add("tls.not_after", t.NotAfter.UTC().Format(time.RFC3339Nano))
+		}
+		add("tls.sha256", t.SHA256)
 	}
 	return b.String()
 }
@@ -446,6 +488,13 @@ func (d *Decoder) build(v string) (*pipeline.Origin, []error) {
 			o.Observer.Type = val
 		case strings.HasPrefix(k, "label.") && len(k) > len("label."):
 			o.Labels = append(o.Labels, pipeline.Label{Key: k[len("label."):], Value: val})
+		case strings.HasPrefix(k, "tls."):
+			if o.TLS == nil {
+				o.TLS = &pipeline.TLSPeer{}
+			}
+			if err := setTLS(o.TLS, k[len("tls."):], val); err != nil {
+				bad("%s: %v", k, err)
+			}
 		default:
 			bad("unknown field %q", k)
 		}
@@ -458,4 +507,43 @@ func (d *Decoder) build(v string) (*pipeline.Origin, []error) {
 		o.Location = time.UTC
 	}
 	return o, errs
+}
+
+// setTLS sets the field of t that the tls.<name> key of HeaderEdge holds.
+func setTLS(t *pipeline.TLSPeer, name, val string) error {
+	switch name {
+	case "version":
+		t.Version = val
+	case "cipher":
+		t.Cipher = val
+	case "sni":
+		t.ServerName = val
+	case "subject":
+		t.Subject = val
+	case "issuer":
+		t.Issuer = val
+	case "cn":
+		t.CommonName = val
+	case "issuer_cn":
+		t.IssuerCommonName = val
+	case "san":
+		t.AlternativeNames = append(t.AlternativeNames, val)
+	case "serial":
+		t.SerialNumber = val
+	case "not_before", "not_after":
+		at, err := time.Parse(time.RFC3339Nano, val)
+		if err != nil {
+			return err
+		}
+		if name == "not_before" {
+			t.NotBefore = at
+		} else {
+			t.NotAfter = at
+		}
+	case "sha256":
+		t.SHA256 = val
+	default:
+		return errors.New("unknown field")
+	}
+	return nil
 }

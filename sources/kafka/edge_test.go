@@ -223,3 +223,85 @@ func TestProfileFieldsSurviveAwkwardCharacters(t *testing.T) {
 	want.Transport = "" // not set at the edge: the decoder's default (none here)
 	assert.Equal(t, want, *got.Origin)
 }
+
+// fullTLSPeer is a TLS session with every field set, some with characters
+// a query string must escape.
+func fullTLSPeer() *pipeline.TLSPeer {
+	return &pipeline.TLSPeer{Version: "1.3", Cipher: "TLS_AES_128_GCM_SHA256", ServerName: "logs.example.com",
+		Subject: "CN=fw01.example.com,O=Šťastná & Syn\\, s.r.o.,C=CZ", Issuer: "CN=Example CA=1,O=Example+Test",
+		CommonName: "fw01.example.com", IssuerCommonName: "Example CA=1",
+		AlternativeNames: []string{"fw01.example.com", "192.0.2.7", "2001:db8::7", "ops@example.com", "spiffe://example.com/fw?a=1&b=2"},
+		SerialNumber:     "1A2B3C4D5E6F", NotBefore: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		NotAfter: time.Date(2027, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600)),
+		SHA256:   "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"}
+}
+
+// TestEdgeHeadersCarryTheTLSSession: the indexer rebuilds the TLS session
+// and client certificate of the edge's connection (its documents get the
+// tls.* fields a direct receipt has), also when a profile matched by
+// hostname supplies the rest of the origin; plain events carry none of it.
+func TestEdgeHeadersCarryTheTLSSession(t *testing.T) {
+	byName := &pipeline.Origin{Source: "syslog_tls", Transport: "tls", Location: time.UTC, Profile: "by_name"}
+	profile := pipeline.Origin{Source: "syslog_tls", Transport: "tls", Location: time.UTC, Profile: "by_address",
+		ByHostname: func(h string) *pipeline.Origin {
+			if h == "fw01" {
+				return byName
+			}
+			return nil
+		}}
+	conn := profile // a connection's own copy, as the TLS listener makes it
+	conn.TLS = fullTLSPeer()
+	noCert := profile
+	noCert.TLS = &pipeline.TLSPeer{Version: "1.2", Cipher: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}
+	emptySession := profile
+	emptySession.TLS = &pipeline.TLSPeer{}
+
+	d := kafkaedge.NewDecoder(&pipeline.Origin{Source: "indexer_kafka", Transport: "kafka", Location: time.UTC})
+	for _, tt := range []struct {
+		name     string
+		origin   *pipeline.Origin
+		hostname string
+		profile  string
+	}{
+		{"full session, profile by address", &conn, "other", "by_address"},
+		{"full session, profile by hostname", &conn, "fw01", "by_name"},
+		{"no client certificate", &noCert, "", "by_address"},
+		{"a session with nothing known", &emptySession, "", "by_address"},
+		{"plain tcp", &profile, "fw01", "by_name"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := &pipeline.Event{Origin: tt.origin, Received: time.Unix(1, 0), Routes: pipeline.Routes{Hostname: tt.hostname}}
+			var e kafkaedge.Encoder
+			hs := e.Append(nil, ev)
+			got := &pipeline.Event{}
+			ok, err := d.Apply(got, hs)
+			require.NoError(t, err)
+			require.True(t, ok)
+			assert.Equal(t, tt.profile, got.Origin.Profile)
+			v, _ := header(hs, kafkaedge.HeaderEdge)
+			if tt.origin.TLS == nil {
+				assert.NotContains(t, v, "tls.", "plain events carry no TLS keys")
+				assert.Nil(t, got.Origin.TLS)
+				return
+			}
+			require.NotNil(t, got.Origin.TLS)
+			want, tp := *tt.origin.TLS, *got.Origin.TLS
+			assert.True(t, want.NotBefore.Equal(tp.NotBefore), "not_before %s, want %s", tp.NotBefore, want.NotBefore)
+			assert.True(t, want.NotAfter.Equal(tp.NotAfter), "not_after %s, want %s", tp.NotAfter, want.NotAfter)
+			want.NotBefore, want.NotAfter, tp.NotBefore, tp.NotAfter = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+			assert.Equal(t, want, tp)
+		})
+	}
+}
+
+func TestEdgeDecoderReportsBadTLSValues(t *testing.T) {
+	hs := []kafkago.Header{{Key: kafkaedge.HeaderEdge,
+		Value: []byte("received=1970-01-01T00:00:01Z&source=s&tls.version=1.3&tls.not_after=tomorrow&tls.colour=blue")}}
+	got := &pipeline.Event{}
+	ok, err := kafkaedge.NewDecoder(nil).Apply(got, hs)
+	require.True(t, ok)
+	require.ErrorContains(t, err, "tls.not_after")
+	require.ErrorContains(t, err, `tls.colour: unknown field`)
+	require.NotNil(t, got.Origin.TLS, "what could be read is kept")
+	assert.Equal(t, "1.3", got.Origin.TLS.Version)
+}
