@@ -19,8 +19,11 @@ import (
 // the origin's settings after the document, so that an event an edge
 // forwards raw after reading it back keeps its sender profile's zone,
 // charset, format, dataset and observer (version 3 records come back in UTC
-// with none).
-const recordVersion = 4
+// with none). Version 5 ends the settings with the TLS session and client
+// certificate of the event's connection, so that an edge forwarding a TLS
+// event after reading it back still gives its indexers the tls.* fields
+// (version 4 records come back without them).
+const recordVersion = 5
 
 // appendRecord encodes what a sink needs of ev after a restart: the encoded
 // document, the raw message (event.original, document ids), the receive
@@ -32,11 +35,14 @@ const recordVersion = 4
 //	           raw bytes(json) settings
 //	raw      = 0x00 bytes(raw) | uvarint(at+1) uvarint(len)   (the second: json[at:at+len])
 //	settings = format bytes(zone) bytes(charset) bytes(dataset) varint(clock skew ns)
-//	           4 × bytes(observer) uvarint(labels) labels × (bytes(key) bytes(value))
+//	           4 × bytes(observer) uvarint(labels) labels × (bytes(key) bytes(value)) tls
+//	tls      = 0x00 | 0x01 9 × bytes(string) uvarint(names) names × bytes(name)
+//	           varint(not before s) uvarint(ns) varint(not after s) uvarint(ns)   (from version 5)
 //	bytes    = uvarint(length) the bytes
 //
 // The origin stored is the one the worker applied: the sender profile its
-// syslog HOSTNAME matched, when one did (Routes.Hostname).
+// syslog HOSTNAME matched, when one did (Routes.Hostname); the TLS session
+// is always the connection's (ev.Origin.TLS), as the worker applies it.
 //
 // The raw message is nearly always inside the document verbatim (it is
 // event.original, and the whole document of a passed-through event), so it
@@ -66,7 +72,7 @@ func appendRecord(dst []byte, ev *Event) []byte {
 		dst = appendBytes(dst, ev.Raw)
 	}
 	dst = appendBytes(dst, ev.JSON)
-	return appendSettings(dst, o)
+	return appendSettings(dst, o, ev.Origin.TLS)
 }
 
 // appliedOrigin is the origin whose settings apply to ev: the sender profile
@@ -82,8 +88,9 @@ func appliedOrigin(ev *Event) *Origin {
 }
 
 // appendSettings appends the settings part of a record: what of o the
-// strings before do not hold.
-func appendSettings(dst []byte, o *Origin) []byte {
+// strings before do not hold, and the connection's TLS session t (nil for
+// plain transports).
+func appendSettings(dst []byte, o *Origin, t *TLSPeer) []byte {
 	dst = append(dst, byte(o.Format))
 	zone := ""
 	if o.Location != nil {
@@ -100,7 +107,49 @@ func appendSettings(dst []byte, o *Origin) []byte {
 	for _, l := range o.Labels {
 		dst = appendBytes(appendBytes(dst, []byte(l.Key)), []byte(l.Value))
 	}
+	return appendTLSPeer(dst, t)
+}
+
+// tlsStrings lists the string fields of t in record order.
+func tlsStrings(t *TLSPeer) [9]string {
+	return [9]string{t.Version, t.Cipher, t.ServerName, t.Subject, t.Issuer, t.CommonName, t.IssuerCommonName,
+		t.SerialNumber, t.SHA256}
+}
+
+// appendTLSPeer appends the tls part of a record's settings.
+func appendTLSPeer(dst []byte, t *TLSPeer) []byte {
+	if t == nil {
+		return append(dst, 0)
+	}
+	dst = append(dst, 1)
+	for _, s := range tlsStrings(t) {
+		dst = appendBytes(dst, []byte(s))
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(t.AlternativeNames)))
+	for _, n := range t.AlternativeNames {
+		dst = appendBytes(dst, []byte(n))
+	}
+	for _, at := range []time.Time{t.NotBefore, t.NotAfter} {
+		dst = binary.AppendVarint(dst, at.Unix())
+		dst = binary.AppendUvarint(dst, uint64(at.Nanosecond()))
+	}
 	return dst
+}
+
+// tlsBound is at least the size of appendTLSPeer's output for t.
+func tlsBound(t *TLSPeer) int {
+	if t == nil {
+		return 1
+	}
+	const prefix = binary.MaxVarintLen64
+	n := 1 + 14*prefix
+	for _, s := range tlsStrings(t) {
+		n += len(s)
+	}
+	for _, name := range t.AlternativeNames {
+		n += prefix + len(name)
+	}
+	return n
 }
 
 // settingsBound is at least the size of appendSettings' output for o.
@@ -130,7 +179,7 @@ func recordBound(ev *Event) int {
 	for _, c := range r.Categories {
 		n += prefix + len(c)
 	}
-	return n + 1 + 2*prefix + len(ev.Raw) + len(ev.JSON) + settingsBound(o)
+	return n + 1 + 2*prefix + len(ev.Raw) + len(ev.JSON) + settingsBound(o) + tlsBound(ev.Origin.TLS)
 }
 
 // legacyID is the Elasticsearch _id that siemfwd gave an event before
@@ -213,6 +262,34 @@ func (r *recordReader) byte() byte {
 	return c
 }
 
+// tlsPeer reads the tls part of a record's settings: nil for a plain transport.
+func (r *recordReader) tlsPeer() *TLSPeer {
+	if r.byte() == 0 || r.err != nil {
+		return nil
+	}
+	t := &TLSPeer{}
+	for _, f := range []*string{&t.Version, &t.Cipher, &t.ServerName, &t.Subject, &t.Issuer, &t.CommonName,
+		&t.IssuerCommonName, &t.SerialNumber, &t.SHA256} {
+		*f = string(r.bytes())
+	}
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.err = errBadRecord
+		return nil
+	}
+	for range n {
+		t.AlternativeNames = append(t.AlternativeNames, string(r.bytes()))
+	}
+	for _, at := range []*time.Time{&t.NotBefore, &t.NotAfter} {
+		sec, ns := r.varint(), r.uvarint()
+		if ns >= uint64(time.Second) {
+			r.err = errBadRecord
+		}
+		*at = time.Unix(sec, int64(ns)).UTC()
+	}
+	return t
+}
+
 // textFields is the number of string fields before the categories: the
 // Origin's six, the ID and the six single-valued Routes.
 const textFields = 13
@@ -232,8 +309,9 @@ const maxDecodedOrigins = 1024
 
 // get returns the origin of the six strings and the settings (nil for
 // records before version 4).
-func (c *origins) get(strs [6]string, settings []byte) (*Origin, error) {
-	c.key = append(c.key[:0], settings...)
+func (c *origins) get(strs [6]string, version byte, settings []byte) (*Origin, error) {
+	c.key = append(c.key[:0], version)
+	c.key = append(c.key, settings...)
 	for _, s := range strs {
 		c.key = binary.AppendUvarint(c.key, uint64(len(s)))
 		c.key = append(c.key, s...)
@@ -246,7 +324,7 @@ func (c *origins) get(strs [6]string, settings []byte) (*Origin, error) {
 		o = &Origin{Source: strs[0], Transport: strs[1], FilePath: strs[2], Product: strs[3], Log: strs[4], Profile: strs[5],
 			Location: time.UTC}
 		if settings != nil {
-			if err := readSettings(settings, o); err != nil {
+			if err := readSettings(settings, version, o); err != nil {
 				return nil, err
 			}
 		}
@@ -259,11 +337,11 @@ func (c *origins) get(strs [6]string, settings []byte) (*Origin, error) {
 	return o, nil
 }
 
-// readSettings sets o's fields from a record's settings part. A zone this
-// build does not know (another build wrote the record) leaves UTC, and a
-// charset name it does not know decodes as UTF-8 (the processor's lookup):
-// the event is still delivered.
-func readSettings(b []byte, o *Origin) error {
+// readSettings sets o's fields from the settings part of a record of the
+// version given. A zone this build does not know (another build wrote the
+// record) leaves UTC, and a charset name it does not know decodes as UTF-8
+// (the processor's lookup): the event is still delivered.
+func readSettings(b []byte, version byte, o *Origin) error {
 	r := recordReader{b: b}
 	o.Format = Format(r.byte())
 	zone, cs, dataset := string(r.bytes()), string(r.bytes()), string(r.bytes())
@@ -275,6 +353,9 @@ func readSettings(b []byte, o *Origin) error {
 	}
 	for range n {
 		o.Labels = append(o.Labels, Label{Key: string(r.bytes()), Value: string(r.bytes())})
+	}
+	if version >= 5 {
+		o.TLS = r.tlsPeer()
 	}
 	if r.err != nil {
 		return r.err
@@ -352,7 +433,7 @@ func decodeRecord(rec []byte, ev *Event, orig *origins) error {
 	}
 	text := string(rec[span:spanEnd])
 	str := func(f [2]int) string { return text[f[0]-span : f[1]-span] }
-	o, err := orig.get([6]string{str(fields[0]), str(fields[1]), str(fields[2]), str(fields[3]), str(fields[4]), str(fields[5])}, settings)
+	o, err := orig.get([6]string{str(fields[0]), str(fields[1]), str(fields[2]), str(fields[3]), str(fields[4]), str(fields[5])}, version, settings)
 	if err != nil {
 		return err
 	}

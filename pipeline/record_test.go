@@ -161,11 +161,76 @@ func TestRecordKeepsTheAppliedOrigin(t *testing.T) {
 	}
 }
 
+// TestRecordKeepsTheTLSSession: an event received over TLS comes back
+// with its connection's session and client certificate (an edge forwards
+// them to its indexers), also when a hostname profile was applied; a
+// version 4 record, written before them, comes back without, and its
+// settings are still read.
+func TestRecordKeepsTheTLSSession(t *testing.T) {
+	tp := &TLSPeer{Version: "1.3", Cipher: "TLS_AES_128_GCM_SHA256", ServerName: "logs.example.com",
+		Subject: "CN=fw01.example.com,O=Example,C=CZ", Issuer: "CN=Example CA,O=Example", CommonName: "fw01.example.com",
+		IssuerCommonName: "Example CA", AlternativeNames: []string{"fw01.example.com", "192.0.2.7", "ops@example.com"},
+		SerialNumber: "1A2B3C", NotBefore: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		NotAfter: time.Date(2027, 1, 2, 3, 4, 5, 6, time.FixedZone("CET", 3600)),
+		SHA256:   "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"}
+	prof := &Origin{Source: "tls", Transport: "tls", Profile: "by_name", Location: time.UTC, Dataset: "fw.custom"}
+	conn := &Origin{Source: "tls", Transport: "tls", Profile: "by_address", Location: time.UTC, TLS: tp,
+		ByHostname: func(h string) *Origin {
+			if h == "fw01" {
+				return prof
+			}
+			return nil
+		}}
+	plain := &Origin{Source: "tcp", Transport: "tcp", Location: time.UTC}
+	for _, tt := range []struct {
+		name     string
+		ev       *Event
+		profile  string
+		wantTLS  *TLSPeer
+		wantData string
+	}{
+		{"profile by address", &Event{Raw: []byte("<13>x"), Origin: conn, Routes: Routes{Hostname: "other"}}, "by_address", tp, ""},
+		{"profile by hostname", &Event{Raw: []byte("<13>x"), Origin: conn, Routes: Routes{Hostname: "fw01"}}, "by_name", tp, "fw.custom"},
+		{"no client certificate", &Event{Raw: []byte("<13>x"), Origin: &Origin{Source: "tls", Transport: "tls", Location: time.UTC,
+			TLS: &TLSPeer{Version: "1.2", Cipher: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}}}, "",
+			&TLSPeer{Version: "1.2", Cipher: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}, ""},
+		{"plain tcp", &Event{Raw: []byte("<13>x"), Origin: plain}, "", nil, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := appendRecord(nil, tt.ev)
+			require.LessOrEqual(t, len(rec), recordBound(tt.ev))
+			got := &Event{}
+			require.NoError(t, decodeRecord(rec, got, &origins{}))
+			require.Equal(t, tt.profile, got.Origin.Profile)
+			require.Equal(t, tt.wantData, got.Origin.Dataset)
+			if tt.wantTLS == nil {
+				require.Nil(t, got.Origin.TLS)
+			} else {
+				require.NotNil(t, got.Origin.TLS)
+				want, tls := *tt.wantTLS, *got.Origin.TLS
+				require.True(t, want.NotBefore.Equal(tls.NotBefore), "not_before %s, want %s", tls.NotBefore, want.NotBefore)
+				require.True(t, want.NotAfter.Equal(tls.NotAfter), "not_after %s, want %s", tls.NotAfter, want.NotAfter)
+				want.NotBefore, want.NotAfter, tls.NotBefore, tls.NotAfter = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+				require.Equal(t, want, tls)
+			}
+
+			// Version 4: the same record without the tls part.
+			tail := len(appendTLSPeer(nil, tt.ev.Origin.TLS))
+			v4 := append([]byte{4}, rec[1:len(rec)-tail]...)
+			old := &Event{}
+			require.NoError(t, decodeRecord(v4, old, &origins{}))
+			require.Nil(t, old.Origin.TLS)
+			require.Equal(t, tt.wantData, old.Origin.Dataset)
+			require.Equal(t, tt.ev.Raw, old.Raw)
+		})
+	}
+}
+
 func TestRawOutsideTheDocumentIsRefused(t *testing.T) {
 	ev := &Event{Raw: []byte("line"), JSON: []byte(`{"m":"line"}`), Origin: &Origin{}}
 	rec := appendRecord(nil, ev)
 	// The record ends: uvarint(at+1) uvarint(len) uvarint(len(json)) json settings.
-	tail := len(rec) - len(appendSettings(nil, ev.Origin)) - len(ev.JSON) - 1
+	tail := len(rec) - len(appendSettings(nil, ev.Origin, nil)) - len(ev.JSON) - 1
 	require.Equal(t, []byte{7, 4}, rec[tail-2:tail], "the raw message is stored as where it is in the document")
 	rec[tail-1] = 10 // one byte longer than what follows it there
 	require.ErrorIs(t, decodeRecord(rec, &Event{}, &origins{}), errBadRecord)
@@ -186,6 +251,8 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(appendRecord(nil, &Event{Raw: []byte("x"), JSON: []byte("{}"), Origin: &Origin{Source: "s"},
 		Routes: Routes{Categories: []string{"a"}}}))
 	f.Add(appendRecord(nil, &Event{Raw: []byte("x"), JSON: []byte(`{"x":1}`), Origin: &Origin{Source: "s"}}))
+	f.Add(appendRecord(nil, &Event{Raw: []byte("x"), JSON: []byte("{}"), Origin: &Origin{Source: "s", TLS: &TLSPeer{
+		Version: "1.3", Subject: "CN=a", AlternativeNames: []string{"a", "b"}, NotAfter: time.Unix(1, 2)}}}))
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		ev := &Event{}
 		err := decodeRecord(rec, ev, &origins{})
