@@ -305,3 +305,43 @@ func TestEdgeDecoderReportsBadTLSValues(t *testing.T) {
 	require.NotNil(t, got.Origin.TLS, "what could be read is kept")
 	assert.Equal(t, "1.3", got.Origin.TLS.Version)
 }
+
+// FuzzEdgeHeader: any siemfwd.edge value decodes without a crash into an
+// event with an origin, and the decoder loses nothing the encoder writes:
+// once a value decodes without an error, encoding and decoding it again
+// gives the same value.
+func FuzzEdgeHeader(f *testing.F) {
+	prague := mustZone(f, "Europe/Prague")
+	conn := &pipeline.Origin{Source: "syslog_tls", Transport: "tls", Location: prague, Profile: "fw",
+		Labels: []pipeline.Label{{Key: "site", Value: "brno & co"}}, TLS: fullTLSPeer()}
+	file := &pipeline.Origin{Source: "files", Transport: "file", Format: pipeline.FormatLine, Location: time.UTC, FilePath: "a b.log"}
+	for _, ev := range []*pipeline.Event{
+		{Origin: conn, Received: time.Unix(1, 5), Peer: netip.MustParseAddrPort("192.0.2.1:6514"), Flags: pipeline.FlagSplit},
+		{Origin: file, Received: time.Unix(2, 0), Offset: 42},
+	} {
+		v, _ := header(kafkaedge.Headers(ev), kafkaedge.HeaderEdge)
+		f.Add(v)
+	}
+	f.Add("received=x&tls.not_after=2026-01-01T00:00:00%2B01:00&tls.san=&label.=v&%zz=1")
+	// A base without defaults: an empty value ("transport=") then means
+	// what the key's absence does, as the encoder assumes.
+	base := &pipeline.Origin{Location: time.UTC}
+	decode := func(t *testing.T, v string) (*pipeline.Event, error) {
+		ev := &pipeline.Event{}
+		ok, err := kafkaedge.NewDecoder(base).Apply(ev, []kafkago.Header{{Key: kafkaedge.HeaderEdge, Value: []byte(v)}})
+		require.True(t, ok)
+		require.NotNil(t, ev.Origin)
+		return ev, err
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		got, err := decode(t, v)
+		if err != nil {
+			return
+		}
+		once, _ := header(kafkaedge.Headers(got), kafkaedge.HeaderEdge)
+		again, err := decode(t, once)
+		require.NoError(t, err, "from %q", v)
+		twice, _ := header(kafkaedge.Headers(again), kafkaedge.HeaderEdge)
+		require.Equal(t, once, twice, "from %q", v)
+	})
+}
