@@ -427,7 +427,7 @@ func TestAdminTokenFromFileOrEnvironment(t *testing.T) {
 
 func TestAdminServesTLS(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, pool := selfSignedCert(t, dir)
+	certFile, keyFile, pool := selfSignedCert(t, dir, "admin", x509.ExtKeyUsageServerAuth)
 	cfg := DefaultAdminServerConfig()
 	cfg.TLS.CertFile, cfg.TLS.KeyFile = certFile, keyFile
 	base, _ := startAdminAt(t, "127.0.0.1:0", cfg, adminDeps{})
@@ -443,26 +443,28 @@ func TestAdminServesTLS(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "tls.key_file: required when tls.cert_file is set")
 }
 
-// selfSignedCert writes a certificate for 127.0.0.1 and its key, and returns
-// their paths and a pool that trusts the certificate.
-func selfSignedCert(t *testing.T, dir string) (string, string, *x509.CertPool) {
+// selfSignedCert writes a certificate for 127.0.0.1 and dnsNames, for the
+// usage given (a server's or a client's), and its key as name.crt and
+// name.key, and returns their paths and a pool that trusts the certificate.
+func selfSignedCert(t *testing.T, dir, name string, usage x509.ExtKeyUsage, dnsNames ...string) (string, string, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "siemfwd admin test"},
+		Subject:      pkix.Name{CommonName: "siemfwd " + name + " test", Organization: []string{"siemfwd tests"}},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:     dnsNames,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	require.NoError(t, err)
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	require.NoError(t, err)
-	certFile, keyFile := filepath.Join(dir, "admin.crt"), filepath.Join(dir, "admin.key")
+	certFile, keyFile := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
 	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
 	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
 	cert, err := x509.ParseCertificate(der)
