@@ -56,12 +56,15 @@ type logWatcher struct {
 	w      *io.PipeWriter
 	addrs  chan [2]string      // source (or "admin"), address
 	totals chan map[string]any // the exit line
-	done   chan struct{}
+	// processing is the mode the start-up log names: "raw" or "ecs".
+	processing chan string
+	done       chan struct{}
 }
 
 func watchLogs(t *testing.T) *logWatcher {
 	r, w := io.Pipe()
-	lw := &logWatcher{w: w, addrs: make(chan [2]string, 16), totals: make(chan map[string]any, 1), done: make(chan struct{})}
+	lw := &logWatcher{w: w, addrs: make(chan [2]string, 16), totals: make(chan map[string]any, 1),
+		processing: make(chan string, 1), done: make(chan struct{})}
 	go func() {
 		defer close(lw.done)
 		sc := bufio.NewScanner(r)
@@ -80,6 +83,8 @@ func watchLogs(t *testing.T) *logWatcher {
 				lw.addrs <- [2]string{"admin", fmt.Sprint(rec["address"])}
 			case "totals":
 				lw.totals <- rec
+			case "event processing":
+				lw.processing <- fmt.Sprint(rec["mode"])
 			}
 		}
 	}()
@@ -144,6 +149,19 @@ func (s *siemfwd) stop(t *testing.T) int {
 	case <-time.After(60 * time.Second):
 		t.Fatal("siemfwd did not stop")
 		return -1
+	}
+}
+
+// processingMode is what the workers do with each event, as the start-up
+// log says: "raw" (the syslog header only) or "ecs" (full processing).
+func (s *siemfwd) processingMode(t *testing.T) string {
+	t.Helper()
+	select {
+	case mode := <-s.logs.processing:
+		return mode
+	case <-time.After(30 * time.Second):
+		t.Fatal("siemfwd did not log its event processing mode")
+		return ""
 	}
 }
 

@@ -216,9 +216,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdoutW io.Writer)
 			sinks[i].Buffer = buf.buf
 		}
 	}
-	p, err := pipeline.New(cfg.Pipeline, sources, sinks,
-		func() pipeline.Processor { return process.NewECSProcessor(opts, m) }, led,
-		log.With("component", "pipeline"), m)
+	processing, newProcessor := chooseProcessing(sinks, opts, m)
+	plog := log.With("component", "pipeline")
+	plog.Info("event processing", "mode", processing)
+	p, err := pipeline.New(cfg.Pipeline, sources, sinks, newProcessor, led, plog, m)
 	if err != nil {
 		started.close()
 		return err

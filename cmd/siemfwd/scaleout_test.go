@@ -78,6 +78,8 @@ sources:%s
 sinks:
   out: {type: stdout}
 `, receiver), 2)
+	require.Equal(t, processingRaw, edge.processingMode(t), "an edge whose only sink forwards raw reads just the header")
+	require.Equal(t, processingECS, direct.processingMode(t))
 	lines := []string{
 		"<20>1 2026-03-14T09:15:02.481Z mail01.contoso.example security - - - Failed IMAP login from 203.0.113.50, authentication method PLAIN",
 		"<22>Mar 14 09:16:00 mail01 kerio[2211]: Recv: Queue-ID: 65f2c1a0-00000012, Service: SMTP, From: <n@news.example>, To: <b@contoso.example>, Size: 2048, Sender-Host: 198.51.100.7, SSL: yes",
