@@ -186,7 +186,10 @@ type Source interface {
 // Start, and returns nil only when the destination durably accepted every
 // event. An error that a retry cannot fix is wrapped with Permanent; a
 // partial failure is reported as ItemErrors. Write flushes what it sent
-// before it returns, so Close only releases.
+// before it returns, so Close only releases. Write reads the events only
+// until it returns: whatever it sends later is its own copy, because the
+// memory behind their JSON is written again once their batch is
+// acknowledged (see Reuser).
 type Sink interface {
 	Component
 	Write(ctx context.Context, events []*Event) error

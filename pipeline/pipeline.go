@@ -21,6 +21,19 @@ type Processor interface {
 	Process(ev *Event)
 }
 
+// Reuser is a Processor that encodes events' JSON into memory it writes
+// again once no sink reads those events any more. The worker calls EndBatch
+// after processing each batch, and the release it returns (when not nil)
+// after the batch's Ack has run. It calls release only when nothing reads
+// events after their Ack: not when a sink has a disk buffer, whose hand-off
+// keeps events after it acknowledges them; the collector reclaims the
+// memory then. Sources and sinks take no part: a Sink or DeadLetter reads
+// events only until its call returns, as their contracts say.
+type Reuser interface {
+	Processor
+	EndBatch() (release func())
+}
+
 // NamedSink is a sink with its name and pipeline settings.
 type NamedSink struct {
 	Name   string
@@ -43,6 +56,8 @@ type NamedSink struct {
 // or connections is also a Component: its owner starts it before the
 // pipeline runs and closes it after (one that shares its sink's client
 // starts and closes with the sink).
+//
+// Like Sink.Write, DeadLetter reads the events only until it returns.
 type DeadLetter interface {
 	DeadLetter(ctx context.Context, sink string, events []*Event, reason error) error
 }
@@ -71,8 +86,11 @@ type Pipeline struct {
 	sources      []Source
 	sinks        []*sinkLoop
 	newProcessor func() Processor
-	log          *slog.Logger
-	m            *metrics.Metrics
+	// reuse: no sink keeps events after their Ack, so a Reuser's memory
+	// may be written again then (see Reuser).
+	reuse bool
+	log   *slog.Logger
+	m     *metrics.Metrics
 
 	abort     chan struct{} // closed by Abort
 	abortOnce sync.Once
@@ -89,8 +107,9 @@ func New(cfg Config, sources []Source, sinks []NamedSink, newProcessor func() Pr
 	if len(sinks) == 0 {
 		return nil, errors.New("pipeline: no sinks")
 	}
-	p := &Pipeline{ledger: l, cfg: cfg, sources: sources, newProcessor: newProcessor, log: log, m: m, abort: make(chan struct{})}
+	p := &Pipeline{ledger: l, cfg: cfg, sources: sources, newProcessor: newProcessor, log: log, m: m, abort: make(chan struct{}), reuse: true}
 	for _, s := range sinks {
+		p.reuse = p.reuse && s.Buffer == nil
 		loop := newSinkLoop(s, log.With("component", "sink", "sink", s.Name), m)
 		if l != nil {
 			loop.undeliver = func(ev *Event, reason string) { l.Undeliver(ev.Peer.Addr(), 1, reason) }
@@ -336,9 +355,17 @@ func (p *Pipeline) leaveStuckSinks() error {
 // work processes batches from in and hands each to the sinks that route it.
 func (p *Pipeline) work(hard context.Context, in <-chan Batch) {
 	proc := p.newProcessor()
+	reuser, _ := proc.(Reuser)
 	for b := range in {
 		for _, ev := range b.Events {
 			proc.Process(ev)
+		}
+		if reuser != nil {
+			// Called whatever reuse says: it also ends the processor's
+			// bookkeeping of the batch.
+			if release := reuser.EndBatch(); release != nil && p.reuse {
+				b.Ack = thenRelease(b.Ack, release)
+			}
 		}
 		if p.ledger != nil {
 			tally := &ledger.Tally{}
@@ -359,6 +386,16 @@ func (p *Pipeline) work(hard context.Context, in <-chan Batch) {
 			}
 		}
 		p.fanOut(hard, b)
+	}
+}
+
+// thenRelease returns an Ack that runs ack, then release.
+func thenRelease(ack func(error), release func()) func(error) {
+	return func(err error) {
+		if ack != nil {
+			ack(err)
+		}
+		release()
 	}
 }
 

@@ -124,9 +124,15 @@ func start(t *testing.T, cfg pipeline.Config, src pipeline.Source, sinks ...pipe
 // startLedger is start with the pipeline accounting in l (nil: no ledger).
 func startLedger(t *testing.T, cfg pipeline.Config, l *ledger.Ledger, src pipeline.Source, sinks ...pipeline.NamedSink) *harness {
 	t.Helper()
+	return startWith(t, cfg, l, func() pipeline.Processor { return fakeProcessor{} }, src, sinks...)
+}
+
+// startWith is startLedger with the workers' processors made by newProcessor.
+func startWith(t *testing.T, cfg pipeline.Config, l *ledger.Ledger, newProcessor func() pipeline.Processor,
+	src pipeline.Source, sinks ...pipeline.NamedSink) *harness {
+	t.Helper()
 	m := metrics.New()
-	p, err := pipeline.New(cfg, []pipeline.Source{src}, sinks,
-		func() pipeline.Processor { return fakeProcessor{} }, l, slog.New(slog.DiscardHandler), m)
+	p, err := pipeline.New(cfg, []pipeline.Source{src}, sinks, newProcessor, l, slog.New(slog.DiscardHandler), m)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{p: p, m: m, cancel: cancel, done: make(chan error, 1)}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -55,11 +56,15 @@ type ECSProcessor struct {
 	doc    ecs.Document
 	enc    ecs.Encoder
 
-	// slab is the unused tail of the block that events' JSON is encoded
-	// into: one allocation serves dozens of events instead of one each. A
-	// block is never written again once used; the collector reclaims it when
-	// no event's JSON in it is referenced any more.
-	slab []byte
+	// slab is the unused tail of block, the block that events' JSON is
+	// encoded into: one allocation serves dozens of events instead of one
+	// each. touched lists the blocks the current batch's events are in.
+	// Blocks that no batch needs any more come back through free and are
+	// written again (see EndBatch); otherwise the collector reclaims them.
+	slab    []byte
+	block   *slabBlock
+	touched []*slabBlock
+	free    chan *slabBlock
 	// peer caches observer.ip for consecutive events from one address (a
 	// TCP connection, a UDP sender), which would otherwise allocate each time.
 	peerAddr netip.Addr
@@ -80,11 +85,23 @@ type ECSProcessor struct {
 
 // slabSize is the size of the blocks events' JSON is encoded into, and
 // slabReserve the room a block must have left to take the next event. A
-// bigger event outgrows it and gets an array of its own.
+// bigger event outgrows it and gets an array of its own. freeSlabs bounds
+// the released blocks a processor keeps for reuse: 4 MiB, what a sink's
+// write of several batches gives back at once under load; more are left to
+// the collector.
 const (
 	slabSize    = 32 << 10
 	slabReserve = 4 << 10
+	freeSlabs   = 128
 )
+
+// slabBlock is a block of encoded events with a count of who still needs
+// it: the processor while it encodes into it, and each batch with events in
+// it until that batch is released.
+type slabBlock struct {
+	buf  []byte
+	refs atomic.Int32
+}
 
 // maxCategorySets bounds the category cache; sets beyond it are copied per
 // event. maxOrigins bounds the origins whose constant fields are kept (a
@@ -94,9 +111,12 @@ const (
 	maxOrigins      = 256
 )
 
+var _ pipeline.Reuser = (*ECSProcessor)(nil)
+
 // NewECSProcessor returns a processor for one worker.
 func NewECSProcessor(opts ProcessOptions, m *metrics.Metrics) *ECSProcessor {
-	return &ECSProcessor{opts: opts, m: m, syslog: syslogparse.New(), kerio: kerio.NewParser(), consts: newProcessConsts(opts)}
+	return &ECSProcessor{opts: opts, m: m, syslog: syslogparse.New(), kerio: kerio.NewParser(), consts: newProcessConsts(opts),
+		free: make(chan *slabBlock, freeSlabs)}
 }
 
 // Process fills ev.JSON and ev.Routes from ev.Raw.
@@ -295,10 +315,10 @@ func (p *ECSProcessor) routes(d *ecs.Document, dataset, hostname string) pipelin
 }
 
 // encode encodes d into the current slab block and returns its bytes, which
-// nobody writes again.
+// nobody writes again until the batch they belong to is released.
 func (p *ECSProcessor) encode(d *ecs.Document, source string) []byte {
 	if cap(p.slab) < slabReserve {
-		p.slab = make([]byte, 0, slabSize)
+		p.nextBlock()
 	}
 	out, err := p.enc.Append(p.slab, d)
 	if err != nil {
@@ -308,7 +328,66 @@ func (p *ECSProcessor) encode(d *ecs.Document, source string) []byte {
 		return out
 	}
 	p.slab = out[len(out):]
+	if n := len(p.touched); n == 0 || p.touched[n-1] != p.block {
+		p.block.refs.Add(1)
+		p.touched = append(p.touched, p.block)
+	}
 	return out[:len(out):len(out)] // full slice expression: an append by a reader must not write into the slab
+}
+
+// nextBlock lets go of the current block and takes a released one, or a new one.
+func (p *ECSProcessor) nextBlock() {
+	if p.block != nil {
+		p.unref(p.block)
+	}
+	select {
+	case p.block = <-p.free:
+	default:
+		p.block = &slabBlock{buf: make([]byte, slabSize)}
+	}
+	p.block.refs.Store(1)
+	p.slab = p.block.buf[:0]
+}
+
+// unref drops one reference to b and keeps b for reuse when it was the
+// last. Sink goroutines call it through EndBatch's release. Under the race
+// detector (the tests) a released block is overwritten at once, so that a
+// sink that reads events after their Ack, against its contract, writes
+// garbage that tests see instead of a stale document now and then.
+func (p *ECSProcessor) unref(b *slabBlock) {
+	if b.refs.Add(-1) != 0 {
+		return
+	}
+	if poisonReleased {
+		for i := range b.buf {
+			b.buf[i] = poison
+		}
+	}
+	select {
+	case p.free <- b:
+	default: // enough kept; the collector takes this one
+	}
+}
+
+// poison is what released blocks are filled with under the race detector:
+// a byte no JSON document holds outside a string.
+const poison = '#'
+
+// EndBatch ends the batch whose events were processed since the last call
+// (pipeline.Reuser). The returned release lets their JSON blocks be written
+// again; the pipeline calls it once no sink reads those events any more, or
+// never (the collector then reclaims the blocks as usual).
+func (p *ECSProcessor) EndBatch() (release func()) {
+	blocks := p.touched
+	p.touched = nil
+	if len(blocks) == 0 {
+		return nil
+	}
+	return func() {
+		for _, b := range blocks {
+			p.unref(b)
+		}
+	}
 }
 
 // encodeLeavingOut encodes d without the fields whose keys the encoder

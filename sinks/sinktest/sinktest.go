@@ -3,13 +3,15 @@
 package sinktest
 
 import (
+	"bytes"
 	"context"
 	"sync"
 
 	"siemfwd/pipeline"
 )
 
-// Recorder keeps every event written to it.
+// Recorder keeps a copy of every event written to it: like any sink, it
+// may read the events it is given only until Write returns (pipeline.Sink).
 type Recorder struct {
 	mu      sync.Mutex
 	events  []*pipeline.Event
@@ -24,7 +26,7 @@ type Recorder struct {
 // Write records events.
 func (r *Recorder) Write(_ context.Context, events []*pipeline.Event) error {
 	r.mu.Lock()
-	r.events = append(r.events, events...)
+	r.events = append(r.events, copies(events)...)
 	r.writes++
 	n := len(r.events)
 	r.mu.Unlock()
@@ -91,7 +93,7 @@ type Scripted struct {
 // Write returns the next scripted error.
 func (s *Scripted) Write(ctx context.Context, events []*pipeline.Event) error {
 	if s.Calls != nil {
-		s.Calls <- append([]*pipeline.Event(nil), events...)
+		s.Calls <- copies(events)
 	}
 	s.mu.Lock()
 	var err error
@@ -137,6 +139,18 @@ func (b *Blocking) Write(ctx context.Context, events []*pipeline.Event) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// copies returns copies of events that stay valid after Write returns: an
+// event's JSON is written again once its batch is acknowledged.
+func copies(events []*pipeline.Event) []*pipeline.Event {
+	out := make([]*pipeline.Event, len(events))
+	for i, ev := range events {
+		c := *ev
+		c.JSON = bytes.Clone(ev.JSON)
+		out[i] = &c
+	}
+	return out
 }
 
 var (

@@ -1,0 +1,6 @@
+//go:build race
+
+package process
+
+// poisonReleased: see ECSProcessor.unref.
+const poisonReleased = true
