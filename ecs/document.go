@@ -155,14 +155,16 @@ func mix(h uint64) uint64 {
 // Field is one dotted ECS field and its value. Members are shared between
 // kinds where they can be (a float's bits in Int, raw JSON in Str): a
 // document is a few dozen of these, written per event, and a smaller Field
-// is cheaper to fill and to walk.
+// is cheaper to fill and to walk. Only the members of the field's Kind hold
+// its value; the others may hold an earlier event's (storage is reused).
 type Field struct {
 	Key  Key
 	Kind Kind
 	Bool bool
-	// konst is the id of the Const the field was set to, 0 when it was not
-	// set by SetConst (or was changed since).
-	konst uint64
+	// konst is the Const the field was set to, nil when it was not set by
+	// SetConst (or was changed since). The encoder writes the constant's
+	// own value; Str, Int and Strs hold a copy of it for readers.
+	konst *constant
 	Int   int64  // KindInt; the bits of a KindFloat
 	Str   string // KindString, KindRaw
 	Strs  []string
@@ -203,16 +205,24 @@ func (d *Document) Fields() []Field { return d.fields }
 // does not look for an existing key: setting a key twice leaves two entries,
 // and the later one wins (Get searches from the end; the encoder keeps the
 // last). Checking on every set would cost a scan per field on the hot path.
+// It writes only the key, the kind and konst; each setter writes the members
+// of its kind (SetStrings empties the reused Strs first). Small enough to be
+// inlined into the setters, which are called a few dozen times per event.
 func (d *Document) slot(key Key, kind Kind) *Field {
-	if len(d.fields) < cap(d.fields) {
-		d.fields = d.fields[:len(d.fields)+1]
-	} else {
-		d.fields = append(d.fields, Field{})
+	n := len(d.fields)
+	if n == cap(d.fields) {
+		d.grow()
 	}
-	f := &d.fields[len(d.fields)-1]
-	f.Key, f.Kind, f.konst = key, kind, 0
-	f.Strs = f.Strs[:0]
+	d.fields = d.fields[:n+1]
+	f := &d.fields[n]
+	f.Key, f.Kind, f.konst = key, kind, nil
 	return f
+}
+
+// grow makes room for one more field, out of slot's line: it runs only
+// until the document reaches its working size.
+func (d *Document) grow() {
+	d.fields = append(d.fields, Field{})[:len(d.fields)]
 }
 
 // index returns the position of the last entry of key, or -1.
@@ -264,8 +274,8 @@ func (d *Document) SetString(key Key, v string) { d.slot(key, KindString).Str = 
 // SetConst sets key to the constant v; the zero Const sets nothing. Readers
 // see an ordinary field of v's kind.
 func (d *Document) SetConst(key Key, v Const) {
-	if v.c != nil {
-		d.setConst(key, v.c)
+	if c := v.c; c != nil {
+		d.setConst(key, c)
 	}
 }
 
@@ -285,11 +295,13 @@ func (d *Document) SetConsts(fs []ConstField) {
 	}
 }
 
+// setConst is inlined (with slot) into SetConst and SetConsts: a constant
+// costs a few stores. str is "" and num 0 where the kind has none.
 func (d *Document) setConst(key Key, c *constant) {
 	f := d.slot(key, c.kind)
-	f.konst, f.Str, f.Int = c.id, c.str, c.num // str is "" and num 0 where the kind has none
+	f.konst, f.Str, f.Int = c, c.str, c.num
 	if c.kind == KindStrings {
-		f.Strs = append(f.Strs, c.strs...) // a copy: AppendUnique may add to it
+		f.Strs = append(f.Strs[:0], c.strs...) // a copy: AppendUnique may add to it
 	}
 }
 
@@ -329,14 +341,14 @@ func (d *Document) SetRaw(key Key, v []byte) {
 // SetStrings sets an array field to exactly vs.
 func (d *Document) SetStrings(key Key, vs ...string) {
 	f := d.slot(key, KindStrings)
-	f.Strs = append(f.Strs, vs...)
+	f.Strs = append(f.Strs[:0], vs...)
 }
 
 // AppendString adds v to an array field, creating it when absent.
 func (d *Document) AppendString(key Key, v string) {
 	if f, ok := d.Get(key); ok && f.Kind == KindStrings {
 		f.Strs = append(f.Strs, v)
-		f.konst = 0
+		f.konst = nil
 		return
 	}
 	d.SetStrings(key, v)
@@ -355,7 +367,7 @@ func (d *Document) AppendUnique(key Key, v string) {
 			}
 		}
 		f.Strs = append(f.Strs, v)
-		f.konst = 0
+		f.konst = nil
 		return
 	}
 	d.SetStrings(key, v)

@@ -41,15 +41,10 @@ type layout struct {
 }
 
 // ident is what a layout recognises a field by: its key and, for a
-// constant, the constant's id and value. The strings are a Const's own
-// copies (see SetConst), never written.
+// constant, the constant (never written, so the layout may keep it).
 type ident struct {
 	key   Key
-	konst uint64
-	kind  Kind
-	str   string
-	strs  []string
-	num   int64
+	konst *constant
 }
 
 // maxLayouts bounds the cache; the parsers produce a few dozen shapes.
@@ -128,7 +123,10 @@ func (e *Encoder) layoutFor(fields []Field) *layout {
 	h := uint64(len(fields))
 	for i := range fields {
 		f := &fields[i]
-		h = (h^f.Key.id)*0x100000001b3 ^ f.konst
+		h = (h ^ f.Key.id) * 0x100000001b3
+		if f.konst != nil {
+			h ^= f.konst.id
+		}
 	}
 	if l, ok := e.layouts[h]; ok && sameFields(l.ids, fields) {
 		return l
@@ -151,50 +149,30 @@ func sameFields(ids []ident, fields []Field) bool {
 		id, f := &ids[i], &fields[i]
 		// Equal names mean equal ids (an id is the hash of its name):
 		// the names alone confirm the keys the ids found the layout by.
-		if !sameText(id.key.name, f.Key.name) || id.konst != f.konst {
-			return false
-		}
-		if f.konst == 0 {
-			continue
-		}
-		switch { // most constants: no call
-		case f.Kind == KindString && id.kind == KindString:
-			if !sameText(id.str, f.Str) {
-				return false
-			}
-		case f.Kind == KindInt && id.kind == KindInt:
-			if id.num != f.Int {
-				return false
-			}
-		case !id.sameConst(f):
+		// One constant (most events: the one their layout was made with)
+		// has one value; two are compared by value.
+		if !sameText(id.key.name, f.Key.name) || id.konst != f.konst && !sameConst(id.konst, f.konst) {
 			return false
 		}
 	}
 	return true
 }
 
-// sameConst reports whether f holds the constant value id was made with.
-func (id *ident) sameConst(f *Field) bool {
-	if id.kind != f.Kind {
+// sameConst reports whether a and b, constants made apart (either may be
+// nil: no constant), hold the same value. Their ids are compared first:
+// unequal ids mean unequal values, and equal ones are hashes, so the values
+// are compared too.
+func sameConst(a, b *constant) bool {
+	if a == nil || b == nil || a.id != b.id || a.kind != b.kind || a.num != b.num ||
+		!sameText(a.str, b.str) || len(a.strs) != len(b.strs) {
 		return false
 	}
-	switch f.Kind {
-	case KindString:
-		return sameText(id.str, f.Str)
-	case KindInt:
-		return id.num == f.Int
-	case KindStrings:
-		if len(id.strs) != len(f.Strs) {
+	for i, s := range a.strs {
+		if !sameText(s, b.strs[i]) {
 			return false
 		}
-		for i, s := range f.Strs {
-			if !sameText(id.strs[i], s) {
-				return false
-			}
-		}
-		return true
 	}
-	return false
+	return true
 }
 
 // sameText reports whether a and b are equal. Strings of one Key or Const
@@ -214,10 +192,6 @@ func newLayout(fields []Field) *layout {
 	for i := range fields {
 		f := &fields[i]
 		l.ids[i] = ident{key: f.Key, konst: f.konst}
-		if f.konst != 0 {
-			l.ids[i].kind, l.ids[i].str, l.ids[i].num = f.Kind, f.Str, f.Int
-			l.ids[i].strs = slices.Clone(f.Strs)
-		}
 		sorted[i] = i
 	}
 	slices.SortStableFunc(sorted, func(a, b int) int { return strings.Compare(fields[a].Key.name, fields[b].Key.name) })
@@ -270,8 +244,10 @@ func newLayout(fields []Field) *layout {
 		text = AppendString(text, leaf)
 		text = append(text, ':')
 		comma = true
-		if fields[i].konst != 0 {
-			text = new(Encoder).appendValue(text, &fields[i], span{}) // constants are never times: no state used
+		if c := fields[i].konst; c != nil {
+			// The constant's own value: the field's copy is for readers.
+			value := Field{Kind: c.kind, Str: c.str, Int: c.num, Strs: c.strs}
+			text = new(Encoder).appendValue(text, &value, span{}) // constants are never times: no state used
 			continue
 		}
 		if fields[i].Kind == KindString && (l.widest < 0 || len(fields[i].Str) > len(fields[l.widest].Str)) {

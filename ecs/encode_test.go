@@ -295,3 +295,56 @@ func TestPlainPrefixStopsAtTheFirstByteToEscape(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSetAndEncodeConstants fills and encodes a document shaped like a
+// Kerio event received over syslog: a constant for most of its fields (the
+// header's priority, the categorisation, the observer, the source's
+// settings as one run), per-event text for the rest.
+func BenchmarkSetAndEncodeConstants(b *testing.B) {
+	str := func(names ...string) []Key {
+		keys := make([]Key, len(names))
+		for i, n := range names {
+			keys[i] = NewKey(n)
+		}
+		return keys
+	}
+	texts := str("log.syslog.hostname", "log.syslog.appname", "log.syslog.msgid", "message", "source.ip",
+		"user.name", "user.domain", "kerio.service", "observer.hostname", "host.hostname", "process.name")
+	header := []ConstField{{NewKey("log.syslog.priority"), NewConstInt(20)}, {NewKey("log.syslog.facility.code"), NewConstInt(2)},
+		{NewKey("log.syslog.facility.name"), NewConst("mail")}, {NewKey("log.syslog.severity.code"), NewConstInt(4)},
+		{NewKey("log.syslog.severity.name"), NewConst("warning")}, {NewKey("log.syslog.version"), NewConstInt(1)}}
+	event := []ConstField{{NewKey("event.kind"), NewConst("event")}, {NewKey("event.category"), NewConstStrings("authentication")},
+		{NewKey("event.type"), NewConstStrings("start")}, {NewKey("event.outcome"), NewConst("failure")},
+		{NewKey("event.action"), NewConst("login-failed")}, {NewKey("event.module"), NewConst("kerio_connect")},
+		{NewKey("event.dataset"), NewConst("kerio_connect.security")}, {NewKey("observer.vendor"), NewConst("Kerio")},
+		{NewKey("observer.product"), NewConst("Connect")}, {NewKey("observer.type"), NewConst("mail-server")}}
+	source := []ConstField{{NewKey("labels.siemfwd_profile"), NewConst("default")}, {NewKey("ecs.version"), NewConst(Version)},
+		{NewKey("agent.type"), NewConst("siemfwd")}, {NewKey("agent.name"), NewConst("siemfwd")},
+		{NewKey("agent.version"), NewConst("1.0.0")}, {NewKey("labels.siemfwd_source"), NewConst("syslog_tcp")},
+		{NewKey("data_stream.type"), NewConst("logs")}, {NewKey("data_stream.namespace"), NewConst("default")}}
+	timestamp, created, original := NewKey("@timestamp"), NewKey("event.created"), NewKey("event.original")
+	raw := "<20>1 2026-11-29T11:58:57.508Z mail01.contoso.example security - seq256 - [29/Nov/2026 11:58:57] HTTP/WebMail: Invalid password for user david.garcia97@branch-office.contoso-holding.example. Attempt from IP address 203.0.113.150."
+	now := time.Date(2026, 11, 29, 11, 58, 57, 508_000_000, time.UTC)
+	var d Document
+	var e Encoder
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		d.Reset()
+		d.SetTime(timestamp, now)
+		for _, c := range header {
+			d.SetConst(c.Key, c.Value)
+		}
+		for i, k := range texts {
+			d.SetString(k, raw[i*8:i*8+8])
+		}
+		for _, c := range event {
+			d.SetConstNonEmpty(c.Key, c.Value)
+		}
+		d.SetTime(created, now)
+		d.SetString(original, raw)
+		d.SetConsts(source)
+		buf, _ = e.Append(buf[:0], &d)
+	}
+	b.SetBytes(int64(len(buf)))
+}

@@ -236,3 +236,31 @@ func TestDuplicateKeyFindsARepeatedKeyInOneObject(t *testing.T) {
 	require.Equal(t, "b", duplicateKey([]byte(`{"x":[{"b":1},{"b":2,"b":3}]}`)))
 	require.Empty(t, duplicateKey([]byte(`{"a":{"a":{"a":1}},"b":["a","a"],"c":{"a":1}}`)))
 }
+
+// TestEqualConstantsMadeApartShareALayout makes every constant anew per
+// event, as a caller that builds them from configuration more than once
+// does: they are told apart from the cached ones by value, so the layout is
+// reused, and readers see ordinary fields of the constants' kinds.
+func TestEqualConstantsMadeApartShareALayout(t *testing.T) {
+	var e Encoder
+	var d Document
+	for range 3 {
+		d.Reset()
+		d.SetConst(NewKey("event.kind"), NewConst("event"))
+		d.SetConst(NewKey("event.category"), NewConstStrings("email", "network"))
+		d.SetConst(NewKey("log.syslog.priority"), NewConstInt(22))
+		d.SetString(NewKey("message"), "m")
+		require.Equal(t, `{"event":{"category":["email","network"],"kind":"event"},"log":{"syslog":{"priority":22}},"message":"m"}`,
+			string(mustAppend(t, &e, &d)))
+		require.Len(t, e.layouts, 1)
+		require.Equal(t, "event", d.GetString(NewKey("event.kind")))
+		cat, ok := d.Get(NewKey("event.category"))
+		require.True(t, ok)
+		require.Equal(t, KindStrings, cat.Kind)
+		require.Equal(t, []string{"email", "network"}, cat.Strs)
+		prio, ok := d.Get(NewKey("log.syslog.priority"))
+		require.True(t, ok)
+		require.Equal(t, KindInt, prio.Kind)
+		require.Equal(t, int64(22), prio.Int)
+	}
+}
