@@ -71,7 +71,7 @@ func (e *KeyError) Error() string { return fmt.Sprintf("ecs field %q: %s", e.Key
 // without being checked again.
 func (e *Encoder) Append(dst []byte, d *Document) ([]byte, error) {
 	fields := d.fields
-	l := e.layoutFor(fields)
+	l := e.layoutFor(d)
 	if l.err != nil {
 		return dst, l.err
 	}
@@ -119,15 +119,19 @@ func appendPlain(dst []byte, s string, plain span) []byte {
 	return append(dst, '"')
 }
 
-func (e *Encoder) layoutFor(fields []Field) *layout {
-	h := uint64(len(fields))
-	for i := range fields {
-		f := &fields[i]
-		h = (h ^ f.Key.id) * 0x100000001b3
-		if f.konst != nil {
-			h ^= f.konst.id
+// layoutFor returns the layout of d's fields, found by d's shape.
+func (e *Encoder) layoutFor(d *Document) *layout {
+	fields := d.fields
+	if d.stale {
+		d.shape, d.stale = 0, false
+		for i := range fields {
+			d.shape = nextShape(d.shape, fields[i].Key)
+			if c := fields[i].konst; c != nil {
+				d.shape ^= c.id
+			}
 		}
 	}
+	h := d.shape
 	if l, ok := e.layouts[h]; ok && sameFields(l.ids, fields) {
 		return l
 	}

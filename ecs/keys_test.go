@@ -264,3 +264,33 @@ func TestEqualConstantsMadeApartShareALayout(t *testing.T) {
 		require.Equal(t, int64(22), prio.Int)
 	}
 }
+
+// TestAChangedDocumentFindsItsLayoutAgain changes documents after their
+// fields were set (a field deleted, a constant appended to), so that their
+// shape, kept up as fields are set, is computed afresh: each must find the
+// layout of a document set plainly with the same fields.
+func TestAChangedDocumentFindsItsLayoutAgain(t *testing.T) {
+	a, b, c, cat := NewKey("a"), NewKey("b"), NewKey("c"), NewKey("event.category")
+	var e Encoder
+	var d Document
+	plain := func() string {
+		d.Reset()
+		d.SetString(a, "1")
+		d.SetString(c, "3")
+		d.SetStrings(cat, "email", "network")
+		return string(mustAppend(t, &e, &d))
+	}
+	want := plain()
+	require.Len(t, e.layouts, 1)
+	d.Reset()
+	d.SetString(a, "1")
+	d.SetString(c, "3")
+	d.SetConst(cat, NewConstStrings("email"))
+	d.SetConst(b, NewConst("2"))
+	d.Delete(b) // the last field: the others keep their order
+	d.AppendUnique(cat, "network")
+	require.Equal(t, want, string(mustAppend(t, &e, &d)))
+	require.Len(t, e.layouts, 1, "the changed document found the plain one's layout")
+	require.Equal(t, want, plain())
+	require.Len(t, e.layouts, 1)
+}
