@@ -24,6 +24,7 @@ import (
 	"siemfwd/enrich/mailflow"
 	"siemfwd/internal/corpus"
 	"siemfwd/internal/cputime"
+	"siemfwd/internal/ecstype"
 	"siemfwd/pipeline"
 	"siemfwd/pipeline/ledger"
 	"siemfwd/pipeline/metrics"
@@ -117,47 +118,12 @@ func checkECS(schema map[string]ecsField, doc map[string]any) []string {
 			values = list
 		}
 		for _, v := range values {
-			if !typeFits(f.Type, v) {
+			if !ecstype.Accepts(f.Type, v) {
 				bad = append(bad, fmt.Sprintf("%s: %T %v does not fit ECS type %s", key, v, v, f.Type))
 			}
 		}
 	}
 	return bad
-}
-
-func typeFits(ecsType string, v any) bool {
-	switch ecsType {
-	case "keyword", "constant_keyword", "wildcard", "text", "match_only_text":
-		_, ok := v.(string)
-		return ok
-	case "ip":
-		s, ok := v.(string)
-		if !ok {
-			return false
-		}
-		_, err := netip.ParseAddr(s)
-		return err == nil
-	case "date":
-		s, ok := v.(string)
-		if !ok {
-			return false
-		}
-		_, err := time.Parse(time.RFC3339Nano, s)
-		return err == nil
-	case "long", "integer", "short", "byte", "unsigned_long":
-		n, ok := v.(float64)
-		return ok && n == float64(int64(n))
-	case "float", "double", "scaled_float", "half_float":
-		_, ok := v.(float64)
-		return ok
-	case "boolean":
-		_, ok := v.(bool)
-		return ok
-	case "flattened", "object":
-		_, ok := v.(map[string]any)
-		return ok
-	}
-	return false
 }
 
 func TestEveryEmittedFieldIsECSWithTheRightType(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"siemfwd/internal/ecstype"
 	"siemfwd/pipeline"
 )
 
@@ -279,35 +280,6 @@ func leaves(ti templateIndex, prefix string, doc map[string]any, visit func(path
 	}
 }
 
-// fits reports whether a JSON value is accepted by a field type as ES
-// would index it.
-func fits(typ string, v any) bool {
-	switch typ {
-	case "keyword", "match_only_text", "text", "wildcard", "constant_keyword":
-		_, ok := v.(string)
-		return ok
-	case "ip":
-		s, ok := v.(string)
-		return ok && regexp.MustCompile(`^[0-9a-fA-F:.]+$`).MatchString(s)
-	case "date":
-		s, ok := v.(string)
-		return ok && regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$`).MatchString(s)
-	case "long", "integer", "short", "byte", "unsigned_long":
-		n, ok := v.(float64)
-		return ok && n == float64(int64(n))
-	case "float", "double", "scaled_float", "half_float":
-		_, ok := v.(float64)
-		return ok
-	case "boolean":
-		_, ok := v.(bool)
-		return ok
-	case "flattened", "geo_point":
-		_, ok := v.(map[string]any)
-		return ok
-	}
-	return false
-}
-
 // checkDoc reports every field of doc the template does not map, or maps
 // to a type that does not take its value. Fields outside kerio.* and
 // labels.* must be explicit ECS properties (listed in emitted_fields.txt),
@@ -327,7 +299,7 @@ func checkDoc(ti templateIndex, doc []byte) []string {
 			bad = append(bad, path+": only the catch-all maps it")
 		case strings.HasPrefix(rule, "ecs_"):
 			bad = append(bad, path+": not mapped up front (add it to emitted_fields.txt)")
-		case !fits(typ, v):
+		case !ecstype.Accepts(typ, v):
 			bad = append(bad, path+": "+typ+" does not take "+string(mustMarshal(v)))
 		}
 	})
