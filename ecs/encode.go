@@ -149,13 +149,19 @@ func sameFields(ids []ident, fields []Field) bool {
 	if len(ids) != len(fields) {
 		return false
 	}
+	fields = fields[:len(ids)]
 	for i := range ids {
 		id, f := &ids[i], &fields[i]
 		// Equal names mean equal ids (an id is the hash of its name):
 		// the names alone confirm the keys the ids found the layout by.
 		// One constant (most events: the one their layout was made with)
-		// has one value; two are compared by value.
-		if !sameText(id.key.name, f.Key.name) || id.konst != f.konst && !sameConst(id.konst, f.konst) {
+		// has one value; two are compared by value. Written out rather
+		// than with sameText: this loop runs once per field and event.
+		a, b := id.key.name, f.Key.name
+		if len(a) != len(b) || unsafe.StringData(a) != unsafe.StringData(b) && a != b {
+			return false
+		}
+		if id.konst != f.konst && !sameConst(id.konst, f.konst) {
 			return false
 		}
 	}
