@@ -225,7 +225,7 @@ func (d *Document) slot(key Key, kind Kind) *Field {
 	d.fields = d.fields[:n+1]
 	f := &d.fields[n]
 	f.Key, f.Kind, f.konst = key, kind, nil
-	d.shape = nextShape(d.shape, key)
+	d.shape = (d.shape ^ key.id) * 0x100000001b3 // nextShape, written out: slot must stay small enough to inline
 	return f
 }
 
@@ -336,7 +336,7 @@ func (d *Document) SetConstNonEmpty(key Key, v Const) {
 // SetStringNonEmpty sets key only when v is not empty.
 func (d *Document) SetStringNonEmpty(key Key, v string) {
 	if v != "" {
-		d.SetString(key, v)
+		d.slot(key, KindString).Str = v
 	}
 }
 
