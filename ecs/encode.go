@@ -122,16 +122,16 @@ func appendPlain(dst []byte, s string, plain span) []byte {
 // layoutFor returns the layout of d's fields, found by d's shape.
 func (e *Encoder) layoutFor(d *Document) *layout {
 	fields := d.fields
-	if d.stale {
-		d.shape, d.stale = 0, false
+	h := d.shape
+	if d.stale { // computed here, not stored: Append only reads d
+		h = 0
 		for i := range fields {
-			d.shape = nextShape(d.shape, fields[i].Key)
+			h = nextShape(h, fields[i].Key)
 			if c := fields[i].konst; c != nil {
-				d.shape ^= c.id
+				h ^= c.id
 			}
 		}
 	}
-	h := d.shape
 	if l, ok := e.layouts[h]; ok && sameFields(l.ids, fields) {
 		return l
 	}

@@ -294,3 +294,27 @@ func TestAChangedDocumentFindsItsLayoutAgain(t *testing.T) {
 	require.Equal(t, want, plain())
 	require.Len(t, e.layouts, 1)
 }
+
+// TestAppendOnlyReadsTheDocument encodes one changed document (its shape
+// computed afresh) from two goroutines with an encoder each: under -race,
+// a write to the document by Append would fail the test.
+func TestAppendOnlyReadsTheDocument(t *testing.T) {
+	var d Document
+	d.SetConst(NewKey("a"), NewConst("1"))
+	d.SetConst(NewKey("b"), NewConstStrings("x"))
+	d.AppendUnique(NewKey("b"), "y")
+	want := `{"a":"1","b":["x","y"]}`
+	done := make(chan string)
+	for range 2 {
+		go func() {
+			out, err := new(Encoder).Append(nil, &d)
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- string(out)
+		}()
+	}
+	require.Equal(t, want, <-done)
+	require.Equal(t, want, <-done)
+}
