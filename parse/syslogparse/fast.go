@@ -396,8 +396,9 @@ func fast3164(raw []byte, pri uint8, i int, received time.Time, loc *time.Locati
 		i++
 	}
 	// A "-" tag is declined: go-syslog drops it, where the lenient reader
-	// keeps it.
-	if i == ts || i-ts > 48 || i >= len(raw) || (i-ts == 1 && raw[ts] == '-') {
+	// keeps it. So is one that starts with '{': the lenient reader takes
+	// that for a JSON object, all of it MSG.
+	if i == ts || i-ts > 48 || i >= len(raw) || (i-ts == 1 && raw[ts] == '-') || raw[ts] == '{' {
 		return Header{}, false
 	}
 	te := i
