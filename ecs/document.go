@@ -187,22 +187,13 @@ func (f *Field) Text() string {
 // Setting a key that is already present replaces its value.
 type Document struct {
 	fields []Field
-	// shape is the hash of the fields' keys and constants, in order, that
-	// the encoder finds a layout by: kept up as fields are set, it costs
-	// the encoder no pass over them. A change that cannot be folded in
-	// (a constant changed, a field deleted) marks it stale, and the
-	// encoder computes it afresh. It only selects a layout, which the
-	// encoder then confirms field by field, so a wrong one costs a
-	// layout, never a wrong field.
-	shape uint64
-	stale bool
 }
 
 // Reset empties the document but keeps its storage for the next event. The
 // old values are not cleared: slot overwrites what a new field reads, and
 // clearing three pointers per field cost a write barrier each while the
 // collector runs. They keep at most the previous event's bytes alive.
-func (d *Document) Reset() { d.fields, d.shape, d.stale = d.fields[:0], 0, false }
+func (d *Document) Reset() { d.fields = d.fields[:0] }
 
 // Fields returns the fields in the order they were set, including values a
 // later set replaced (the last entry of a key is its value). The slice is the
@@ -225,7 +216,6 @@ func (d *Document) slot(key Key, kind Kind) *Field {
 	d.fields = d.fields[:n+1]
 	f := &d.fields[n]
 	f.Key, f.Kind, f.konst = key, kind, nil
-	d.shape = (d.shape ^ key.id) * 0x100000001b3 // nextShape, written out: slot must stay small enough to inline
 	return f
 }
 
@@ -233,17 +223,6 @@ func (d *Document) slot(key Key, kind Kind) *Field {
 // until the document reaches its working size.
 func (d *Document) grow() {
 	d.fields = append(d.fields, Field{})[:len(d.fields)]
-}
-
-// nextShape folds the key of the next field into a document's shape; a
-// constant's id is then xored in.
-func nextShape(h uint64, key Key) uint64 { return (h ^ key.id) * 0x100000001b3 }
-
-// changed marks the shape stale when f, a field of d, stops being a constant.
-func (d *Document) changed(f *Field) {
-	if f.konst != nil {
-		f.konst, d.stale = nil, true
-	}
 }
 
 // index returns the position of the last entry of key, or -1.
@@ -281,7 +260,7 @@ func (d *Document) Delete(key Key) {
 		if d.fields[i].Key.Is(key) {
 			last := len(d.fields) - 1
 			d.fields[i], d.fields[last] = d.fields[last], d.fields[i]
-			d.fields, d.stale = d.fields[:last], true
+			d.fields = d.fields[:last]
 			continue
 		}
 		i++
@@ -320,7 +299,6 @@ func (d *Document) SetConsts(fs []ConstField) {
 func (d *Document) setConst(key Key, c *constant) {
 	f := d.slot(key, c.kind)
 	f.konst, f.Str, f.Int = c, c.str, c.num
-	d.shape ^= c.id
 	if c.kind == KindStrings {
 		f.Strs = append(f.Strs[:0], c.strs...) // a copy: AppendUnique may add to it
 	}
@@ -369,7 +347,7 @@ func (d *Document) SetStrings(key Key, vs ...string) {
 func (d *Document) AppendString(key Key, v string) {
 	if f, ok := d.Get(key); ok && f.Kind == KindStrings {
 		f.Strs = append(f.Strs, v)
-		d.changed(f)
+		f.konst = nil
 		return
 	}
 	d.SetStrings(key, v)
@@ -388,7 +366,7 @@ func (d *Document) AppendUnique(key Key, v string) {
 			}
 		}
 		f.Strs = append(f.Strs, v)
-		d.changed(f)
+		f.konst = nil
 		return
 	}
 	d.SetStrings(key, v)

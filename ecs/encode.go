@@ -119,17 +119,16 @@ func appendPlain(dst []byte, s string, plain span) []byte {
 	return append(dst, '"')
 }
 
-// layoutFor returns the layout of d's fields, found by d's shape.
+// layoutFor returns the layout of d's fields, found by the hash of their
+// keys and constants in order. The hash only selects a layout, which
+// sameFields then confirms field by field.
 func (e *Encoder) layoutFor(d *Document) *layout {
 	fields := d.fields
-	h := d.shape
-	if d.stale { // computed here, not stored: Append only reads d
-		h = 0
-		for i := range fields {
-			h = nextShape(h, fields[i].Key)
-			if c := fields[i].konst; c != nil {
-				h ^= c.id
-			}
+	h := uint64(len(fields))
+	for i := range fields {
+		h = (h ^ fields[i].Key.id) * 0x100000001b3
+		if c := fields[i].konst; c != nil {
+			h ^= c.id
 		}
 	}
 	if l, ok := e.layouts[h]; ok && sameFields(l.ids, fields) {

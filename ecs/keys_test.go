@@ -266,9 +266,8 @@ func TestEqualConstantsMadeApartShareALayout(t *testing.T) {
 }
 
 // TestAChangedDocumentFindsItsLayoutAgain changes documents after their
-// fields were set (a field deleted, a constant appended to), so that their
-// shape, kept up as fields are set, is computed afresh: each must find the
-// layout of a document set plainly with the same fields.
+// fields were set (a field deleted, a constant appended to): each must find
+// the layout of a document set plainly with the same fields.
 func TestAChangedDocumentFindsItsLayoutAgain(t *testing.T) {
 	a, b, c, cat := NewKey("a"), NewKey("b"), NewKey("c"), NewKey("event.category")
 	var e Encoder
@@ -295,9 +294,9 @@ func TestAChangedDocumentFindsItsLayoutAgain(t *testing.T) {
 	require.Len(t, e.layouts, 1)
 }
 
-// TestAppendOnlyReadsTheDocument encodes one changed document (its shape
-// computed afresh) from two goroutines with an encoder each: under -race,
-// a write to the document by Append would fail the test.
+// TestAppendOnlyReadsTheDocument encodes one changed document from two
+// goroutines with an encoder each: under -race, a write to the document by
+// Append would fail the test.
 func TestAppendOnlyReadsTheDocument(t *testing.T) {
 	var d Document
 	d.SetConst(NewKey("a"), NewConst("1"))
